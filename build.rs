@@ -1,0 +1,34 @@
+//! Installs tinyrt's linker script.
+//!
+//! - For programs that depend on tinyrt: `link.x` is copied to OUT_DIR, which is added to
+//!   the library search path. Cargo passes a dependency's search paths on to the final link
+//!   (its link *arguments* it does not), so a user's binary only has to ask for `-Tlink.x`
+//!   and the static flags, from its own build.rs or `.cargo/config.toml` (see the README).
+//! - For tinyrt's own examples: the same arguments, with `cargo:rustc-link-arg-examples`.
+//!
+//! The arguments depend on the linker: the default on x86_64-unknown-linux-gnu is the C
+//! compiler driver (`cc`), which takes `-nostartfiles` and `-Wl,`-prefixed options.
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::copy("link.x", out.join("link.x")).expect("copy link.x to OUT_DIR");
+    println!("cargo:rustc-link-search=native={}", out.display());
+    println!("cargo:rerun-if-changed=link.x");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let mut args = vec![
+        "-nostartfiles",
+        "-nostdlib",
+        "-static",
+        "-no-pie",
+        "-Wl,-Tlink.x",
+    ];
+    args.push("-Wl,--build-id=none");
+    if env::var_os("CARGO_FEATURE_SIZE").is_some() {
+        args.push("-Wl,-z,nosectionheader");
+    }
+    for a in args {
+        println!("cargo:rustc-link-arg-examples={a}");
+    }
+}

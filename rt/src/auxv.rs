@@ -1,0 +1,165 @@
+//! The auxiliary vector: what the kernel tells a new program about itself and the machine.
+//!
+//! Typed getters for the entries programs use, a getauxval-style [`get`], and [`iter`] over
+//! every (key, value) pair in the kernel's order. Keys are the `AT_*` numbers, re-exported
+//! from `linux-raw-sys` in [`keys`].
+//!
+//! The values come from the initial stack that tinyrt's `_start` recorded (see
+//! [`crate::start`]). In a program tinyrt did not start, the vector is empty for now and
+//! every getter answers `None`.
+//!
+//! # Safety
+//!
+//! `AT_EXECFN`, `AT_PLATFORM`, `AT_BASE_PLATFORM` and `AT_RANDOM` hold addresses. They are
+//! only dereferenced when the vector is the one on this process's initial stack, where the
+//! kernel put the strings and bytes they point at, alive until the process exits.
+#![allow(unsafe_code)]
+
+use core::ffi::{CStr, c_char};
+
+/// The `AT_*` key numbers.
+pub mod keys {
+    pub use linux_raw_sys::auxvec::*;
+}
+use keys::*;
+
+/// One entry of the auxiliary vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The `AT_*` key.
+    pub key: usize,
+    /// Its value: a number, flags or an address, depending on the key.
+    pub value: usize,
+}
+
+/// Every entry, in the kernel's order, without the terminating `AT_NULL`.
+pub fn iter() -> impl DoubleEndedIterator<Item = Entry> + ExactSizeIterator + Clone {
+    crate::start::auxv()
+        .iter()
+        .map(|&[key, value]| Entry { key, value })
+}
+
+/// The value of `key`, like C's `getauxval`, except that an absent key is `None` rather than
+/// 0 (many keys are legitimately 0). The first entry with the key wins.
+pub fn get(key: u32) -> Option<usize> {
+    crate::start::auxv()
+        .iter()
+        .find(|e| e[0] == key as usize)
+        .map(|e| e[1])
+}
+
+fn string(key: u32) -> Option<&'static CStr> {
+    let p = get(key)?;
+    // SAFETY: the vector is the initial stack's (see the module's Safety section): the
+    // kernel points these keys at NUL-terminated strings it wrote there.
+    unsafe { crate::start::cstr(p as *const c_char) }
+}
+
+/// `AT_PAGESZ`: the page size in bytes.
+pub fn page_size() -> Option<usize> {
+    get(AT_PAGESZ)
+}
+
+/// `AT_CLKTCK`: the frequency of `times()` ticks (`sysconf(_SC_CLK_TCK)`).
+pub fn clock_ticks() -> Option<usize> {
+    get(AT_CLKTCK)
+}
+
+/// `AT_RANDOM`: 16 random bytes the kernel placed on the stack at exec. A cheap seed, never
+/// to be used as a key by itself (the same bytes are visible to anyone who can read it).
+pub fn random_bytes() -> Option<&'static [u8; 16]> {
+    let p = get(AT_RANDOM)?;
+    if p == 0 {
+        return None;
+    }
+    // SAFETY: the kernel points AT_RANDOM at 16 bytes on the initial stack (module Safety).
+    Some(unsafe { &*(p as *const [u8; 16]) })
+}
+
+/// `AT_SECURE`: whether the program runs with privileges its invoker lacks (setuid, file
+/// capabilities, an LSM transition); such a program must distrust its environment. Without
+/// the key (kernels before 2.6.0), falls back to comparing the real and effective ids, and
+/// answers `true` when even those are missing: when in doubt, be careful.
+pub fn secure() -> bool {
+    if let Some(v) = get(AT_SECURE) {
+        return v != 0;
+    }
+    match (get(AT_UID), get(AT_EUID), get(AT_GID), get(AT_EGID)) {
+        (Some(u), Some(eu), Some(g), Some(eg)) => u != eu || g != eg,
+        _ => true,
+    }
+}
+
+/// `AT_HWCAP`: the architecture's CPU feature bits.
+pub fn hwcap() -> Option<usize> {
+    get(AT_HWCAP)
+}
+
+/// `AT_HWCAP2`: more CPU feature bits.
+pub fn hwcap2() -> Option<usize> {
+    get(AT_HWCAP2)
+}
+
+/// `AT_EXECFN`: the path name the program was executed by.
+pub fn execfn() -> Option<&'static CStr> {
+    string(AT_EXECFN)
+}
+
+/// `AT_PLATFORM`: a string naming the CPU (`"x86_64"`, `"aarch64"`, `"v7l"`, ...).
+pub fn platform() -> Option<&'static CStr> {
+    string(AT_PLATFORM)
+}
+
+/// `AT_BASE_PLATFORM`: the real platform where it differs from `AT_PLATFORM` (PowerPC).
+pub fn base_platform() -> Option<&'static CStr> {
+    string(AT_BASE_PLATFORM)
+}
+
+/// `AT_MINSIGSTKSZ`: the smallest signal stack the kernel needs on this CPU (Linux 5.14+ on
+/// x86; arm64 since 4.18).
+pub fn min_sigstack_size() -> Option<usize> {
+    get(AT_MINSIGSTKSZ)
+}
+
+/// `AT_SYSINFO_EHDR`: the address of the vDSO's ELF header, if the kernel mapped one.
+pub fn sysinfo_ehdr() -> Option<usize> {
+    get(AT_SYSINFO_EHDR).filter(|&a| a != 0)
+}
+
+/// `AT_PHDR`, `AT_PHENT`, `AT_PHNUM`: where the program's own program headers are mapped,
+/// the size of one, and how many.
+pub fn program_headers() -> Option<(usize, usize, usize)> {
+    Some((get(AT_PHDR)?, get(AT_PHENT)?, get(AT_PHNUM)?))
+}
+
+/// `AT_ENTRY`: the program's entry point.
+pub fn entry() -> Option<usize> {
+    get(AT_ENTRY)
+}
+
+/// `AT_BASE`: the load address of the ELF interpreter (0 for a static program).
+pub fn interpreter_base() -> Option<usize> {
+    get(AT_BASE)
+}
+
+/// Real and effective user and group ids at exec: (uid, euid, gid, egid).
+pub fn ids() -> Option<(usize, usize, usize, usize)> {
+    Some((get(AT_UID)?, get(AT_EUID)?, get(AT_GID)?, get(AT_EGID)?))
+}
+
+/// The `AT_*` name of a key (`"AT_PAGESZ"`), or `None` for a key this build does not know.
+pub fn name(key: usize) -> Option<&'static str> {
+    macro_rules! names {
+        ($($k:ident)*) => {
+            match key as u32 {
+                $($k => Some(stringify!($k)),)*
+                _ => None,
+            }
+        };
+    }
+    names!(AT_NULL AT_IGNORE AT_EXECFD AT_PHDR AT_PHENT AT_PHNUM AT_PAGESZ AT_BASE AT_FLAGS
+        AT_ENTRY AT_NOTELF AT_UID AT_EUID AT_GID AT_EGID AT_PLATFORM AT_HWCAP AT_CLKTCK
+        AT_SECURE AT_BASE_PLATFORM AT_RANDOM AT_HWCAP2 AT_RSEQ_FEATURE_SIZE AT_RSEQ_ALIGN
+        AT_HWCAP3 AT_HWCAP4 AT_EXECFN AT_SYSINFO_EHDR AT_MINSIGSTKSZ)
+    .or_else(|| crate::arch::auxv_name(key))
+}

@@ -1,0 +1,37 @@
+//! Arguments and environment, read in place from the initial stack.
+//!
+//! Both are byte strings (`&'static CStr`): Linux does not promise UTF-8. In a program that
+//! tinyrt's `_start` did not start, both are empty.
+
+use core::ffi::CStr;
+
+pub use crate::start::{Args, Vars, args, vars};
+
+/// Splits an environment entry at its first `=` into name and value. An entry without `=`
+/// (possible: execve does not check) is all name with an empty value.
+pub fn split(entry: &'static CStr) -> (&'static [u8], &'static [u8]) {
+    let b = entry.to_bytes();
+    match b.iter().position(|&c| c == b'=') {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &[]),
+    }
+}
+
+/// The value of the first environment variable called `name`, like C's `getenv`. A name that
+/// is empty or contains `=` or NUL matches nothing.
+pub fn var(name: impl AsRef<[u8]>) -> Option<&'static [u8]> {
+    let name = name.as_ref();
+    if name.is_empty() || name.contains(&b'=') || name.contains(&0) {
+        return None;
+    }
+    vars().find_map(|e| {
+        let b = e.to_bytes();
+        (b.len() > name.len() && b.starts_with(name) && b[name.len()] == b'=')
+            .then(|| &b[name.len() + 1..])
+    })
+}
+
+/// Like [`var`], but only for a value that is valid UTF-8.
+pub fn var_str(name: impl AsRef<[u8]>) -> Option<&'static str> {
+    core::str::from_utf8(var(name)?).ok()
+}

@@ -1,0 +1,129 @@
+//! Writing to file descriptors, and `print!`-style formatting without allocation.
+//!
+//! `print!`, `println!`, `eprint!` and `eprintln!` format into a 512-byte buffer on the stack
+//! and write it out whenever it fills and at the end, so a line usually costs one `write`.
+//! Unlike std's, they never panic: a failed write is dropped (a closed pipe still raises
+//! SIGPIPE, whose default action ends the process, as in C). Use [`write_all`] or
+//! [`Fd::write_fmt`] to see errors.
+
+use crate::errno::Errno;
+use core::fmt;
+
+/// A file descriptor number, borrowed: nothing here closes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fd(pub i32);
+
+/// Standard input, output and error.
+pub const STDIN: Fd = Fd(0);
+/// Standard output.
+pub const STDOUT: Fd = Fd(1);
+/// Standard error.
+pub const STDERR: Fd = Fd(2);
+
+/// `write(2)` once: the number of bytes the kernel took.
+#[inline]
+pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
+    crate::arch::write(fd.0, buf)
+}
+
+/// Writes all of `buf`, continuing after short writes and retrying `EINTR`.
+pub fn write_all(fd: Fd, mut buf: &[u8]) -> Result<(), Errno> {
+    while !buf.is_empty() {
+        match write(fd, buf) {
+            Ok(0) => return Err(Errno::EIO),
+            Ok(n) => buf = &buf[n.min(buf.len())..],
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+const BUF: usize = 512;
+
+struct Buffered {
+    fd: Fd,
+    len: usize,
+    buf: [u8; BUF],
+    err: Option<Errno>,
+}
+
+impl Buffered {
+    fn flush(&mut self) {
+        if self.len > 0 {
+            if let Err(e) = write_all(self.fd, &self.buf[..self.len]) {
+                self.err.get_or_insert(e);
+            }
+            self.len = 0;
+        }
+    }
+}
+
+impl fmt::Write for Buffered {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut b = s.as_bytes();
+        while !b.is_empty() {
+            if self.len == BUF {
+                self.flush();
+            }
+            let n = b.len().min(BUF - self.len);
+            self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+            self.len += n;
+            b = &b[n..];
+        }
+        Ok(())
+    }
+}
+
+impl Fd {
+    /// Formats `args` and writes the result, reporting the first write error.
+    pub fn write_fmt(self, args: fmt::Arguments<'_>) -> Result<(), Errno> {
+        let mut w = Buffered {
+            fd: self,
+            len: 0,
+            buf: [0; BUF],
+            err: None,
+        };
+        let _ = fmt::write(&mut w, args);
+        w.flush();
+        match w.err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+#[doc(hidden)]
+pub fn _print(fd: Fd, args: fmt::Arguments<'_>) {
+    let _ = fd.write_fmt(args);
+}
+
+/// Formats to standard output; see the [module](crate::io) documentation.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::io::_print($crate::io::STDOUT, format_args!($($arg)*)) };
+}
+
+/// Formats a line to standard output; see the [module](crate::io) documentation.
+#[macro_export]
+macro_rules! println {
+    () => { $crate::io::_print($crate::io::STDOUT, format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::io::_print($crate::io::STDOUT, format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Formats to standard error; see the [module](crate::io) documentation.
+#[macro_export]
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::io::_print($crate::io::STDERR, format_args!($($arg)*)) };
+}
+
+/// Formats a line to standard error; see the [module](crate::io) documentation.
+#[macro_export]
+macro_rules! eprintln {
+    () => { $crate::io::_print($crate::io::STDERR, format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::io::_print($crate::io::STDERR, format_args!("{}\n", format_args!($($arg)*)))
+    };
+}

@@ -1,0 +1,45 @@
+//! tinyrt-rt: the library half of tinyrt — raw system calls, `Errno`, the auxiliary vector,
+//! arguments and environment, and unbuffered formatted output.
+//!
+//! It has no entry point and no global symbols, so it works in two settings:
+//!
+//! - under tinyrt's own crt0 (crate `tinyrt-start`, linked by the `tinyrt` facade), which
+//!   records the initial stack before `main` so that [`env`] and [`auxv`] read the kernel's
+//!   arrays in place;
+//! - inside an ordinary std program ("library mode"), where the arguments, environment and
+//!   auxiliary vector it has from the stack are empty.
+//!
+//! Unsafe code is confined to the modules that must read raw memory or enter the kernel:
+//! `arch` (the per-architecture `asm!`), [`start`] (the initial stack) and [`auxv`]
+//! (pointers the kernel put in the vector). Each has a `# Safety` section.
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod arch;
+pub mod auxv;
+pub mod env;
+pub mod errno;
+pub mod io;
+pub mod start;
+
+pub use errno::Errno;
+
+/// Raw system calls: the architecture's `syscall0` ..= `syscall6` and the kernel's call
+/// numbers for it. Results are raw words; pass them to [`Errno::from_ret`].
+pub mod syscall {
+    pub use crate::arch::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
+    /// The `__NR_*` numbers of this architecture.
+    pub mod nr {
+        pub use linux_raw_sys::general::*;
+    }
+}
+
+/// Ending the process.
+pub mod process {
+    /// Ends the process (every thread) with `code`; the parent sees `code & 0xff`.
+    #[inline]
+    pub fn exit(code: i32) -> ! {
+        crate::arch::exit_group(code)
+    }
+}

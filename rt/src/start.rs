@@ -1,0 +1,311 @@
+//! The initial process stack, as the kernel laid it out and crt0 handed it over.
+//!
+//! At `_start` the stack pointer points at `argc`; above it, in place, lie the argument and
+//! environment pointer arrays and the auxiliary vector (ELF ABI, Linux `fs/binfmt_elf.c`):
+//!
+//! ```text
+//!   sp ──▶ ┌──────────────────────────┐  low addresses
+//!          │ argc                     │  one word
+//!          ├──────────────────────────┤
+//!          │ argv[0] .. argv[argc-1]  │  argc pointers to NUL-terminated strings
+//!          │ NULL                     │
+//!          ├──────────────────────────┤
+//!          │ envp[0] .. envp[n-1]     │  "NAME=value" strings; n is not given anywhere
+//!          │ NULL                     │
+//!          ├──────────────────────────┤
+//!          │ auxv: (key, value) pairs │  two words each
+//!          │ (AT_NULL, 0)             │
+//!          ├──────────────────────────┤
+//!          │ padding, AT_RANDOM bytes,│
+//!          │ platform string, argument│  the strings themselves: argv, envp, AT_EXECFN
+//!          │ and environment strings  │
+//!          └──────────────────────────┘  high addresses (top of the stack)
+//! ```
+//!
+//! Nothing is copied: crt0 records `sp` once, and every accessor here reads the kernel's
+//! arrays where they lie. `envp` starts at `argv + argc + 1`; the auxiliary vector starts one
+//! word past the environment's NULL and is found (once, then cached) by walking to it.
+//!
+//! When tinyrt's `_start` did not run (tinyrt-rt inside an ordinary std program), no stack
+//! was recorded: there are no arguments or environment here and the auxiliary vector is empty.
+//!
+//! # Safety
+//!
+//! [`init`] trusts its pointer: it must be the stack pointer the kernel gave `_start`,
+//! untouched, and it must be called before any other code of the program runs (so before
+//! any thread exists). After that every read is of memory the kernel initialised, which
+//! nobody in this crate writes and which lives until the process exits; the lengths are the
+//! kernel's (argc, NULL terminators, AT_NULL).
+#![allow(unsafe_code)]
+
+use core::cell::UnsafeCell;
+use core::ffi::{CStr, c_char};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+/// The recorded stack pointer. Written once by [`init`] before any other code runs, then only
+/// read: a plain cell (not an atomic), so that a program that never reads it loses the store.
+struct Sp(UnsafeCell<*const usize>);
+
+// SAFETY: written only by `init`, whose contract is that it runs before any thread exists.
+unsafe impl Sync for Sp {}
+
+static SP: Sp = Sp(UnsafeCell::new(core::ptr::null()));
+
+/// Records the initial stack pointer and returns the arguments and environment read from it.
+/// Called by crt0 (`tinyrt-start`), nobody else.
+///
+/// # Safety
+/// `sp` is the unmodified stack pointer the kernel handed to `_start`, and this runs before
+/// any other code of the program (in particular before any thread is created).
+#[doc(hidden)]
+#[inline(always)]
+pub unsafe fn init(sp: *const usize) -> (Args, Vars) {
+    // SAFETY: single-threaded by the contract above; nobody reads SP concurrently.
+    unsafe { *SP.0.get() = sp };
+    // SAFETY: `sp` is the kernel's initial stack.
+    unsafe { from_stack(sp) }
+}
+
+/// # Safety
+/// `sp` is the kernel's initial stack pointer (not null).
+#[inline(always)]
+unsafe fn from_stack(sp: *const usize) -> (Args, Vars) {
+    // SAFETY: argc is the first word; argv's argc entries follow it, then a NULL, then envp
+    // (see the drawing above). The kernel's arrays live until the process exits and nobody
+    // writes them.
+    unsafe {
+        let argc = *sp;
+        let argv = sp.add(1) as *const Str;
+        (
+            Args {
+                argv,
+                front: 0,
+                back: argc,
+            },
+            Vars {
+                next: argv.add(argc + 1),
+            },
+        )
+    }
+}
+
+/// The arguments and environment of library mode: none.
+const NONE: (Args, Vars) = (
+    Args {
+        argv: core::ptr::null(),
+        front: 0,
+        back: 0,
+    },
+    Vars {
+        next: core::ptr::null(),
+    },
+);
+
+#[inline(always)]
+fn sp() -> *const usize {
+    // SAFETY: SP is written only before any other code runs (see `init`); this is a read.
+    unsafe { *SP.0.get() }
+}
+
+/// True when tinyrt's `_start` started this process (so the values here are the kernel's).
+#[inline]
+pub fn started_by_tinyrt() -> bool {
+    !sp().is_null()
+}
+
+/// A pointer the kernel put on the initial stack: NULL or a NUL-terminated string that lives
+/// until the process exits. Only this module makes them.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+struct Str(*const c_char);
+
+// SAFETY: the strings are never written after exec; sharing the pointer is sharing &'static.
+unsafe impl Send for Str {}
+// SAFETY: as above.
+unsafe impl Sync for Str {}
+
+impl Str {
+    #[inline]
+    fn get(self) -> Option<&'static CStr> {
+        // SAFETY: a `Str` is NULL or a kernel string (see the type's documentation).
+        unsafe { cstr(self.0) }
+    }
+}
+
+/// The program's arguments, `argv[0]` first (empty in library mode).
+pub fn args() -> Args {
+    let sp = sp();
+    if sp.is_null() {
+        return NONE.0;
+    }
+    // SAFETY: SP is the initial stack (see `init`).
+    unsafe { from_stack(sp).0 }
+}
+
+/// The environment's `NAME=value` strings, in order (empty in library mode).
+pub fn vars() -> Vars {
+    let sp = sp();
+    if sp.is_null() {
+        return NONE.1;
+    }
+    // SAFETY: SP is the initial stack (see `init`).
+    unsafe { from_stack(sp).1 }
+}
+
+/// An iterator over the program's arguments as `&'static CStr`; see [`args`].
+#[derive(Clone)]
+pub struct Args {
+    /// argv, with `front..back` the entries not yet yielded (all below argc).
+    argv: *const Str,
+    front: usize,
+    back: usize,
+}
+
+// SAFETY: `argv` points into the kernel's argument array, which is never written.
+unsafe impl Send for Args {}
+// SAFETY: as above.
+unsafe impl Sync for Args {}
+
+impl Args {
+    #[inline]
+    fn at(&self, i: usize) -> Option<&'static CStr> {
+        // SAFETY: callers pass front <= i < back <= argc: an entry of argv, which the kernel
+        // fills with strings (never NULL below argc; `get` would turn one into `None`).
+        unsafe { *self.argv.add(i) }.get()
+    }
+}
+
+impl Iterator for Args {
+    type Item = &'static CStr;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'static CStr> {
+        if self.front == self.back {
+            return None;
+        }
+        self.front += 1;
+        self.at(self.front - 1)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.back - self.front, Some(self.back - self.front))
+    }
+
+    #[inline]
+    fn nth(&mut self, n: usize) -> Option<&'static CStr> {
+        self.front += n.min(self.back - self.front);
+        self.next()
+    }
+}
+
+impl DoubleEndedIterator for Args {
+    #[inline]
+    fn next_back(&mut self) -> Option<&'static CStr> {
+        if self.front == self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.at(self.back)
+    }
+}
+
+impl ExactSizeIterator for Args {}
+
+impl core::fmt::Debug for Args {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+/// An iterator over the environment's `NAME=value` strings; see [`vars`].
+#[derive(Clone)]
+pub struct Vars {
+    /// The next entry of envp, or null once the terminating NULL was reached.
+    next: *const Str,
+}
+
+// SAFETY: `next` points into the kernel's environment array, which is never written.
+unsafe impl Send for Vars {}
+// SAFETY: as above.
+unsafe impl Sync for Vars {}
+
+impl Iterator for Vars {
+    type Item = &'static CStr;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'static CStr> {
+        if self.next.is_null() {
+            return None;
+        }
+        // SAFETY: `next` points at an envp entry at or before its NULL terminator, and we
+        // never step past the terminator.
+        let v = unsafe { *self.next }.get();
+        self.next = match v {
+            // SAFETY: the entry was not the terminator, so the next one exists.
+            Some(_) => unsafe { self.next.add(1) },
+            None => core::ptr::null(),
+        };
+        v
+    }
+}
+
+impl core::iter::FusedIterator for Vars {}
+
+impl core::fmt::Debug for Vars {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+/// Turns a kernel-supplied string pointer into a `CStr`; NULL gives `None`.
+///
+/// # Safety
+/// `p` is NULL or points at a NUL-terminated string that lives as long as the process.
+#[inline]
+pub(crate) unsafe fn cstr(p: *const c_char) -> Option<&'static CStr> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: guaranteed by the caller.
+        Some(unsafe { CStr::from_ptr(p) })
+    }
+}
+
+static AUXV: AtomicPtr<usize> = AtomicPtr::new(core::ptr::null_mut());
+static AUXV_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// The auxiliary vector on the initial stack as (key, value) pairs, without the terminating
+/// AT_NULL pair; empty when tinyrt's `_start` did not run. Found on first use, then cached.
+pub fn auxv() -> &'static [[usize; 2]] {
+    let mut p = AUXV.load(Ordering::Acquire);
+    let mut len = AUXV_LEN.load(Ordering::Acquire);
+    if p.is_null() {
+        let sp = sp();
+        if sp.is_null() {
+            return &[];
+        }
+        // SAFETY: walk past argv and the environment to its NULL, then the auxv pairs to
+        // AT_NULL; all of it is the kernel's initialised stack (see `init`).
+        unsafe {
+            let mut e = sp.add(1 + *sp + 1);
+            while *e != 0 {
+                e = e.add(1);
+            }
+            let start = e.add(1) as *mut usize;
+            let mut n = 0;
+            while *start.add(2 * n) != 0 {
+                n += 1;
+            }
+            len = n;
+            p = start;
+        }
+        // Racing threads compute the same pair; the length is published first so that a
+        // reader that sees the pointer (loaded first, above) also sees the length.
+        AUXV_LEN.store(len, Ordering::Release);
+        AUXV.store(p, Ordering::Release);
+    }
+    // SAFETY: p..p+2*len words are the kernel's auxv pairs, alive for the whole process;
+    // [usize; 2] has the layout of two consecutive words.
+    unsafe { core::slice::from_raw_parts(p as *const [usize; 2], len) }
+}

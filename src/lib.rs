@@ -1,0 +1,121 @@
+//! tinyrt: a tiny, libc-free runtime for `#![no_std]` `#![no_main]` static Linux programs.
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//!
+//! tinyrt::main!(main);
+//!
+//! fn main(args: tinyrt::env::Args) -> i32 {
+//!     tinyrt::println!("{} arguments", args.len());
+//!     0
+//! }
+//! ```
+//!
+//! This crate re-exports the library (`tinyrt-rt`) and links the crt0 (`tinyrt-start`): a
+//! program that depends on `tinyrt` gets `_start`, the panic handler and the C memory
+//! functions, and must be linked with tinyrt's `link.x` (see the README).
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate tinyrt_start;
+
+pub use tinyrt_rt::*;
+
+/// Declares the program's entry function.
+///
+/// `tinyrt::main!(f)` makes `f` the program's main. `f` takes nothing, the arguments
+/// (`tinyrt::env::Args`), or the arguments and the environment (`tinyrt::env::Vars`), and
+/// returns an `i32` or `u8` exit code, `()` (exit 0), or a `Result<T, E: Debug>` (an `Err`
+/// prints `Error: {e:?}` to stderr and exits 1). The parent sees the code modulo 256.
+#[macro_export]
+macro_rules! main {
+    ($main:path) => {
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "Rust" fn __tinyrt_main(
+            args: $crate::env::Args,
+            vars: $crate::env::Vars,
+        ) -> i32 {
+            $crate::__private::call_main($main, args, vars)
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    use tinyrt_rt::env::{Args, Vars};
+
+    /// The shapes `main` may have; `M` only tells the impls apart.
+    pub trait MainFn<M> {
+        fn call(self, args: Args, vars: Vars) -> i32;
+    }
+
+    impl<F: FnOnce() -> R, R: Termination> MainFn<()> for F {
+        #[inline(always)]
+        fn call(self, _: Args, _: Vars) -> i32 {
+            self().report()
+        }
+    }
+
+    impl<F: FnOnce(Args) -> R, R: Termination> MainFn<(Args,)> for F {
+        #[inline(always)]
+        fn call(self, args: Args, _: Vars) -> i32 {
+            self(args).report()
+        }
+    }
+
+    impl<F: FnOnce(Args, Vars) -> R, R: Termination> MainFn<(Args, Vars)> for F {
+        #[inline(always)]
+        fn call(self, args: Args, vars: Vars) -> i32 {
+            self(args, vars).report()
+        }
+    }
+
+    #[inline(always)]
+    pub fn call_main<M, F: MainFn<M>>(f: F, args: Args, vars: Vars) -> i32 {
+        f.call(args, vars)
+    }
+
+    pub use crate::Termination;
+}
+
+/// What `main` may return: turned into the process's exit code.
+pub trait Termination {
+    /// The exit code (the parent sees it modulo 256).
+    fn report(self) -> i32;
+}
+
+impl Termination for i32 {
+    #[inline(always)]
+    fn report(self) -> i32 {
+        self
+    }
+}
+
+impl Termination for u8 {
+    #[inline(always)]
+    fn report(self) -> i32 {
+        self as i32
+    }
+}
+
+impl Termination for () {
+    #[inline(always)]
+    fn report(self) -> i32 {
+        0
+    }
+}
+
+impl<T: Termination, E: core::fmt::Debug> Termination for Result<T, E> {
+    fn report(self) -> i32 {
+        match self {
+            Ok(t) => t.report(),
+            Err(e) => {
+                eprintln!("Error: {e:?}");
+                1
+            }
+        }
+    }
+}

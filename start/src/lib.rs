@@ -1,0 +1,71 @@
+//! tinyrt-start: crt0 for tinyrt programs.
+//!
+//! The kernel jumps to `_start` (per architecture, in `arch/`), which hands the untouched
+//! initial stack pointer to [`entry`]. `entry` records it for `tinyrt-rt` (which reads argc,
+//! argv, envp and the auxiliary vector in place — see `tinyrt_rt::start` for the layout),
+//! runs the program's `main` (defined by `tinyrt::main!`) and ends the process with
+//! `exit_group(main's code)`.
+//!
+//! It also provides what a program without a C library lacks: the panic handler (message to
+//! stderr, exit status 101), `memcpy`/`memmove`/`memset`/`memcmp`/`bcmp`/`strlen`, and the
+//! `rust_eh_personality` symbol that debug builds of the prebuilt `core` refer to.
+//!
+//! Do not depend on this crate directly: depend on `tinyrt`, which links it.
+//!
+//! # Safety
+//!
+//! Unsafe code here is the entry point (which trusts the kernel's stack), the C memory
+//! functions (C's contracts) and the call into the user's `main` symbol, which the
+//! `tinyrt::main!` macro defines with the signature declared below.
+#![no_std]
+#![allow(unsafe_code)]
+
+#[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
+mod arch;
+mod mem;
+
+use core::sync::atomic::{AtomicBool, Ordering};
+use tinyrt_rt::io;
+
+unsafe extern "Rust" {
+    /// The program's main, wrapped by `tinyrt::main!`: returns the exit code. If the linker
+    /// reports this symbol undefined, the program lacks a `tinyrt::main!(...)` line.
+    safe fn __tinyrt_main(args: tinyrt_rt::env::Args, vars: tinyrt_rt::env::Vars) -> i32;
+}
+
+/// Called by `_start` with the initial stack pointer; never returns.
+///
+/// # Safety
+/// `sp` is the stack pointer the kernel gave `_start`, and nothing has run before.
+unsafe extern "C" fn entry(sp: *const usize) -> ! {
+    // SAFETY: the caller's contract is exactly `init`'s.
+    let (args, vars) = unsafe { tinyrt_rt::start::init(sp) };
+    tinyrt_rt::process::exit(__tinyrt_main(args, vars))
+}
+
+static PANICKING: AtomicBool = AtomicBool::new(false);
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    if PANICKING.swap(true, Ordering::Relaxed) {
+        // A panic while printing a panic (a Display impl that panics): say so and stop.
+        let _ = io::write_all(io::STDERR, b"panicked while panicking; aborting\n");
+        tinyrt_rt::process::exit(101);
+    }
+    let _ = match info.location() {
+        Some(l) => io::STDERR.write_fmt(format_args!(
+            "panicked at {}:{}:{}:\n{}\n",
+            l.file(),
+            l.line(),
+            l.column(),
+            info.message()
+        )),
+        None => io::STDERR.write_fmt(format_args!("panicked:\n{}\n", info.message())),
+    };
+    tinyrt_rt::process::exit(101)
+}
+
+/// Debug builds of the prebuilt `core` refer to this symbol; with `panic = "abort"` nothing
+/// ever calls it.
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}
