@@ -4,7 +4,10 @@
 //!   the library search path. Cargo passes a dependency's search paths on to the final link
 //!   (its link *arguments* it does not), so a user's binary only has to ask for `-Tlink.x`
 //!   and the static flags, from its own build.rs or `.cargo/config.toml` (see the README).
-//! - For tinyrt's own examples: the same arguments, with `cargo:rustc-link-arg-examples`.
+//! - For tinyrt's own examples: the link arguments, with `cargo:rustc-link-arg-examples`.
+//! - For the build scripts of crates that depend on tinyrt: the same arguments as
+//!   `DEP_TINYRT_LINK_ARGS` (thanks to `links = "tinyrt"`), so a user's build.rs need not
+//!   know them.
 //!
 //! The arguments depend on the linker: the default on x86_64-unknown-linux-gnu is the C
 //! compiler driver (`cc`), which takes `-nostartfiles` and `-Wl,`-prefixed options.
@@ -28,7 +31,11 @@ fn main() {
     if env::var_os("CARGO_FEATURE_SIZE").is_some() {
         args.push("-Wl,-z,nosectionheader");
     }
-    for a in args {
+    for a in &args {
         println!("cargo:rustc-link-arg-examples={a}");
     }
+    // Offered to the build scripts of crates that depend on tinyrt directly, as the
+    // environment variable DEP_TINYRT_LINK_ARGS (space-separated): a user's build.rs turns
+    // them into `cargo:rustc-link-arg-bins=...` lines (see the README).
+    println!("cargo:link-args={}", args.join(" "));
 }
