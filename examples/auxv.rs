@@ -2,6 +2,9 @@
 //! one `AT_NAME:` label padded to 22 columns, then the value as glibc formats that key
 //! (decimal, `0x` hex, a string, or for AT_HWCAP bare hex as glibc's x86 loader prints it).
 //! Keys without a name print as `AT_??? (0xKEY): 0xVALUE`.
+//!
+//! `auxv --typed` prints what tinyrt's typed getters answer instead, one `name: value` line
+//! each (`-` when absent).
 #![no_std]
 #![no_main]
 
@@ -29,7 +32,56 @@ fn form(key: u32) -> Form {
     }
 }
 
-fn main() -> i32 {
+fn typed() {
+    use core::fmt::Display;
+    fn line(name: &str, v: Option<impl Display>) {
+        match v {
+            Some(v) => println!("{name}: {v}"),
+            None => println!("{name}: -"),
+        }
+    }
+    line("page_size", auxv::page_size());
+    line("clock_ticks", auxv::clock_ticks());
+    line("hwcap", auxv::hwcap());
+    line("hwcap2", auxv::hwcap2());
+    line("min_sigstack_size", auxv::min_sigstack_size());
+    line("sysinfo_ehdr", auxv::sysinfo_ehdr());
+    line("entry", auxv::entry());
+    line("interpreter_base", auxv::interpreter_base());
+    line("secure", Some(auxv::secure()));
+    line(
+        "execfn",
+        auxv::execfn().map(|s| s.to_bytes().escape_ascii()),
+    );
+    line(
+        "platform",
+        auxv::platform().map(|s| s.to_bytes().escape_ascii()),
+    );
+    match auxv::random_bytes() {
+        Some(r) => {
+            tinyrt::print!("random: ");
+            for b in r {
+                tinyrt::print!("{b:02x}");
+            }
+            println!();
+        }
+        None => println!("random: -"),
+    }
+    match auxv::ids() {
+        Some((u, eu, g, eg)) => println!("ids: {u} {eu} {g} {eg}"),
+        None => println!("ids: -"),
+    }
+    match auxv::program_headers() {
+        Some((a, sz, n)) => println!("program_headers: {a} {sz} {n}"),
+        None => println!("program_headers: -"),
+    }
+}
+
+fn main(mut args: tinyrt::env::Args) -> i32 {
+    if args.nth(1).is_some_and(|a| a.to_bytes() == b"--typed") {
+        typed();
+        return 0;
+    }
     for e in auxv::iter() {
         let Some(name) = auxv::name(e.key) else {
             println!("AT_??? (0x{:x}): 0x{:x}", e.key, e.value);

@@ -19,6 +19,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+// crt0 brings `_start`, a panic handler and mem*, which std's test harness also has: the
+// facade's own unit tests run without it.
+#[cfg(not(test))]
 extern crate tinyrt_start;
 
 pub use tinyrt_rt::*;
@@ -117,5 +120,44 @@ impl<T: Termination, E: core::fmt::Debug> Termination for Result<T, E> {
                 1
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::__private::call_main;
+    use super::Termination;
+    use tinyrt_rt::env::{args, vars};
+
+    #[test]
+    fn exit_codes_from_each_return_type() {
+        assert_eq!(7i32.report(), 7);
+        assert_eq!(
+            300i32.report(),
+            300,
+            "the kernel, not us, keeps the low 8 bits"
+        );
+        assert_eq!(255u8.report(), 255);
+        assert_eq!(().report(), 0);
+        assert_eq!(Ok::<i32, &str>(3).report(), 3);
+        assert_eq!(Err::<i32, &str>("nope").report(), 1);
+        assert_eq!(Ok::<(), u8>(()).report(), 0);
+    }
+
+    #[test]
+    fn each_main_shape_is_called_with_what_it_asks_for() {
+        fn none() -> i32 {
+            1
+        }
+        fn with_args(a: tinyrt_rt::env::Args) -> u8 {
+            a.len() as u8 + 2
+        }
+        fn with_both(a: tinyrt_rt::env::Args, v: tinyrt_rt::env::Vars) -> Result<i32, ()> {
+            Ok((a.len() + v.count()) as i32 + 3)
+        }
+        // In a std test nothing recorded a stack: no arguments, no environment.
+        assert_eq!(call_main(none, args(), vars()), 1);
+        assert_eq!(call_main(with_args, args(), vars()), 2);
+        assert_eq!(call_main(with_both, args(), vars()), 3);
     }
 }

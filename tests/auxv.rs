@@ -41,7 +41,7 @@ fn key_number(name: &str) -> Option<u64> {
         "AT_RSEQ_ALIGN" => 28,
         _ => return None,
     };
-    Some(k as u64)
+    Some(k)
 }
 
 /// Parses `LD_SHOW_AUXV`-style lines into key number → printed value.
@@ -74,7 +74,7 @@ fn parse(text: &str) -> BTreeMap<u64, String> {
 /// Values that glibc prints as `0x...` or bare hex or decimal, normalised to a number;
 /// strings stay strings.
 fn norm(key: u64, v: &str) -> String {
-    if key == libc::AT_HWCAP as u64 {
+    if key == libc::AT_HWCAP {
         return u64::from_str_radix(v, 16)
             .map(|n| n.to_string())
             .unwrap_or(v.to_owned());
@@ -169,4 +169,100 @@ fn auxv_describes_this_program() {
     // SAFETY: getuid cannot fail.
     let uid = unsafe { libc::getuid() };
     assert_eq!(get("AT_UID"), uid.to_string());
+}
+
+#[test]
+fn typed_getters_agree_with_the_raw_vector() {
+    let exe = example(Build::Release, "auxv");
+    let raw = parse(&stdout(&run(&exe, &[] as &[&str])));
+    let raw = |n: &str| norm(key_number(n).unwrap(), &raw[&key_number(n).unwrap()]);
+    let typed_text = stdout(&run(&exe, &["--typed"]));
+    let typed: BTreeMap<&str, &str> = typed_text
+        .lines()
+        .map(|l| l.split_once(": ").expect("name: value"))
+        .collect();
+
+    assert_eq!(typed["page_size"], raw("AT_PAGESZ"));
+    assert_eq!(typed["clock_ticks"], raw("AT_CLKTCK"));
+    assert_eq!(typed["hwcap"], raw("AT_HWCAP"));
+    assert_eq!(typed["hwcap2"], raw("AT_HWCAP2"));
+    assert_eq!(typed["min_sigstack_size"], raw("AT_MINSIGSTKSZ"));
+    assert_eq!(typed["entry"], raw("AT_ENTRY"));
+    assert_eq!(typed["interpreter_base"], "0");
+    assert_eq!(typed["secure"], "false");
+    assert_eq!(typed["execfn"], exe.to_str().unwrap());
+    assert_eq!(typed["platform"], raw("AT_PLATFORM"));
+    assert_ne!(typed["sysinfo_ehdr"], "-");
+    let ids = format!(
+        "{} {} {} {}",
+        raw("AT_UID"),
+        raw("AT_EUID"),
+        raw("AT_GID"),
+        raw("AT_EGID")
+    );
+    assert_eq!(typed["ids"], ids);
+    let ph = typed["program_headers"].split(' ').collect::<Vec<_>>();
+    assert_eq!(ph, [raw("AT_PHDR"), raw("AT_PHENT"), raw("AT_PHNUM")]);
+    // The page size is the one the C library reports.
+    // SAFETY: sysconf has no preconditions.
+    assert_eq!(
+        typed["page_size"],
+        unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.to_string()
+    );
+
+    // AT_RANDOM: 16 bytes, different in every process.
+    let r1 = typed["random"].to_owned();
+    let again = stdout(&run(&exe, &["--typed"]));
+    let r2 = again
+        .lines()
+        .find_map(|l| l.strip_prefix("random: "))
+        .unwrap()
+        .to_owned();
+    assert_eq!(r1.len(), 32, "{r1}");
+    assert!(r1.bytes().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(r1, r2, "AT_RANDOM repeated across processes");
+}
+
+#[test]
+fn secure_is_true_for_a_setuid_start() {
+    // AT_SECURE is 1 when exec raised privileges. Make the example setuid to a user other
+    // than the one running it and run it as that one (needs root to set up; skipped with a
+    // note otherwise).
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: cannot set up a setuid run; AT_SECURE=1 untested");
+        return;
+    }
+    let src = example(Build::Release, "auxv");
+    let dir = common::root().join("target/tinyrt-tests/setuid");
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("auxv-setuid");
+    std::fs::copy(&src, &exe).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    // Owned by root, setuid; run as nobody (65534): euid becomes 0, AT_SECURE 1.
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&exe)
+        .arg("--typed")
+        .output()
+        .expect("setpriv (util-linux)");
+    let text = String::from_utf8(out.stdout).unwrap();
+    if text.is_empty() && nosuid(&dir) {
+        eprintln!("target/ is on a nosuid file system: AT_SECURE=1 untested");
+        return;
+    }
+    assert!(text.contains("secure: true\n"), "{text}");
+    assert!(text.contains("ids: 65534 0 65534 65534\n"), "{text}");
+}
+
+fn nosuid(dir: &std::path::Path) -> bool {
+    let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
+    // SAFETY: statvfs writes into the zeroed struct we own.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        assert_eq!(libc::statvfs(c.as_ptr(), &mut st), 0);
+        st.f_flag & libc::ST_NOSUID != 0
+    }
 }

@@ -19,6 +19,9 @@
 //! `tinyrt::main!` macro defines with the signature declared below.
 #![no_std]
 #![allow(unsafe_code)]
+// Under `cargo test`/`clippy --all-targets` this crate is compiled into std's test harness,
+// whose C library already has `_start`, a panic handler and mem*: compile nothing then.
+#![cfg(not(test))]
 
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 mod arch;
