@@ -127,3 +127,46 @@ macro_rules! eprintln {
         $crate::io::_print($crate::io::STDERR, format_args!("{}\n", format_args!($($arg)*)))
     };
 }
+
+/// `read(2)` once: the number of bytes read, 0 at end of file.
+#[inline]
+pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
+    crate::arch::read(fd.0, buf)
+}
+
+/// Reads the whole file at `path` into `buf`; the number of bytes read. A file that does
+/// not fit is `Err(EFBIG)`. Retries `EINTR`.
+pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    use linux_raw_sys::general::{O_CLOEXEC, O_RDONLY};
+    let fd = Fd(crate::arch::open(path, O_RDONLY | O_CLOEXEC, 0)?);
+    let mut len = 0;
+    let r = loop {
+        if len == buf.len() {
+            // Full: there must be nothing more to read.
+            let mut probe = [0u8; 1];
+            match read(fd, &mut probe) {
+                Ok(0) => break Ok(len),
+                Ok(_) => break Err(Errno::EFBIG),
+                Err(Errno::EINTR) => continue,
+                Err(e) => break Err(e),
+            }
+        }
+        match read(fd, &mut buf[len..]) {
+            Ok(0) => break Ok(len),
+            Ok(n) => len += n,
+            Err(Errno::EINTR) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    let _ = crate::arch::close(fd.0);
+    r
+}
+
+/// Creates (or truncates) the file at `path` with mode 0644 and writes `data` to it.
+pub fn write_file(path: &core::ffi::CStr, data: &[u8]) -> Result<(), Errno> {
+    use linux_raw_sys::general::{O_CLOEXEC, O_CREAT, O_TRUNC, O_WRONLY};
+    let fd = Fd(crate::arch::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)?);
+    let r = write_all(fd, data);
+    let c = crate::arch::close(fd.0);
+    r.and(c)
+}

@@ -10,18 +10,21 @@
 //!   auxiliary vector it has from the stack are empty.
 //!
 //! Unsafe code is confined to the modules that must read raw memory or enter the kernel:
-//! `arch` (the per-architecture `asm!`), [`start`] (the initial stack) and [`auxv`]
-//! (pointers the kernel put in the vector). Each has a `# Safety` section.
+//! `arch` (the per-architecture `asm!`), [`start`] (the initial stack), [`auxv`] (pointers
+//! the kernel put in the vector) and [`vdso`] (the live vDSO mapping). Each has a
+//! `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod arch;
 pub mod auxv;
+pub mod elf;
 pub mod env;
 pub mod errno;
 pub mod io;
 pub mod start;
+pub mod vdso;
 
 pub use errno::Errno;
 

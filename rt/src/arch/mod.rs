@@ -39,3 +39,32 @@ pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
         )
     })
 }
+
+/// `openat(AT_FDCWD, path, flags, mode)`: a new file descriptor.
+pub fn open(path: &core::ffi::CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
+    // SAFETY: `path` is NUL-terminated and borrowed for the call; the kernel only reads it.
+    Errno::from_ret(unsafe {
+        syscall4(
+            nr::__NR_openat as usize,
+            nr::AT_FDCWD as isize as usize,
+            path.as_ptr() as usize,
+            flags as usize,
+            mode as usize,
+        )
+    })
+    .map(|fd| fd as i32)
+}
+
+/// `read(fd, buf)`: the number of bytes read, 0 at end of file.
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.
+    Errno::from_ret(unsafe {
+        syscall3(nr::__NR_read as usize, fd as usize, buf.as_mut_ptr() as usize, buf.len())
+    })
+}
+
+/// `close(fd)`.
+pub fn close(fd: i32) -> Result<(), Errno> {
+    // SAFETY: close takes no pointers.
+    Errno::from_ret(unsafe { syscall1(nr::__NR_close as usize, fd as usize) }).map(|_| ())
+}

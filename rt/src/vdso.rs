@@ -1,0 +1,61 @@
+//! The live vDSO: the ELF image the kernel (or qemu-user) maps into every process.
+//!
+//! [`live`] finds it through `AT_SYSINFO_EHDR`, validates its ELF header, reads the
+//! program headers to learn the image's extent (the end of its furthest `PT_LOAD`), and only
+//! then makes a byte slice of exactly that extent for [`elf::Image::parse`]. It checks the
+//! image's class and machine against the running program: a mismatch (an emulator handing
+//! over a host image) means "no usable vDSO", never a wrong call.
+//!
+//! # Safety
+//!
+//! The slices made here cover memory the kernel mapped read-only at `AT_SYSINFO_EHDR` for
+//! the life of the process and that nothing writes. They are made in three steps, each no
+//! longer than what the previous step proved mapped: the first 64 bytes (the ELF header,
+//! inside the first page), the program headers (checked to lie inside that first page), then
+//! the extent the program headers give for the mapped file (rounded no further than the
+//! page holding the last `PT_LOAD` byte). The first page is mapped whenever
+//! `AT_SYSINFO_EHDR` is non-zero; the rest is mapped because the kernel maps the whole image
+//! it describes, in pages.
+#![allow(unsafe_code)]
+
+use crate::elf::{self, Error, Image};
+
+/// The smallest page size of any Linux architecture: the header reads stay inside it.
+const MIN_PAGE: usize = 4096;
+
+/// The vDSO of this process, validated, or why there is none.
+pub fn live() -> Result<Image<'static>, Error> {
+    let base = crate::auxv::sysinfo_ehdr().ok_or(Error::NoVdso)?;
+    // SAFETY: see the module's Safety section: AT_SYSINFO_EHDR is the start of a mapped page.
+    unsafe { at(base) }
+}
+
+/// Validates and bounds the image at `base`.
+///
+/// # Safety
+/// `base` is page-aligned and the start of a readable mapping of at least one page that
+/// holds the whole ELF image its headers describe, unchanged while the result lives.
+unsafe fn at(base: usize) -> Result<Image<'static>, Error> {
+    if base % MIN_PAGE != 0 {
+        return Err(Error::BadMagic);
+    }
+    // SAFETY: the first page is mapped (caller); 64 bytes are inside it.
+    let head = unsafe { core::slice::from_raw_parts(base as *const u8, 64) };
+    let headers = elf::header_extent(head)?;
+    if headers > MIN_PAGE {
+        return Err(Error::Truncated("the program headers"));
+    }
+    // SAFETY: `headers` <= one page, mapped (caller).
+    let head = unsafe { core::slice::from_raw_parts(base as *const u8, headers) };
+    let extent = elf::file_extent(head, MIN_PAGE)?;
+    // SAFETY: the kernel maps the whole file of the image in pages; its PT_LOADs end at or
+    // before `extent`, which stays inside the page that holds their last byte.
+    let data = unsafe { core::slice::from_raw_parts(base as *const u8, extent) };
+    let img = Image::parse(data, base)?;
+    if img.class().ident() != linux_raw_sys::elf::ELFCLASS
+        || img.machine() != linux_raw_sys::elf::EM_CURRENT
+    {
+        return Err(Error::WrongMachine { class: img.class().ident(), machine: img.machine() });
+    }
+    Ok(img)
+}
