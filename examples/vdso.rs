@@ -54,7 +54,11 @@ fn list(img: &Image<'_>, what: &[u8]) -> i32 {
         let Some(slot) = lines.get_mut(n) else {
             return fail(what, "more than 4096 exported symbols");
         };
-        *slot = Line { name: s.name, version: s.version, value: s.value };
+        *slot = Line {
+            name: s.name,
+            version: s.version,
+            value: s.value,
+        };
         n += 1;
     }
     let lines = &mut lines[..n];
@@ -70,7 +74,13 @@ fn list(img: &Image<'_>, what: &[u8]) -> i32 {
         tinyrt::elf::Class::Elf64 => "ELF64",
     };
     let versions = if img.has_versions() { "yes" } else { "no" };
-    println!("# class={} machine={} hash={} versions={}", class, img.machine(), hash, versions);
+    println!(
+        "# class={} machine={} hash={} versions={}",
+        class,
+        img.machine(),
+        hash,
+        versions
+    );
     for l in lines.iter() {
         print!("{}", l.name.escape_ascii());
         if let Some(v) = l.version {

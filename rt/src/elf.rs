@@ -132,7 +132,10 @@ impl fmt::Display for Error {
             Error::SymbolOutsideText => f.write_str("a symbol points outside executable code"),
             Error::BadHashChain => f.write_str("a hash chain leaves the symbol table"),
             Error::WrongMachine { class, machine } => {
-                write!(f, "image is for another machine (class {class}, e_machine {machine})")
+                write!(
+                    f,
+                    "image is for another machine (class {class}, e_machine {machine})"
+                )
             }
             Error::NoVdso => f.write_str("the process has no vDSO"),
         }
@@ -325,7 +328,9 @@ pub fn elf_hash(name: &[u8]) -> u32 {
 
 /// The GNU hash (Bernstein's djb2, `h * 33 + c`, from 5381).
 pub fn gnu_hash(name: &[u8]) -> u32 {
-    name.iter().fold(5381u32, |h, &c| h.wrapping_mul(33).wrapping_add(u32::from(c)))
+    name.iter().fold(5381u32, |h, &c| {
+        h.wrapping_mul(33).wrapping_add(u32::from(c))
+    })
 }
 
 /// The bytes an image needs so that its ELF and program headers can be read: a first step
@@ -333,7 +338,9 @@ pub fn gnu_hash(name: &[u8]) -> u32 {
 pub fn header_extent(head: &[u8]) -> Result<usize, Error> {
     let (class, b) = ident(head)?;
     let (phoff, _, phnum) = ph_fields(class, b)?;
-    phoff.checked_add(class.phentsize() * phnum).ok_or(Error::Truncated("the program headers"))
+    phoff
+        .checked_add(class.phentsize() * phnum)
+        .ok_or(Error::Truncated("the program headers"))
 }
 
 /// The length of the whole image from its headers: the end of the furthest `PT_LOAD`'s
@@ -349,7 +356,11 @@ pub fn image_extent(head: &[u8]) -> Result<usize, Error> {
             end = end.max(stop.ok_or(Error::BadLoad)?);
         }
     }
-    if end == 0 { Err(Error::NoLoad) } else { Ok(end) }
+    if end == 0 {
+        Err(Error::NoLoad)
+    } else {
+        Ok(end)
+    }
 }
 
 /// The bytes to take of a mapped image that ends its `PT_LOAD`s at `image_extent(head)`:
@@ -379,7 +390,10 @@ fn ident(data: &[u8]) -> Result<(Class, Bytes<'_>), Error> {
     if b.get(0, 4).ok_or(Error::Truncated("the ELF header"))? != e::ELFMAG {
         return Err(Error::BadMagic);
     }
-    let class = match b.u8(e::EI_CLASS).ok_or(Error::Truncated("the ELF header"))? {
+    let class = match b
+        .u8(e::EI_CLASS)
+        .ok_or(Error::Truncated("the ELF header"))?
+    {
         ELFCLASS32 => Class::Elf32,
         ELFCLASS64 => Class::Elf64,
         c => return Err(Error::BadClass(c)),
@@ -452,10 +466,25 @@ fn phdr(class: Class, b: Bytes<'_>, off: usize) -> Result<(u32, Load, u64), Erro
             b.u32(off + 4),
         ),
     };
-    let (ty, offset, vaddr, filesz, memsz, flags) =
-        (r.0.ok_or(t)?, r.1.ok_or(t)?, r.2.ok_or(t)?, r.3.ok_or(t)?, r.4.ok_or(t)?, r.5.ok_or(t)?);
+    let (ty, offset, vaddr, filesz, memsz, flags) = (
+        r.0.ok_or(t)?,
+        r.1.ok_or(t)?,
+        r.2.ok_or(t)?,
+        r.3.ok_or(t)?,
+        r.4.ok_or(t)?,
+        r.5.ok_or(t)?,
+    );
     let exec = flags & e::PF_X != 0;
-    Ok((ty, Load { vaddr, offset, filesz, exec }, memsz))
+    Ok((
+        ty,
+        Load {
+            vaddr,
+            offset,
+            filesz,
+            exec,
+        },
+        memsz,
+    ))
 }
 
 impl<'a> Image<'a> {
@@ -510,12 +539,15 @@ impl<'a> Image<'a> {
         let dyn_off = to_usize(dynamic.offset).ok_or(Error::BadDynamic)?;
         let dyn_len = to_usize(dynamic.filesz).ok_or(Error::BadDynamic)?;
         let dyn_bytes = Bytes(b.get(dyn_off, dyn_len).ok_or(Error::BadDynamic)?);
-        let (mut symtab, mut strtab, mut strsz, mut hash, mut gnu_hash) = (None, None, None, None, None);
+        let (mut symtab, mut strtab, mut strsz, mut hash, mut gnu_hash) =
+            (None, None, None, None, None);
         let (mut versym, mut verdef, mut verdefnum, mut syment) = (None, None, None, None);
         let w = class.word();
         for i in 0..dyn_len / (2 * w) {
             let tag = dyn_bytes.word(class, 2 * w * i).ok_or(Error::BadDynamic)?;
-            let val = dyn_bytes.word(class, 2 * w * i + w).ok_or(Error::BadDynamic)?;
+            let val = dyn_bytes
+                .word(class, 2 * w * i + w)
+                .ok_or(Error::BadDynamic)?;
             match tag {
                 0 => break, // DT_NULL
                 t if t == e::DT_SYMTAB as u64 => symtab = Some(val),
@@ -556,7 +588,10 @@ impl<'a> Image<'a> {
             (None, Some(s)) => img.sysv_nchain(&s)?,
             (None, None) => return Err(Error::NoHashTable),
         };
-        let symtab_len = img.nsyms.checked_mul(class.syment()).ok_or(Error::TableTooShort("DT_SYMTAB"))?;
+        let symtab_len = img
+            .nsyms
+            .checked_mul(class.syment())
+            .ok_or(Error::TableTooShort("DT_SYMTAB"))?;
         if b.get(img.symtab, symtab_len).is_none() {
             return Err(Error::TableTooShort("DT_SYMTAB"));
         }
@@ -565,14 +600,27 @@ impl<'a> Image<'a> {
         if let (Some(vs), Some(vd)) = (versym, verdef) {
             let versym = img.offset_of(vs, "DT_VERSYM")?;
             let verdef = img.offset_of(vd, "DT_VERDEF")?;
-            if b.get(versym, img.nsyms.checked_mul(2).ok_or(Error::TableTooShort("DT_VERSYM"))?).is_none() {
+            if b.get(
+                versym,
+                img.nsyms
+                    .checked_mul(2)
+                    .ok_or(Error::TableTooShort("DT_VERSYM"))?,
+            )
+            .is_none()
+            {
                 return Err(Error::TableTooShort("DT_VERSYM"));
             }
             let verdefnum = match verdefnum {
-                Some(n) => to_usize(n).filter(|&n| n <= MAX_VERDEFS).ok_or(Error::BadVersionTable)?,
+                Some(n) => to_usize(n)
+                    .filter(|&n| n <= MAX_VERDEFS)
+                    .ok_or(Error::BadVersionTable)?,
                 None => MAX_VERDEFS,
             };
-            img.versions = Some(Versions { versym, verdef, verdefnum });
+            img.versions = Some(Versions {
+                versym,
+                verdef,
+                verdefnum,
+            });
             // Walk the definitions once so that a malformed list is an error now.
             img.verdef_name(u16::MAX)?;
         }
@@ -626,7 +674,8 @@ impl<'a> Image<'a> {
     fn offset_of(&self, vaddr: u64, what: &'static str) -> Result<usize, Error> {
         for l in self.loads() {
             if vaddr >= l.vaddr && vaddr - l.vaddr < l.filesz {
-                return to_usize(vaddr - l.vaddr + l.offset).ok_or(Error::AddressOutsideImage(what));
+                return to_usize(vaddr - l.vaddr + l.offset)
+                    .ok_or(Error::AddressOutsideImage(what));
             }
         }
         Err(Error::AddressOutsideImage(what))
@@ -641,9 +690,17 @@ impl<'a> Image<'a> {
             return Err(Error::BadHashTable("DT_HASH with no buckets"));
         }
         let buckets = off + 8;
-        let chains = nbucket.checked_mul(4).and_then(|n| n.checked_add(buckets)).ok_or(bad)?;
-        b.get(chains, nchain.checked_mul(4).ok_or(bad)?).ok_or(bad)?;
-        Ok(SysvHash { nbucket, buckets, chains })
+        let chains = nbucket
+            .checked_mul(4)
+            .and_then(|n| n.checked_add(buckets))
+            .ok_or(bad)?;
+        b.get(chains, nchain.checked_mul(4).ok_or(bad)?)
+            .ok_or(bad)?;
+        Ok(SysvHash {
+            nbucket,
+            buckets,
+            chains,
+        })
     }
 
     fn sysv_nchain(&self, h: &SysvHash) -> Result<usize, Error> {
@@ -663,19 +720,35 @@ impl<'a> Image<'a> {
             return Err(Error::BadHashTable("DT_GNU_HASH with no buckets"));
         }
         if bloom_size == 0 || !bloom_size.is_power_of_two() {
-            return Err(Error::BadHashTable("DT_GNU_HASH bloom size not a power of two"));
+            return Err(Error::BadHashTable(
+                "DT_GNU_HASH bloom size not a power of two",
+            ));
         }
         let w = self.class.word();
         if bloom_shift as usize >= 8 * w {
             return Err(Error::BadHashTable("DT_GNU_HASH bloom shift too large"));
         }
         let bloom = off + 16;
-        let buckets = bloom_size.checked_mul(w).and_then(|n| n.checked_add(bloom)).ok_or(bad)?;
-        let chain = nbuckets.checked_mul(4).and_then(|n| n.checked_add(buckets)).ok_or(bad)?;
+        let buckets = bloom_size
+            .checked_mul(w)
+            .and_then(|n| n.checked_add(bloom))
+            .ok_or(bad)?;
+        let chain = nbuckets
+            .checked_mul(4)
+            .and_then(|n| n.checked_add(buckets))
+            .ok_or(bad)?;
         if chain > self.data.len() {
             return Err(bad);
         }
-        Ok(GnuHash { nbuckets, symoffset, bloom, bloom_size, bloom_shift, buckets, chain })
+        Ok(GnuHash {
+            nbuckets,
+            symoffset,
+            bloom,
+            bloom_size,
+            bloom_shift,
+            buckets,
+            chain,
+        })
     }
 
     /// The symbol count a GNU hash table implies: one past the end of the last chain.
@@ -695,7 +768,9 @@ impl<'a> Image<'a> {
         // Walk the last chain to its end bit; it cannot be longer than the bytes left.
         let mut i = last;
         loop {
-            let at = (i - h.symoffset).checked_mul(4).and_then(|n| n.checked_add(h.chain));
+            let at = (i - h.symoffset)
+                .checked_mul(4)
+                .and_then(|n| n.checked_add(h.chain));
             let c = at.and_then(|at| b.u32(at)).ok_or(Error::BadHashChain)?;
             if c & 1 != 0 {
                 return Ok(i + 1);
@@ -720,23 +795,53 @@ impl<'a> Image<'a> {
                 b.u8(off + 12),
                 b.u16(off + 14),
             ),
-            Class::Elf64 => (b.u32(off), b.u64(off + 8), b.u64(off + 16), b.u8(off + 4), b.u16(off + 6)),
+            Class::Elf64 => (
+                b.u32(off),
+                b.u64(off + 8),
+                b.u64(off + 16),
+                b.u8(off + 4),
+                b.u16(off + 6),
+            ),
         };
-        let (name, value, size, info, shndx) =
-            (name.ok_or(t)?, value.ok_or(t)?, size.ok_or(t)?, info.ok_or(t)?, shndx.ok_or(t)?);
+        let (name, value, size, info, shndx) = (
+            name.ok_or(t)?,
+            value.ok_or(t)?,
+            size.ok_or(t)?,
+            info.ok_or(t)?,
+            shndx.ok_or(t)?,
+        );
         let name = self.string(name as usize)?;
         let (version, hidden) = match self.versions {
             None => (None, false),
             Some(v) => {
-                let vs = b.u16(v.versym + 2 * index).ok_or(Error::TableTooShort("DT_VERSYM"))?;
-                (self.verdef_name(vs & !VERSYM_HIDDEN)?, vs & VERSYM_HIDDEN != 0)
+                let vs = b
+                    .u16(v.versym + 2 * index)
+                    .ok_or(Error::TableTooShort("DT_VERSYM"))?;
+                (
+                    self.verdef_name(vs & !VERSYM_HIDDEN)?,
+                    vs & VERSYM_HIDDEN != 0,
+                )
             }
         };
-        Ok(Symbol { index, name, value, size, kind: info & 0xf, bind: info >> 4, shndx, version, hidden })
+        Ok(Symbol {
+            index,
+            name,
+            value,
+            size,
+            kind: info & 0xf,
+            bind: info >> 4,
+            shndx,
+            version,
+            hidden,
+        })
     }
 
     fn string(&self, off: usize) -> Result<&'a [u8], Error> {
-        let strtab = Bytes(self.b().get(self.strtab, self.strsz).ok_or(Error::BadString)?);
+        let strtab = Bytes(
+            self.b()
+                .get(self.strtab, self.strsz)
+                .ok_or(Error::BadString)?,
+        );
         strtab.cstr(off).ok_or(Error::BadString)
     }
 
@@ -744,7 +849,9 @@ impl<'a> Image<'a> {
     /// (`VER_FLG_BASE`) definition; `None` when there is none. Walks the whole list (bounded)
     /// and fails on a malformed one.
     fn verdef_name(&self, ndx: u16) -> Result<Option<&'a [u8]>, Error> {
-        let Some(v) = self.versions else { return Ok(None) };
+        let Some(v) = self.versions else {
+            return Ok(None);
+        };
         let b = self.b();
         let bad = Error::BadVersionTable;
         let mut off = v.verdef;
@@ -779,7 +886,11 @@ impl<'a> Image<'a> {
             off = off.checked_add(next).ok_or(bad)?;
         }
         // More definitions than DT_VERDEFNUM (or than any image has): a loop or garbage.
-        if v.verdefnum == MAX_VERDEFS { Err(bad) } else { Ok(found) }
+        if v.verdefnum == MAX_VERDEFS {
+            Err(bad)
+        } else {
+            Ok(found)
+        }
     }
 
     /// Every dynamic symbol, index 1 upward (the null symbol 0 is skipped).
@@ -790,7 +901,11 @@ impl<'a> Image<'a> {
     /// The run-time address of `sym`: `base` plus its offset in the image, which must lie
     /// in an executable `PT_LOAD`. On arm images bit 0 (Thumb) is kept in the result.
     pub fn address(&self, sym: &Symbol<'_>) -> Result<usize, Error> {
-        let thumb = if self.machine == EM_ARM { sym.value & 1 } else { 0 };
+        let thumb = if self.machine == EM_ARM {
+            sym.value & 1
+        } else {
+            0
+        };
         let v = sym.value - thumb;
         for l in self.loads() {
             if l.exec && v >= l.vaddr && v - l.vaddr < l.filesz {
@@ -810,7 +925,11 @@ impl<'a> Image<'a> {
     /// matching (the image is "unversioned"); with them, the symbol's version definition
     /// must have that name (and, where it records one, that ELF hash). `Ok(None)` means
     /// not there; `Err` means the image is malformed along the way.
-    pub fn lookup(&self, name: &[u8], version: &[u8]) -> Result<Option<(Symbol<'a>, usize)>, Error> {
+    pub fn lookup(
+        &self,
+        name: &[u8],
+        version: &[u8],
+    ) -> Result<Option<(Symbol<'a>, usize)>, Error> {
         let check = |i: usize| -> Result<Option<(Symbol<'a>, usize)>, Error> {
             let s = self.symbol(i)?;
             if s.name != name || !s.is_exported() {
@@ -828,13 +947,18 @@ impl<'a> Image<'a> {
             let w = self.class.word();
             let bits = 8 * w as u32;
             let word = b
-                .word(self.class, g.bloom + w * ((h / bits) as usize & (g.bloom_size - 1)))
+                .word(
+                    self.class,
+                    g.bloom + w * ((h / bits) as usize & (g.bloom_size - 1)),
+                )
                 .ok_or(Error::BadHashTable("DT_GNU_HASH bloom"))?;
             let mask = (1u64 << (h % bits)) | (1u64 << ((h >> g.bloom_shift) % bits));
             if word & mask != mask {
                 return Ok(None);
             }
-            let mut i = b.u32(g.buckets + 4 * (h as usize % g.nbuckets)).ok_or(bad)? as usize;
+            let mut i = b
+                .u32(g.buckets + 4 * (h as usize % g.nbuckets))
+                .ok_or(bad)? as usize;
             if i == 0 {
                 return Ok(None);
             }
@@ -859,7 +983,9 @@ impl<'a> Image<'a> {
         if let Some(s) = self.sysv {
             let b = self.b();
             let bad = Error::BadHashChain;
-            let mut i = b.u32(s.buckets + 4 * (elf_hash(name) as usize % s.nbucket)).ok_or(bad)? as usize;
+            let mut i = b
+                .u32(s.buckets + 4 * (elf_hash(name) as usize % s.nbucket))
+                .ok_or(bad)? as usize;
             // A chain visits each symbol at most once: more steps than symbols is a cycle.
             for _ in 0..self.nsyms {
                 if i == 0 {

@@ -165,7 +165,11 @@ pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno>
 /// Creates (or truncates) the file at `path` with mode 0644 and writes `data` to it.
 pub fn write_file(path: &core::ffi::CStr, data: &[u8]) -> Result<(), Errno> {
     use linux_raw_sys::general::{O_CLOEXEC, O_CREAT, O_TRUNC, O_WRONLY};
-    let fd = Fd(crate::arch::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)?);
+    let fd = Fd(crate::arch::open(
+        path,
+        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+        0o644,
+    )?);
     let r = write_all(fd, data);
     let c = crate::arch::close(fd.0);
     r.and(c)

@@ -55,7 +55,10 @@ unsafe fn at(base: usize) -> Result<Image<'static>, Error> {
     if img.class().ident() != linux_raw_sys::elf::ELFCLASS
         || img.machine() != linux_raw_sys::elf::EM_CURRENT
     {
-        return Err(Error::WrongMachine { class: img.class().ident(), machine: img.machine() });
+        return Err(Error::WrongMachine {
+            class: img.class().ident(),
+            machine: img.machine(),
+        });
     }
     Ok(img)
 }

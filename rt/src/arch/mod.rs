@@ -59,7 +59,12 @@ pub fn open(path: &core::ffi::CStr, flags: u32, mode: u32) -> Result<i32, Errno>
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.
     Errno::from_ret(unsafe {
-        syscall3(nr::__NR_read as usize, fd as usize, buf.as_mut_ptr() as usize, buf.len())
+        syscall3(
+            nr::__NR_read as usize,
+            fd as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
     })
 }
 

@@ -1,0 +1,230 @@
+//! The vDSO parser and the `vdso` inspector against pyelftools, on the live vDSO, on the
+//! committed dumps of other architectures' vDSOs, and on images linked by the tests; and
+//! lookups behaving as specified on each kind of image.
+
+mod common;
+use common::{Build, example, pyelftools_list, root, run, stdout, vdso_fixtures, vdso_images};
+use tinyrt_rt::elf::{Error, Image};
+
+fn inspect(path: &std::path::Path) -> std::process::Output {
+    run(&example(Build::Release, "vdso"), &[path])
+}
+
+#[test]
+fn live_vdso_listing_matches_pyelftools() {
+    let exe = example(Build::Release, "vdso");
+    let dump = root().join("target/tinyrt-tests/live-vdso.so");
+    let out = run(&exe, &["--dump".as_ref(), dump.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let live = run(&exe, &[] as &[&str]);
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let live = stdout(&live);
+    let reference = pyelftools_list(&dump);
+    assert_eq!(live, reference, "live listing vs pyelftools on its dump");
+    assert_eq!(stdout(&inspect(&dump)), reference, "listing of the dump");
+    // Not hollow: the x86_64 kernel's vDSO exports these, versioned.
+    for s in [
+        "__vdso_clock_gettime@LINUX_2.6 ",
+        "__vdso_gettimeofday@LINUX_2.6 ",
+        "__vdso_time@LINUX_2.6 ",
+    ] {
+        assert!(live.contains(s), "{s} missing:\n{live}");
+    }
+    assert!(live.starts_with("# class=ELF64 machine=62 "), "{live}");
+}
+
+#[test]
+fn committed_dumps_match_pyelftools() {
+    let fixtures = vdso_fixtures();
+    for f in &fixtures {
+        let out = inspect(f);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stdout(&out), pyelftools_list(f), "{}", f.display());
+    }
+    eprintln!("{} committed dumps checked", fixtures.len());
+}
+
+#[test]
+fn built_images_match_pyelftools() {
+    for img in vdso_images() {
+        let out = inspect(&img.path);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            img.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = stdout(&out);
+        assert_eq!(text, pyelftools_list(&img.path), "{}", img.name);
+        let hash = match img.hash {
+            "both" => "gnu,sysv",
+            h => h,
+        };
+        assert!(
+            text.contains(&format!(" hash={hash} ")),
+            "{}: {text}",
+            img.name
+        );
+        let versions = if img.version.is_some() { "yes" } else { "no" };
+        assert!(
+            text.contains(&format!(" versions={versions}\n")),
+            "{}: {text}",
+            img.name
+        );
+    }
+}
+
+#[test]
+fn lookups_behave_as_specified_on_each_kind_of_image() {
+    const BASE: usize = 0x7f00_0000;
+    for img in vdso_images() {
+        let bytes = std::fs::read(&img.path).unwrap();
+        let image = Image::parse(&bytes, BASE).unwrap_or_else(|e| panic!("{}: {e}", img.name));
+        assert_eq!(image.has_gnu_hash(), img.hash != "sysv", "{}", img.name);
+        assert_eq!(image.has_sysv_hash(), img.hash != "gnu", "{}", img.name);
+        assert_eq!(image.has_versions(), img.version.is_some(), "{}", img.name);
+        let find = |name: &str, version: &str| {
+            image
+                .lookup(name.as_bytes(), version.as_bytes())
+                .unwrap_or_else(|e| panic!("{}: lookup {name}: {e}", img.name))
+        };
+        let what = &img.name;
+        match img.version {
+            Some("LINUX_2.6") => {
+                for name in [
+                    "__vdso_clock_gettime",
+                    "__vdso_gettimeofday",
+                    "__vdso_time",
+                    "clock_gettime",
+                    "__vdso_notype",
+                ] {
+                    assert!(find(name, "LINUX_2.6").is_some(), "{what}: {name}");
+                    assert!(
+                        find(name, "LINUX_2.5").is_none(),
+                        "{what}: {name} in the wrong version"
+                    );
+                }
+                // Hidden (a non-default version), an object, a local: never found.
+                assert!(
+                    find("__vdso_old", "LINUX_2.5").is_none(),
+                    "{what}: hidden symbol found"
+                );
+                assert!(
+                    find("__vdso_object", "LINUX_2.6").is_none(),
+                    "{what}: object found"
+                );
+                assert!(
+                    find("__vdso_internal", "LINUX_2.6").is_none(),
+                    "{what}: local found"
+                );
+            }
+            Some(other) => {
+                // Versions present, the wanted one absent.
+                assert!(
+                    find("__vdso_clock_gettime", "LINUX_2.6").is_none(),
+                    "{what}"
+                );
+                assert!(find("__vdso_clock_gettime", other).is_some(), "{what}");
+            }
+            None => {
+                // Unversioned: any version is accepted; everything global is exported.
+                assert!(
+                    find("__vdso_clock_gettime", "LINUX_2.6").is_some(),
+                    "{what}"
+                );
+                assert!(find("__vdso_internal", "LINUX_2.6").is_some(), "{what}");
+                assert!(
+                    find("__vdso_object", "LINUX_2.6").is_none(),
+                    "{what}: object found"
+                );
+            }
+        }
+        assert!(find("__vdso_nonexistent", "LINUX_2.6").is_none(), "{what}");
+        assert!(find("", "LINUX_2.6").is_none(), "{what}");
+
+        // Every exported symbol the iterator lists is found by its hash lookup, at the
+        // address base + offset inside the image, and with st_value as stored.
+        let mut exported = 0;
+        for s in image.symbols() {
+            let s = s.unwrap();
+            if !s.is_exported() {
+                continue;
+            }
+            exported += 1;
+            let version = s.version.unwrap_or(b"LINUX_2.6");
+            let (found, addr) = image.lookup(s.name, version).unwrap().unwrap_or_else(|| {
+                panic!(
+                    "{what}: {} not found by hash",
+                    String::from_utf8_lossy(s.name)
+                )
+            });
+            assert_eq!(found.value, s.value);
+            assert!(
+                addr >= BASE && addr < BASE + bytes.len(),
+                "{what}: {addr:#x}"
+            );
+            // The bytes at the address are the function's code: `ret` or `nop` in our source.
+            assert!(
+                matches!(bytes[addr - BASE], 0xc3 | 0x90),
+                "{what}: {:#x}",
+                bytes[addr - BASE]
+            );
+        }
+        assert!(exported >= 5, "{what}: only {exported} exported symbols");
+    }
+}
+
+#[test]
+fn big_endian_and_non_elf_inputs_are_clear_errors() {
+    let img = &vdso_images()[0];
+    let mut bytes = std::fs::read(&img.path).unwrap();
+    bytes[5] = 2; // EI_DATA = ELFDATA2MSB
+    assert_eq!(Image::parse(&bytes, 0).unwrap_err(), Error::BigEndian);
+    assert_eq!(
+        Image::parse(b"", 0).unwrap_err(),
+        Error::Truncated("the ELF header")
+    );
+    assert_eq!(
+        Image::parse(
+            b"MZ\x90\x00 not an ELF file at all, but long enough for a header........",
+            0
+        )
+        .unwrap_err(),
+        Error::BadMagic
+    );
+
+    let dir = root().join("target/tinyrt-tests");
+    let f = dir.join("big-endian.so");
+    std::fs::write(&f, &bytes).unwrap();
+    let out = inspect(&f);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("big-endian ELF images are not supported"),
+        "{err}"
+    );
+
+    let out = inspect(&dir.join("does-not-exist.so"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("ENOENT"));
+    let out = inspect(std::path::Path::new("/"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("EISDIR"));
+    let out = run(&example(Build::Release, "vdso"), &["--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+}
