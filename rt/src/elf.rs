@@ -952,7 +952,8 @@ impl<'a> Image<'a> {
                     g.bloom + w * ((h / bits) as usize & (g.bloom_size - 1)),
                 )
                 .ok_or(Error::BadHashTable("DT_GNU_HASH bloom"))?;
-            let mask = (1u64 << (h % bits)) | (1u64 << ((h >> g.bloom_shift) % bits));
+            let mask = (1u64 << (h % bits))
+                | (1u64 << ((u64::from(h) >> g.bloom_shift) % u64::from(bits)));
             if word & mask != mask {
                 return Ok(None);
             }

@@ -36,7 +36,7 @@ pub fn live() -> Result<Image<'static>, Error> {
 /// `base` is page-aligned and the start of a readable mapping of at least one page that
 /// holds the whole ELF image its headers describe, unchanged while the result lives.
 unsafe fn at(base: usize) -> Result<Image<'static>, Error> {
-    if base % MIN_PAGE != 0 {
+    if !base.is_multiple_of(MIN_PAGE) {
         return Err(Error::BadMagic);
     }
     // SAFETY: the first page is mapped (caller); 64 bytes are inside it.
