@@ -122,12 +122,18 @@ fn odd_environment_entries() {
         "TINYRT_ARGS_TEST=first",
         "TINYRT_ARGS_TEST=second",
         "=novalue",
+        "TINYRT_SHOW=NOEQUALS,TINYRT_ARGS,TINYRT,TINYRT_ARGS_TES",
     ];
     let out = exec_raw(&exe, &[b"args" as &[u8]], &env.map(str::as_bytes));
     assert_eq!(out.0, 0);
     let text = String::from_utf8(out.1).unwrap();
-    assert!(text.contains("envc: 6\n"), "{text}");
+    assert!(text.contains("envc: 7\n"), "{text}");
     assert!(text.contains("env TINYRT_ARGS_TEST: \"first\"\n"), "{text}");
+    // An entry without '=' defines nothing; names match whole, never as prefixes.
+    assert!(text.contains("env NOEQUALS: (unset)\n"), "{text}");
+    assert!(text.contains("env TINYRT_ARGS: \"short\"\n"), "{text}");
+    assert!(text.contains("env TINYRT: (unset)\n"), "{text}");
+    assert!(text.contains("env TINYRT_ARGS_TES: (unset)\n"), "{text}");
 }
 
 /// fork + execve with exactly this argv and envp (which may be empty), returning the exit

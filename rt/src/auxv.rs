@@ -151,7 +151,7 @@ pub fn ids() -> Option<(usize, usize, usize, usize)> {
 pub fn name(key: usize) -> Option<&'static str> {
     macro_rules! names {
         ($($k:ident)*) => {
-            match key as u32 {
+            match u32::try_from(key).ok()? {
                 $($k => Some(stringify!($k)),)*
                 _ => None,
             }

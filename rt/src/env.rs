@@ -20,11 +20,16 @@ pub fn split(entry: &'static CStr) -> (&'static [u8], &'static [u8]) {
 /// The value of the first environment variable called `name`, like C's `getenv`. A name that
 /// is empty or contains `=` or NUL matches nothing.
 pub fn var(name: impl AsRef<[u8]>) -> Option<&'static [u8]> {
-    let name = name.as_ref();
+    find(vars(), name.as_ref())
+}
+
+/// [`var`] over any environment.
+pub(crate) fn find(vars: Vars, name: &[u8]) -> Option<&'static [u8]> {
     if name.is_empty() || name.contains(&b'=') || name.contains(&0) {
         return None;
     }
-    vars().find_map(|e| {
+    let mut vars = vars;
+    vars.find_map(|e| {
         let b = e.to_bytes();
         (b.len() > name.len() && b.starts_with(name) && b[name.len()] == b'=')
             .then(|| &b[name.len() + 1..])

@@ -272,6 +272,28 @@ pub(crate) unsafe fn cstr(p: *const c_char) -> Option<&'static CStr> {
     }
 }
 
+/// The auxiliary vector of the initial stack at `sp`: its first word and its number of
+/// pairs before AT_NULL.
+///
+/// # Safety
+/// `sp` is a kernel initial stack pointer (or a faithful copy of that layout).
+unsafe fn auxv_at(sp: *const usize) -> (*mut usize, usize) {
+    // SAFETY: walk past argv and the environment to its NULL, then the auxv pairs to
+    // AT_NULL; all of it is the initialised stack (caller).
+    unsafe {
+        let mut e = sp.add(1 + *sp + 1);
+        while *e != 0 {
+            e = e.add(1);
+        }
+        let start = e.add(1) as *mut usize;
+        let mut n = 0;
+        while *start.add(2 * n) != 0 {
+            n += 1;
+        }
+        (start, n)
+    }
+}
+
 static AUXV: AtomicPtr<usize> = AtomicPtr::new(core::ptr::null_mut());
 static AUXV_LEN: AtomicUsize = AtomicUsize::new(0);
 
@@ -285,21 +307,8 @@ pub fn auxv() -> &'static [[usize; 2]] {
         if sp.is_null() {
             return &[];
         }
-        // SAFETY: walk past argv and the environment to its NULL, then the auxv pairs to
-        // AT_NULL; all of it is the kernel's initialised stack (see `init`).
-        unsafe {
-            let mut e = sp.add(1 + *sp + 1);
-            while *e != 0 {
-                e = e.add(1);
-            }
-            let start = e.add(1) as *mut usize;
-            let mut n = 0;
-            while *start.add(2 * n) != 0 {
-                n += 1;
-            }
-            len = n;
-            p = start;
-        }
+        // SAFETY: SP is the kernel's initial stack (see `init`).
+        (p, len) = unsafe { auxv_at(sp) };
         // Racing threads compute the same pair; the length is published first so that a
         // reader that sees the pointer (loaded first, above) also sees the length.
         AUXV_LEN.store(len, Ordering::Release);
@@ -308,4 +317,111 @@ pub fn auxv() -> &'static [[usize; 2]] {
     // SAFETY: p..p+2*len words are the kernel's auxv pairs, alive for the whole process;
     // [usize; 2] has the layout of two consecutive words.
     unsafe { core::slice::from_raw_parts(p as *const [usize; 2], len) }
+}
+
+#[cfg(test)]
+mod tests {
+    //! crt0's view of odd stacks, built by hand in the kernel's layout.
+    extern crate std;
+    use super::*;
+    use std::ffi::CString;
+    use std::vec::Vec;
+
+    /// A leaked string pointer (the stack's strings live for the whole process too).
+    fn s(text: &str) -> usize {
+        CString::new(text).unwrap().into_raw() as usize
+    }
+
+    /// argc, argv..., NULL, envp..., NULL, auxv pairs, AT_NULL 0.
+    fn stack(
+        argv: &[Option<&str>],
+        argc: usize,
+        envp: &[&str],
+        auxv: &[[usize; 2]],
+    ) -> *const usize {
+        let mut v: Vec<usize> = std::vec![argc];
+        v.extend(argv.iter().map(|a| a.map_or(0, s)));
+        v.push(0);
+        v.extend(envp.iter().map(|e| s(e)));
+        v.push(0);
+        for p in auxv {
+            v.extend_from_slice(p);
+        }
+        v.extend_from_slice(&[0, 0]);
+        v.leak().as_ptr()
+    }
+
+    fn strings(i: impl Iterator<Item = &'static CStr>) -> Vec<&'static [u8]> {
+        i.map(CStr::to_bytes).collect()
+    }
+
+    #[test]
+    fn argc_zero_with_a_null_argv0() {
+        // Kernels before 5.18 start a program exec'd with an empty argv like this.
+        let sp = stack(&[], 0, &["A=1"], &[[6, 4096]]);
+        // SAFETY: a faithful stack layout.
+        let (args, vars) = unsafe { from_stack(sp) };
+        assert_eq!(args.len(), 0);
+        assert!(strings(args).is_empty());
+        assert_eq!(strings(vars), [b"A=1"]);
+        // SAFETY: as above.
+        let (p, n) = unsafe { auxv_at(sp) };
+        assert_eq!(n, 1);
+        // SAFETY: p points at the one pair.
+        assert_eq!(unsafe { (*p, *p.add(1)) }, (6, 4096));
+    }
+
+    #[test]
+    fn empty_strings_and_odd_environment_entries() {
+        let env = ["NOEQUALS", "", "=x", "A=1", "AB=2", "A=dup", "B="];
+        let sp = stack(
+            &[Some(""), Some("x y"), Some("")],
+            3,
+            &env,
+            &[[25, 0], [1, 7]],
+        );
+        // SAFETY: a faithful stack layout.
+        let (args, vars) = unsafe { from_stack(sp) };
+        assert_eq!(args.len(), 3);
+        assert_eq!(strings(args.clone()), [b"" as &[u8], b"x y", b""]);
+        assert_eq!(strings(args.clone().rev()), [b"" as &[u8], b"x y", b""]);
+        assert_eq!(args.clone().nth(1).unwrap().to_bytes(), b"x y");
+        assert_eq!(args.clone().nth(3), None);
+        let all = strings(vars.clone());
+        assert_eq!(all.len(), env.len());
+        let var = |name: &str| crate::env::find(vars.clone(), name.as_bytes());
+        assert_eq!(var("A"), Some(&b"1"[..]), "the first of duplicates wins");
+        assert_eq!(var("AB"), Some(&b"2"[..]));
+        assert_eq!(var("B"), Some(&b""[..]), "set but empty");
+        assert_eq!(
+            var("NOEQUALS"),
+            None,
+            "an entry without '=' defines nothing"
+        );
+        assert_eq!(var(""), None);
+        assert_eq!(var("A=1"), None);
+        assert_eq!(var("ABC"), None);
+        assert_eq!(var("X"), None);
+        let split = |e: &'static CStr| crate::env::split(e);
+        let pairs: Vec<_> = vars.map(split).collect();
+        assert_eq!(pairs[0], (&b"NOEQUALS"[..], &b""[..]));
+        assert_eq!(pairs[2], (&b""[..], &b"x"[..]));
+        // SAFETY: a faithful stack layout.
+        let (_, n) = unsafe { auxv_at(sp) };
+        assert_eq!(
+            n, 2,
+            "a zero value does not end the vector, only key AT_NULL does"
+        );
+    }
+
+    #[test]
+    fn no_environment() {
+        let sp = stack(&[Some("prog")], 1, &[], &[]);
+        // SAFETY: a faithful stack layout.
+        let (args, vars) = unsafe { from_stack(sp) };
+        assert_eq!(strings(args), [b"prog"]);
+        assert_eq!(vars.count(), 0);
+        // SAFETY: as above.
+        assert_eq!(unsafe { auxv_at(sp) }.1, 0);
+    }
 }
