@@ -20,16 +20,32 @@ fn main() {
     println!("cargo:rerun-if-changed=link.x");
     println!("cargo:rerun-if-changed=build.rs");
 
-    let mut args = vec![
-        "-nostartfiles",
-        "-nostdlib",
-        "-static",
-        "-no-pie",
-        "-Wl,-Tlink.x",
-    ];
-    args.push("-Wl,--build-id=none");
+    // The C driver (x86_64's default `cc`) or LLD itself (`linker = "rust-lld"`, which
+    // .cargo/config.toml sets for the other targets). Cargo tells build scripts the linker
+    // configured for the target in RUSTC_LINKER.
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    let linker = env::var("RUSTC_LINKER").unwrap_or_default();
+    let lld = ["rust-lld", "ld.lld", "ld"]
+        .iter()
+        .any(|n| linker.ends_with(n));
+    let mut args: Vec<&str> = if lld {
+        vec!["-static", "--no-pie", "-Tlink.x", "--build-id=none"]
+    } else {
+        vec![
+            "-nostartfiles",
+            "-nostdlib",
+            "-static",
+            "-no-pie",
+            "-Wl,-Tlink.x",
+            "-Wl,--build-id=none",
+        ]
+    };
     if env::var_os("CARGO_FEATURE_SIZE").is_some() {
-        args.push("-Wl,-z,nosectionheader");
+        args.push(if lld {
+            "-znosectionheader"
+        } else {
+            "-Wl,-z,nosectionheader"
+        });
     }
     for a in &args {
         println!("cargo:rustc-link-arg-examples={a}");

@@ -1,0 +1,157 @@
+//! i686 (i686-unknown-linux-gnu).
+//!
+//! - Enter the kernel with `int $0x80`: number in `eax`, arguments in `ebx`, `ecx`, `edx`,
+//!   `esi`, `edi`, `ebp`; the result in `eax` (-4095..=-1 is a negated errno).
+//! - LLVM reserves `ebx` (the PIC base) and `esi` (a base pointer) in inline asm, and `ebp`
+//!   is the frame pointer: they are swapped in and out around the instruction. With one to
+//!   three arguments `ebx` is exchanged with a free register; with four to six the
+//!   number and the reserved-register arguments are read from a small array whose address
+//!   is the only input besides `ecx`, `edx` and `edi`.
+//! - The faster `__kernel_vsyscall` entry (AT_SYSINFO) comes with the architectures work.
+//!
+//! # Safety
+//!
+//! Every function here enters the kernel with whatever arguments it is given. The caller
+//! must uphold the contract of the system call it names.
+
+use core::arch::asm;
+
+/// A system call with no arguments.
+///
+/// # Safety
+/// See the module documentation.
+#[inline(always)]
+pub unsafe fn syscall0(n: usize) -> usize {
+    let ret;
+    // SAFETY: the caller upholds the system call's contract.
+    unsafe { asm!("int 0x80", inlateout("eax") n => ret, options(nostack, preserves_flags)) };
+    ret
+}
+
+/// A system call with one argument.
+///
+/// # Safety
+/// See the module documentation.
+#[inline(always)]
+pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
+    let ret;
+    // SAFETY: as in `syscall0`; ebx is restored by the second xchg.
+    unsafe {
+        asm!("xchg ebx, edi", "int 0x80", "xchg ebx, edi",
+             inlateout("eax") n => ret, inout("edi") a1 => _, options(nostack, preserves_flags));
+    }
+    ret
+}
+
+/// A system call with two arguments.
+///
+/// # Safety
+/// See the module documentation.
+#[inline(always)]
+pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
+    let ret;
+    // SAFETY: as in `syscall1`.
+    unsafe {
+        asm!("xchg ebx, edi", "int 0x80", "xchg ebx, edi",
+             inlateout("eax") n => ret, inout("edi") a1 => _, in("ecx") a2,
+             options(nostack, preserves_flags));
+    }
+    ret
+}
+
+/// A system call with three arguments.
+///
+/// # Safety
+/// See the module documentation.
+#[inline(always)]
+pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
+    let ret;
+    // SAFETY: as in `syscall1`.
+    unsafe {
+        asm!("xchg ebx, edi", "int 0x80", "xchg ebx, edi",
+             inlateout("eax") n => ret, inout("edi") a1 => _, in("ecx") a2, in("edx") a3,
+             options(nostack, preserves_flags));
+    }
+    ret
+}
+
+/// Four to six arguments: `[n, a1, a4, a6]` in memory, `a2`, `a3`, `a5` in registers.
+#[inline(always)]
+unsafe fn syscall_mem(regs: &[usize; 4], a2: usize, a3: usize, a5: usize) -> usize {
+    let ret;
+    // SAFETY: the caller upholds the system call's contract; ebp, ebx and esi are saved on
+    // the stack and restored before the asm ends; `regs` is read before any is changed.
+    unsafe {
+        asm!(
+            "push ebp",
+            "push ebx",
+            "push esi",
+            "mov ebx, [eax + 4]",
+            "mov esi, [eax + 8]",
+            "mov ebp, [eax + 12]",
+            "mov eax, [eax]",
+            "int 0x80",
+            "pop esi",
+            "pop ebx",
+            "pop ebp",
+            inlateout("eax") regs.as_ptr() => ret,
+            in("ecx") a2, in("edx") a3, in("edi") a5,
+            options(preserves_flags),
+        );
+    }
+    ret
+}
+
+/// A system call with four arguments.
+///
+/// # Safety
+/// See the module documentation.
+#[inline(always)]
+pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
+    // SAFETY: forwarded.
+    unsafe { syscall_mem(&[n, a1, a4, 0], a2, a3, 0) }
+}
+
+/// A system call with five arguments.
+///
+/// # Safety
+/// See the module documentation.
+#[inline(always)]
+pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
+    // SAFETY: forwarded.
+    unsafe { syscall_mem(&[n, a1, a4, 0], a2, a3, a5) }
+}
+
+/// A system call with six arguments.
+///
+/// # Safety
+/// See the module documentation.
+#[inline(always)]
+pub unsafe fn syscall6(
+    n: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+    a6: usize,
+) -> usize {
+    // SAFETY: forwarded.
+    unsafe { syscall_mem(&[n, a1, a4, a6], a2, a3, a5) }
+}
+
+/// `exit_group(code)`: ends every thread of the process; never returns.
+#[inline(always)]
+pub fn exit_group(code: i32) -> ! {
+    // SAFETY: exit_group takes no pointers and does not return, so overwriting the
+    // reserved ebx is harmless.
+    unsafe {
+        asm!("mov ebx, {code}", "int 0x80", code = in(reg) code,
+             in("eax") linux_raw_sys::general::__NR_exit_group as usize, options(noreturn, nostack));
+    }
+}
+
+/// Names of the auxiliary-vector keys only this architecture defines.
+pub fn auxv_name(key: usize) -> Option<&'static str> {
+    (key == linux_raw_sys::auxvec::AT_SYSINFO as usize).then_some("AT_SYSINFO")
+}

@@ -1,0 +1,26 @@
+//! aarch64 entry point.
+//!
+//! At `_start` the kernel has set `sp` to the initial stack (16-byte aligned, pointing at
+//! argc); `x0` may hold an atexit function for dynamic loaders, which a static program
+//! ignores.
+
+/// The process's first instruction.
+///
+/// # Safety
+/// Only the kernel calls this, once, with the initial stack.
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn _start() -> ! {
+    core::arch::naked_asm!(
+        "mov x29, xzr",       // the outermost frame: zero frame pointer and link register
+        "mov x30, xzr",
+        "mov x0, sp",         // entry(sp): the initial stack, unmodified
+        "and x1, x0, #-16",   // keep sp 16-aligned (the AAPCS64 requires it at all times)
+        "mov sp, x1",
+        "bl {entry}",
+        "brk #0x1",           // entry never returns
+        entry = sym crate::entry,
+    )
+}
+
+include!("generic_mem.rs");

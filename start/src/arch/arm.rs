@@ -1,0 +1,24 @@
+//! armv7 (EABI, hard float) entry point.
+//!
+//! At `_start` the kernel has set `sp` to the initial stack (pointing at argc); `r0` may
+//! hold an atexit function for dynamic loaders, which a static program ignores.
+
+/// The process's first instruction.
+///
+/// # Safety
+/// Only the kernel calls this, once, with the initial stack.
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn _start() -> ! {
+    core::arch::naked_asm!(
+        "mov fp, #0",         // the outermost frame: zero frame pointer and link register
+        "mov lr, #0",
+        "mov r0, sp",         // entry(sp): the initial stack, unmodified
+        "bic sp, sp, #15",    // AAPCS wants 8-byte alignment at calls; 16 does no harm
+        "bl {entry}",
+        "udf #0",             // entry never returns
+        entry = sym crate::entry,
+    )
+}
+
+include!("generic_mem.rs");

@@ -1,0 +1,30 @@
+//! riscv64 entry point.
+//!
+//! At `_start` the kernel has set `sp` to the initial stack (pointing at argc). `gp` must
+//! be loaded with `__global_pointer$` (defined by link.x) before any code that the linker
+//! may have relaxed to gp-relative addressing runs; the load itself must not be relaxed
+//! (it would become relative to the gp it is setting), hence `.option norelax`.
+
+/// The process's first instruction.
+///
+/// # Safety
+/// Only the kernel calls this, once, with the initial stack.
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn _start() -> ! {
+    core::arch::naked_asm!(
+        ".option push",
+        ".option norelax",
+        "lla gp, __global_pointer$",
+        ".option pop",
+        "li fp, 0",           // the outermost frame: zero frame pointer and return address
+        "li ra, 0",
+        "mv a0, sp",          // entry(sp): the initial stack, unmodified
+        "andi sp, sp, -16",   // the psABI wants sp 16-aligned
+        "call {entry}",
+        "unimp",              // entry never returns
+        entry = sym crate::entry,
+    )
+}
+
+include!("generic_mem.rs");
