@@ -51,7 +51,12 @@ unsafe fn at(base: usize) -> Result<Image<'static>, Error> {
     // SAFETY: the kernel maps the whole file of the image in pages; its PT_LOADs end at or
     // before `extent`, which stays inside the page that holds their last byte.
     let data = unsafe { core::slice::from_raw_parts(base as *const u8, extent) };
-    let img = Image::parse(data, base)?;
+    for_this_machine(Image::parse(data, base)?)
+}
+
+/// The image, if it is for the running program's class and machine: an emulator may hand
+/// over a vDSO for another architecture (or /proc/self/auxv may describe the host's).
+fn for_this_machine(img: Image<'_>) -> Result<Image<'_>, Error> {
     if img.class().ident() != linux_raw_sys::elf::ELFCLASS
         || img.machine() != linux_raw_sys::elf::EM_CURRENT
     {
@@ -61,4 +66,42 @@ unsafe fn at(base: usize) -> Result<Image<'static>, Error> {
         });
     }
     Ok(img)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_images_for_this_machine_are_used() {
+        let fixtures: [&[u8]; 7] = [
+            include_bytes!("../../tests/fixtures/vdso/x86_64-linux-6.18.so"),
+            include_bytes!("../../tests/fixtures/vdso/i386-linux-6.18.so"),
+            include_bytes!("../../tests/fixtures/vdso/x86_64-qemu-10.0.2.so"),
+            include_bytes!("../../tests/fixtures/vdso/i386-qemu-10.0.2.so"),
+            include_bytes!("../../tests/fixtures/vdso/aarch64-qemu-10.0.2.so"),
+            include_bytes!("../../tests/fixtures/vdso/riscv64-qemu-10.0.2.so"),
+            include_bytes!("../../tests/fixtures/vdso/arm-qemu-10.0.2.so"),
+        ];
+        let (mut used, mut refused) = (0, 0);
+        for f in fixtures {
+            let img = Image::parse(f, 0).unwrap();
+            let ours = img.class().ident() == linux_raw_sys::elf::ELFCLASS
+                && img.machine() == linux_raw_sys::elf::EM_CURRENT;
+            match for_this_machine(img) {
+                Ok(_) => {
+                    assert!(ours);
+                    used += 1;
+                }
+                Err(Error::WrongMachine { .. }) => {
+                    assert!(!ours);
+                    refused += 1;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // Tests run on the x86_64 host: its two images (kernel, qemu) are used, the
+        // other five refused.
+        assert_eq!((used, refused), (2, 5));
+    }
 }

@@ -24,3 +24,13 @@ pub unsafe extern "C" fn _start() -> ! {
 }
 
 include!("generic_mem.rs");
+
+/// Read by the outline-atomics helpers of compiler_builtins (`__aarch64_ldadd4_acq_rel` and
+/// friends, which LLVM calls for atomic read-modify-write operations on this target): 1
+/// when the CPU has the LSE atomic instructions. compiler_builtins defines it together with
+/// a C-library constructor that sets it through `getauxval`; tinyrt runs no constructors
+/// and has no `getauxval` symbol, so it defines the flag itself, and the linker then leaves
+/// that object out. 0 selects the load/store-exclusive loops every ARMv8 CPU runs.
+#[unsafe(no_mangle)]
+#[used]
+pub static __aarch64_have_lse_atomics: u8 = 0;
