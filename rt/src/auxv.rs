@@ -4,18 +4,30 @@
 //! every (key, value) pair in the kernel's order. Keys are the `AT_*` numbers, re-exported
 //! from `linux-raw-sys` in [`keys`].
 //!
-//! The values come from the initial stack that tinyrt's `_start` recorded (see
-//! [`crate::start`]). In a program tinyrt did not start, the vector is empty for now and
-//! every getter answers `None`.
+//! Where the vector comes from ([`source`]):
+//!
+//! 1. the initial stack that tinyrt's `_start` recorded (see [`crate::start`]), always when
+//!    `_start` was ours;
+//! 2. otherwise ("library mode": tinyrt-rt inside a std program, or under another crt0)
+//!    `prctl(PR_GET_AUXV)` (Linux 6.4+),
+//! 3. then `/proc/self/auxv`,
+//! 4. else nothing: every getter answers `None` (and the vDSO is not used).
+//!
+//! A library-mode copy is read once, on first use, into a static table of atomic words:
+//! racing first users (threads, or a signal handler interrupting one) each read the same
+//! kernel data and store the same values, so nobody waits and no lock is taken.
 //!
 //! # Safety
 //!
 //! `AT_EXECFN`, `AT_PLATFORM`, `AT_BASE_PLATFORM` and `AT_RANDOM` hold addresses. They are
 //! only dereferenced when the vector is the one on this process's initial stack, where the
-//! kernel put the strings and bytes they point at, alive until the process exits.
+//! kernel put the strings and bytes they point at, alive until the process exits. (In
+//! library mode the same pointers are usually valid too, but under an emulator
+//! `/proc/self/auxv` or prctl may describe the host process: those getters answer `None`.)
 #![allow(unsafe_code)]
 
 use core::ffi::{CStr, c_char};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// The `AT_*` key numbers.
 pub mod keys {
@@ -32,24 +44,161 @@ pub struct Entry {
     pub value: usize,
 }
 
+/// Where the auxiliary vector was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The initial stack, handed over by tinyrt's `_start`.
+    Stack,
+    /// `prctl(PR_GET_AUXV)`, in library mode.
+    Prctl,
+    /// `/proc/self/auxv`, in library mode when prctl failed.
+    ProcSelfAuxv,
+    /// None of them: the vector is empty.
+    Unavailable,
+}
+
+/// Words of the library-mode copy: 64 pairs, more than any kernel writes (about 25).
+const LIB_WORDS: usize = 128;
+static LIB: [AtomicUsize; LIB_WORDS] = [const { AtomicUsize::new(0) }; LIB_WORDS];
+static LIB_PAIRS: AtomicUsize = AtomicUsize::new(0);
+/// 0: not read yet; 1, 2, 3: read, from prctl, /proc/self/auxv, or nowhere.
+static LIB_STATE: AtomicU8 = AtomicU8::new(0);
+
+/// Where the vector comes from in this process (reading it on first use).
+pub fn source() -> Source {
+    view().0
+}
+
+#[derive(Clone, Copy)]
+enum View {
+    Stack(&'static [[usize; 2]]),
+    Lib(usize),
+}
+
+impl View {
+    fn len(self) -> usize {
+        match self {
+            View::Stack(s) => s.len(),
+            View::Lib(n) => n,
+        }
+    }
+    fn at(self, i: usize) -> Entry {
+        match self {
+            View::Stack(s) => Entry { key: s[i][0], value: s[i][1] },
+            View::Lib(_) => Entry {
+                key: LIB[2 * i].load(Ordering::Relaxed),
+                value: LIB[2 * i + 1].load(Ordering::Relaxed),
+            },
+        }
+    }
+}
+
+fn view() -> (Source, View) {
+    if let Some(s) = crate::start::stack_auxv() {
+        return (Source::Stack, View::Stack(s));
+    }
+    let source = match LIB_STATE.load(Ordering::Acquire) {
+        0 => read_library_copy(),
+        1 => Source::Prctl,
+        2 => Source::ProcSelfAuxv,
+        _ => Source::Unavailable,
+    };
+    (source, View::Lib(LIB_PAIRS.load(Ordering::Relaxed)))
+}
+
+/// Reads the vector through prctl, else /proc/self/auxv, into `LIB`. Every racing caller
+/// stores the same words; the state is published last, with Release.
+fn read_library_copy() -> Source {
+    let mut words = [0usize; LIB_WORDS];
+    let source = match crate::arch::prctl_get_auxv(&mut words) {
+        Ok(_) => Source::Prctl,
+        Err(_) => {
+            let mut bytes = [0u8; LIB_WORDS * core::mem::size_of::<usize>()];
+            match crate::io::read_file(c"/proc/self/auxv", &mut bytes) {
+                Ok(n) => {
+                    let w = core::mem::size_of::<usize>();
+                    for (i, chunk) in bytes[..n - n % w].chunks_exact(w).enumerate() {
+                        let mut word = [0u8; core::mem::size_of::<usize>()];
+                        word.copy_from_slice(chunk);
+                        words[i] = usize::from_ne_bytes(word);
+                    }
+                    Source::ProcSelfAuxv
+                }
+                Err(_) => Source::Unavailable,
+            }
+        }
+    };
+    // Pairs up to AT_NULL, or as many as fit.
+    let mut pairs = 0;
+    while pairs < LIB_WORDS / 2 && words[2 * pairs] != 0 {
+        pairs += 1;
+    }
+    for (slot, &w) in LIB.iter().zip(&words[..2 * pairs]) {
+        slot.store(w, Ordering::Relaxed);
+    }
+    LIB_PAIRS.store(pairs, Ordering::Relaxed);
+    let state = match source {
+        Source::Prctl => 1,
+        Source::ProcSelfAuxv => 2,
+        _ => 3,
+    };
+    LIB_STATE.store(state, Ordering::Release);
+    source
+}
+
+/// An iterator over the auxiliary vector; see [`iter`].
+#[derive(Clone)]
+pub struct Iter {
+    view: View,
+    front: usize,
+    back: usize,
+}
+
+impl Iterator for Iter {
+    type Item = Entry;
+    fn next(&mut self) -> Option<Entry> {
+        if self.front == self.back {
+            return None;
+        }
+        self.front += 1;
+        Some(self.view.at(self.front - 1))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.back - self.front, Some(self.back - self.front))
+    }
+}
+
+impl DoubleEndedIterator for Iter {
+    fn next_back(&mut self) -> Option<Entry> {
+        if self.front == self.back {
+            return None;
+        }
+        self.back -= 1;
+        Some(self.view.at(self.back))
+    }
+}
+
+impl ExactSizeIterator for Iter {}
+
 /// Every entry, in the kernel's order, without the terminating `AT_NULL`.
-pub fn iter() -> impl DoubleEndedIterator<Item = Entry> + ExactSizeIterator + Clone {
-    crate::start::auxv()
-        .iter()
-        .map(|&[key, value]| Entry { key, value })
+pub fn iter() -> Iter {
+    let view = view().1;
+    Iter { view, front: 0, back: view.len() }
 }
 
 /// The value of `key`, like C's `getauxval`, except that an absent key is `None` rather than
 /// 0 (many keys are legitimately 0). The first entry with the key wins.
 pub fn get(key: u32) -> Option<usize> {
-    crate::start::auxv()
-        .iter()
-        .find(|e| e[0] == key as usize)
-        .map(|e| e[1])
+    iter().find(|e| e.key == key as usize).map(|e| e.value)
+}
+
+/// `get`, but only from the initial stack: for keys whose values are pointers.
+fn stack_get(key: u32) -> Option<usize> {
+    crate::start::stack_auxv()?.iter().find(|e| e[0] == key as usize).map(|e| e[1])
 }
 
 fn string(key: u32) -> Option<&'static CStr> {
-    let p = get(key)?;
+    let p = stack_get(key)?;
     // SAFETY: the vector is the initial stack's (see the module's Safety section): the
     // kernel points these keys at NUL-terminated strings it wrote there.
     unsafe { crate::start::cstr(p as *const c_char) }
@@ -68,7 +217,7 @@ pub fn clock_ticks() -> Option<usize> {
 /// `AT_RANDOM`: 16 random bytes the kernel placed on the stack at exec. A cheap seed, never
 /// to be used as a key by itself (the same bytes are visible to anyone who can read it).
 pub fn random_bytes() -> Option<&'static [u8; 16]> {
-    let p = get(AT_RANDOM)?;
+    let p = stack_get(AT_RANDOM)?;
     if p == 0 {
         return None;
     }

@@ -298,14 +298,14 @@ static AUXV: AtomicPtr<usize> = AtomicPtr::new(core::ptr::null_mut());
 static AUXV_LEN: AtomicUsize = AtomicUsize::new(0);
 
 /// The auxiliary vector on the initial stack as (key, value) pairs, without the terminating
-/// AT_NULL pair; empty when tinyrt's `_start` did not run. Found on first use, then cached.
-pub fn auxv() -> &'static [[usize; 2]] {
+/// AT_NULL pair; `None` when tinyrt's `_start` did not run. Found on first use, then cached.
+pub(crate) fn stack_auxv() -> Option<&'static [[usize; 2]]> {
     let mut p = AUXV.load(Ordering::Acquire);
     let mut len = AUXV_LEN.load(Ordering::Acquire);
     if p.is_null() {
         let sp = sp();
         if sp.is_null() {
-            return &[];
+            return None;
         }
         // SAFETY: SP is the kernel's initial stack (see `init`).
         (p, len) = unsafe { auxv_at(sp) };
@@ -316,7 +316,7 @@ pub fn auxv() -> &'static [[usize; 2]] {
     }
     // SAFETY: p..p+2*len words are the kernel's auxv pairs, alive for the whole process;
     // [usize; 2] has the layout of two consecutive words.
-    unsafe { core::slice::from_raw_parts(p as *const [usize; 2], len) }
+    Some(unsafe { core::slice::from_raw_parts(p as *const [usize; 2], len) })
 }
 
 #[cfg(test)]

@@ -86,3 +86,21 @@ pub fn close(fd: i32) -> Result<(), Errno> {
     // SAFETY: close takes no pointers.
     Errno::from_ret(unsafe { syscall1(nr::__NR_close as usize, fd as usize) }).map(|_| ())
 }
+
+/// `prctl(PR_GET_AUXV, buf, len, 0, 0)` (Linux 6.4+): copies the process's auxiliary vector
+/// into `buf` and returns its full size in bytes (which may exceed what fit).
+pub fn prctl_get_auxv(buf: &mut [usize]) -> Result<usize, Errno> {
+    use linux_raw_sys::prctl::PR_GET_AUXV;
+    // SAFETY: the kernel writes at most `size_of_val(buf)` bytes into `buf`, which we
+    // borrow mutably; arg4 and arg5 must be 0.
+    Errno::from_ret(unsafe {
+        syscall5(
+            nr::__NR_prctl as usize,
+            PR_GET_AUXV as usize,
+            buf.as_mut_ptr() as usize,
+            core::mem::size_of_val(buf),
+            0,
+            0,
+        )
+    })
+}
