@@ -84,7 +84,10 @@ impl View {
     }
     fn at(self, i: usize) -> Entry {
         match self {
-            View::Stack(s) => Entry { key: s[i][0], value: s[i][1] },
+            View::Stack(s) => Entry {
+                key: s[i][0],
+                value: s[i][1],
+            },
             View::Lib(_) => Entry {
                 key: LIB[2 * i].load(Ordering::Relaxed),
                 value: LIB[2 * i + 1].load(Ordering::Relaxed),
@@ -183,7 +186,11 @@ impl ExactSizeIterator for Iter {}
 /// Every entry, in the kernel's order, without the terminating `AT_NULL`.
 pub fn iter() -> Iter {
     let view = view().1;
-    Iter { view, front: 0, back: view.len() }
+    Iter {
+        view,
+        front: 0,
+        back: view.len(),
+    }
 }
 
 /// The value of `key`, like C's `getauxval`, except that an absent key is `None` rather than
@@ -194,7 +201,10 @@ pub fn get(key: u32) -> Option<usize> {
 
 /// `get`, but only from the initial stack: for keys whose values are pointers.
 fn stack_get(key: u32) -> Option<usize> {
-    crate::start::stack_auxv()?.iter().find(|e| e[0] == key as usize).map(|e| e[1])
+    crate::start::stack_auxv()?
+        .iter()
+        .find(|e| e[0] == key as usize)
+        .map(|e| e[1])
 }
 
 fn string(key: u32) -> Option<&'static CStr> {

@@ -19,11 +19,13 @@
 
 mod arch;
 pub mod auxv;
+pub mod cpu;
 pub mod elf;
 pub mod env;
 pub mod errno;
 pub mod io;
 pub mod start;
+pub mod time;
 pub mod vdso;
 
 pub use errno::Errno;

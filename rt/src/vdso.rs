@@ -105,3 +105,415 @@ mod tests {
         assert_eq!((used, refused), (2, 5));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Dispatch: one cached function pointer per vDSO-backed function.
+//
+// Each slot starts out pointing at a resolver with the function's own signature. The first
+// call (from any thread, or from a signal handler) runs the resolver: it looks the
+// architecture's symbol up in the live vDSO, or picks the raw system call, stores the choice
+// in the slot and calls it. Every later call is one load and one indirect call. Racing
+// resolvers compute the same answer and store the same values: no lock, no wait, no
+// allocation, nothing that is not async-signal-safe (memory reads and, in library mode, the
+// auxv system calls). The same shape as glibc's lazy vDSO pointers, written for a static,
+// libc-free program.
+
+use crate::arch::{self, time_nr, vdso_names};
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use linux_raw_sys::general::{__kernel_old_timeval, __kernel_timespec};
+
+/// The functions the dispatch serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    /// `clock_gettime`.
+    ClockGettime,
+    /// `clock_getres`.
+    ClockGetres,
+    /// `gettimeofday`.
+    Gettimeofday,
+    /// `time`.
+    Time,
+    /// `getcpu`.
+    Getcpu,
+}
+
+impl Function {
+    /// All of them, in this order.
+    pub const ALL: [Function; 5] = [
+        Function::ClockGettime,
+        Function::ClockGetres,
+        Function::Gettimeofday,
+        Function::Time,
+        Function::Getcpu,
+    ];
+
+    /// The C name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::ClockGettime => "clock_gettime",
+            Function::ClockGetres => "clock_getres",
+            Function::Gettimeofday => "gettimeofday",
+            Function::Time => "time",
+            Function::Getcpu => "getcpu",
+        }
+    }
+
+    /// This architecture's vDSO symbol for it, if the vDSO exports one we use.
+    pub fn symbol(self) -> Option<&'static str> {
+        match self {
+            Function::ClockGettime => vdso_names::CLOCK_GETTIME,
+            Function::ClockGetres => vdso_names::CLOCK_GETRES,
+            Function::Gettimeofday => vdso_names::GETTIMEOFDAY,
+            Function::Time => vdso_names::TIME,
+            Function::Getcpu => vdso_names::GETCPU,
+        }
+    }
+}
+
+/// What serves a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A vDSO function: its symbol and version, and its address in this process. `time`
+    /// without a vDSO `time` of its own reports the `clock_gettime` it reads
+    /// `CLOCK_REALTIME_COARSE` through.
+    Vdso {
+        /// The symbol name.
+        symbol: &'static str,
+        /// Its GNU version.
+        version: &'static str,
+        /// Its address.
+        address: usize,
+    },
+    /// The raw system call.
+    Syscall,
+}
+
+type ClockFn = unsafe extern "C" fn(i32, *mut __kernel_timespec) -> i32;
+type GettimeofdayFn = unsafe extern "C" fn(*mut __kernel_old_timeval, *mut c_void) -> i32;
+type TimeFn = unsafe extern "C" fn(*mut isize) -> isize;
+type GetcpuFn = unsafe extern "C" fn(*mut u32, *mut u32, *mut c_void) -> i32;
+
+/// How a slot was resolved.
+const UNRESOLVED: u8 = 0;
+const VDSO: u8 = 1;
+const SYSCALL: u8 = 2;
+/// `time` through `clock_gettime(CLOCK_REALTIME_COARSE)`.
+const VIA_CLOCK: u8 = 3;
+
+static CLOCK_GETTIME: AtomicPtr<()> = AtomicPtr::new(resolve_clock_gettime as *mut ());
+static CLOCK_GETRES: AtomicPtr<()> = AtomicPtr::new(resolve_clock_getres as *mut ());
+static GETTIMEOFDAY: AtomicPtr<()> = AtomicPtr::new(resolve_gettimeofday as *mut ());
+static TIME: AtomicPtr<()> = AtomicPtr::new(resolve_time as *mut ());
+static GETCPU: AtomicPtr<()> = AtomicPtr::new(resolve_getcpu as *mut ());
+static KIND: [AtomicU8; 5] = [const { AtomicU8::new(UNRESOLVED) }; 5];
+
+fn slot(f: Function) -> &'static AtomicPtr<()> {
+    match f {
+        Function::ClockGettime => &CLOCK_GETTIME,
+        Function::ClockGetres => &CLOCK_GETRES,
+        Function::Gettimeofday => &GETTIMEOFDAY,
+        Function::Time => &TIME,
+        Function::Getcpu => &GETCPU,
+    }
+}
+
+/// The vDSO address of `f`'s symbol, if the live image is valid and exports it (and, where
+/// the architecture asks, the symbol it must come with).
+fn lookup(f: Function) -> Option<usize> {
+    let name = f.symbol()?;
+    let img = live().ok()?;
+    let version = vdso_names::VERSION.as_bytes();
+    if f == Function::ClockGettime
+        && let Some(required) = vdso_names::CLOCK_GETTIME_REQUIRES
+    {
+        img.lookup(required.as_bytes(), version).ok()??;
+    }
+    Some(img.lookup(name.as_bytes(), version).ok()??.1)
+}
+
+/// Resolves `f`: stores the kind, then the pointer (Release), and returns the pointer.
+fn resolve(f: Function) -> *mut () {
+    let (kind, ptr) = match (f, lookup(f)) {
+        (_, Some(addr)) => (VDSO, addr as *mut ()),
+        (Function::ClockGettime, None) => (SYSCALL, sys_clock_gettime as *mut ()),
+        (Function::ClockGetres, None) => (SYSCALL, sys_clock_getres as *mut ()),
+        (Function::Gettimeofday, None) => (SYSCALL, sys_gettimeofday as *mut ()),
+        (Function::Getcpu, None) => (SYSCALL, sys_getcpu as *mut ()),
+        (Function::Time, None) => {
+            // No vDSO time: read the coarse realtime clock through the vDSO if it serves
+            // clock_gettime (time() has one-tick precision anyway), else the time system
+            // call where the architecture has one.
+            let clock_kind = kind(Function::ClockGettime);
+            if clock_kind == VDSO || time_nr::TIME.is_none() {
+                (VIA_CLOCK, time_via_clock as *mut ())
+            } else {
+                (SYSCALL, sys_time as *mut ())
+            }
+        }
+    };
+    KIND[f as usize].store(kind, Ordering::Relaxed);
+    slot(f).store(ptr, Ordering::Release);
+    ptr
+}
+
+/// `f`'s kind, resolving it first if needed.
+fn kind(f: Function) -> u8 {
+    if slot(f).load(Ordering::Acquire) == unresolved(f) {
+        resolve(f);
+    }
+    KIND[f as usize].load(Ordering::Relaxed)
+}
+
+fn unresolved(f: Function) -> *mut () {
+    match f {
+        Function::ClockGettime => resolve_clock_gettime as *mut (),
+        Function::ClockGetres => resolve_clock_getres as *mut (),
+        Function::Gettimeofday => resolve_gettimeofday as *mut (),
+        Function::Time => resolve_time as *mut (),
+        Function::Getcpu => resolve_getcpu as *mut (),
+    }
+}
+
+/// What serves `f` (resolving it if this is the first use).
+pub fn backend(f: Function) -> Backend {
+    let k = kind(f);
+    describe(f, k)
+}
+
+/// What serves `f`, or `None` while it is still unresolved (nothing is resolved by asking).
+pub fn peek(f: Function) -> Option<Backend> {
+    if slot(f).load(Ordering::Acquire) == unresolved(f) {
+        return None;
+    }
+    Some(describe(f, KIND[f as usize].load(Ordering::Relaxed)))
+}
+
+fn describe(f: Function, k: u8) -> Backend {
+    match k {
+        VDSO => Backend::Vdso {
+            symbol: f.symbol().unwrap_or(""),
+            version: vdso_names::VERSION,
+            address: slot(f).load(Ordering::Acquire) as usize,
+        },
+        // `time` through clock_gettime: whatever serves that.
+        VIA_CLOCK => backend(Function::ClockGettime),
+        _ => Backend::Syscall,
+    }
+}
+
+/// Whether `f` currently goes to the raw system call (used to decide on retries).
+pub(crate) fn is_syscall(f: Function) -> bool {
+    kind(f) == SYSCALL
+}
+
+// The calls. SAFETY (all five): the slot holds either our resolver, our system-call
+// function, or a vDSO function found by symbol and version in the validated live image;
+// each has exactly the C signature named by its type. The pointers passed are to memory
+// the caller borrows mutably.
+
+/// `clock_gettime(clock, ts)` through the slot; the raw result (0 or a negated errno).
+#[inline]
+pub(crate) fn clock_gettime(clock: i32, ts: &mut __kernel_timespec) -> i32 {
+    // SAFETY: see above.
+    unsafe {
+        core::mem::transmute::<*mut (), ClockFn>(CLOCK_GETTIME.load(Ordering::Relaxed))(clock, ts)
+    }
+}
+
+/// `clock_getres(clock, ts)` through the slot; the raw result.
+#[inline]
+pub(crate) fn clock_getres(clock: i32, ts: &mut __kernel_timespec) -> i32 {
+    // SAFETY: see above.
+    unsafe {
+        core::mem::transmute::<*mut (), ClockFn>(CLOCK_GETRES.load(Ordering::Relaxed))(clock, ts)
+    }
+}
+
+/// `gettimeofday(tv, NULL)` through the slot; the raw result.
+#[inline]
+pub(crate) fn gettimeofday(tv: &mut __kernel_old_timeval) -> i32 {
+    // SAFETY: see above; the time zone pointer may be NULL.
+    unsafe {
+        core::mem::transmute::<*mut (), GettimeofdayFn>(GETTIMEOFDAY.load(Ordering::Relaxed))(
+            tv,
+            core::ptr::null_mut(),
+        )
+    }
+}
+
+/// `time(NULL)` through the slot: seconds since the epoch, or a negated errno.
+#[inline]
+pub(crate) fn time() -> isize {
+    // SAFETY: see above; `time` accepts NULL.
+    unsafe {
+        core::mem::transmute::<*mut (), TimeFn>(TIME.load(Ordering::Relaxed))(core::ptr::null_mut())
+    }
+}
+
+/// `getcpu(cpu, node, NULL)` through the slot; the raw result.
+#[inline]
+pub(crate) fn getcpu(cpu: &mut u32, node: &mut u32) -> i32 {
+    // SAFETY: see above; the cache argument has been unused since Linux 2.6.24 and may be NULL.
+    unsafe {
+        core::mem::transmute::<*mut (), GetcpuFn>(GETCPU.load(Ordering::Relaxed))(
+            cpu,
+            node,
+            core::ptr::null_mut(),
+        )
+    }
+}
+
+// The resolvers, one per signature: resolve, then call what was chosen.
+
+unsafe extern "C" fn resolve_clock_gettime(clock: i32, ts: *mut __kernel_timespec) -> i32 {
+    let f = resolve(Function::ClockGettime);
+    // SAFETY: `f` has this signature (see `resolve`); the arguments are the caller's.
+    unsafe { core::mem::transmute::<*mut (), ClockFn>(f)(clock, ts) }
+}
+
+unsafe extern "C" fn resolve_clock_getres(clock: i32, ts: *mut __kernel_timespec) -> i32 {
+    let f = resolve(Function::ClockGetres);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), ClockFn>(f)(clock, ts) }
+}
+
+unsafe extern "C" fn resolve_gettimeofday(tv: *mut __kernel_old_timeval, tz: *mut c_void) -> i32 {
+    let f = resolve(Function::Gettimeofday);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), GettimeofdayFn>(f)(tv, tz) }
+}
+
+unsafe extern "C" fn resolve_time(t: *mut isize) -> isize {
+    let f = resolve(Function::Time);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), TimeFn>(f)(t) }
+}
+
+unsafe extern "C" fn resolve_getcpu(cpu: *mut u32, node: *mut u32, cache: *mut c_void) -> i32 {
+    let f = resolve(Function::Getcpu);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), GetcpuFn>(f)(cpu, node, cache) }
+}
+
+// The raw system calls, with the vDSO functions' signatures so that they can sit in the
+// same slots. Callable directly through `crate::time::syscall` and `crate::cpu`.
+
+/// # Safety
+/// `ts` is valid for writing a `__kernel_timespec`.
+pub(crate) unsafe extern "C" fn sys_clock_gettime(clock: i32, ts: *mut __kernel_timespec) -> i32 {
+    // SAFETY: the kernel writes one __kernel_timespec at `ts` (caller).
+    unsafe {
+        arch::syscall2(time_nr::CLOCK_GETTIME, clock as isize as usize, ts as usize) as isize as i32
+    }
+}
+
+/// # Safety
+/// `ts` is valid for writing a `__kernel_timespec`.
+pub(crate) unsafe extern "C" fn sys_clock_getres(clock: i32, ts: *mut __kernel_timespec) -> i32 {
+    // SAFETY: as above.
+    unsafe {
+        arch::syscall2(time_nr::CLOCK_GETRES, clock as isize as usize, ts as usize) as isize as i32
+    }
+}
+
+/// # Safety
+/// `tv` is valid for writing a `__kernel_old_timeval`; `tz` is NULL or valid.
+pub(crate) unsafe extern "C" fn sys_gettimeofday(
+    tv: *mut __kernel_old_timeval,
+    tz: *mut c_void,
+) -> i32 {
+    // SAFETY: as above.
+    unsafe { arch::syscall2(time_nr::GETTIMEOFDAY, tv as usize, tz as usize) as isize as i32 }
+}
+
+/// # Safety
+/// `t` is NULL or valid for writing.
+pub(crate) unsafe extern "C" fn sys_time(t: *mut isize) -> isize {
+    match time_nr::TIME {
+        // SAFETY: as above.
+        Some(nr) => unsafe { arch::syscall1(nr, t as usize) as isize },
+        None => {
+            let mut ts = __kernel_timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: `ts` is ours.
+            let r = unsafe {
+                sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts)
+            };
+            if r != 0 {
+                return r as isize;
+            }
+            if !t.is_null() {
+                // SAFETY: non-NULL `t` is valid (caller).
+                unsafe { *t = ts.tv_sec as isize };
+            }
+            ts.tv_sec as isize
+        }
+    }
+}
+
+/// # Safety
+/// `cpu` and `node` are NULL or valid for writing.
+pub(crate) unsafe extern "C" fn sys_getcpu(
+    cpu: *mut u32,
+    node: *mut u32,
+    cache: *mut c_void,
+) -> i32 {
+    // SAFETY: as above.
+    unsafe {
+        arch::syscall3(time_nr::GETCPU, cpu as usize, node as usize, cache as usize) as isize as i32
+    }
+}
+
+/// `time` without a vDSO `time`: `clock_gettime(CLOCK_REALTIME_COARSE)` through its slot.
+unsafe extern "C" fn time_via_clock(t: *mut isize) -> isize {
+    let mut ts = __kernel_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut r = clock_gettime(
+        linux_raw_sys::general::CLOCK_REALTIME_COARSE as i32,
+        &mut ts,
+    );
+    if r != 0 {
+        // SAFETY: `ts` is ours.
+        r = unsafe { sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts) };
+        if r != 0 {
+            return r as isize;
+        }
+    }
+    if !t.is_null() {
+        // SAFETY: non-NULL `t` is valid (caller).
+        unsafe { *t = ts.tv_sec as isize };
+    }
+    ts.tv_sec as isize
+}
+
+// Safe entries to the raw system calls, for `time::syscall` and `cpu`.
+
+pub(crate) fn call_sys_clock_gettime(clock: i32, ts: &mut __kernel_timespec) -> i32 {
+    // SAFETY: `ts` is a valid, mutably borrowed __kernel_timespec.
+    unsafe { sys_clock_gettime(clock, ts) }
+}
+
+pub(crate) fn call_sys_clock_getres(clock: i32, ts: &mut __kernel_timespec) -> i32 {
+    // SAFETY: as above.
+    unsafe { sys_clock_getres(clock, ts) }
+}
+
+pub(crate) fn call_sys_gettimeofday(tv: &mut __kernel_old_timeval) -> i32 {
+    // SAFETY: `tv` is valid; the time zone is NULL.
+    unsafe { sys_gettimeofday(tv, core::ptr::null_mut()) }
+}
+
+pub(crate) fn call_sys_time() -> isize {
+    // SAFETY: NULL is accepted.
+    unsafe { sys_time(core::ptr::null_mut()) }
+}
+
+pub(crate) fn call_sys_getcpu(cpu: &mut u32, node: &mut u32) -> i32 {
+    // SAFETY: both are valid, mutably borrowed; the cache argument may be NULL.
+    unsafe { sys_getcpu(cpu, node, core::ptr::null_mut()) }
+}

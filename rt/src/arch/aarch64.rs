@@ -131,3 +131,37 @@ pub fn exit_group(code: i32) -> ! {
 pub fn auxv_name(_key: usize) -> Option<&'static str> {
     None
 }
+
+/// What this architecture's vDSO exports (kernel `arch/arm64/kernel/vdso/vdso.lds.S`): no
+/// `time`, no `getcpu`.
+pub mod vdso_names {
+    /// The version every symbol below carries.
+    pub const VERSION: &str = "LINUX_2.6.39";
+    /// `clock_gettime` with a `__kernel_timespec`.
+    pub const CLOCK_GETTIME: Option<&str> = Some("__kernel_clock_gettime");
+    /// A symbol that must be exported too before `CLOCK_GETTIME` is trusted.
+    pub const CLOCK_GETTIME_REQUIRES: Option<&str> = None;
+    /// `clock_getres` with a `__kernel_timespec`.
+    pub const CLOCK_GETRES: Option<&str> = Some("__kernel_clock_getres");
+    /// `gettimeofday` with a `__kernel_old_timeval`.
+    pub const GETTIMEOFDAY: Option<&str> = Some("__kernel_gettimeofday");
+    /// `time`: none.
+    pub const TIME: Option<&str> = None;
+    /// `getcpu`: none.
+    pub const GETCPU: Option<&str> = None;
+}
+
+/// System calls of the time functions.
+pub mod time_nr {
+    use linux_raw_sys::general as nr;
+    /// `clock_gettime`.
+    pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime as usize;
+    /// `clock_getres`.
+    pub const CLOCK_GETRES: usize = nr::__NR_clock_getres as usize;
+    /// `gettimeofday`.
+    pub const GETTIMEOFDAY: usize = nr::__NR_gettimeofday as usize;
+    /// `time`: none on this architecture.
+    pub const TIME: Option<usize> = None;
+    /// `getcpu`.
+    pub const GETCPU: usize = nr::__NR_getcpu as usize;
+}

@@ -133,3 +133,39 @@ pub fn exit_group(code: i32) -> ! {
 pub fn auxv_name(_key: usize) -> Option<&'static str> {
     None
 }
+
+/// What this architecture's vDSO exports (kernel `arch/arm/vdso/vdso.lds.S`). The 64-bit
+/// `__vdso_clock_gettime64` is trusted only when the 32-bit `__vdso_clock_gettime` is
+/// exported too: kernels 5.5 to 5.7 exported a broken one alone. No `time`, no `getcpu`;
+/// the 32-bit-time `__vdso_clock_getres` is not used (`clock_getres_time64` serves).
+pub mod vdso_names {
+    /// The version every symbol below carries.
+    pub const VERSION: &str = "LINUX_2.6";
+    /// `clock_gettime` with a `__kernel_timespec` (64-bit fields).
+    pub const CLOCK_GETTIME: Option<&str> = Some("__vdso_clock_gettime64");
+    /// A symbol that must be exported too before `CLOCK_GETTIME` is trusted.
+    pub const CLOCK_GETTIME_REQUIRES: Option<&str> = Some("__vdso_clock_gettime");
+    /// `clock_getres` with a `__kernel_timespec`: none.
+    pub const CLOCK_GETRES: Option<&str> = None;
+    /// `gettimeofday` with a `__kernel_old_timeval` (32-bit fields).
+    pub const GETTIMEOFDAY: Option<&str> = Some("__vdso_gettimeofday");
+    /// `time`: none.
+    pub const TIME: Option<&str> = None;
+    /// `getcpu`: none.
+    pub const GETCPU: Option<&str> = None;
+}
+
+/// System calls of the time functions: the 64-bit-time ones (Linux 5.1+).
+pub mod time_nr {
+    use linux_raw_sys::general as nr;
+    /// `clock_gettime64`.
+    pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime64 as usize;
+    /// `clock_getres_time64`.
+    pub const CLOCK_GETRES: usize = nr::__NR_clock_getres_time64 as usize;
+    /// `gettimeofday` (32-bit fields).
+    pub const GETTIMEOFDAY: usize = nr::__NR_gettimeofday as usize;
+    /// `time`: none in the EABI.
+    pub const TIME: Option<usize> = None;
+    /// `getcpu`.
+    pub const GETCPU: usize = nr::__NR_getcpu as usize;
+}

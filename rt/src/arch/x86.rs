@@ -155,3 +155,38 @@ pub fn exit_group(code: i32) -> ! {
 pub fn auxv_name(key: usize) -> Option<&'static str> {
     (key == linux_raw_sys::auxvec::AT_SYSINFO as usize).then_some("AT_SYSINFO")
 }
+
+/// What this architecture's vDSO exports (kernel `arch/x86/entry/vdso/vdso32/vdso32.lds.S`).
+/// `clock_gettime` uses the 64-bit-time entry; the 32-bit-time `__vdso_clock_getres` is not
+/// used (the `clock_getres_time64` system call serves instead).
+pub mod vdso_names {
+    /// The version every symbol below carries.
+    pub const VERSION: &str = "LINUX_2.6";
+    /// `clock_gettime` with a `__kernel_timespec` (64-bit fields).
+    pub const CLOCK_GETTIME: Option<&str> = Some("__vdso_clock_gettime64");
+    /// A symbol that must be exported too before `CLOCK_GETTIME` is trusted.
+    pub const CLOCK_GETTIME_REQUIRES: Option<&str> = None;
+    /// `clock_getres` with a `__kernel_timespec`: none on i386.
+    pub const CLOCK_GETRES: Option<&str> = None;
+    /// `gettimeofday` with a `__kernel_old_timeval` (32-bit fields).
+    pub const GETTIMEOFDAY: Option<&str> = Some("__vdso_gettimeofday");
+    /// `time` (32-bit).
+    pub const TIME: Option<&str> = Some("__vdso_time");
+    /// `getcpu`.
+    pub const GETCPU: Option<&str> = Some("__vdso_getcpu");
+}
+
+/// System calls of the time functions: the 64-bit-time ones (Linux 5.1+).
+pub mod time_nr {
+    use linux_raw_sys::general as nr;
+    /// `clock_gettime64`.
+    pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime64 as usize;
+    /// `clock_getres_time64`.
+    pub const CLOCK_GETRES: usize = nr::__NR_clock_getres_time64 as usize;
+    /// `gettimeofday` (32-bit fields).
+    pub const GETTIMEOFDAY: usize = nr::__NR_gettimeofday as usize;
+    /// `time` (32-bit).
+    pub const TIME: Option<usize> = Some(nr::__NR_time as usize);
+    /// `getcpu`.
+    pub const GETCPU: usize = nr::__NR_getcpu as usize;
+}

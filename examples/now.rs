@@ -1,0 +1,133 @@
+//! Every clock's value and resolution, gettimeofday, time and getcpu, one per line, each
+//! tagged with the backend tinyrt's dispatch used for that function: `[vdso]` (a vDSO
+//! function was called) or `[syscall]` (the raw system call). A clock the kernel does not
+//! support prints its error instead of a value.
+//!
+//! ```text
+//! clock_gettime REALTIME 1764230000.123456789 [vdso]
+//! clock_getres REALTIME 0.000000001 [vdso]
+//! ...
+//! gettimeofday 1764230000.123456 [vdso]
+//! time 1764230000 [vdso]
+//! getcpu cpu 1 node 0 [vdso]
+//! ```
+//!
+//! Arguments select lines: clock names (`REALTIME`, `MONOTONIC`, ...) and `gettimeofday`,
+//! `time`, `getcpu`. `-v` first adds a `#` line per function saying where its backend is.
+#![no_std]
+#![no_main]
+
+use tinyrt::time::{self, Backend, ClockId, Function, Timespec};
+use tinyrt::{cpu, println};
+
+tinyrt::main!(main);
+
+fn tag(f: Function) -> &'static str {
+    match time::backend(f) {
+        Backend::Vdso { .. } => "[vdso]",
+        Backend::Syscall => "[syscall]",
+    }
+}
+
+struct Ts(Timespec);
+
+impl core::fmt::Display for Ts {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}.{:09}", self.0.sec, self.0.nsec)
+    }
+}
+
+fn main(args: tinyrt::env::Args) -> i32 {
+    let mut verbose = false;
+    let mut selected = [&[] as &[u8]; 32];
+    let mut n = 0;
+    for a in args.skip(1) {
+        let a = a.to_bytes();
+        if a == b"-v" {
+            verbose = true;
+        } else if n < selected.len() {
+            selected[n] = a;
+            n += 1;
+        } else {
+            tinyrt::eprintln!("now: too many arguments");
+            return 2;
+        }
+    }
+    let selected = &selected[..n];
+    let want = |key: &str| selected.is_empty() || selected.contains(&key.as_bytes());
+
+    if verbose {
+        for f in Function::ALL {
+            match time::backend(f) {
+                Backend::Vdso {
+                    symbol,
+                    version,
+                    address,
+                } => {
+                    println!(
+                        "# {}: vdso {}@{} at {:#x}",
+                        f.name(),
+                        symbol,
+                        version,
+                        address
+                    )
+                }
+                Backend::Syscall => println!("# {}: syscall", f.name()),
+            }
+        }
+    }
+    for (clock, name) in ClockId::ALL {
+        if !want(name) {
+            continue;
+        }
+        match time::clock_gettime(clock) {
+            Ok(ts) => println!(
+                "clock_gettime {} {} {}",
+                name,
+                Ts(ts),
+                tag(Function::ClockGettime)
+            ),
+            Err(e) => println!(
+                "clock_gettime {} error {:?} {}",
+                name,
+                e,
+                tag(Function::ClockGettime)
+            ),
+        }
+        match time::clock_getres(clock) {
+            Ok(ts) => println!(
+                "clock_getres {} {} {}",
+                name,
+                Ts(ts),
+                tag(Function::ClockGetres)
+            ),
+            Err(e) => println!(
+                "clock_getres {} error {:?} {}",
+                name,
+                e,
+                tag(Function::ClockGetres)
+            ),
+        }
+    }
+    if want("gettimeofday") {
+        match time::gettimeofday() {
+            Ok(tv) => println!(
+                "gettimeofday {}.{:06} {}",
+                tv.sec,
+                tv.usec,
+                tag(Function::Gettimeofday)
+            ),
+            Err(e) => println!("gettimeofday error {:?} {}", e, tag(Function::Gettimeofday)),
+        }
+    }
+    if want("time") {
+        println!("time {} {}", time::time(), tag(Function::Time));
+    }
+    if want("getcpu") {
+        match cpu::getcpu() {
+            Ok((c, node)) => println!("getcpu cpu {} node {} {}", c, node, tag(Function::Getcpu)),
+            Err(e) => println!("getcpu error {:?} {}", e, tag(Function::Getcpu)),
+        }
+    }
+    0
+}

@@ -1,0 +1,458 @@
+//! Clocks: `clock_gettime`, `clock_getres`, `gettimeofday`, `time`, and `Instant` /
+//! `SystemTime` over `core::time::Duration`, served by the vDSO where it can and by the raw
+//! system call where it cannot (see [`crate::vdso`] for the dispatch).
+//!
+//! Errors follow one rule: the vDSO's 0 is success and its `-EINVAL` is `Err(EINVAL)` (an
+//! unknown clock); any other error from the vDSO (some answer `ENOSYS` for clocks they
+//! cannot serve) is retried once by system call, whose answer is final. The legacy
+//! vsyscall page is never used.
+//!
+//! Time is 64-bit everywhere in this API, also on 32-bit architectures.
+
+use crate::errno::Errno;
+use crate::vdso;
+use core::fmt;
+use core::time::Duration;
+use linux_raw_sys::general as g;
+use linux_raw_sys::general::{__kernel_old_timeval, __kernel_timespec};
+
+/// A clock, as the kernel numbers them (`clockid_t`). Any number can be named; the kernel
+/// decides which exist (an unknown one is `Err(EINVAL)`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClockId(i32);
+
+impl ClockId {
+    /// Wall-clock time, settable, may jump.
+    pub const REALTIME: ClockId = ClockId(g::CLOCK_REALTIME as i32);
+    /// Time since an unspecified start; never jumps, slewed by NTP; stops in suspend.
+    pub const MONOTONIC: ClockId = ClockId(g::CLOCK_MONOTONIC as i32);
+    /// CPU time consumed by this process.
+    pub const PROCESS_CPUTIME_ID: ClockId = ClockId(g::CLOCK_PROCESS_CPUTIME_ID as i32);
+    /// CPU time consumed by this thread.
+    pub const THREAD_CPUTIME_ID: ClockId = ClockId(g::CLOCK_THREAD_CPUTIME_ID as i32);
+    /// Monotonic time without NTP slewing.
+    pub const MONOTONIC_RAW: ClockId = ClockId(g::CLOCK_MONOTONIC_RAW as i32);
+    /// REALTIME at the last tick: cheaper, coarser.
+    pub const REALTIME_COARSE: ClockId = ClockId(g::CLOCK_REALTIME_COARSE as i32);
+    /// MONOTONIC at the last tick: cheaper, coarser.
+    pub const MONOTONIC_COARSE: ClockId = ClockId(g::CLOCK_MONOTONIC_COARSE as i32);
+    /// MONOTONIC that keeps counting in suspend.
+    pub const BOOTTIME: ClockId = ClockId(g::CLOCK_BOOTTIME as i32);
+    /// REALTIME for alarm timers (reading it is allowed to all).
+    pub const REALTIME_ALARM: ClockId = ClockId(g::CLOCK_REALTIME_ALARM as i32);
+    /// BOOTTIME for alarm timers.
+    pub const BOOTTIME_ALARM: ClockId = ClockId(g::CLOCK_BOOTTIME_ALARM as i32);
+    /// International Atomic Time: REALTIME plus the kernel's TAI offset.
+    pub const TAI: ClockId = ClockId(g::CLOCK_TAI as i32);
+
+    /// Every named clock with its name, in number order.
+    pub const ALL: [(ClockId, &'static str); 11] = [
+        (ClockId::REALTIME, "REALTIME"),
+        (ClockId::MONOTONIC, "MONOTONIC"),
+        (ClockId::PROCESS_CPUTIME_ID, "PROCESS_CPUTIME_ID"),
+        (ClockId::THREAD_CPUTIME_ID, "THREAD_CPUTIME_ID"),
+        (ClockId::MONOTONIC_RAW, "MONOTONIC_RAW"),
+        (ClockId::REALTIME_COARSE, "REALTIME_COARSE"),
+        (ClockId::MONOTONIC_COARSE, "MONOTONIC_COARSE"),
+        (ClockId::BOOTTIME, "BOOTTIME"),
+        (ClockId::REALTIME_ALARM, "REALTIME_ALARM"),
+        (ClockId::BOOTTIME_ALARM, "BOOTTIME_ALARM"),
+        (ClockId::TAI, "TAI"),
+    ];
+
+    /// A clock by its raw number.
+    pub const fn from_raw(id: i32) -> ClockId {
+        ClockId(id)
+    }
+
+    /// The raw number.
+    pub const fn raw(self) -> i32 {
+        self.0
+    }
+
+    /// The CPU-time clock of process `pid` (0: this process), the kernel's
+    /// `MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)`.
+    pub const fn process_cputime(pid: i32) -> ClockId {
+        ClockId((!pid << 3) | 2)
+    }
+
+    /// The CPU-time clock of thread `tid` (0: this thread), `MAKE_THREAD_CPUCLOCK(tid,
+    /// CPUCLOCK_SCHED)`.
+    pub const fn thread_cputime(tid: i32) -> ClockId {
+        ClockId((!tid << 3) | 2 | 4)
+    }
+
+    /// The clock of an open clock device such as a PTP hardware clock (`/dev/ptp0`), the
+    /// kernel's `FD_TO_CLOCKID(fd)`.
+    pub const fn from_fd(fd: i32) -> ClockId {
+        ClockId((!fd << 3) | 3)
+    }
+
+    /// The name of a named clock.
+    pub fn name(self) -> Option<&'static str> {
+        ClockId::ALL.iter().find(|c| c.0 == self).map(|c| c.1)
+    }
+}
+
+impl fmt::Debug for ClockId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => write!(f, "CLOCK_{n}"),
+            None => write!(f, "ClockId({})", self.0),
+        }
+    }
+}
+
+/// Seconds and nanoseconds, as clocks give them. `nsec` is always below 1,000,000,000;
+/// `sec` may be negative (REALTIME before 1970).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timespec {
+    /// Whole seconds.
+    pub sec: i64,
+    /// Nanoseconds, 0..=999,999,999.
+    pub nsec: u32,
+}
+
+impl Timespec {
+    /// The time since zero, for a non-negative value.
+    pub fn to_duration(self) -> Option<Duration> {
+        u64::try_from(self.sec)
+            .ok()
+            .map(|s| Duration::new(s, self.nsec))
+    }
+
+    /// Nanoseconds as one number (i128 cannot overflow).
+    pub fn as_nanos(self) -> i128 {
+        i128::from(self.sec) * 1_000_000_000 + i128::from(self.nsec)
+    }
+
+    fn from_kernel(ts: &__kernel_timespec) -> Timespec {
+        // The kernel keeps tv_nsec in 0..1e9.
+        Timespec {
+            sec: ts.tv_sec,
+            nsec: ts.tv_nsec as u32,
+        }
+    }
+}
+
+/// Seconds and microseconds, as `gettimeofday` gives them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timeval {
+    /// Whole seconds.
+    pub sec: i64,
+    /// Microseconds, 0..=999,999.
+    pub usec: u32,
+}
+
+const ZERO_TS: __kernel_timespec = __kernel_timespec {
+    tv_sec: 0,
+    tv_nsec: 0,
+};
+
+/// The error of a nonzero raw result.
+fn errno_of(r: isize) -> Errno {
+    Errno::new(r.unsigned_abs().min(4095) as i32).unwrap_or(Errno::EINVAL)
+}
+
+/// The fallback rule for a nonzero result `r` from `f`'s slot: EINVAL stands; a system
+/// call's answer stands; any other vDSO error is retried once by `retry` (the system call).
+#[cold]
+#[inline(never)]
+fn after_failure(f: Function, r: isize, retry: impl FnOnce() -> isize) -> Result<(), Errno> {
+    if r == -(Errno::EINVAL.raw() as isize) || vdso::is_syscall(f) {
+        return Err(errno_of(r));
+    }
+    match retry() {
+        0 => Ok(()),
+        r => Err(errno_of(r)),
+    }
+}
+
+/// Reads `clock`.
+#[inline]
+pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
+    let mut ts = ZERO_TS;
+    let r = vdso::clock_gettime(clock.0, &mut ts);
+    if r != 0 {
+        after_failure(Function::ClockGettime, r as isize, || {
+            syscall::raw_clock_gettime(clock.0, &mut ts)
+        })?;
+    }
+    Ok(Timespec::from_kernel(&ts))
+}
+
+/// The resolution of `clock`.
+#[inline]
+pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
+    let mut ts = ZERO_TS;
+    let r = vdso::clock_getres(clock.0, &mut ts);
+    if r != 0 {
+        after_failure(Function::ClockGetres, r as isize, || {
+            syscall::raw_clock_getres(clock.0, &mut ts)
+        })?;
+    }
+    Ok(Timespec::from_kernel(&ts))
+}
+
+/// The wall-clock time in microseconds (the time zone argument is obsolete and not offered).
+#[inline]
+pub fn gettimeofday() -> Result<Timeval, Errno> {
+    let mut tv = __kernel_old_timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let r = vdso::gettimeofday(&mut tv);
+    if r != 0 {
+        after_failure(Function::Gettimeofday, r as isize, || {
+            syscall::raw_gettimeofday(&mut tv)
+        })?;
+    }
+    Ok(Timeval {
+        sec: tv.tv_sec as i64,
+        usec: tv.tv_usec as u32,
+    })
+}
+
+/// Seconds since the epoch (1970-01-01 UTC), like C's `time(NULL)`; it cannot fail.
+#[inline]
+pub fn time() -> i64 {
+    let t = vdso::time();
+    if t >= 0 {
+        return t as i64;
+    }
+    // Only a system call or vDSO in trouble answers negative; ask the realtime clock.
+    clock_gettime(ClockId::REALTIME).map_or(0, |ts| ts.sec)
+}
+
+/// Which backend serves each function: see [`crate::vdso::Backend`].
+pub use crate::vdso::{Backend, Function, backend, peek};
+
+/// The raw system calls, bypassing the vDSO: for comparison, benchmarks and tests.
+pub mod syscall {
+    use super::*;
+
+    pub(super) fn raw_clock_gettime(clock: i32, ts: &mut __kernel_timespec) -> isize {
+        vdso::call_sys_clock_gettime(clock, ts) as isize
+    }
+    pub(super) fn raw_clock_getres(clock: i32, ts: &mut __kernel_timespec) -> isize {
+        vdso::call_sys_clock_getres(clock, ts) as isize
+    }
+    pub(super) fn raw_gettimeofday(tv: &mut __kernel_old_timeval) -> isize {
+        vdso::call_sys_gettimeofday(tv) as isize
+    }
+
+    /// `clock_gettime` by system call.
+    pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
+        let mut ts = ZERO_TS;
+        match raw_clock_gettime(clock.0, &mut ts) {
+            0 => Ok(Timespec::from_kernel(&ts)),
+            r => Err(errno_of(r)),
+        }
+    }
+
+    /// `clock_getres` by system call.
+    pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
+        let mut ts = ZERO_TS;
+        match raw_clock_getres(clock.0, &mut ts) {
+            0 => Ok(Timespec::from_kernel(&ts)),
+            r => Err(errno_of(r)),
+        }
+    }
+
+    /// `gettimeofday` by system call.
+    pub fn gettimeofday() -> Result<Timeval, Errno> {
+        let mut tv = __kernel_old_timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        match raw_gettimeofday(&mut tv) {
+            0 => Ok(Timeval {
+                sec: tv.tv_sec as i64,
+                usec: tv.tv_usec as u32,
+            }),
+            r => Err(errno_of(r)),
+        }
+    }
+
+    /// `time` by system call (or `clock_gettime(REALTIME)` by system call where the
+    /// architecture has no `time` call).
+    pub fn time() -> Result<i64, Errno> {
+        match vdso::call_sys_time() {
+            t if t >= 0 => Ok(t as i64),
+            r => Err(errno_of(r)),
+        }
+    }
+}
+
+/// A point on the MONOTONIC clock, like `std::time::Instant`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(Duration);
+
+impl Instant {
+    /// Now. (MONOTONIC cannot fail on Linux; if it ever did, this panics.)
+    pub fn now() -> Instant {
+        match clock_gettime(ClockId::MONOTONIC).map(Timespec::to_duration) {
+            Ok(Some(d)) => Instant(d),
+            _ => panic!("CLOCK_MONOTONIC failed"),
+        }
+    }
+
+    /// The time from `earlier` to `self`; zero if `earlier` is later.
+    pub fn duration_since(&self, earlier: Instant) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// The time from `earlier` to `self`, or `None` if `earlier` is later.
+    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
+        self.0.checked_sub(earlier.0)
+    }
+
+    /// The time since `self`.
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().duration_since(*self)
+    }
+
+    /// `self + d`, if representable.
+    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
+        self.0.checked_add(d).map(Instant)
+    }
+
+    /// `self - d`, if representable (not before the clock's zero).
+    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
+        self.0.checked_sub(d).map(Instant)
+    }
+}
+
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        self.checked_add(d)
+            .expect("overflow when adding a duration to an Instant")
+    }
+}
+
+impl core::ops::Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, d: Duration) -> Instant {
+        self.checked_sub(d)
+            .expect("overflow when subtracting a duration from an Instant")
+    }
+}
+
+impl core::ops::Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, other: Instant) -> Duration {
+        self.duration_since(other)
+    }
+}
+
+/// A point on the REALTIME clock, like `std::time::SystemTime`: nanoseconds from the epoch,
+/// possibly negative.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SystemTime(i128);
+
+/// 1970-01-01 00:00:00 UTC.
+pub const UNIX_EPOCH: SystemTime = SystemTime(0);
+
+/// `SystemTime::duration_since` with a later `earlier`: how much later it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SystemTimeError(Duration);
+
+impl SystemTimeError {
+    /// How far the second time was after the first.
+    pub fn duration(&self) -> Duration {
+        self.0
+    }
+}
+
+impl fmt::Display for SystemTimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "second time provided was later than self (by {:?})",
+            self.0
+        )
+    }
+}
+
+fn nanos_to_duration(n: i128) -> Option<Duration> {
+    let n = u128::try_from(n).ok()?;
+    let secs = u64::try_from(n / 1_000_000_000).ok()?;
+    Some(Duration::new(secs, (n % 1_000_000_000) as u32))
+}
+
+impl SystemTime {
+    /// `UNIX_EPOCH`.
+    pub const UNIX_EPOCH: SystemTime = UNIX_EPOCH;
+
+    /// Now. (REALTIME cannot fail on Linux; if it ever did, this panics.)
+    pub fn now() -> SystemTime {
+        match clock_gettime(ClockId::REALTIME) {
+            Ok(ts) => SystemTime(ts.as_nanos()),
+            Err(e) => panic!("CLOCK_REALTIME failed: {e}"),
+        }
+    }
+
+    /// The time from `earlier` to `self`, or how much later `earlier` is.
+    pub fn duration_since(&self, earlier: SystemTime) -> Result<Duration, SystemTimeError> {
+        let d = self.0 - earlier.0;
+        if d >= 0 {
+            Ok(nanos_to_duration(d).unwrap_or(Duration::MAX))
+        } else {
+            Err(SystemTimeError(
+                nanos_to_duration(-d).unwrap_or(Duration::MAX),
+            ))
+        }
+    }
+
+    /// The time since `self` (an error if the clock was set back past it).
+    pub fn elapsed(&self) -> Result<Duration, SystemTimeError> {
+        SystemTime::now().duration_since(*self)
+    }
+
+    /// `self + d`, if representable as seconds in an i64.
+    pub fn checked_add(&self, d: Duration) -> Option<SystemTime> {
+        Self::in_range(self.0.checked_add(d.as_nanos().try_into().ok()?)?)
+    }
+
+    /// `self - d`, if representable as seconds in an i64.
+    pub fn checked_sub(&self, d: Duration) -> Option<SystemTime> {
+        Self::in_range(self.0.checked_sub(d.as_nanos().try_into().ok()?)?)
+    }
+
+    fn in_range(n: i128) -> Option<SystemTime> {
+        let secs = n.div_euclid(1_000_000_000);
+        (i128::from(i64::MIN)..=i128::from(i64::MAX))
+            .contains(&secs)
+            .then_some(SystemTime(n))
+    }
+
+    /// As a `Timespec` (seconds and nanoseconds from the epoch, floor division).
+    pub fn to_timespec(&self) -> Timespec {
+        Timespec {
+            sec: self.0.div_euclid(1_000_000_000) as i64,
+            nsec: self.0.rem_euclid(1_000_000_000) as u32,
+        }
+    }
+
+    /// From a `Timespec` (seconds and nanoseconds from the epoch).
+    pub fn from_timespec(ts: Timespec) -> SystemTime {
+        SystemTime(ts.as_nanos())
+    }
+}
+
+impl core::ops::Add<Duration> for SystemTime {
+    type Output = SystemTime;
+    fn add(self, d: Duration) -> SystemTime {
+        self.checked_add(d)
+            .expect("overflow when adding a duration to a SystemTime")
+    }
+}
+
+impl core::ops::Sub<Duration> for SystemTime {
+    type Output = SystemTime;
+    fn sub(self, d: Duration) -> SystemTime {
+        self.checked_sub(d)
+            .expect("overflow when subtracting a duration from a SystemTime")
+    }
+}
