@@ -144,6 +144,12 @@ pub struct Timeval {
     pub usec: u32,
 }
 
+/// Widens a C `long` (32 or 64 bits, by architecture) to i64.
+#[inline(always)]
+fn long(v: impl Into<i64>) -> i64 {
+    v.into()
+}
+
 const ZERO_TS: __kernel_timespec = __kernel_timespec {
     tv_sec: 0,
     tv_nsec: 0,
@@ -208,7 +214,7 @@ pub fn gettimeofday() -> Result<Timeval, Errno> {
         })?;
     }
     Ok(Timeval {
-        sec: tv.tv_sec as i64,
+        sec: long(tv.tv_sec),
         usec: tv.tv_usec as u32,
     })
 }
@@ -267,7 +273,7 @@ pub mod syscall {
         };
         match raw_gettimeofday(&mut tv) {
             0 => Ok(Timeval {
-                sec: tv.tv_sec as i64,
+                sec: long(tv.tv_sec),
                 usec: tv.tv_usec as u32,
             }),
             r => Err(errno_of(r)),

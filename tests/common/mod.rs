@@ -2,6 +2,9 @@
 //! would (a separate `cargo build`, panic = "abort") and run them as real processes.
 #![allow(dead_code)]
 
+#[cfg(target_arch = "x86_64")]
+pub mod ptrace;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

@@ -1,0 +1,69 @@
+//! Eight threads make the process's first calls at the same moment (library mode): all get
+//! correct values and every slot ends resolved to one backend. Its own test binary, so that
+//! nothing else makes a first call before the race.
+
+use std::sync::{Arc, Barrier};
+use tinyrt_rt::cpu;
+use tinyrt_rt::time::{self, Backend, ClockId, Function};
+
+fn glibc_mono() -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is ours.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) },
+        0
+    );
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+#[test]
+fn eight_threads_race_to_the_first_call() {
+    for f in Function::ALL {
+        assert_eq!(time::peek(f), None, "{f:?} resolved before the race");
+    }
+    let barrier = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let before = glibc_mono();
+                barrier.wait();
+                // Each thread starts with a different function, so that every resolver
+                // races with others on its own slot and on the rest.
+                let mut results = Vec::new();
+                for k in 0..5 {
+                    match Function::ALL[(i + k) % 5] {
+                        Function::ClockGettime => {
+                            let t = time::clock_gettime(ClockId::MONOTONIC).unwrap().as_nanos();
+                            results.push((before, t, glibc_mono()));
+                        }
+                        Function::ClockGetres => {
+                            assert_eq!(time::clock_getres(ClockId::MONOTONIC).unwrap().nsec, 1);
+                        }
+                        Function::Gettimeofday => {
+                            assert!(time::gettimeofday().unwrap().sec > 1_700_000_000);
+                        }
+                        Function::Time => assert!(time::time() > 1_700_000_000),
+                        Function::Getcpu => {
+                            cpu::getcpu().unwrap();
+                        }
+                    }
+                }
+                results
+            })
+        })
+        .collect();
+    for t in threads {
+        for (before, t, after) in t.join().unwrap() {
+            assert!(before <= t && t <= after, "{before} <= {t} <= {after}");
+        }
+    }
+    for f in Function::ALL {
+        let b = time::peek(f).unwrap_or_else(|| panic!("{f:?} unresolved after the race"));
+        assert!(matches!(b, Backend::Vdso { .. }), "{f:?}: {b:?}");
+        assert_eq!(time::backend(f), b, "{f:?} changed its mind");
+    }
+}

@@ -1,0 +1,349 @@
+//! The `now` example, a real tinyrt process: its values are right, the vDSO path makes no
+//! clock system calls (strace, seccomp), and without a vDSO (valgrind, a ptrace harness) it
+//! reports and uses the system calls, still with the right values.
+#![cfg(target_arch = "x86_64")]
+
+mod common;
+use common::ptrace::{Tamper, run_traced};
+use common::{Build, example, run, stdout};
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// The clocks the kernel's generic vDSO reads without a system call (lib/vdso: the
+/// high-resolution, coarse and raw clock sets).
+const VDSO_CLOCKS: [&str; 7] = [
+    "REALTIME",
+    "MONOTONIC",
+    "MONOTONIC_RAW",
+    "REALTIME_COARSE",
+    "MONOTONIC_COARSE",
+    "BOOTTIME",
+    "TAI",
+];
+
+/// Line key ("clock_gettime MONOTONIC", "time", ...) → (value text, tag).
+fn parse(text: &str) -> BTreeMap<String, (String, String)> {
+    let mut m = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (rest, tag) = line.rsplit_once(' ').unwrap();
+        let (key, value) = match rest.split_once(' ') {
+            Some((f @ ("clock_gettime" | "clock_getres"), r)) => {
+                let (clock, v) = r.split_once(' ').unwrap();
+                (format!("{f} {clock}"), v.to_owned())
+            }
+            Some((f, v)) => (f.to_owned(), v.to_owned()),
+            None => (rest.to_owned(), String::new()),
+        };
+        assert!(tag == "[vdso]" || tag == "[syscall]", "{line}");
+        m.insert(key, (value, tag.to_owned()));
+    }
+    m
+}
+
+fn host(clock: libc::clockid_t) -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is ours.
+    assert_eq!(unsafe { libc::clock_gettime(clock, &mut ts) }, 0);
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+fn nanos(v: &str) -> i128 {
+    let (s, ns) = v.split_once('.').unwrap();
+    s.parse::<i128>().unwrap() * 1_000_000_000 + ns.parse::<i128>().unwrap()
+}
+
+const HOST_CLOCKS: [(&str, libc::clockid_t); 7] = [
+    ("REALTIME", libc::CLOCK_REALTIME),
+    ("MONOTONIC", libc::CLOCK_MONOTONIC),
+    ("MONOTONIC_RAW", libc::CLOCK_MONOTONIC_RAW),
+    ("REALTIME_COARSE", libc::CLOCK_REALTIME_COARSE),
+    ("MONOTONIC_COARSE", libc::CLOCK_MONOTONIC_COARSE),
+    ("BOOTTIME", libc::CLOCK_BOOTTIME),
+    ("TAI", libc::CLOCK_TAI),
+];
+
+/// Runs `now` through `launch`, bracketing it with the host's clocks, and checks every
+/// value; returns the parsed lines.
+fn check_values(what: &str, launch: impl FnOnce() -> String) -> BTreeMap<String, (String, String)> {
+    let before: Vec<i128> = HOST_CLOCKS.iter().map(|c| host(c.1)).collect();
+    let text = launch();
+    let after: Vec<i128> = HOST_CLOCKS.iter().map(|c| host(c.1)).collect();
+    let m = parse(&text);
+    assert_eq!(m.len(), 2 * 11 + 3, "{what}: {text}");
+    for (i, (name, _)) in HOST_CLOCKS.iter().enumerate() {
+        let v = nanos(&m[&format!("clock_gettime {name}")].0);
+        assert!(
+            before[i] <= v && v <= after[i],
+            "{what}: {name} {v} not in [{}, {}]",
+            before[i],
+            after[i]
+        );
+        let mut res = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let id = HOST_CLOCKS[i].1;
+        // SAFETY: res is ours.
+        assert_eq!(unsafe { libc::clock_getres(id, &mut res) }, 0);
+        let r = nanos(&m[&format!("clock_getres {name}")].0);
+        assert_eq!(
+            r,
+            i128::from(res.tv_nsec) + i128::from(res.tv_sec) * 1_000_000_000,
+            "{what}: res {name}"
+        );
+    }
+    for cpu in ["PROCESS_CPUTIME_ID", "THREAD_CPUTIME_ID"] {
+        let v = nanos(&m[&format!("clock_gettime {cpu}")].0);
+        assert!(v > 0 && v < 60_000_000_000, "{what}: {cpu} {v}");
+    }
+    let tv = &m["gettimeofday"].0;
+    let (s, us) = tv.split_once('.').unwrap();
+    let tv = s.parse::<i128>().unwrap() * 1_000_000 + us.parse::<i128>().unwrap();
+    assert!(
+        before[0] / 1000 <= tv && tv <= after[0] / 1000,
+        "{what}: gettimeofday"
+    );
+    let t: i128 = m["time"].0.parse().unwrap();
+    assert!(
+        before[3] / 1_000_000_000 <= t && t <= after[3] / 1_000_000_000,
+        "{what}: time {t}"
+    );
+    assert!(m["getcpu"].0.starts_with("cpu "), "{what}");
+    m
+}
+
+fn tags(m: &BTreeMap<String, (String, String)>) -> Vec<String> {
+    m.values().map(|v| v.1.clone()).collect()
+}
+
+#[test]
+fn now_uses_the_vdso_for_every_function_with_correct_values() {
+    let exe = example(Build::Release, "now");
+    let m = check_values("plain", || stdout(&run(&exe, &[] as &[&str])));
+    assert!(tags(&m).iter().all(|t| t == "[vdso]"), "{m:?}");
+}
+
+#[test]
+fn strace_sees_no_clock_syscalls_for_clocks_the_vdso_serves() {
+    let exe = example(Build::Release, "now");
+    let log = common::root().join("target/tinyrt-tests/now.strace");
+    let out = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=clock_gettime,clock_getres,gettimeofday,time,getcpu",
+            "-o",
+        ])
+        .arg(&log)
+        .arg(&exe)
+        .output()
+        .expect("strace");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    for line in text.lines() {
+        assert!(
+            !line.contains("gettimeofday(") && !line.contains("time(") || line.contains("clock_"),
+            "{line}"
+        );
+        assert!(!line.contains("getcpu("), "{line}");
+        for c in VDSO_CLOCKS {
+            assert!(!line.contains(&format!("(CLOCK_{c},")), "{line}");
+        }
+    }
+    // The check above is not vacuous: the clocks the vDSO cannot serve (CPU time, alarm
+    // clocks) do reach the kernel, and strace shows them.
+    assert!(
+        text.contains("clock_gettime(CLOCK_PROCESS_CPUTIME_ID"),
+        "{text}"
+    );
+    assert!(parse(&stdout(&out)).len() == 25);
+}
+
+/// The system calls a seccomp filter kills the process on.
+const KILL: [i64; 5] = [
+    libc::SYS_clock_gettime,
+    libc::SYS_clock_getres,
+    libc::SYS_gettimeofday,
+    libc::SYS_time,
+    libc::SYS_getcpu,
+];
+
+/// Runs `exe args` under a seccomp filter that kills the process on any of KILL; returns
+/// (wait status, stdout).
+fn run_under_seccomp(exe: &std::path::Path, args: &[&str]) -> (i32, String) {
+    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, sock_filter};
+    let stmt = |code: u32, k: u32| sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8, jf: u8| sock_filter {
+        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let n = KILL.len() as u8;
+    let mut prog = vec![
+        stmt(BPF_LD | BPF_W | BPF_ABS, 4), // seccomp_data.arch
+        jeq(0xc000_003e, 1, 0),            // AUDIT_ARCH_X86_64
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS),
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0), // seccomp_data.nr
+    ];
+    for (i, nr) in KILL.iter().enumerate() {
+        prog.push(jeq(*nr as u32, n - i as u8, 0));
+    }
+    prog.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW));
+    prog.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS));
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
+
+    let path = std::ffi::CString::new(exe.to_str().unwrap()).unwrap();
+    let argv_c: Vec<std::ffi::CString> = std::iter::once(path.clone())
+        .chain(args.iter().map(|a| std::ffi::CString::new(*a).unwrap()))
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|c| c.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    let mut fds = [0; 2];
+    // SAFETY: between fork and execve the child only makes async-signal-safe calls on
+    // memory prepared before the fork.
+    unsafe {
+        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
+        let pid = libc::fork();
+        if pid == 0 {
+            libc::dup2(fds[1], 1);
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &fprog as *const _,
+                ) != 0
+            {
+                libc::_exit(126);
+            }
+            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            libc::_exit(127);
+        }
+        libc::close(fds[1]);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let r = libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len());
+            if r <= 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..r as usize]);
+        }
+        libc::close(fds[0]);
+        let mut status = 0;
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        (status, String::from_utf8(out).unwrap())
+    }
+}
+
+#[test]
+fn a_seccomp_filter_that_kills_on_clock_syscalls_does_not_stop_vdso_reads() {
+    let exe = example(Build::Release, "now");
+    let mut args: Vec<&str> = VDSO_CLOCKS.to_vec();
+    args.extend(["gettimeofday", "time", "getcpu"]);
+    let (status, text) = run_under_seccomp(&exe, &args);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}: {text}"
+    );
+    let m = parse(&text);
+    assert_eq!(m.len(), 2 * VDSO_CLOCKS.len() + 3, "{text}");
+    assert!(tags(&m).iter().all(|t| t == "[vdso]"));
+    // The control: a clock the vDSO passes to the kernel dies by SIGSYS under the filter.
+    let (status, _) = run_under_seccomp(&exe, &["PROCESS_CPUTIME_ID"]);
+    assert!(
+        libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
+        "status {status:#x}"
+    );
+}
+
+#[test]
+fn under_valgrind_there_is_no_vdso_and_the_syscalls_serve() {
+    let exe = example(Build::Release, "now");
+    let log = common::root().join("target/tinyrt-tests/now-valgrind.strace");
+    let m = check_values("valgrind", || {
+        let out = Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=clock_getres", "-o"])
+            .arg(&log)
+            .args(["valgrind", "-q", "--error-exitcode=99"])
+            .arg(&exe)
+            .output()
+            .expect("strace and valgrind");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    });
+    assert!(tags(&m).iter().all(|t| t == "[syscall]"), "{m:?}");
+    // strace sees the program's own clock_getres calls (valgrind passes them through).
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("clock_getres(CLOCK_TAI"), "{text}");
+}
+
+#[test]
+fn ptrace_harness_without_vdso_counts_the_syscalls() {
+    let exe = example(Build::Release, "now");
+    let mut counts = None;
+    let m = check_values("ptrace, no vDSO", || {
+        let t = run_traced(&exe, &[], Tamper::HideVdso);
+        assert_eq!(t.code, 0);
+        counts = Some(t.syscalls.clone());
+        t.stdout
+    });
+    assert!(tags(&m).iter().all(|t| t == "[syscall]"), "{m:?}");
+    let c = counts.unwrap();
+    let n = |nr: i64| c.get(&nr).copied().unwrap_or(0);
+    assert_eq!(n(libc::SYS_clock_gettime), 11, "{c:?}");
+    assert_eq!(n(libc::SYS_clock_getres), 11, "{c:?}");
+    assert_eq!(n(libc::SYS_gettimeofday), 1, "{c:?}");
+    assert_eq!(n(libc::SYS_time), 1, "{c:?}");
+    assert_eq!(n(libc::SYS_getcpu), 1, "{c:?}");
+}
+
+#[test]
+fn ptrace_harness_with_the_vdso_counts_no_syscalls_for_vdso_functions() {
+    let exe = example(Build::Release, "now");
+    let t = run_traced(&exe, &[], Tamper::None);
+    assert_eq!(t.code, 0);
+    assert!(tags(&parse(&t.stdout)).iter().all(|t| t == "[vdso]"));
+    assert_eq!(t.count(libc::SYS_gettimeofday), 0);
+    assert_eq!(t.count(libc::SYS_time), 0);
+    assert_eq!(t.count(libc::SYS_getcpu), 0);
+    // Only the four clocks the vDSO passes on (two CPU-time, two alarm) reach the kernel.
+    assert!(t.count(libc::SYS_clock_gettime) <= 4, "{:?}", t.syscalls);
+}
+
+#[test]
+fn a_symbol_missing_from_the_vdso_falls_back_alone() {
+    let exe = example(Build::Release, "now");
+    let t = run_traced(
+        &exe,
+        &[],
+        Tamper::RenameInVdso(b"__vdso_getcpu", b"__vdso_getcpX"),
+    );
+    assert_eq!(t.code, 0);
+    let m = parse(&t.stdout);
+    for (k, (_, tag)) in &m {
+        let expect = if k == "getcpu" { "[syscall]" } else { "[vdso]" };
+        assert_eq!(tag, expect, "{k}");
+    }
+    assert_eq!(t.count(libc::SYS_getcpu), 1);
+    assert_eq!(t.count(libc::SYS_gettimeofday), 0);
+    assert_eq!(t.count(libc::SYS_time), 0);
+    assert!(m["getcpu"].0.starts_with("cpu "));
+}
