@@ -1,0 +1,102 @@
+//! Library mode when prctl(PR_GET_AUXV) is refused (kernels before 6.4, or a sandbox that
+//! filters it): the auxiliary vector comes from /proc/self/auxv and the vDSO is still found.
+//! The test re-runs this test binary under a seccomp filter that fails exactly that prctl
+//! with EPERM, and the child half checks the outcome.
+
+use tinyrt_rt::auxv::{self, Source};
+use tinyrt_rt::time::{self, Backend, ClockId, Function};
+
+const CHILD: &str = "TINYRT_AUXV_FALLBACK_CHILD";
+
+#[test]
+fn child_half_reads_proc_self_auxv() {
+    if std::env::var_os(CHILD).is_none() {
+        return; // Only meaningful in the filtered child started below.
+    }
+    assert_eq!(auxv::source(), Source::ProcSelfAuxv);
+    // SAFETY: getauxval has no preconditions.
+    let ehdr = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) } as usize;
+    assert_eq!(auxv::sysinfo_ehdr(), Some(ehdr));
+    assert!(matches!(
+        time::backend(Function::ClockGettime),
+        Backend::Vdso { .. }
+    ));
+    assert!(time::clock_gettime(ClockId::MONOTONIC).is_ok());
+    println!("CHILD-CHECKED");
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn without_pr_get_auxv_the_proc_file_serves() {
+    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, sock_filter};
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let stmt = |code: u32, k: u32| sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8, jf: u8| sock_filter {
+        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let pr_get_auxv = 0x4155_5856; // PR_GET_AUXV ("AUXV")
+    let mut prog = vec![
+        stmt(BPF_LD | BPF_W | BPF_ABS, 4), // arch
+        jeq(0xc000_003e, 0, 4),            // not x86_64: allow
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0), // nr
+        jeq(libc::SYS_prctl as u32, 0, 2),
+        stmt(BPF_LD | BPF_W | BPF_ABS, 16), // args[0], low half
+        jeq(pr_get_auxv, 1, 0),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
+        stmt(
+            BPF_RET | BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        ),
+    ];
+    // The closure below must be Send + Sync: it gets the program as an address and a length.
+    let (addr, len) = (prog.as_mut_ptr() as usize, prog.len() as u16);
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([
+        "--exact",
+        "child_half_reads_proc_self_auxv",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD, "1");
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only makes two prctl
+    // calls on memory prepared before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fprog = libc::sock_fprog {
+                len,
+                filter: addr as *mut sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &fprog as *const _,
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    drop(prog);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("CHILD-CHECKED"), "{text}");
+}
