@@ -32,5 +32,4 @@ include!("generic_mem.rs");
 /// and has no `getauxval` symbol, so it defines the flag itself, and the linker then leaves
 /// that object out. 0 selects the load/store-exclusive loops every ARMv8 CPU runs.
 #[unsafe(no_mangle)]
-#[used]
 pub static __aarch64_have_lse_atomics: u8 = 0;
