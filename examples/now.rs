@@ -14,6 +14,8 @@
 //!
 //! Arguments select lines: clock names (`REALTIME`, `MONOTONIC`, ...) and `gettimeofday`,
 //! `time`, `getcpu`. `-v` first adds a `#` line per function saying where its backend is.
+//! `--syscall` reads everything through the raw system calls (`time::syscall`), bypassing
+//! the vDSO, and tags every line `[syscall]`.
 #![no_std]
 #![no_main]
 
@@ -22,7 +24,10 @@ use tinyrt::{cpu, println};
 
 tinyrt::main!(main);
 
-fn tag(f: Function) -> &'static str {
+fn tag(f: Function, raw: bool) -> &'static str {
+    if raw {
+        return "[syscall]";
+    }
     match time::backend(f) {
         Backend::Vdso { .. } => "[vdso]",
         Backend::Syscall => "[syscall]",
@@ -39,12 +44,15 @@ impl core::fmt::Display for Ts {
 
 fn main(args: tinyrt::env::Args) -> i32 {
     let mut verbose = false;
+    let mut raw = false;
     let mut selected = [&[] as &[u8]; 32];
     let mut n = 0;
     for a in args.skip(1) {
         let a = a.to_bytes();
         if a == b"-v" {
             verbose = true;
+        } else if a == b"--syscall" {
+            raw = true;
         } else if n < selected.len() {
             selected[n] = a;
             n += 1;
@@ -80,53 +88,86 @@ fn main(args: tinyrt::env::Args) -> i32 {
         if !want(name) {
             continue;
         }
-        match time::clock_gettime(clock) {
+        match if raw {
+            time::syscall::clock_gettime(clock)
+        } else {
+            time::clock_gettime(clock)
+        } {
             Ok(ts) => println!(
                 "clock_gettime {} {} {}",
                 name,
                 Ts(ts),
-                tag(Function::ClockGettime)
+                tag(Function::ClockGettime, raw)
             ),
             Err(e) => println!(
                 "clock_gettime {} error {:?} {}",
                 name,
                 e,
-                tag(Function::ClockGettime)
+                tag(Function::ClockGettime, raw)
             ),
         }
-        match time::clock_getres(clock) {
+        match if raw {
+            time::syscall::clock_getres(clock)
+        } else {
+            time::clock_getres(clock)
+        } {
             Ok(ts) => println!(
                 "clock_getres {} {} {}",
                 name,
                 Ts(ts),
-                tag(Function::ClockGetres)
+                tag(Function::ClockGetres, raw)
             ),
             Err(e) => println!(
                 "clock_getres {} error {:?} {}",
                 name,
                 e,
-                tag(Function::ClockGetres)
+                tag(Function::ClockGetres, raw)
             ),
         }
     }
     if want("gettimeofday") {
-        match time::gettimeofday() {
+        match if raw {
+            time::syscall::gettimeofday()
+        } else {
+            time::gettimeofday()
+        } {
             Ok(tv) => println!(
                 "gettimeofday {}.{:06} {}",
                 tv.sec,
                 tv.usec,
-                tag(Function::Gettimeofday)
+                tag(Function::Gettimeofday, raw)
             ),
-            Err(e) => println!("gettimeofday error {:?} {}", e, tag(Function::Gettimeofday)),
+            Err(e) => println!(
+                "gettimeofday error {:?} {}",
+                e,
+                tag(Function::Gettimeofday, raw)
+            ),
         }
     }
     if want("time") {
-        println!("time {} {}", time::time(), tag(Function::Time));
+        let t = if raw {
+            time::syscall::time()
+        } else {
+            Ok(time::time())
+        };
+        match t {
+            Ok(t) => println!("time {} {}", t, tag(Function::Time, raw)),
+            Err(e) => println!("time error {:?} {}", e, tag(Function::Time, raw)),
+        }
     }
     if want("getcpu") {
-        match cpu::getcpu() {
-            Ok((c, node)) => println!("getcpu cpu {} node {} {}", c, node, tag(Function::Getcpu)),
-            Err(e) => println!("getcpu error {:?} {}", e, tag(Function::Getcpu)),
+        match if raw {
+            cpu::syscall_getcpu()
+        } else {
+            cpu::getcpu()
+        } {
+            Ok((c, node)) => println!(
+                "getcpu cpu {} node {} {}",
+                c,
+                node,
+                tag(Function::Getcpu, raw)
+            ),
+            Err(e) => println!("getcpu error {:?} {}", e, tag(Function::Getcpu, raw)),
         }
     }
     0

@@ -200,9 +200,23 @@ pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
     Ok(Timespec::from_kernel(&ts))
 }
 
+/// 32-bit `long`s overflow in 2038: on such architectures `gettimeofday` and `time` are
+/// read from the 64-bit `clock_gettime`.
+const LONG_IS_32: bool = usize::BITS < 64;
+
+fn timeval_of(ts: Timespec) -> Timeval {
+    Timeval {
+        sec: ts.sec,
+        usec: ts.nsec / 1000,
+    }
+}
+
 /// The wall-clock time in microseconds (the time zone argument is obsolete and not offered).
 #[inline]
 pub fn gettimeofday() -> Result<Timeval, Errno> {
+    if LONG_IS_32 {
+        return clock_gettime(ClockId::REALTIME).map(timeval_of);
+    }
     let mut tv = __kernel_old_timeval {
         tv_sec: 0,
         tv_usec: 0,
@@ -222,6 +236,11 @@ pub fn gettimeofday() -> Result<Timeval, Errno> {
 /// Seconds since the epoch (1970-01-01 UTC), like C's `time(NULL)`; it cannot fail.
 #[inline]
 pub fn time() -> i64 {
+    if LONG_IS_32 {
+        let t =
+            clock_gettime(ClockId::REALTIME_COARSE).or_else(|_| clock_gettime(ClockId::REALTIME));
+        return t.map_or(0, |ts| ts.sec);
+    }
     let t = vdso::time();
     if t >= 0 {
         return t as i64;
@@ -265,8 +284,11 @@ pub mod syscall {
         }
     }
 
-    /// `gettimeofday` by system call.
+    /// `gettimeofday` by system call (by `clock_gettime` on 32-bit architectures).
     pub fn gettimeofday() -> Result<Timeval, Errno> {
+        if LONG_IS_32 {
+            return clock_gettime(ClockId::REALTIME).map(timeval_of);
+        }
         let mut tv = __kernel_old_timeval {
             tv_sec: 0,
             tv_usec: 0,
@@ -283,6 +305,9 @@ pub mod syscall {
     /// `time` by system call (or `clock_gettime(REALTIME)` by system call where the
     /// architecture has no `time` call).
     pub fn time() -> Result<i64, Errno> {
+        if LONG_IS_32 {
+            return clock_gettime(ClockId::REALTIME).map(|ts| ts.sec);
+        }
         match vdso::call_sys_time() {
             t if t >= 0 => Ok(t as i64),
             r => Err(errno_of(r)),

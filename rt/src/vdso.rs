@@ -198,7 +198,7 @@ type GetcpuFn = unsafe extern "C" fn(*mut u32, *mut u32, *mut c_void) -> i32;
 const UNRESOLVED: u8 = 0;
 const VDSO: u8 = 1;
 const SYSCALL: u8 = 2;
-/// `time` through `clock_gettime(CLOCK_REALTIME_COARSE)`.
+/// `time` or `gettimeofday` through `clock_gettime`.
 const VIA_CLOCK: u8 = 3;
 
 static CLOCK_GETTIME: AtomicPtr<()> = AtomicPtr::new(resolve_clock_gettime as *mut ());
@@ -238,7 +238,11 @@ fn resolve(f: Function) -> *mut () {
         (_, Some(addr)) => (VDSO, addr as *mut ()),
         (Function::ClockGettime, None) => (SYSCALL, sys_clock_gettime as *mut ()),
         (Function::ClockGetres, None) => (SYSCALL, sys_clock_getres as *mut ()),
-        (Function::Gettimeofday, None) => (SYSCALL, sys_gettimeofday as *mut ()),
+        (Function::Gettimeofday, None) => match time_nr::GETTIMEOFDAY {
+            Some(_) => (SYSCALL, sys_gettimeofday as *mut ()),
+            // 32-bit architectures: their gettimeofday has 32-bit seconds.
+            None => (VIA_CLOCK, gettimeofday_via_clock as *mut ()),
+        },
         (Function::Getcpu, None) => (SYSCALL, sys_getcpu as *mut ()),
         (Function::Time, None) => {
             // No vDSO time: read the coarse realtime clock through the vDSO if it serves
@@ -296,7 +300,7 @@ fn describe(f: Function, k: u8) -> Backend {
             version: vdso_names::VERSION,
             address: slot(f).load(Ordering::Acquire) as usize,
         },
-        // `time` through clock_gettime: whatever serves that.
+        // `time` or `gettimeofday` through clock_gettime: whatever serves that.
         VIA_CLOCK => backend(Function::ClockGettime),
         _ => Backend::Syscall,
     }
@@ -399,22 +403,89 @@ unsafe extern "C" fn resolve_getcpu(cpu: *mut u32, node: *mut u32, cache: *mut c
 // The raw system calls, with the vDSO functions' signatures so that they can sit in the
 // same slots. Callable directly through `crate::time::syscall` and `crate::cpu`.
 
+/// `struct old_timespec32`: what the 32-bit-time system calls write.
+#[repr(C)]
+struct Timespec32 {
+    sec: i32,
+    nsec: i32,
+}
+
+/// The 64-bit-time call `nr64`; on 32-bit architectures, when it fails for any reason but
+/// EINVAL (ENOSYS before Linux 5.1, EPERM from sandboxes such as Docker's default seccomp
+/// profile), the 32-bit-time call `nr32`, whose answer is refused with EOVERFLOW when its
+/// seconds went negative (a time past 2038 wrapped by the kernel's 32-bit field).
+///
+/// # Safety
+/// `ts` is valid for writing a `__kernel_timespec`.
+unsafe fn time64_call(
+    nr64: usize,
+    nr32: Option<usize>,
+    clock: i32,
+    ts: *mut __kernel_timespec,
+) -> i32 {
+    let clk = clock as isize as usize;
+    // SAFETY: the kernel writes one __kernel_timespec at `ts` (caller).
+    let r = unsafe { arch::syscall2(nr64, clk, ts as usize) } as isize as i32;
+    let einval = -(linux_raw_sys::errno::EINVAL as i32);
+    let Some(nr32) = nr32 else { return r };
+    if r == 0 || r == einval {
+        return r;
+    }
+    let mut t32 = Timespec32 { sec: 0, nsec: 0 };
+    // SAFETY: the kernel writes one old_timespec32 into `t32`, which is ours.
+    let r32 =
+        unsafe { arch::syscall2(nr32, clk, &mut t32 as *mut Timespec32 as usize) } as isize as i32;
+    if r32 != 0 {
+        return r32;
+    }
+    if t32.sec < 0 {
+        return -(linux_raw_sys::errno::EOVERFLOW as i32);
+    }
+    // SAFETY: `ts` is valid (caller).
+    unsafe {
+        *ts = __kernel_timespec {
+            tv_sec: i64::from(t32.sec),
+            tv_nsec: i64::from(t32.nsec),
+        }
+    };
+    0
+}
+
 /// # Safety
 /// `ts` is valid for writing a `__kernel_timespec`.
 pub(crate) unsafe extern "C" fn sys_clock_gettime(clock: i32, ts: *mut __kernel_timespec) -> i32 {
-    // SAFETY: the kernel writes one __kernel_timespec at `ts` (caller).
-    unsafe {
-        arch::syscall2(time_nr::CLOCK_GETTIME, clock as isize as usize, ts as usize) as isize as i32
-    }
+    // SAFETY: forwarded.
+    unsafe { time64_call(time_nr::CLOCK_GETTIME, time_nr::CLOCK_GETTIME32, clock, ts) }
 }
 
 /// # Safety
 /// `ts` is valid for writing a `__kernel_timespec`.
 pub(crate) unsafe extern "C" fn sys_clock_getres(clock: i32, ts: *mut __kernel_timespec) -> i32 {
-    // SAFETY: as above.
-    unsafe {
-        arch::syscall2(time_nr::CLOCK_GETRES, clock as isize as usize, ts as usize) as isize as i32
+    // SAFETY: forwarded.
+    unsafe { time64_call(time_nr::CLOCK_GETRES, time_nr::CLOCK_GETRES32, clock, ts) }
+}
+
+/// Fills a `__kernel_old_timeval` from a realtime reading; EOVERFLOW if the seconds do not
+/// fit its `long` (32-bit architectures after 2038).
+///
+/// # Safety
+/// `tv` is valid for writing.
+unsafe fn fill_timeval(tv: *mut __kernel_old_timeval, ts: &__kernel_timespec) -> i32 {
+    // A C `long` holds any i64 on 64-bit architectures, not after 2038 on 32-bit ones.
+    fn narrow<T: TryFrom<i64>>(v: i64) -> Option<T> {
+        T::try_from(v).ok()
     }
+    let Some(sec) = narrow(ts.tv_sec) else {
+        return -(linux_raw_sys::errno::EOVERFLOW as i32);
+    };
+    // SAFETY: `tv` is valid (caller); tv_nsec / 1000 fits any `long`.
+    unsafe {
+        *tv = __kernel_old_timeval {
+            tv_sec: sec,
+            tv_usec: (ts.tv_nsec / 1000) as _,
+        }
+    };
+    0
 }
 
 /// # Safety
@@ -423,8 +494,47 @@ pub(crate) unsafe extern "C" fn sys_gettimeofday(
     tv: *mut __kernel_old_timeval,
     tz: *mut c_void,
 ) -> i32 {
-    // SAFETY: as above.
-    unsafe { arch::syscall2(time_nr::GETTIMEOFDAY, tv as usize, tz as usize) as isize as i32 }
+    match time_nr::GETTIMEOFDAY {
+        // SAFETY: the kernel writes one timeval at `tv` and, if non-NULL, a timezone (caller).
+        Some(nr) => unsafe { arch::syscall2(nr, tv as usize, tz as usize) as isize as i32 },
+        None => {
+            let mut ts = __kernel_timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: `ts` is ours.
+            let r = unsafe {
+                sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts)
+            };
+            if r != 0 {
+                return r;
+            }
+            // SAFETY: `tv` is valid (caller).
+            unsafe { fill_timeval(tv, &ts) }
+        }
+    }
+}
+
+/// `gettimeofday` without a (usable) vDSO or system call of its own: `clock_gettime(
+/// CLOCK_REALTIME)` through its slot.
+unsafe extern "C" fn gettimeofday_via_clock(
+    tv: *mut __kernel_old_timeval,
+    _tz: *mut c_void,
+) -> i32 {
+    let mut ts = __kernel_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut r = clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts);
+    if r != 0 {
+        // SAFETY: `ts` is ours.
+        r = unsafe { sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts) };
+        if r != 0 {
+            return r;
+        }
+    }
+    // SAFETY: `tv` is valid (caller).
+    unsafe { fill_timeval(tv, &ts) }
 }
 
 /// # Safety

@@ -158,8 +158,12 @@ pub mod time_nr {
     pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime as usize;
     /// `clock_getres`.
     pub const CLOCK_GETRES: usize = nr::__NR_clock_getres as usize;
-    /// `gettimeofday`.
-    pub const GETTIMEOFDAY: usize = nr::__NR_gettimeofday as usize;
+    /// `gettimeofday` (64-bit fields here).
+    pub const GETTIMEOFDAY: Option<usize> = Some(nr::__NR_gettimeofday as usize);
+    /// The 32-bit-time fallbacks of `clock_gettime` and `clock_getres`: none needed.
+    pub const CLOCK_GETTIME32: Option<usize> = None;
+    /// See `CLOCK_GETTIME32`.
+    pub const CLOCK_GETRES32: Option<usize> = None;
     /// `time`: none on this architecture.
     pub const TIME: Option<usize> = None;
     /// `getcpu`.

@@ -136,8 +136,10 @@ pub fn auxv_name(_key: usize) -> Option<&'static str> {
 
 /// What this architecture's vDSO exports (kernel `arch/arm/vdso/vdso.lds.S`). The 64-bit
 /// `__vdso_clock_gettime64` is trusted only when the 32-bit `__vdso_clock_gettime` is
-/// exported too: kernels 5.5 to 5.7 exported a broken one alone. No `time`, no `getcpu`;
-/// the 32-bit-time `__vdso_clock_getres` is not used (`clock_getres_time64` serves).
+/// exported too: kernels 5.5 to 5.7 exported a broken one alone. No `time`, no `getcpu`.
+/// The 32-bit-time entries (`__vdso_clock_getres`, `__vdso_gettimeofday`) would overflow in
+/// 2038: `clock_getres` uses `clock_getres_time64`, `gettimeofday` is derived from
+/// `clock_gettime`.
 pub mod vdso_names {
     /// The version every symbol below carries.
     pub const VERSION: &str = "LINUX_2.6";
@@ -147,8 +149,8 @@ pub mod vdso_names {
     pub const CLOCK_GETTIME_REQUIRES: Option<&str> = Some("__vdso_clock_gettime");
     /// `clock_getres` with a `__kernel_timespec`: none.
     pub const CLOCK_GETRES: Option<&str> = None;
-    /// `gettimeofday` with a `__kernel_old_timeval` (32-bit fields).
-    pub const GETTIMEOFDAY: Option<&str> = Some("__vdso_gettimeofday");
+    /// `gettimeofday`: derived from `clock_gettime` (the vDSO's has 32-bit fields).
+    pub const GETTIMEOFDAY: Option<&str> = None;
     /// `time`: none.
     pub const TIME: Option<&str> = None;
     /// `getcpu`: none.
@@ -162,8 +164,13 @@ pub mod time_nr {
     pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime64 as usize;
     /// `clock_getres_time64`.
     pub const CLOCK_GETRES: usize = nr::__NR_clock_getres_time64 as usize;
-    /// `gettimeofday` (32-bit fields).
-    pub const GETTIMEOFDAY: usize = nr::__NR_gettimeofday as usize;
+    /// `gettimeofday`: not used (32-bit fields); derived from `clock_gettime`.
+    pub const GETTIMEOFDAY: Option<usize> = None;
+    /// The 32-bit-time `clock_gettime`, for kernels before 5.1 and sandboxes that refuse
+    /// the 64-bit one (Docker's default profile answers EPERM).
+    pub const CLOCK_GETTIME32: Option<usize> = Some(nr::__NR_clock_gettime as usize);
+    /// The 32-bit-time `clock_getres`, likewise.
+    pub const CLOCK_GETRES32: Option<usize> = Some(nr::__NR_clock_getres as usize);
     /// `time`: none in the EABI.
     pub const TIME: Option<usize> = None;
     /// `getcpu`.

@@ -156,9 +156,11 @@ pub fn auxv_name(key: usize) -> Option<&'static str> {
     (key == linux_raw_sys::auxvec::AT_SYSINFO as usize).then_some("AT_SYSINFO")
 }
 
-/// What this architecture's vDSO exports (kernel `arch/x86/entry/vdso/vdso32/vdso32.lds.S`).
-/// `clock_gettime` uses the 64-bit-time entry; the 32-bit-time `__vdso_clock_getres` is not
-/// used (the `clock_getres_time64` system call serves instead).
+/// What this architecture's vDSO exports (kernel `arch/x86/entry/vdso/vdso32/vdso32.lds.S`),
+/// as far as tinyrt uses it: only the 64-bit-time `__vdso_clock_gettime64`. The 32-bit-time
+/// entries (`__vdso_clock_getres`, `__vdso_gettimeofday`, `__vdso_time`) would overflow in
+/// 2038: `clock_getres` uses the `clock_getres_time64` system call, and `gettimeofday` and
+/// `time` are derived from `clock_gettime`.
 pub mod vdso_names {
     /// The version every symbol below carries.
     pub const VERSION: &str = "LINUX_2.6";
@@ -168,10 +170,10 @@ pub mod vdso_names {
     pub const CLOCK_GETTIME_REQUIRES: Option<&str> = None;
     /// `clock_getres` with a `__kernel_timespec`: none on i386.
     pub const CLOCK_GETRES: Option<&str> = None;
-    /// `gettimeofday` with a `__kernel_old_timeval` (32-bit fields).
-    pub const GETTIMEOFDAY: Option<&str> = Some("__vdso_gettimeofday");
-    /// `time` (32-bit).
-    pub const TIME: Option<&str> = Some("__vdso_time");
+    /// `gettimeofday`: derived from `clock_gettime` (the vDSO's has 32-bit fields).
+    pub const GETTIMEOFDAY: Option<&str> = None;
+    /// `time`: derived from `clock_gettime` (the vDSO's is 32-bit).
+    pub const TIME: Option<&str> = None;
     /// `getcpu`.
     pub const GETCPU: Option<&str> = Some("__vdso_getcpu");
 }
@@ -183,10 +185,15 @@ pub mod time_nr {
     pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime64 as usize;
     /// `clock_getres_time64`.
     pub const CLOCK_GETRES: usize = nr::__NR_clock_getres_time64 as usize;
-    /// `gettimeofday` (32-bit fields).
-    pub const GETTIMEOFDAY: usize = nr::__NR_gettimeofday as usize;
-    /// `time` (32-bit).
-    pub const TIME: Option<usize> = Some(nr::__NR_time as usize);
+    /// `gettimeofday`: not used (32-bit fields); derived from `clock_gettime`.
+    pub const GETTIMEOFDAY: Option<usize> = None;
+    /// `time`: not used (32-bit); derived from `clock_gettime`.
+    pub const TIME: Option<usize> = None;
+    /// The 32-bit-time `clock_gettime`, for kernels before 5.1 and sandboxes that refuse
+    /// the 64-bit one (Docker's default profile answers EPERM).
+    pub const CLOCK_GETTIME32: Option<usize> = Some(nr::__NR_clock_gettime as usize);
+    /// The 32-bit-time `clock_getres`, likewise.
+    pub const CLOCK_GETRES32: Option<usize> = Some(nr::__NR_clock_getres as usize);
     /// `getcpu`.
     pub const GETCPU: usize = nr::__NR_getcpu as usize;
 }
