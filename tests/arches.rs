@@ -54,3 +54,181 @@ fn vdso_listing_on_every_arch_matches_pyelftools() {
         );
     }
 }
+
+fn run_on(arch: &common::Arch, exe: &std::path::Path, args: &[&str]) -> std::process::Output {
+    arch.command(exe)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_example_runs_on_every_arch() {
+    for arch in ARCHES {
+        let Some(dir) = cross_examples(&arch) else {
+            continue;
+        };
+        let name = arch.name();
+        let out = run_on(&arch, &dir.join("hello"), &[]);
+        assert_eq!(ok_stdout(out, &name), "Hello, world!\n", "{name}");
+        let out = run_on(&arch, &dir.join("tiny"), &["a", "b", "c"]);
+        assert_eq!(out.status.code(), Some(3), "{name}");
+        let out = run_on(&arch, &dir.join("exitcode"), &["300"]);
+        assert_eq!(out.status.code(), Some(44), "{name}");
+        let out = run_on(&arch, &dir.join("args"), &["x y", ""]);
+        let text = ok_stdout(out, &name);
+        assert!(
+            text.starts_with("argc: 3\n") && text.contains("argv[1]: \"x y\"\nargv[2]: \"\"\n"),
+            "{name}: {text}"
+        );
+        let out = run_on(&arch, &dir.join("panic"), &["boom"]);
+        assert_eq!(out.status.code(), Some(101), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("panicked at examples/panic.rs:") && err.ends_with(":\nboom\n"),
+            "{name}: {err}"
+        );
+        let out = run_on(&arch, &dir.join("auxv"), &[]);
+        let text = ok_stdout(out, &name);
+        assert!(
+            text.contains("AT_PAGESZ:") && text.contains("AT_SYSINFO_EHDR:"),
+            "{name}: {text}"
+        );
+        let out = run_on(&arch, &dir.join("auxv"), &["--typed"]);
+        let text = ok_stdout(out, &name);
+        assert!(
+            text.contains("secure: false\n") && !text.contains("page_size: -"),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[test]
+fn now_on_every_arch_uses_the_vdso_where_it_exports_the_function() {
+    use common::now::check_values;
+    for arch in ARCHES {
+        let Some(dir) = cross_examples(&arch) else {
+            continue;
+        };
+        let name = arch.name();
+        let m = check_values(&name, || {
+            ok_stdout(run_on(&arch, &dir.join("now"), &[]), &name)
+        });
+        for (key, (_, tag)) in &m {
+            let function = key.split(' ').next().unwrap();
+            let expect = if arch.now_syscall.contains(&function) {
+                "[syscall]"
+            } else {
+                "[vdso]"
+            };
+            assert_eq!(tag, expect, "{name}: {key}");
+        }
+        // The raw system calls give the same values.
+        let m = check_values(&name, || {
+            ok_stdout(run_on(&arch, &dir.join("now"), &["--syscall"]), &name)
+        });
+        assert!(m.values().all(|v| v.1 == "[syscall]"), "{name}");
+    }
+}
+
+/// i686 natively: the runs without a vDSO (valgrind, the ptrace harness on a 32-bit child)
+/// and the 32-bit-time fallbacks of the system calls.
+#[cfg(target_arch = "x86_64")]
+mod i686 {
+    use super::*;
+    use common::now::{check_values, tags};
+    use common::ptrace::{Tamper, run_traced};
+
+    const I686: common::Arch = ARCHES[0];
+    /// i386 system call numbers (arch/x86/entry/syscalls/syscall_32.tbl).
+    const CLOCK_GETTIME32: i64 = 265;
+    const CLOCK_GETRES32: i64 = 266;
+    const CLOCK_GETTIME64: i64 = 403;
+    const CLOCK_GETRES_TIME64: i64 = 406;
+    const GETCPU: i64 = 318;
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+
+    #[test]
+    fn without_a_vdso_the_syscalls_serve_valgrind_and_ptrace() {
+        let Some(dir) = cross_examples(&I686) else {
+            return;
+        };
+        let now = dir.join("now");
+        let m = check_values("i686 valgrind", || {
+            let out = std::process::Command::new("valgrind")
+                .args(["-q", "--error-exitcode=99"])
+                .arg(&now)
+                .output()
+                .unwrap();
+            ok_stdout(out, "valgrind")
+        });
+        assert!(tags(&m).iter().all(|t| t == "[syscall]"), "{m:?}");
+
+        let mut counts = None;
+        let m = check_values("i686 ptrace", || {
+            let t = run_traced(&now, &[], Tamper::HideVdso);
+            assert_eq!(t.code, 0);
+            counts = Some(t.syscalls);
+            t.stdout
+        });
+        assert!(tags(&m).iter().all(|t| t == "[syscall]"), "{m:?}");
+        let c = counts.unwrap();
+        let n = |nr: i64| c.get(&nr).copied().unwrap_or(0);
+        // 11 clocks + gettimeofday + time, all through the 64-bit call; 11 resolutions.
+        assert_eq!(n(CLOCK_GETTIME64), 13, "{c:?}");
+        assert_eq!(n(CLOCK_GETRES_TIME64), 11, "{c:?}");
+        assert_eq!(n(CLOCK_GETTIME32) + n(CLOCK_GETRES32), 0, "{c:?}");
+        assert_eq!(n(GETCPU), 1, "{c:?}");
+
+        // With the vDSO, the 32-bit child makes no clock_gettime64 call for the vDSO clocks.
+        let t = run_traced(&now, &common::now::VDSO_CLOCKS, Tamper::None);
+        assert_eq!(t.code, 0);
+        assert_eq!(t.count(CLOCK_GETTIME64), 0, "{:?}", t.syscalls);
+    }
+
+    #[test]
+    fn refused_time64_syscalls_fall_back_to_the_32_bit_ones() {
+        let Some(dir) = cross_examples(&I686) else {
+            return;
+        };
+        let now = dir.join("now");
+        for errno in [libc::EPERM, libc::ENOSYS] {
+            let refuse = libc::SECCOMP_RET_ERRNO | errno as u32;
+            let what = format!("time64 refused with errno {errno}");
+            check_values(&what, || {
+                let mut cmd = std::process::Command::new(&now);
+                cmd.arg("--syscall");
+                common::with_seccomp(
+                    &mut cmd,
+                    common::seccomp_program(
+                        AUDIT_ARCH_I386,
+                        &[(CLOCK_GETTIME64, refuse), (CLOCK_GETRES_TIME64, refuse)],
+                    ),
+                );
+                ok_stdout(cmd.output().unwrap(), &what)
+            });
+        }
+        // The control: with the 32-bit calls refused too, the errors come through.
+        let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+        let mut cmd = std::process::Command::new(&now);
+        cmd.args(["--syscall", "MONOTONIC"]);
+        common::with_seccomp(
+            &mut cmd,
+            common::seccomp_program(
+                AUDIT_ARCH_I386,
+                &[
+                    (CLOCK_GETTIME64, refuse),
+                    (CLOCK_GETRES_TIME64, refuse),
+                    (CLOCK_GETTIME32, refuse),
+                    (CLOCK_GETRES32, refuse),
+                ],
+            ),
+        );
+        let text = ok_stdout(cmd.output().unwrap(), "all refused");
+        assert_eq!(
+            text,
+            "clock_gettime MONOTONIC error EPERM [syscall]\nclock_getres MONOTONIC error EPERM [syscall]\n"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! would (a separate `cargo build`, panic = "abort") and run them as real processes.
 #![allow(dead_code)]
 
+pub mod now;
 #[cfg(target_arch = "x86_64")]
 pub mod ptrace;
 
@@ -263,6 +264,9 @@ pub struct Arch {
     pub runner: Option<&'static str>,
     /// A symbol (with version) its vDSO must export, to prove the listing is not empty.
     pub vdso_symbol: &'static str,
+    /// The functions `now` must tag `[syscall]` (DESIGN.md's table: what the vDSO lacks, or
+    /// has only with 32-bit time); every other line must say `[vdso]`.
+    pub now_syscall: &'static [&'static str],
 }
 
 /// Every architecture besides the host's native build: i686 natively (IA32 emulation), the
@@ -272,31 +276,37 @@ pub const ARCHES: [Arch; 6] = [
         target: "i686-unknown-linux-gnu",
         runner: None,
         vdso_symbol: "__vdso_clock_gettime64@LINUX_2.6",
+        now_syscall: &["clock_getres"],
     },
     Arch {
         target: "x86_64-unknown-linux-gnu",
         runner: Some("qemu-x86_64"),
         vdso_symbol: "__vdso_clock_gettime@LINUX_2.6",
+        now_syscall: &[],
     },
     Arch {
         target: "i686-unknown-linux-gnu",
         runner: Some("qemu-i386"),
-        vdso_symbol: "__vdso_clock_gettime@LINUX_2.6",
+        vdso_symbol: "__vdso_clock_gettime64@LINUX_2.6",
+        now_syscall: &["clock_getres"],
     },
     Arch {
         target: "aarch64-unknown-linux-gnu",
         runner: Some("qemu-aarch64"),
         vdso_symbol: "__kernel_clock_gettime@LINUX_2.6.39",
+        now_syscall: &["getcpu"],
     },
     Arch {
         target: "riscv64gc-unknown-linux-gnu",
         runner: Some("qemu-riscv64"),
         vdso_symbol: "__vdso_clock_gettime@LINUX_4.15",
+        now_syscall: &[],
     },
     Arch {
         target: "armv7-unknown-linux-gnueabihf",
         runner: Some("qemu-arm"),
-        vdso_symbol: "__vdso_clock_gettime@LINUX_2.6",
+        vdso_symbol: "__vdso_clock_gettime64@LINUX_2.6",
+        now_syscall: &["clock_getres", "getcpu"],
     },
 ];
 
@@ -403,4 +413,61 @@ pub fn cross_examples(arch: &Arch) -> Option<PathBuf> {
         built.insert(arch.target, true);
     }
     Some(target_dir.join(arch.target).join("release/examples"))
+}
+
+/// A seccomp program for processes of audit architecture `audit_arch` (others pass): each
+/// rule (system call number, SECCOMP_RET_* action) applies its action; the rest is allowed.
+pub fn seccomp_program(audit_arch: u32, rules: &[(i64, u32)]) -> Vec<libc::sock_filter> {
+    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, sock_filter};
+    let stmt = |code: u32, k: u32| sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8, jf: u8| sock_filter {
+        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let mut p = vec![
+        stmt(BPF_LD | BPF_W | BPF_ABS, 4), // seccomp_data.arch
+        jeq(audit_arch, 1, 0),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0), // seccomp_data.nr
+    ];
+    for &(nr, action) in rules {
+        p.push(jeq(nr as u32, 0, 1));
+        p.push(stmt(BPF_RET | BPF_K, action));
+    }
+    p.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW));
+    p
+}
+
+/// Installs `prog` in the child of `cmd` (after fork, before exec), with no_new_privs.
+pub fn with_seccomp(cmd: &mut Command, prog: Vec<libc::sock_filter>) {
+    use std::os::unix::process::CommandExt;
+    let prog: &'static [libc::sock_filter] = prog.leak();
+    let (addr, len) = (prog.as_ptr() as usize, prog.len() as u16);
+    // SAFETY: the closure runs in the child between fork and exec and only makes two prctl
+    // calls on memory prepared (and leaked, so alive) before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fprog = libc::sock_fprog {
+                len,
+                filter: addr as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &fprog as *const _,
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }

@@ -1,6 +1,7 @@
-//! A ptrace harness (x86_64 host): runs a program, stops it at exec, optionally tampers
-//! with what the kernel gave it (removes AT_SYSINFO_EHDR from its auxiliary vector, or
-//! renames a symbol in its vDSO), then counts every system call it makes.
+//! A ptrace harness (x86_64 host): runs a program (64-bit, or 32-bit i386 under IA32
+//! emulation), stops it at exec, optionally tampers with what the kernel gave it (removes
+//! AT_SYSINFO_EHDR from its auxiliary vector, or renames a symbol in its vDSO), then counts
+//! every system call it makes (by the tracee's own numbering).
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -115,30 +116,47 @@ pub fn run_traced(exe: &Path, args: &[&str], tamper: Tamper) -> Traced {
         );
     }
 
-    // Walk the new stack to the auxiliary vector.
+    // Walk the new stack to the auxiliary vector, in the tracee's word size.
+    let w: u64 = if std::fs::read(exe).unwrap()[4] == 1 {
+        4
+    } else {
+        8
+    };
+    let word = |addr: u64| {
+        if w == 8 {
+            peek(pid, addr)
+        } else {
+            peek(pid, addr) & 0xffff_ffff
+        }
+    };
     let sp = regs(pid).rsp;
-    let argc = peek(pid, sp);
-    let mut p = sp + 8 * (1 + argc + 1);
-    while peek(pid, p) != 0 {
-        p += 8;
+    let argc = word(sp);
+    let mut p = sp + w * (1 + argc + 1);
+    while word(p) != 0 {
+        p += w;
     }
-    p += 8;
+    p += w;
     let mut found = false;
     loop {
-        let key = peek(pid, p);
+        let key = word(p);
         if key == 0 {
             break;
         }
         if key == libc::AT_SYSINFO_EHDR {
             found = true;
-            let base = peek(pid, p + 8);
+            let base = word(p + w);
             match tamper {
                 Tamper::None => {}
-                Tamper::HideVdso => poke(pid, p, libc::AT_IGNORE),
+                Tamper::HideVdso => {
+                    // Replace only the key word (the low half of an 8-byte peek on i386).
+                    let old = peek(pid, p);
+                    let keep = if w == 8 { 0 } else { old & !0xffff_ffff };
+                    poke(pid, p, keep | libc::AT_IGNORE);
+                }
                 Tamper::RenameInVdso(from, to) => rename(pid, base, from, to),
             }
         }
-        p += 16;
+        p += 2 * w;
     }
     assert!(found, "the kernel gave no AT_SYSINFO_EHDR to tamper with");
 

@@ -1,0 +1,118 @@
+//! Reading `now`'s output and checking its values against the host's clocks, bracketed by
+//! readings taken before the program starts and after it ends. Guests under qemu-user read
+//! the host's clocks too, so the same brackets hold for every architecture.
+
+use std::collections::BTreeMap;
+
+/// The clocks the kernel's generic vDSO reads without a system call (lib/vdso: the
+/// high-resolution, coarse and raw clock sets).
+pub const VDSO_CLOCKS: [&str; 7] = [
+    "REALTIME",
+    "MONOTONIC",
+    "MONOTONIC_RAW",
+    "REALTIME_COARSE",
+    "MONOTONIC_COARSE",
+    "BOOTTIME",
+    "TAI",
+];
+
+/// Line key ("clock_gettime MONOTONIC", "time", ...) → (value text, tag).
+pub fn parse(text: &str) -> BTreeMap<String, (String, String)> {
+    let mut m = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (rest, tag) = line.rsplit_once(' ').unwrap();
+        let (key, value) = match rest.split_once(' ') {
+            Some((f @ ("clock_gettime" | "clock_getres"), r)) => {
+                let (clock, v) = r.split_once(' ').unwrap();
+                (format!("{f} {clock}"), v.to_owned())
+            }
+            Some((f, v)) => (f.to_owned(), v.to_owned()),
+            None => (rest.to_owned(), String::new()),
+        };
+        assert!(tag == "[vdso]" || tag == "[syscall]", "{line}");
+        m.insert(key, (value, tag.to_owned()));
+    }
+    m
+}
+
+fn host(clock: libc::clockid_t) -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is ours.
+    assert_eq!(unsafe { libc::clock_gettime(clock, &mut ts) }, 0);
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+fn nanos(v: &str) -> i128 {
+    let (s, ns) = v.split_once('.').unwrap();
+    s.parse::<i128>().unwrap() * 1_000_000_000 + ns.parse::<i128>().unwrap()
+}
+
+const HOST_CLOCKS: [(&str, libc::clockid_t); 7] = [
+    ("REALTIME", libc::CLOCK_REALTIME),
+    ("MONOTONIC", libc::CLOCK_MONOTONIC),
+    ("MONOTONIC_RAW", libc::CLOCK_MONOTONIC_RAW),
+    ("REALTIME_COARSE", libc::CLOCK_REALTIME_COARSE),
+    ("MONOTONIC_COARSE", libc::CLOCK_MONOTONIC_COARSE),
+    ("BOOTTIME", libc::CLOCK_BOOTTIME),
+    ("TAI", libc::CLOCK_TAI),
+];
+
+/// Runs `now` through `launch`, bracketing it with the host's clocks, and checks every
+/// value; returns the parsed lines.
+pub fn check_values(
+    what: &str,
+    launch: impl FnOnce() -> String,
+) -> BTreeMap<String, (String, String)> {
+    let before: Vec<i128> = HOST_CLOCKS.iter().map(|c| host(c.1)).collect();
+    let text = launch();
+    let after: Vec<i128> = HOST_CLOCKS.iter().map(|c| host(c.1)).collect();
+    let m = parse(&text);
+    assert_eq!(m.len(), 2 * 11 + 3, "{what}: {text}");
+    for (i, (name, _)) in HOST_CLOCKS.iter().enumerate() {
+        let v = nanos(&m[&format!("clock_gettime {name}")].0);
+        assert!(
+            before[i] <= v && v <= after[i],
+            "{what}: {name} {v} not in [{}, {}]",
+            before[i],
+            after[i]
+        );
+        let mut res = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let id = HOST_CLOCKS[i].1;
+        // SAFETY: res is ours.
+        assert_eq!(unsafe { libc::clock_getres(id, &mut res) }, 0);
+        let r = nanos(&m[&format!("clock_getres {name}")].0);
+        assert_eq!(
+            r,
+            i128::from(res.tv_nsec) + i128::from(res.tv_sec) * 1_000_000_000,
+            "{what}: res {name}"
+        );
+    }
+    for cpu in ["PROCESS_CPUTIME_ID", "THREAD_CPUTIME_ID"] {
+        let v = nanos(&m[&format!("clock_gettime {cpu}")].0);
+        assert!(v > 0 && v < 60_000_000_000, "{what}: {cpu} {v}");
+    }
+    let tv = &m["gettimeofday"].0;
+    let (s, us) = tv.split_once('.').unwrap();
+    let tv = s.parse::<i128>().unwrap() * 1_000_000 + us.parse::<i128>().unwrap();
+    assert!(
+        before[0] / 1000 <= tv && tv <= after[0] / 1000,
+        "{what}: gettimeofday"
+    );
+    let t: i128 = m["time"].0.parse().unwrap();
+    assert!(
+        before[3] / 1_000_000_000 <= t && t <= after[3] / 1_000_000_000,
+        "{what}: time {t}"
+    );
+    assert!(m["getcpu"].0.starts_with("cpu "), "{what}");
+    m
+}
+
+pub fn tags(m: &BTreeMap<String, (String, String)>) -> Vec<String> {
+    m.values().map(|v| v.1.clone()).collect()
+}
