@@ -123,6 +123,9 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use linux_raw_sys::general::{__kernel_old_timeval, __kernel_timespec};
 
+/// The GNU version of this architecture's vDSO symbols (`LINUX_2.6` on x86).
+pub const VERSION: &str = vdso_names::VERSION;
+
 /// The functions the dispatch serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Function {

@@ -176,3 +176,10 @@ pub mod time_nr {
     /// `getcpu`.
     pub const GETCPU: usize = nr::__NR_getcpu as usize;
 }
+
+/// Called by crt0 after the stack is recorded: nothing to set up on this architecture.
+#[inline(always)]
+pub fn on_start() {}
+
+/// Architecture-specific extras: none on this architecture.
+pub mod extras {}

@@ -33,8 +33,8 @@ mod imp;
 compile_error!("tinyrt is a runtime for Linux only");
 
 pub use imp::{
-    auxv_name, exit_group, syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6,
-    time_nr, vdso_names,
+    auxv_name, exit_group, extras, on_start, syscall0, syscall1, syscall2, syscall3, syscall4,
+    syscall5, syscall6, time_nr, vdso_names,
 };
 
 use crate::errno::Errno;
