@@ -117,7 +117,10 @@ fn main() -> i32 {
     let symbol = Function::ClockGettime.symbol().unwrap_or("").as_bytes();
     let r = measure(|| {
         if let Ok(img) = tinyrt::vdso::live() {
-            black_box(img.lookup(black_box(symbol), tinyrt::vdso::VERSION.as_bytes()).ok());
+            black_box(
+                img.lookup(black_box(symbol), tinyrt::vdso::VERSION.as_bytes())
+                    .ok(),
+            );
         }
     });
     report("first-call resolution (parse+lookup)", "vdso", "vdso", r);

@@ -487,3 +487,61 @@ impl core::ops::Sub<Duration> for SystemTime {
             .expect("overflow when subtracting a duration from a SystemTime")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_past_2038_are_representable() {
+        // 2100-01-01T00:00:00Z, and the last second of i32 time plus one.
+        for sec in [4_102_444_800i64, 2_147_483_648] {
+            let k = __kernel_timespec {
+                tv_sec: sec,
+                tv_nsec: 123,
+            };
+            let ts = Timespec::from_kernel(&k);
+            assert_eq!(ts, Timespec { sec, nsec: 123 });
+            let st = SystemTime::from_timespec(ts);
+            assert_eq!(
+                st.duration_since(UNIX_EPOCH).unwrap(),
+                Duration::new(sec as u64, 123)
+            );
+            assert_eq!(st.to_timespec(), ts);
+            assert_eq!(timeval_of(ts), Timeval { sec, usec: 0 });
+            let later = st + Duration::from_secs(86_400 * 365 * 100);
+            assert_eq!(later.to_timespec().sec, sec + 86_400 * 365 * 100);
+        }
+        // Far past and far future, up to what an i64 of seconds holds.
+        let max = SystemTime::from_timespec(Timespec {
+            sec: i64::MAX,
+            nsec: 999_999_999,
+        });
+        assert_eq!(max.checked_add(Duration::from_nanos(1)), None);
+        let min = SystemTime::from_timespec(Timespec {
+            sec: i64::MIN,
+            nsec: 0,
+        });
+        assert_eq!(min.checked_sub(Duration::from_nanos(1)), None);
+        assert_eq!(
+            min.to_timespec(),
+            Timespec {
+                sec: i64::MIN,
+                nsec: 0
+            }
+        );
+    }
+
+    #[test]
+    fn clock_ids_match_the_kernels_encoding() {
+        // include/linux/posix-timers_types.h: CPUCLOCK_SCHED = 2, CPUCLOCK_PERTHREAD_MASK = 4,
+        // CLOCKFD = 3, all shifted by the negated pid/tid/fd << 3.
+        assert_eq!(ClockId::process_cputime(0).raw(), -6);
+        assert_eq!(ClockId::thread_cputime(0).raw(), -2);
+        assert_eq!(ClockId::from_fd(3).raw(), (!3 << 3) | 3);
+        assert_eq!(ClockId::process_cputime(1234).raw(), (!1234 << 3) | 2);
+        extern crate std;
+        assert_eq!(std::format!("{:?}", ClockId::MONOTONIC), "CLOCK_MONOTONIC");
+        assert_eq!(ClockId::from_raw(12345).name(), None);
+    }
+}

@@ -73,6 +73,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn thirty_two_bit_answers_widen_or_overflow() {
+        let t = widen_timespec32(i32::MAX, 999_999_999).unwrap();
+        assert_eq!((t.tv_sec, t.tv_nsec), (2_147_483_647, 999_999_999)); // 2038-01-19 03:14:07
+        // One second later the kernel's 32-bit field wraps negative: refused, not wrong.
+        let wrapped = (2_147_483_648i64 as u32) as i32;
+        assert_eq!(
+            widen_timespec32(wrapped, 0).unwrap_err(),
+            -(linux_raw_sys::errno::EOVERFLOW as i32)
+        );
+    }
+
+    #[test]
     fn only_images_for_this_machine_are_used() {
         let fixtures: [&[u8]; 7] = [
             include_bytes!("../../tests/fixtures/vdso/x86_64-linux-6.18.so"),
@@ -441,17 +453,26 @@ unsafe fn time64_call(
     if r32 != 0 {
         return r32;
     }
-    if t32.sec < 0 {
-        return -(linux_raw_sys::errno::EOVERFLOW as i32);
-    }
-    // SAFETY: `ts` is valid (caller).
-    unsafe {
-        *ts = __kernel_timespec {
-            tv_sec: i64::from(t32.sec),
-            tv_nsec: i64::from(t32.nsec),
+    match widen_timespec32(t32.sec, t32.nsec) {
+        Ok(t) => {
+            // SAFETY: `ts` is valid (caller).
+            unsafe { *ts = t };
+            0
         }
-    };
-    0
+        Err(e) => e,
+    }
+}
+
+/// A 32-bit-time call's answer as a 64-bit `__kernel_timespec`, or -EOVERFLOW when its
+/// seconds are negative: the kernel wrapped a time past 2038 into the 32-bit field.
+fn widen_timespec32(sec: i32, nsec: i32) -> Result<__kernel_timespec, i32> {
+    if sec < 0 {
+        return Err(-(linux_raw_sys::errno::EOVERFLOW as i32));
+    }
+    Ok(__kernel_timespec {
+        tv_sec: i64::from(sec),
+        tv_nsec: i64::from(nsec),
+    })
 }
 
 /// # Safety
