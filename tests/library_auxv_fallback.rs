@@ -100,3 +100,57 @@ fn without_pr_get_auxv_the_proc_file_serves() {
     );
     assert!(text.contains("CHILD-CHECKED"), "{text}");
 }
+
+const VALGRIND_CHILD: &str = "TINYRT_VALGRIND_CHILD";
+
+#[test]
+fn child_half_under_valgrind() {
+    if std::env::var_os(VALGRIND_CHILD).is_none() {
+        return; // Only meaningful under valgrind, started below.
+    }
+    // valgrind's prctl(PR_GET_AUXV) describes valgrind's own process (with a vDSO the
+    // guest may not touch); its /proc/self/auxv is the guest's, without one. The file wins.
+    assert_eq!(auxv::source(), Source::ProcSelfAuxv);
+    assert_eq!(auxv::sysinfo_ehdr(), None);
+    assert_eq!(time::backend(Function::ClockGettime), Backend::Syscall);
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is ours.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) },
+        0
+    );
+    let before = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+    let ours = time::clock_gettime(ClockId::MONOTONIC).unwrap().as_nanos();
+    assert!(before <= ours, "{before} <= {ours}");
+    println!("VALGRIND-CHILD-CHECKED");
+}
+
+#[test]
+fn library_mode_under_valgrind_uses_the_syscalls() {
+    if std::env::var_os(VALGRIND_CHILD).is_some() || std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("valgrind")
+        .args(["-q", "--error-exitcode=99"])
+        .arg(exe)
+        .args([
+            "--exact",
+            "child_half_under_valgrind",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(VALGRIND_CHILD, "1")
+        .output()
+        .expect("valgrind");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("VALGRIND-CHILD-CHECKED"), "{text}");
+}

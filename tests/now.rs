@@ -214,8 +214,10 @@ fn ptrace_harness_with_the_vdso_counts_no_syscalls_for_vdso_functions() {
     assert_eq!(t.count(libc::SYS_gettimeofday), 0);
     assert_eq!(t.count(libc::SYS_time), 0);
     assert_eq!(t.count(libc::SYS_getcpu), 0);
-    // Only the four clocks the vDSO passes on (two CPU-time, two alarm) reach the kernel.
-    assert!(t.count(libc::SYS_clock_gettime) <= 4, "{:?}", t.syscalls);
+    // Exactly the four clocks the vDSO passes on (two CPU-time, two alarm) reach the
+    // kernel, for both the value and the resolution.
+    assert_eq!(t.count(libc::SYS_clock_gettime), 4, "{:?}", t.syscalls);
+    assert_eq!(t.count(libc::SYS_clock_getres), 4, "{:?}", t.syscalls);
 }
 
 #[test]

@@ -110,27 +110,29 @@ fn view() -> (Source, View) {
 }
 
 /// Reads the vector through prctl, else /proc/self/auxv, into `LIB`. Every racing caller
-/// stores the same words; the state is published last, with Release.
+/// stores the same words; the state is published last, with Release. A failure to read
+/// anything is not cached: the next use tries again.
+///
+/// An emulator may pass PR_GET_AUXV through to the kernel, which then describes the
+/// emulator's own process, while it emulates /proc/self/auxv for its guest (valgrind does
+/// both: its prctl answer names a vDSO the guest cannot touch). So when both sources can be
+/// read and they disagree, the file wins. Natively they are the same bytes.
+///
+/// Uses one 1 KiB buffer and a 64-byte one on the stack: a first clock read in a signal
+/// handler on a small alternate stack must fit.
 fn read_library_copy() -> Source {
     let mut words = [0usize; LIB_WORDS];
-    let source = match crate::arch::prctl_get_auxv(&mut words) {
-        Ok(_) => Source::Prctl,
-        Err(_) => {
-            let mut bytes = [0u8; LIB_WORDS * core::mem::size_of::<usize>()];
-            match crate::io::read_file(c"/proc/self/auxv", &mut bytes) {
-                Ok(n) => {
-                    let w = core::mem::size_of::<usize>();
-                    for (i, chunk) in bytes[..n - n % w].chunks_exact(w).enumerate() {
-                        let mut word = [0u8; core::mem::size_of::<usize>()];
-                        word.copy_from_slice(chunk);
-                        words[i] = usize::from_ne_bytes(word);
-                    }
-                    Source::ProcSelfAuxv
-                }
-                Err(_) => Source::Unavailable,
-            }
+    let source = if crate::arch::prctl_get_auxv(&mut words).is_ok() {
+        match proc_agrees(&words) {
+            Some(false) => read_proc(&mut words),
+            _ => Source::Prctl,
         }
+    } else {
+        read_proc(&mut words)
     };
+    if source == Source::Unavailable {
+        return source;
+    }
     // Pairs up to AT_NULL, or as many as fit.
     let mut pairs = 0;
     while pairs < LIB_WORDS / 2 && words[2 * pairs] != 0 {
@@ -140,13 +142,62 @@ fn read_library_copy() -> Source {
         slot.store(w, Ordering::Relaxed);
     }
     LIB_PAIRS.store(pairs, Ordering::Relaxed);
-    let state = match source {
-        Source::Prctl => 1,
-        Source::ProcSelfAuxv => 2,
-        _ => 3,
-    };
+    let state = if source == Source::Prctl { 1 } else { 2 };
     LIB_STATE.store(state, Ordering::Release);
     source
+}
+
+/// The bytes of `words`, to read a file into.
+fn as_bytes_mut(words: &mut [usize; LIB_WORDS]) -> &mut [u8] {
+    // SAFETY: any byte pattern is a valid usize and u8 has no alignment: the same memory
+    // viewed as bytes, borrowed mutably for no longer than `words`.
+    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), size_of_val(words)) }
+}
+
+/// Reads /proc/self/auxv into `words` (zero-filled past its end).
+fn read_proc(words: &mut [usize; LIB_WORDS]) -> Source {
+    *words = [0; LIB_WORDS];
+    match crate::io::read_file(c"/proc/self/auxv", as_bytes_mut(words)) {
+        Ok(_) | Err(crate::Errno::EFBIG) => Source::ProcSelfAuxv,
+        Err(_) => Source::Unavailable,
+    }
+}
+
+/// Whether /proc/self/auxv holds the same pairs as `words` up to its AT_NULL; `None` when
+/// the file cannot be read.
+fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
+    use linux_raw_sys::general::{O_CLOEXEC, O_RDONLY};
+    let fd = crate::arch::open(c"/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0).ok()?;
+    let w = size_of::<usize>();
+    let mut chunk = [0u8; 64];
+    let (mut at, mut agree, mut ended) = (0usize, true, false);
+    'read: loop {
+        let n = match crate::arch::read(fd, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(crate::Errno::EINTR) => continue,
+            Err(_) => {
+                agree = false;
+                break;
+            }
+        };
+        for &b in &chunk[..n] {
+            let (i, k) = (at / w, at % w);
+            if i >= LIB_WORDS || words[i].to_ne_bytes()[k] != b {
+                agree = false;
+                break 'read;
+            }
+            at += 1;
+        }
+        // Done once a whole AT_NULL pair has been compared.
+        let pairs = at / (2 * w);
+        if (0..pairs).any(|p| words[2 * p] == 0) {
+            ended = true;
+            break;
+        }
+    }
+    let _ = crate::arch::close(fd);
+    Some(agree && (ended || at > 0))
 }
 
 /// An iterator over the auxiliary vector; see [`iter`].

@@ -12,7 +12,7 @@ pub fn getcpu() -> Result<(u32, u32), Errno> {
     let r = vdso::getcpu(&mut cpu, &mut node);
     if r != 0 {
         if r == -(Errno::EINVAL.raw()) || vdso::is_syscall(Function::Getcpu) {
-            return Err(Errno::new(-r).unwrap_or(Errno::EINVAL));
+            return Err(errno_of(r));
         }
         return syscall_getcpu();
     }
@@ -24,6 +24,11 @@ pub fn syscall_getcpu() -> Result<(u32, u32), Errno> {
     let (mut cpu, mut node) = (0u32, 0u32);
     match vdso::call_sys_getcpu(&mut cpu, &mut node) {
         0 => Ok((cpu, node)),
-        r => Err(Errno::new(-r).unwrap_or(Errno::EINVAL)),
+        r => Err(errno_of(r)),
     }
+}
+
+/// The error of a nonzero raw result (a negated errno; anything else is EINVAL).
+fn errno_of(r: i32) -> Errno {
+    Errno::new(r.checked_neg().unwrap_or(0)).unwrap_or(Errno::EINVAL)
 }

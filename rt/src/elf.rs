@@ -102,6 +102,10 @@ pub enum Error {
     },
     /// The process has no vDSO (no `AT_SYSINFO_EHDR`).
     NoVdso,
+    /// `AT_SYSINFO_EHDR` is not page-aligned: not a mapping's start.
+    Misaligned,
+    /// The live image claims to be larger than any vDSO (over 1 MiB).
+    TooLarge,
 }
 
 impl fmt::Display for Error {
@@ -138,6 +142,8 @@ impl fmt::Display for Error {
                 )
             }
             Error::NoVdso => f.write_str("the process has no vDSO"),
+            Error::Misaligned => f.write_str("the vDSO address is not page-aligned"),
+            Error::TooLarge => f.write_str("the vDSO image claims more than 1 MiB"),
         }
     }
 }

@@ -233,7 +233,8 @@ pub fn gettimeofday() -> Result<Timeval, Errno> {
     })
 }
 
-/// Seconds since the epoch (1970-01-01 UTC), like C's `time(NULL)`; it cannot fail.
+/// Seconds since the epoch (1970-01-01 UTC), like C's `time(NULL)`. It cannot fail on
+/// Linux; should every source fail (no realtime clock at all), it answers 0.
 #[inline]
 pub fn time() -> i64 {
     if LONG_IS_32 {
@@ -249,8 +250,20 @@ pub fn time() -> i64 {
     clock_gettime(ClockId::REALTIME).map_or(0, |ts| ts.sec)
 }
 
-/// Which backend serves each function: see [`crate::vdso::Backend`].
+/// Which backend serves each function: see [`crate::vdso::Backend`]. Asking `backend`
+/// resolves the function if it was not yet; `peek` never does.
 pub use crate::vdso::{Backend, Function, backend, peek};
+
+/// Resolves every function now rather than on its first call. The first call is
+/// async-signal-safe, but it needs a few KiB of stack (it validates the vDSO image, and in
+/// library mode reads the auxiliary vector): call this before relying on a small
+/// alternate signal stack, or before installing a seccomp filter that forbids `prctl` and
+/// `openat`. Later calls do nothing.
+pub fn init() {
+    for f in Function::ALL {
+        backend(f);
+    }
+}
 
 /// The raw system calls, bypassing the vDSO: for comparison, benchmarks and tests.
 pub mod syscall {

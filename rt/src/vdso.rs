@@ -22,6 +22,8 @@ use crate::elf::{self, Error, Image};
 
 /// The smallest page size of any Linux architecture: the header reads stay inside it.
 const MIN_PAGE: usize = 4096;
+/// Real vDSOs are a few pages; an image claiming more is not trusted with a slice.
+const MAX_IMAGE: usize = 1 << 20;
 
 /// The vDSO of this process, validated, or why there is none.
 pub fn live() -> Result<Image<'static>, Error> {
@@ -37,7 +39,7 @@ pub fn live() -> Result<Image<'static>, Error> {
 /// holds the whole ELF image its headers describe, unchanged while the result lives.
 unsafe fn at(base: usize) -> Result<Image<'static>, Error> {
     if !base.is_multiple_of(MIN_PAGE) {
-        return Err(Error::BadMagic);
+        return Err(Error::Misaligned);
     }
     // SAFETY: the first page is mapped (caller); 64 bytes are inside it.
     let head = unsafe { core::slice::from_raw_parts(base as *const u8, 64) };
@@ -48,6 +50,9 @@ unsafe fn at(base: usize) -> Result<Image<'static>, Error> {
     // SAFETY: `headers` <= one page, mapped (caller).
     let head = unsafe { core::slice::from_raw_parts(base as *const u8, headers) };
     let extent = elf::file_extent(head, MIN_PAGE)?;
+    if extent > MAX_IMAGE {
+        return Err(Error::TooLarge);
+    }
     // SAFETY: the kernel maps the whole file of the image in pages; its PT_LOADs end at or
     // before `extent`, which stays inside the page that holds their last byte.
     let data = unsafe { core::slice::from_raw_parts(base as *const u8, extent) };
