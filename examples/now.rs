@@ -65,6 +65,15 @@ fn main(args: tinyrt::env::Args) -> i32 {
     let want = |key: &str| selected.is_empty() || selected.contains(&key.as_bytes());
 
     if verbose {
+        match tinyrt::vdso::live() {
+            Ok(img) => println!(
+                "# vdso image: {} bytes at {:#x}, machine {}",
+                img.bytes().len(),
+                img.bytes().as_ptr() as usize,
+                img.machine()
+            ),
+            Err(e) => println!("# vdso image: none ({})", e),
+        }
         for f in Function::ALL {
             match time::backend(f) {
                 Backend::Vdso {
