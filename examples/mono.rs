@@ -23,7 +23,9 @@ fn digits(buf: &mut [u8], mut end: usize, mut v: u64, width: usize) -> usize {
 }
 
 fn main() -> i32 {
-    let Ok(ts) = clock_gettime(ClockId::MONOTONIC) else { return 1 };
+    let Ok(ts) = clock_gettime(ClockId::MONOTONIC) else {
+        return 1;
+    };
     let mut buf = [0u8; 32];
     buf[31] = b'\n';
     let start = digits(&mut buf, 31, u64::from(ts.nsec), 9);

@@ -1,7 +1,8 @@
 //! Every clock's value and resolution, gettimeofday, time and getcpu, one per line, each
-//! tagged with the backend tinyrt's dispatch used for that function: `[vdso]` (a vDSO
-//! function was called) or `[syscall]` (the raw system call). A clock the kernel does not
-//! support prints its error instead of a value.
+//! tagged with the backend that served it: `[vdso]` (a vDSO function, no system call) or
+//! `[syscall]` (the raw system call: for functions the vDSO lacks, and for the clocks the
+//! vDSO cannot read itself, such as CPU time). A clock the kernel does not support prints
+//! its error instead of a value.
 //!
 //! ```text
 //! clock_gettime REALTIME 1764230000.123456789 [vdso]
@@ -28,7 +29,19 @@ fn tag(f: Function, raw: bool) -> &'static str {
     if raw {
         return "[syscall]";
     }
-    match time::backend(f) {
+    backend_tag(time::backend(f))
+}
+
+/// The tag of a clock line: clocks the vDSO cannot read go to the kernel directly.
+fn clock_tag(f: Function, clock: ClockId, raw: bool) -> &'static str {
+    if raw {
+        return "[syscall]";
+    }
+    backend_tag(time::clock_backend(f, clock))
+}
+
+fn backend_tag(b: Backend) -> &'static str {
+    match b {
         Backend::Vdso { .. } => "[vdso]",
         Backend::Syscall => "[syscall]",
     }
@@ -106,13 +119,13 @@ fn main(args: tinyrt::env::Args) -> i32 {
                 "clock_gettime {} {} {}",
                 name,
                 Ts(ts),
-                tag(Function::ClockGettime, raw)
+                clock_tag(Function::ClockGettime, clock, raw)
             ),
             Err(e) => println!(
                 "clock_gettime {} error {:?} {}",
                 name,
                 e,
-                tag(Function::ClockGettime, raw)
+                clock_tag(Function::ClockGettime, clock, raw)
             ),
         }
         match if raw {
@@ -124,13 +137,13 @@ fn main(args: tinyrt::env::Args) -> i32 {
                 "clock_getres {} {} {}",
                 name,
                 Ts(ts),
-                tag(Function::ClockGetres, raw)
+                clock_tag(Function::ClockGetres, clock, raw)
             ),
             Err(e) => println!(
                 "clock_getres {} error {:?} {}",
                 name,
                 e,
-                tag(Function::ClockGetres, raw)
+                clock_tag(Function::ClockGetres, clock, raw)
             ),
         }
     }

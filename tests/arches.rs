@@ -116,13 +116,11 @@ fn now_on_every_arch_uses_the_vdso_where_it_exports_the_function() {
             ok_stdout(run_on(&arch, &dir.join("now"), &[]), &name)
         });
         for (key, (_, tag)) in &m {
-            let function = key.split(' ').next().unwrap();
-            let expect = if arch.now_syscall.contains(&function) {
-                "[syscall]"
-            } else {
-                "[vdso]"
-            };
-            assert_eq!(tag, expect, "{name}: {key}");
+            assert_eq!(
+                tag,
+                common::now::expected_tag(key, arch.now_syscall),
+                "{name}: {key}"
+            );
         }
         // The raw system calls give the same values.
         let m = check_values(&name, || {

@@ -7,7 +7,10 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use tinyrt_rt::time::{self as t, ClockId};
 
 fn glibc_clock(id: libc::clockid_t) -> libc::timespec {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: ts is ours.
     unsafe { libc::clock_gettime(id, &mut ts) };
     ts
@@ -16,20 +19,49 @@ fn glibc_clock(id: libc::clockid_t) -> libc::timespec {
 fn clocks(c: &mut Criterion) {
     use rustix::time::ClockId as R;
     let cases: [(&str, ClockId, libc::clockid_t, Option<R>); 5] = [
-        ("MONOTONIC", ClockId::MONOTONIC, libc::CLOCK_MONOTONIC, Some(R::Monotonic)),
-        ("REALTIME", ClockId::REALTIME, libc::CLOCK_REALTIME, Some(R::Realtime)),
-        ("MONOTONIC_COARSE", ClockId::MONOTONIC_COARSE, libc::CLOCK_MONOTONIC_COARSE, Some(R::MonotonicCoarse)),
-        ("BOOTTIME", ClockId::BOOTTIME, libc::CLOCK_BOOTTIME, Some(R::Boottime)),
-        ("PROCESS_CPUTIME_ID", ClockId::PROCESS_CPUTIME_ID, libc::CLOCK_PROCESS_CPUTIME_ID, Some(R::ProcessCPUTime)),
+        (
+            "MONOTONIC",
+            ClockId::MONOTONIC,
+            libc::CLOCK_MONOTONIC,
+            Some(R::Monotonic),
+        ),
+        (
+            "REALTIME",
+            ClockId::REALTIME,
+            libc::CLOCK_REALTIME,
+            Some(R::Realtime),
+        ),
+        (
+            "MONOTONIC_COARSE",
+            ClockId::MONOTONIC_COARSE,
+            libc::CLOCK_MONOTONIC_COARSE,
+            Some(R::MonotonicCoarse),
+        ),
+        (
+            "BOOTTIME",
+            ClockId::BOOTTIME,
+            libc::CLOCK_BOOTTIME,
+            Some(R::Boottime),
+        ),
+        (
+            "PROCESS_CPUTIME_ID",
+            ClockId::PROCESS_CPUTIME_ID,
+            libc::CLOCK_PROCESS_CPUTIME_ID,
+            Some(R::ProcessCPUTime),
+        ),
     ];
     t::init();
     for (name, ours, theirs, rustix_id) in cases {
         let mut g = c.benchmark_group(format!("clock_gettime_{name}"));
         g.bench_function("tinyrt", |b| b.iter(|| t::clock_gettime(black_box(ours))));
-        g.bench_function("tinyrt_syscall", |b| b.iter(|| t::syscall::clock_gettime(black_box(ours))));
+        g.bench_function("tinyrt_syscall", |b| {
+            b.iter(|| t::syscall::clock_gettime(black_box(ours)))
+        });
         g.bench_function("glibc", |b| b.iter(|| glibc_clock(black_box(theirs))));
         if let Some(r) = rustix_id {
-            g.bench_function("rustix", |b| b.iter(|| rustix::time::clock_gettime(black_box(r))));
+            g.bench_function("rustix", |b| {
+                b.iter(|| rustix::time::clock_gettime(black_box(r)))
+            });
         }
         match name {
             "MONOTONIC" => {
@@ -44,17 +76,26 @@ fn clocks(c: &mut Criterion) {
     }
 
     let mut g = c.benchmark_group("clock_getres_MONOTONIC");
-    g.bench_function("tinyrt", |b| b.iter(|| t::clock_getres(black_box(ClockId::MONOTONIC))));
-    g.bench_function("tinyrt_syscall", |b| b.iter(|| t::syscall::clock_getres(black_box(ClockId::MONOTONIC))));
+    g.bench_function("tinyrt", |b| {
+        b.iter(|| t::clock_getres(black_box(ClockId::MONOTONIC)))
+    });
+    g.bench_function("tinyrt_syscall", |b| {
+        b.iter(|| t::syscall::clock_getres(black_box(ClockId::MONOTONIC)))
+    });
     g.bench_function("glibc", |b| {
         b.iter(|| {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
             // SAFETY: ts is ours.
             unsafe { libc::clock_getres(black_box(libc::CLOCK_MONOTONIC), &mut ts) };
             ts
         })
     });
-    g.bench_function("rustix", |b| b.iter(|| rustix::time::clock_getres(black_box(R::Monotonic))));
+    g.bench_function("rustix", |b| {
+        b.iter(|| rustix::time::clock_getres(black_box(R::Monotonic)))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("gettimeofday");
@@ -62,7 +103,10 @@ fn clocks(c: &mut Criterion) {
     g.bench_function("tinyrt_syscall", |b| b.iter(t::syscall::gettimeofday));
     g.bench_function("glibc", |b| {
         b.iter(|| {
-            let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
+            let mut tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            };
             // SAFETY: tv is ours; no time zone.
             unsafe { libc::gettimeofday(&mut tv, std::ptr::null_mut()) };
             tv
@@ -74,7 +118,9 @@ fn clocks(c: &mut Criterion) {
     g.bench_function("tinyrt", |b| b.iter(t::time));
     g.bench_function("tinyrt_syscall", |b| b.iter(t::syscall::time));
     // SAFETY: time(NULL) has no preconditions.
-    g.bench_function("glibc", |b| b.iter(|| unsafe { libc::time(std::ptr::null_mut()) }));
+    g.bench_function("glibc", |b| {
+        b.iter(|| unsafe { libc::time(std::ptr::null_mut()) })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("getcpu");

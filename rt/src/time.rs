@@ -174,9 +174,45 @@ fn after_failure(f: Function, r: isize, retry: impl FnOnce() -> isize) -> Result
     }
 }
 
+/// The clocks the kernel's vDSO can read by itself (its high-resolution, coarse and raw
+/// sets, `lib/vdso/gettimeofday.c`). For every other clock (CPU time, alarm clocks, dynamic
+/// clocks) the vDSO makes the system call itself, slower than making it directly (measured:
+/// about 900 ns against 690 ns for PROCESS_CPUTIME_ID on x86_64), so tinyrt calls the kernel
+/// directly for those.
+const VDSO_CLOCKS: u32 = 1 << g::CLOCK_REALTIME
+    | 1 << g::CLOCK_MONOTONIC
+    | 1 << g::CLOCK_MONOTONIC_RAW
+    | 1 << g::CLOCK_REALTIME_COARSE
+    | 1 << g::CLOCK_MONOTONIC_COARSE
+    | 1 << g::CLOCK_BOOTTIME
+    | 1 << g::CLOCK_TAI;
+
+impl ClockId {
+    /// Whether the vDSO can serve this clock without entering the kernel (if the process
+    /// has a vDSO that exports `clock_gettime`; see [`clock_backend`]).
+    #[inline(always)]
+    pub fn vdso_capable(self) -> bool {
+        (self.0 as u32) < 32 && VDSO_CLOCKS & (1 << self.0) != 0
+    }
+}
+
+/// What serves `clock_gettime(clock)` (and `clock_getres(clock)` with
+/// `Function::ClockGetres`): the function's backend for the clocks the vDSO reads itself,
+/// the system call for the others.
+pub fn clock_backend(f: Function, clock: ClockId) -> Backend {
+    if clock.vdso_capable() {
+        backend(f)
+    } else {
+        Backend::Syscall
+    }
+}
+
 /// Reads `clock`.
 #[inline]
 pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
+    if !clock.vdso_capable() {
+        return syscall::clock_gettime(clock);
+    }
     let mut ts = ZERO_TS;
     let r = vdso::clock_gettime(clock.0, &mut ts);
     if r != 0 {
@@ -190,6 +226,9 @@ pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
 /// The resolution of `clock`.
 #[inline]
 pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
+    if !clock.vdso_capable() {
+        return syscall::clock_getres(clock);
+    }
     let mut ts = ZERO_TS;
     let r = vdso::clock_getres(clock.0, &mut ts);
     if r != 0 {

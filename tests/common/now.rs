@@ -116,3 +116,21 @@ pub fn check_values(
 pub fn tags(m: &BTreeMap<String, (String, String)>) -> Vec<String> {
     m.values().map(|v| v.1.clone()).collect()
 }
+
+/// The tag `now` must print for line `key` ("clock_gettime CPU...", "getcpu", ...) when the
+/// functions in `syscall_functions` have no vDSO entry: clocks outside VDSO_CLOCKS always go
+/// to the kernel directly; every other line says `[vdso]` unless its function lacks one.
+pub fn expected_tag(key: &str, syscall_functions: &[&str]) -> &'static str {
+    let mut words = key.split(' ');
+    let function = words.next().unwrap();
+    if let Some(clock) = words.next()
+        && !VDSO_CLOCKS.contains(&clock)
+    {
+        return "[syscall]";
+    }
+    if syscall_functions.contains(&function) {
+        "[syscall]"
+    } else {
+        "[vdso]"
+    }
+}
