@@ -6,8 +6,8 @@
 //! clock_gettime(MONOTONIC)  syscall  260.1 ns/call  (262144 calls)   [syscall]
 //! ```
 //!
-//! Each case doubles its call count until one timed run takes at least 50 ms, then reports
-//! that run; results go through `black_box` so the compiler cannot drop the calls. The
+//! Each case doubles its call count until one timed run takes at least 50 ms (1 ms with
+//! `--quick`, a smoke run for the tests), then reports that run; results go through `black_box` so the compiler cannot drop the calls. The
 //! timer is CLOCK_MONOTONIC through tinyrt itself. Also: the first-call cost (validating
 //! the live vDSO image and looking one symbol up), and on i686 a system call through
 //! `int $0x80` against `__kernel_vsyscall`. Under qemu-user the numbers are emulated.
@@ -24,8 +24,12 @@ fn now_ns() -> i128 {
     time::clock_gettime(ClockId::MONOTONIC).map_or(0, |t| t.as_nanos())
 }
 
-/// Runs `f` in doubling batches until a batch takes >= 50 ms: (ns per call, calls).
+/// How long one timed batch must take: 50 ms, or 1 ms with `--quick` (a smoke run).
+static BATCH_NS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(50_000_000);
+
+/// Runs `f` in doubling batches until a batch takes long enough: (ns per call, calls).
 fn measure(mut f: impl FnMut()) -> (f64, u64) {
+    let batch = i128::from(BATCH_NS.load(core::sync::atomic::Ordering::Relaxed));
     let mut n: u64 = 64;
     loop {
         let start = now_ns();
@@ -33,7 +37,7 @@ fn measure(mut f: impl FnMut()) -> (f64, u64) {
             f();
         }
         let took = now_ns() - start;
-        if took >= 50_000_000 || n >= 1 << 30 {
+        if took >= batch || n >= 1 << 30 {
             return (took as f64 / n as f64, n);
         }
         n *= 2;
@@ -54,7 +58,10 @@ fn tag(f: Function) -> &'static str {
     }
 }
 
-fn main() -> i32 {
+fn main(mut args: tinyrt::env::Args) -> i32 {
+    if args.nth(1).is_some_and(|a| a.to_bytes() == b"--quick") {
+        BATCH_NS.store(1_000_000, core::sync::atomic::Ordering::Relaxed);
+    }
     for (clock, name) in [
         (ClockId::MONOTONIC, "MONOTONIC"),
         (ClockId::REALTIME, "REALTIME"),
@@ -72,7 +79,11 @@ fn main() -> i32 {
         let auto = measure(|| {
             black_box(time::clock_gettime(black_box(clock)).ok());
         });
-        report(label, "auto", tag(Function::ClockGettime), auto);
+        let served = match time::clock_backend(Function::ClockGettime, clock) {
+            Backend::Vdso { .. } => "vdso",
+            Backend::Syscall => "syscall",
+        };
+        report(label, "auto", served, auto);
         let sys = measure(|| {
             black_box(time::syscall::clock_gettime(black_box(clock)).ok());
         });

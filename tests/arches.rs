@@ -95,6 +95,25 @@ fn every_example_runs_on_every_arch() {
             text.contains("AT_PAGESZ:") && text.contains("AT_SYSINFO_EHDR:"),
             "{name}: {text}"
         );
+        let out = run_on(&arch, &dir.join("syscalls"), &[]);
+        let text = ok_stdout(out, &name);
+        assert!(
+            !text.contains("FAILED") && text.starts_with("ok 8 "),
+            "{name}: {text}"
+        );
+        let out = run_on(&arch, &dir.join("mono"), &[]);
+        let text = ok_stdout(out, &name);
+        let (s, ns) = text.trim_end().split_once('.').unwrap_or(("", ""));
+        assert!(
+            s.parse::<u64>().is_ok() && ns.len() == 9 && ns.parse::<u32>().is_ok(),
+            "{name}: {text}"
+        );
+        let out = run_on(&arch, &dir.join("bench"), &["--quick"]);
+        let text = ok_stdout(out, &name);
+        assert!(
+            text.contains("clock_gettime(MONOTONIC)") && text.contains("first-call resolution"),
+            "{name}: {text}"
+        );
         let out = run_on(&arch, &dir.join("auxv"), &["--typed"]);
         let text = ok_stdout(out, &name);
         assert!(

@@ -282,3 +282,35 @@ fn hello_writes_one_line_with_one_write() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn syscalls_mono_and_bench_run_natively() {
+    let out = run(&example(Build::Release, "syscalls"), &[] as &[&str]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "ok 8 default\n");
+
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is ours.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let before = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+    let text = stdout(&run(&example(Build::Release, "mono"), &[] as &[&str]));
+    // SAFETY: as above.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let after = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+    let (s, ns) = text.trim_end().split_once('.').unwrap();
+    assert_eq!(ns.len(), 9, "{text}");
+    let v = s.parse::<i128>().unwrap() * 1_000_000_000 + ns.parse::<i128>().unwrap();
+    assert!(before <= v && v <= after, "{before} <= {v} <= {after}");
+
+    let text = stdout(&run(&example(Build::Release, "bench"), &["--quick"]));
+    for needle in [
+        "clock_gettime(MONOTONIC)",
+        "getcpu",
+        "first-call resolution",
+    ] {
+        assert!(text.contains(needle), "{text}");
+    }
+}

@@ -390,7 +390,8 @@ pub fn cross_examples(arch: &Arch) -> Option<PathBuf> {
     }
     let target_dir = root().join("target/tinyrt-tests/cross");
     let built = BUILT.get_or_init(Default::default);
-    let mut built = built.lock().unwrap();
+    // A failed build in another test must not hide this one's own error behind a poisoned lock.
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
     if !built.contains_key(arch.target) {
         let out = cargo()
             .env("CARGO_TARGET_DIR", &target_dir)

@@ -7,11 +7,14 @@
 //!   negated errno). The entry is called through a pointer that starts at an `int $0x80;
 //!   ret` stub and is switched at start-up (`on_start`) when AT_SYSINFO is there. Measured
 //!   on this project's machine (x86_64 kernel, IA32 emulation): see the README.
-//! - LLVM reserves `ebx` (the PIC base) and `esi` (a base pointer) in inline asm, and `ebp`
-//!   is the frame pointer: they are swapped in and out around the call. With one to three
-//!   arguments `ebx` is exchanged with a free register; with four to six the number and the
-//!   reserved-register arguments are read from a small array whose address is the only
-//!   input besides `ecx`, `edx` and `edi`.
+//! - In inline asm rustc refuses `esi` (LLVM's base pointer) and `ebp` (the frame pointer)
+//!   as operands; `ebx` (the PIC register) it accepts, saving and restoring it around the
+//!   asm. So one to three arguments are plain register operands; with four to six, the
+//!   number, the `esi`/`ebp` arguments and the entry address are read from a small array
+//!   whose address is the only input besides `ecx`, `edx` and `edi`, and `ebp`, `ebx` and
+//!   `esi` are saved on the stack around the call. (An earlier version exchanged `ebx` with
+//!   another register around the call, and LLVM was free to put the entry address in
+//!   `ebx`: the call then jumped to the first argument. Found in review.)
 //!
 //! # Safety
 //!
@@ -105,11 +108,8 @@ pub unsafe fn syscall0(n: usize) -> usize {
 #[inline(always)]
 pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
     let ret;
-    // SAFETY: as in `syscall0`; ebx is restored by the second xchg.
-    unsafe {
-        asm!("xchg ebx, edi", "call {e}", "xchg ebx, edi", e = in(reg) entry(),
-             inlateout("eax") n => ret, inout("edi") a1 => _);
-    }
+    // SAFETY: as in `syscall0` (rustc saves and restores ebx around the asm).
+    unsafe { asm!("call {e}", e = in(reg) entry(), inlateout("eax") n => ret, in("ebx") a1) };
     ret
 }
 
@@ -122,8 +122,8 @@ pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     let ret;
     // SAFETY: as in `syscall1`.
     unsafe {
-        asm!("xchg ebx, edi", "call {e}", "xchg ebx, edi", e = in(reg) entry(),
-             inlateout("eax") n => ret, inout("edi") a1 => _, in("ecx") a2);
+        asm!("call {e}", e = in(reg) entry(), inlateout("eax") n => ret, in("ebx") a1,
+             in("ecx") a2);
     }
     ret
 }
@@ -134,11 +134,16 @@ pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
 /// See the module documentation.
 #[inline(always)]
 pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
-    // SAFETY: forwarded (no register is left for the entry address: it goes in memory).
-    unsafe { syscall_mem(&[n, a1, 0, 0, entry()], a2, a3, 0) }
+    let ret;
+    // SAFETY: as in `syscall1`; the entry address goes in the one register left (edi).
+    unsafe {
+        asm!("call {e}", e = in(reg) entry(), inlateout("eax") n => ret, in("ebx") a1,
+             in("ecx") a2, in("edx") a3);
+    }
+    ret
 }
 
-/// Three to six arguments: `[n, a1, a4, a6, entry]` in memory, `a2`, `a3`, `a5` in registers.
+/// Four to six arguments: `[n, a1, a4, a6, entry]` in memory, `a2`, `a3`, `a5` in registers.
 #[inline(always)]
 unsafe fn syscall_mem(regs: &[usize; 5], a2: usize, a3: usize, a5: usize) -> usize {
     let ret;
