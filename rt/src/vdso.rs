@@ -423,6 +423,9 @@ unsafe extern "C" fn resolve_getcpu(cpu: *mut u32, node: *mut u32, cache: *mut c
 // The raw system calls, with the vDSO functions' signatures so that they can sit in the
 // same slots. Callable directly through `crate::time::syscall` and `crate::cpu`.
 
+/// Set once a 64-bit-time system call failed and its 32-bit twin then worked.
+static TIME64_REFUSED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// `struct old_timespec32`: what the 32-bit-time system calls write.
 #[repr(C)]
 struct Timespec32 {
@@ -433,7 +436,9 @@ struct Timespec32 {
 /// The 64-bit-time call `nr64`; on 32-bit architectures, when it fails for any reason but
 /// EINVAL (ENOSYS before Linux 5.1, EPERM from sandboxes such as Docker's default seccomp
 /// profile), the 32-bit-time call `nr32`, whose answer is refused with EOVERFLOW when its
-/// seconds went negative (a time past 2038 wrapped by the kernel's 32-bit field).
+/// seconds went negative (a time between 2038 and 2106 wrapped by the kernel's 32-bit
+/// field; past 2106 the wrap turns positive again and cannot be told apart). Once the
+/// 32-bit call has served where the 64-bit one failed, later calls go to it directly.
 ///
 /// # Safety
 /// `ts` is valid for writing a `__kernel_timespec`.
@@ -444,13 +449,18 @@ unsafe fn time64_call(
     ts: *mut __kernel_timespec,
 ) -> i32 {
     let clk = clock as isize as usize;
-    // SAFETY: the kernel writes one __kernel_timespec at `ts` (caller).
-    let r = unsafe { arch::syscall2(nr64, clk, ts as usize) } as isize as i32;
-    let einval = -(linux_raw_sys::errno::EINVAL as i32);
-    let Some(nr32) = nr32 else { return r };
-    if r == 0 || r == einval {
-        return r;
+    let refused = nr32.is_some() && TIME64_REFUSED.load(Ordering::Relaxed);
+    if !refused {
+        // SAFETY: the kernel writes one __kernel_timespec at `ts` (caller).
+        let r = unsafe { arch::syscall2(nr64, clk, ts as usize) } as isize as i32;
+        let einval = -(linux_raw_sys::errno::EINVAL as i32);
+        if nr32.is_none() || r == 0 || r == einval {
+            return r;
+        }
     }
+    let Some(nr32) = nr32 else {
+        return -(linux_raw_sys::errno::ENOSYS as i32);
+    };
     let mut t32 = Timespec32 { sec: 0, nsec: 0 };
     // SAFETY: the kernel writes one old_timespec32 into `t32`, which is ours.
     let r32 =
@@ -458,6 +468,9 @@ unsafe fn time64_call(
     if r32 != 0 {
         return r32;
     }
+    // The 64-bit call failed where the 32-bit one works: it will keep failing (an old
+    // kernel, a sandbox), so later reads skip it instead of paying two system calls.
+    TIME64_REFUSED.store(true, Ordering::Relaxed);
     match widen_timespec32(t32.sec, t32.nsec) {
         Ok(t) => {
             // SAFETY: `ts` is valid (caller).

@@ -1,7 +1,8 @@
 //! riscv64 entry point.
 //!
 //! At `_start` the kernel has set `sp` to the initial stack (pointing at argc). `gp` must
-//! be loaded with `__global_pointer$` (defined by link.x) before any code that the linker
+//! be loaded with `__global_pointer$` (LLD defines it, at .sdata + 0x800; a GNU ld link
+//! would need link.x to define it) before any code that the linker
 //! may have relaxed to gp-relative addressing runs; the load itself must not be relaxed
 //! (it would become relative to the gp it is setting), hence `.option norelax`.
 
