@@ -166,6 +166,12 @@ fn lookups_behave_as_specified_on_each_kind_of_image() {
             }
             exported += 1;
             let version = s.version.unwrap_or(b"LINUX_2.6");
+            if image.address(&s).is_err() {
+                // A linker-defined marker such as `_end` (ld -N, unversioned): exported by
+                // the rules, but not code: a lookup must refuse it rather than hand it out.
+                assert!(image.lookup(s.name, version).is_err(), "{what}");
+                continue;
+            }
             let (found, addr) = image.lookup(s.name, version).unwrap().unwrap_or_else(|| {
                 panic!(
                     "{what}: {} not found by hash",
@@ -227,4 +233,54 @@ fn big_endian_and_non_elf_inputs_are_clear_errors() {
     assert!(String::from_utf8(out.stderr).unwrap().contains("EISDIR"));
     let out = run(&example(Build::Release, "vdso"), &["--bogus"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The small lookup the dispatch uses (`elf::native`) answers exactly as the full parser on
+/// every image of this machine's class and machine with one PT_LOAD (the shape of every real
+/// vDSO), and declines (`None`) every other image.
+#[test]
+fn native_lookup_agrees_with_the_full_parser() {
+    const BASE: usize = 0x7f00_0000;
+    let mut paths: Vec<std::path::PathBuf> = vdso_fixtures();
+    paths.extend(vdso_images().iter().map(|i| i.path.clone()));
+    let (mut compared, mut declined) = (0, 0);
+    for p in paths {
+        let bytes = std::fs::read(&p).unwrap();
+        let full = Image::parse(&bytes, BASE).unwrap();
+        let loads = common::tool("readelf", &["-lW", p.to_str().unwrap()])
+            .lines()
+            .filter(|l| l.trim_start().starts_with("LOAD"))
+            .count();
+        let ours =
+            full.class() == tinyrt_rt::elf::Class::Elf64 && full.machine() == 62 && loads == 1;
+        let mut names: Vec<(Vec<u8>, Vec<u8>)> = full
+            .symbols()
+            .map(|s| s.unwrap())
+            .map(|s| (s.name.to_vec(), s.version.unwrap_or(b"LINUX_2.6").to_vec()))
+            .collect();
+        names.push((b"__vdso_missing".to_vec(), b"LINUX_2.6".to_vec()));
+        names.push((b"__vdso_clock_gettime".to_vec(), b"LINUX_9.9".to_vec()));
+        for (name, ver) in &names {
+            let native = tinyrt_rt::elf::native::lookup(&bytes, BASE, name, ver);
+            if ours {
+                let expected = full.lookup(name, ver).ok().flatten().map(|(_, a)| a);
+                assert_eq!(
+                    native,
+                    expected,
+                    "{}: {}@{}",
+                    p.display(),
+                    String::from_utf8_lossy(name),
+                    String::from_utf8_lossy(ver)
+                );
+                compared += 1;
+            } else {
+                assert_eq!(native, None, "{}: should decline", p.display());
+                declined += 1;
+            }
+        }
+    }
+    assert!(
+        compared > 40 && declined > 40,
+        "compared {compared}, declined {declined}"
+    );
 }

@@ -27,10 +27,16 @@ const NAMES: [(&[u8], &[u8]); 5] = [
 /// Parses one image; panics (fails the test) if a reported address is outside it.
 /// Returns whether it was accepted.
 fn check(data: &[u8]) -> bool {
+    let inside = |a: usize| a >= BASE && a < BASE + data.len();
+    // The dispatch's small lookup, on every mutant: whatever it finds is inside the image.
+    for (name, version) in NAMES {
+        if let Some(a) = tinyrt_rt::elf::native::lookup(data, BASE, name, version) {
+            assert!(inside(a), "native lookup address {a:#x} outside the image");
+        }
+    }
     let Ok(img) = Image::parse(data, BASE) else {
         return false;
     };
-    let inside = |a: usize| a >= BASE && a < BASE + data.len();
     for s in img.symbols() {
         if let Ok(s) = s
             && let Ok(a) = img.address(&s)

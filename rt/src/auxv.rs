@@ -82,16 +82,14 @@ impl View {
             View::Lib(n) => n,
         }
     }
-    fn at(self, i: usize) -> Entry {
+    /// Entry `i` (below `len()`); `None` cannot happen but costs no panic path.
+    fn at(self, i: usize) -> Option<Entry> {
         match self {
-            View::Stack(s) => Entry {
-                key: s[i][0],
-                value: s[i][1],
-            },
-            View::Lib(_) => Entry {
-                key: LIB[2 * i].load(Ordering::Relaxed),
-                value: LIB[2 * i + 1].load(Ordering::Relaxed),
-            },
+            View::Stack(s) => s.get(i).map(|&[key, value]| Entry { key, value }),
+            View::Lib(_) => Some(Entry {
+                key: LIB.get(2 * i)?.load(Ordering::Relaxed),
+                value: LIB.get(2 * i + 1)?.load(Ordering::Relaxed),
+            }),
         }
     }
 }
@@ -135,10 +133,10 @@ fn read_library_copy() -> Source {
     }
     // Pairs up to AT_NULL, or as many as fit.
     let mut pairs = 0;
-    while pairs < LIB_WORDS / 2 && words[2 * pairs] != 0 {
+    while words.get(2 * pairs).is_some_and(|&key| key != 0) && pairs < LIB_WORDS / 2 {
         pairs += 1;
     }
-    for (slot, &w) in LIB.iter().zip(&words[..2 * pairs]) {
+    for (slot, &w) in LIB.iter().zip(words.iter().take(2 * pairs)) {
         slot.store(w, Ordering::Relaxed);
     }
     LIB_PAIRS.store(pairs, Ordering::Relaxed);
@@ -181,9 +179,9 @@ fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
                 break;
             }
         };
-        for &b in &chunk[..n] {
+        for &b in chunk.iter().take(n) {
             let (i, k) = (at / w, at % w);
-            if i >= LIB_WORDS || words[i].to_ne_bytes()[k] != b {
+            if words.get(i).and_then(|w| w.to_ne_bytes().get(k).copied()) != Some(b) {
                 agree = false;
                 break 'read;
             }
@@ -191,7 +189,7 @@ fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
         }
         // Done once a whole AT_NULL pair has been compared.
         let pairs = at / (2 * w);
-        if (0..pairs).any(|p| words[2 * p] == 0) {
+        if (0..pairs).any(|p| words.get(2 * p) == Some(&0)) {
             ended = true;
             break;
         }
@@ -215,7 +213,7 @@ impl Iterator for Iter {
             return None;
         }
         self.front += 1;
-        Some(self.view.at(self.front - 1))
+        self.view.at(self.front - 1)
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.back - self.front, Some(self.back - self.front))
@@ -228,7 +226,7 @@ impl DoubleEndedIterator for Iter {
             return None;
         }
         self.back -= 1;
-        Some(self.view.at(self.back))
+        self.view.at(self.back)
     }
 }
 

@@ -1011,3 +1011,234 @@ impl<'a> Image<'a> {
         Err(Error::NoHashTable)
     }
 }
+
+/// A small lookup for the live vDSO, for the running program's own class and machine.
+///
+/// The dispatch resolves each function once through this instead of [`Image::parse`]: it
+/// reads only what the lookup needs, bounded the same way, so that a program that reads a
+/// clock does not carry the whole parser (and, with no indexing that can panic, no
+/// formatting code either). It accepts the shape every real vDSO has, one `PT_LOAD`; any
+/// other shape, and anything malformed, is `None`, and the caller falls back to the system
+/// call. The tests check that it finds exactly what the full parser finds on every real
+/// and built image, and that whatever it returns on a million damaged ones lies inside the
+/// image's executable segment.
+pub mod native {
+    use super::{elf_hash, gnu_hash};
+
+    const W: usize = size_of::<usize>();
+    const PHENT: usize = if W == 8 { 56 } else { 32 };
+    const SYMENT: usize = if W == 8 { 24 } else { 16 };
+    const CLASS: u8 = if W == 8 { 2 } else { 1 };
+    const MACHINE: usize = linux_raw_sys::elf::EM_CURRENT as usize;
+    /// arm: a function symbol with bit 0 set is Thumb code at the even address.
+    const THUMB: bool = MACHINE == 40;
+
+    /// A little-endian field of `n` (1, 2, 4 or 8) bytes at `off`.
+    #[inline(always)]
+    fn rd(d: &[u8], off: usize, n: usize) -> Option<usize> {
+        let b = d.get(off..off.checked_add(n)?)?;
+        Some(match n {
+            1 => usize::from(*b.first()?),
+            2 => usize::from(u16::from_le_bytes(b.try_into().ok()?)),
+            4 => u32::from_le_bytes(b.try_into().ok()?) as usize,
+            _ => u64::from_le_bytes(b.try_into().ok()?) as usize,
+        })
+    }
+
+    /// The bytes the header's `PT_LOAD` ends at, if the header is one this lookup accepts;
+    /// `head` must hold the ELF header and the program headers.
+    pub fn extent(head: &[u8]) -> Option<usize> {
+        let (off, _, size, _, _) = load(head)?;
+        off.checked_add(size)
+    }
+
+    /// (p_offset, p_vaddr, p_filesz) of the one executable PT_LOAD, and PT_DYNAMIC's
+    /// (p_offset, p_filesz).
+    #[allow(clippy::type_complexity)]
+    fn load(d: &[u8]) -> Option<(usize, usize, usize, usize, usize)> {
+        if d.get(..4)? != b"\x7fELF" || rd(d, 4, 1)? != CLASS as usize || rd(d, 5, 1)? != 1 {
+            return None;
+        }
+        if rd(d, 16, 2)? != 3 || rd(d, 18, 2)? != MACHINE {
+            return None;
+        }
+        let (phoff, phent, phnum) = if W == 8 {
+            (rd(d, 32, 8)?, rd(d, 54, 2)?, rd(d, 56, 2)?)
+        } else {
+            (rd(d, 28, 4)?, rd(d, 42, 2)?, rd(d, 44, 2)?)
+        };
+        if phent != PHENT || phnum > 64 {
+            return None;
+        }
+        let (mut l, mut dy) = (None, None);
+        for i in 0..phnum {
+            let p = phoff.checked_add(i * PHENT)?;
+            let field = |at: usize, n: usize| rd(d, p.checked_add(at)?, n);
+            let (off, vaddr, size, flags) = if W == 8 {
+                (field(8, 8)?, field(16, 8)?, field(32, 8)?, field(4, 4)?)
+            } else {
+                (field(4, 4)?, field(8, 4)?, field(16, 4)?, field(24, 4)?)
+            };
+            match field(0, 4)? {
+                1 if l.is_some() || flags & 1 == 0 => return None,
+                1 => l = Some((off, vaddr, size)),
+                2 => dy = Some((off, size)),
+                _ => {}
+            }
+        }
+        let ((off, vaddr, size), (doff, dsize)) = (l?, dy?);
+        Some((off, vaddr, size, doff, dsize))
+    }
+
+    /// The run-time address of the exported function `name` with GNU version `version`
+    /// (any version when the image has no version tables) in the image `d` mapped at
+    /// `base`, or `None`.
+    #[inline(never)]
+    pub fn lookup(d: &[u8], base: usize, name: &[u8], version: &[u8]) -> Option<usize> {
+        let (loff, lvaddr, lsize, doff, dsize) = load(d)?;
+        if loff.checked_add(lsize)? > d.len() {
+            return None;
+        }
+        // A virtual address inside the PT_LOAD's file bytes, as an offset in `d`.
+        let at = |v: usize| -> Option<usize> {
+            let o = v.checked_sub(lvaddr)?;
+            if o < lsize { o.checked_add(loff) } else { None }
+        };
+        let (mut symtab, mut strtab, mut strsz, mut hash, mut gnu, mut versym, mut verdef) =
+            (None, None, None, None, None, None, None);
+        let mut e = 0;
+        while e + 2 * W <= dsize {
+            let entry = doff.checked_add(e)?;
+            let (tag, val) = (rd(d, entry, W)?, rd(d, entry.checked_add(W)?, W)?);
+            match tag {
+                0 => break,
+                4 => hash = Some(val),
+                5 => strtab = Some(val),
+                6 => symtab = Some(val),
+                10 => strsz = Some(val),
+                0x6fff_fef5 => gnu = Some(val),
+                0x6fff_fff0 => versym = Some(val),
+                0x6fff_fffc => verdef = Some(val),
+                _ => {}
+            }
+            e += 2 * W;
+        }
+        let (symtab, strtab) = (at(symtab?)?, at(strtab?)?);
+        let strs = d.get(
+            strtab
+                ..strsz
+                    .map_or(d.len(), |n| strtab.saturating_add(n))
+                    .min(d.len()),
+        )?;
+        let versions = match (versym, verdef) {
+            (Some(a), Some(b)) => Some((at(a)?, at(b)?)),
+            _ => None,
+        };
+        // NUL-terminated string `off` of the string table equals `want`.
+        let is = |off: usize, want: &[u8]| {
+            strs.get(off..)
+                .and_then(|s| s.get(..=want.len()))
+                .is_some_and(|s| s[..want.len()] == *want && s[want.len()] == 0)
+        };
+        let check = |i: usize| -> Option<usize> {
+            let s = symtab.checked_add(i.checked_mul(SYMENT)?)?;
+            let field = |at: usize, n: usize| rd(d, s.checked_add(at)?, n);
+            let (nm, info, shndx, value) = if W == 8 {
+                (field(0, 4)?, field(4, 1)?, field(6, 2)?, field(8, 8)?)
+            } else {
+                (field(0, 4)?, field(12, 1)?, field(14, 2)?, field(4, 4)?)
+            };
+            let (kind, bind) = (info & 0xf, info >> 4);
+            if !is(nm, name) || (kind != 0 && kind != 2) || (bind != 1 && bind != 2) {
+                return None;
+            }
+            if shndx == 0 || shndx == 0xfff1 {
+                return None;
+            }
+            if let Some((vs, vd)) = versions {
+                let ndx = rd(d, vs.checked_add(i.checked_mul(2)?)?, 2)?;
+                if ndx & 0x8000 != 0 || !matches(d, vd, ndx, version, &is)? {
+                    return None;
+                }
+            }
+            let thumb = if THUMB { value & 1 } else { 0 };
+            base.checked_add(at(value - thumb)?)?.checked_add(thumb)
+        };
+        if let Some(g) = gnu {
+            let g = at(g)?;
+            let (nb, symoff, bloom) = (rd(d, g, 4)?, rd(d, g + 4, 4)?, rd(d, g + 8, 4)?);
+            let buckets = g.checked_add(16)?.checked_add(bloom.checked_mul(W)?)?;
+            let chain = buckets.checked_add(nb.checked_mul(4)?)?;
+            let h = gnu_hash(name);
+            let mut i = rd(
+                d,
+                buckets.checked_add(4 * (h as usize).checked_rem(nb)?)?,
+                4,
+            )?;
+            if i == 0 || i < symoff {
+                return None;
+            }
+            // Every step reads the next chain word: the walk ends at an end bit or at the
+            // end of the image.
+            loop {
+                let c = rd(d, chain.checked_add((i - symoff).checked_mul(4)?)?, 4)? as u32;
+                if c | 1 == h | 1
+                    && let Some(a) = check(i)
+                {
+                    return Some(a);
+                }
+                if c & 1 != 0 {
+                    return None;
+                }
+                i += 1;
+            }
+        }
+        let h = at(hash?)?;
+        let (nb, nc) = (rd(d, h, 4)?, rd(d, h + 4, 4)?);
+        let chains = h.checked_add(8)?.checked_add(nb.checked_mul(4)?)?;
+        // The chains must be in the image: that bounds the walk below.
+        d.get(chains..chains.checked_add(nc.checked_mul(4)?)?)?;
+        let mut i = rd(
+            d,
+            h.checked_add(8 + 4 * (elf_hash(name) as usize).checked_rem(nb)?)?,
+            4,
+        )?;
+        for _ in 0..nc {
+            if i == 0 || i >= nc {
+                return None;
+            }
+            if let Some(a) = check(i) {
+                return Some(a);
+            }
+            i = rd(d, chains + 4 * i, 4)?;
+        }
+        None
+    }
+
+    /// Whether version index `ndx` names the definition `want` (skipping the file's own
+    /// VER_FLG_BASE definition; its recorded ELF hash, when not 0, must agree).
+    fn matches(
+        d: &[u8],
+        mut off: usize,
+        ndx: usize,
+        want: &[u8],
+        is: &dyn Fn(usize, &[u8]) -> bool,
+    ) -> Option<bool> {
+        for _ in 0..64 {
+            let field = |at: usize, n: usize| rd(d, off.checked_add(at)?, n);
+            if field(0, 2)? != 1 {
+                return None;
+            }
+            if field(4, 2)? == ndx & 0x7fff && field(2, 2)? & 1 == 0 {
+                let name = rd(d, off.checked_add(field(12, 4)?)?, 4)?;
+                let hash = field(8, 4)?;
+                return Some(is(name, want) && (hash == 0 || hash == elf_hash(want) as usize));
+            }
+            match field(16, 4)? {
+                0 => return Some(false),
+                next => off = off.checked_add(next)?,
+            }
+        }
+        None
+    }
+}

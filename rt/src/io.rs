@@ -151,7 +151,10 @@ pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno>
                 Err(e) => break Err(e),
             }
         }
-        match read(fd, &mut buf[len..]) {
+        let Some(rest) = buf.get_mut(len..) else {
+            break Err(Errno::EFBIG);
+        };
+        match read(fd, rest) {
             Ok(0) => break Ok(len),
             Ok(n) => len += n,
             Err(Errno::EINTR) => {}

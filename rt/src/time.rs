@@ -164,8 +164,12 @@ fn errno_of(r: isize) -> Errno {
 /// call's answer stands; any other vDSO error is retried once by `retry` (the system call).
 #[cold]
 #[inline(never)]
-fn after_failure(f: Function, r: isize, retry: impl FnOnce() -> isize) -> Result<(), Errno> {
-    if r == -(Errno::EINVAL.raw() as isize) || vdso::is_syscall(f) {
+fn after_failure(
+    r: isize,
+    is_syscall: impl FnOnce() -> bool,
+    retry: impl FnOnce() -> isize,
+) -> Result<(), Errno> {
+    if r == -(Errno::EINVAL.raw() as isize) || is_syscall() {
         return Err(errno_of(r));
     }
     match retry() {
@@ -216,9 +220,11 @@ pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
     let mut ts = ZERO_TS;
     let r = vdso::clock_gettime(clock.0, &mut ts);
     if r != 0 {
-        after_failure(Function::ClockGettime, r as isize, || {
-            syscall::raw_clock_gettime(clock.0, &mut ts)
-        })?;
+        after_failure(
+            r as isize,
+            || vdso::is_syscall(Function::ClockGettime),
+            || syscall::raw_clock_gettime(clock.0, &mut ts),
+        )?;
     }
     Ok(Timespec::from_kernel(&ts))
 }
@@ -232,9 +238,11 @@ pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
     let mut ts = ZERO_TS;
     let r = vdso::clock_getres(clock.0, &mut ts);
     if r != 0 {
-        after_failure(Function::ClockGetres, r as isize, || {
-            syscall::raw_clock_getres(clock.0, &mut ts)
-        })?;
+        after_failure(
+            r as isize,
+            || vdso::is_syscall(Function::ClockGetres),
+            || syscall::raw_clock_getres(clock.0, &mut ts),
+        )?;
     }
     Ok(Timespec::from_kernel(&ts))
 }
@@ -262,9 +270,11 @@ pub fn gettimeofday() -> Result<Timeval, Errno> {
     };
     let r = vdso::gettimeofday(&mut tv);
     if r != 0 {
-        after_failure(Function::Gettimeofday, r as isize, || {
-            syscall::raw_gettimeofday(&mut tv)
-        })?;
+        after_failure(
+            r as isize,
+            || vdso::is_syscall(Function::Gettimeofday),
+            || syscall::raw_gettimeofday(&mut tv),
+        )?;
     }
     Ok(Timeval {
         sec: long(tv.tv_sec),

@@ -228,6 +228,7 @@ static TIME: AtomicPtr<()> = AtomicPtr::new(resolve_time as *mut ());
 static GETCPU: AtomicPtr<()> = AtomicPtr::new(resolve_getcpu as *mut ());
 static KIND: [AtomicU8; 5] = [const { AtomicU8::new(UNRESOLVED) }; 5];
 
+#[inline(always)]
 fn slot(f: Function) -> &'static AtomicPtr<()> {
     match f {
         Function::ClockGettime => &CLOCK_GETTIME,
@@ -240,19 +241,44 @@ fn slot(f: Function) -> &'static AtomicPtr<()> {
 
 /// The vDSO address of `f`'s symbol, if the live image is valid and exports it (and, where
 /// the architecture asks, the symbol it must come with).
+#[inline(always)]
 fn lookup(f: Function) -> Option<usize> {
     let name = f.symbol()?;
-    let img = live().ok()?;
+    let base = crate::auxv::sysinfo_ehdr()?;
+    // SAFETY: AT_SYSINFO_EHDR is the start of the vDSO mapping (module Safety section).
+    let data = unsafe { mapped(base) }?;
     let version = vdso_names::VERSION.as_bytes();
     if f == Function::ClockGettime
         && let Some(required) = vdso_names::CLOCK_GETTIME_REQUIRES
     {
-        img.lookup(required.as_bytes(), version).ok()??;
+        elf::native::lookup(data, base, required.as_bytes(), version)?;
     }
-    Some(img.lookup(name.as_bytes(), version).ok()??.1)
+    elf::native::lookup(data, base, name.as_bytes(), version)
+}
+
+/// The live image as a slice, for the small native lookup: its first page (always mapped),
+/// then exactly the extent its one PT_LOAD gives, at most 1 MiB.
+///
+/// # Safety
+/// As for `at`.
+unsafe fn mapped(base: usize) -> Option<&'static [u8]> {
+    if !base.is_multiple_of(MIN_PAGE) {
+        return None;
+    }
+    // SAFETY: the first page of the mapping at `base` is readable (caller).
+    let page = unsafe { core::slice::from_raw_parts(base as *const u8, MIN_PAGE) };
+    let extent = elf::native::extent(page)?;
+    if extent > MAX_IMAGE {
+        return None;
+    }
+    // SAFETY: the kernel maps the whole image its PT_LOAD describes (module Safety section).
+    Some(unsafe { core::slice::from_raw_parts(base as *const u8, extent) })
 }
 
 /// Resolves `f`: stores the kind, then the pointer (Release), and returns the pointer.
+/// Inlined into each resolver, where `f` is a constant: a program that reads one function
+/// carries only that function's resolution.
+#[inline(always)]
 fn resolve(f: Function) -> *mut () {
     let (kind, ptr) = match (f, lookup(f)) {
         (_, Some(addr)) => (VDSO, addr as *mut ()),
@@ -268,7 +294,7 @@ fn resolve(f: Function) -> *mut () {
             // No vDSO time: read the coarse realtime clock through the vDSO if it serves
             // clock_gettime (time() has one-tick precision anyway), else the time system
             // call where the architecture has one.
-            let clock_kind = kind(Function::ClockGettime);
+            let clock_kind = clock_gettime_kind();
             if clock_kind == VDSO || time_nr::TIME.is_none() {
                 (VIA_CLOCK, time_via_clock as *mut ())
             } else {
@@ -281,7 +307,15 @@ fn resolve(f: Function) -> *mut () {
     ptr
 }
 
+/// `kind(ClockGettime)`, out of line: `resolve` is inlined and asks this for `Time`, and an
+/// inlined function cannot call itself.
+#[inline(never)]
+fn clock_gettime_kind() -> u8 {
+    kind(Function::ClockGettime)
+}
+
 /// `f`'s kind, resolving it first if needed.
+#[inline(always)]
 fn kind(f: Function) -> u8 {
     if slot(f).load(Ordering::Acquire) == unresolved(f) {
         resolve(f);
@@ -289,6 +323,7 @@ fn kind(f: Function) -> u8 {
     KIND[f as usize].load(Ordering::Relaxed)
 }
 
+#[inline(always)]
 fn unresolved(f: Function) -> *mut () {
     match f {
         Function::ClockGettime => resolve_clock_gettime as *mut (),
@@ -327,6 +362,7 @@ fn describe(f: Function, k: u8) -> Backend {
 }
 
 /// Whether `f` currently goes to the raw system call (used to decide on retries).
+#[inline(always)]
 pub(crate) fn is_syscall(f: Function) -> bool {
     kind(f) == SYSCALL
 }

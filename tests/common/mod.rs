@@ -168,7 +168,7 @@ pub fn vdso_images() -> &'static [Image] {
             ("elf64", "--64", "elf_x86_64"),
             ("elf32", "--32", "elf_i386"),
         ] {
-            let variants: [(&str, Option<&str>, &[&str]); 7] = [
+            let variants: [(&str, Option<&str>, &[&str]); 11] = [
                 ("both", Some("LINUX_2.6"), &[]),
                 ("gnu", Some("LINUX_2.6"), &[]),
                 ("sysv", Some("LINUX_2.6"), &[]),
@@ -176,12 +176,21 @@ pub fn vdso_images() -> &'static [Image] {
                 ("sysv", None, &[]),
                 ("both", Some("LINUX_4.15"), &[]),
                 ("both", Some("LINUX_2.6"), &["-z", "noseparate-code"]),
+                // One PT_LOAD (ld -N), the shape of every real vDSO, for the small lookup.
+                ("gnu", Some("LINUX_2.6"), &["-N"]),
+                ("sysv", Some("LINUX_2.6"), &["-N"]),
+                ("gnu", None, &["-N"]),
+                ("both", Some("LINUX_4.15"), &["-N"]),
             ];
             for (hash, version, extra) in variants {
                 let name = format!(
                     "{class}-{hash}-{}{}",
                     version.unwrap_or("unversioned"),
-                    if extra.is_empty() { "" } else { "-onecode" }
+                    match extra {
+                        [] => "",
+                        ["-N"] => "-oneload",
+                        _ => "-onecode",
+                    }
                 );
                 let obj = out.join(format!("{name}.o"));
                 let so = out.join(format!("{name}.so"));
