@@ -123,18 +123,13 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     });
     report("getcpu", "syscall", "syscall", r);
 
-    // What a first call costs on top of a normal one: validating the live image and
-    // looking a symbol up (the resolver does exactly this once per function).
-    let symbol = Function::ClockGettime.symbol().unwrap_or("").as_bytes();
+    // What a first call costs on top of a normal one: bounding the live image and looking
+    // a symbol up (the resolver does exactly this once per function).
+    let symbol = Function::ClockGettime.symbol().unwrap_or("");
     let r = measure(|| {
-        if let Ok(img) = tinyrt::vdso::live() {
-            black_box(
-                img.lookup(black_box(symbol), tinyrt::vdso::VERSION.as_bytes())
-                    .ok(),
-            );
-        }
+        black_box(tinyrt::vdso::find(black_box(symbol)));
     });
-    report("first-call resolution (parse+lookup)", "vdso", "vdso", r);
+    report("first-call resolution (lookup)", "vdso", "vdso", r);
 
     entry_bench();
     0

@@ -256,6 +256,16 @@ fn lookup(f: Function) -> Option<usize> {
     elf::native::lookup(data, base, name.as_bytes(), version)
 }
 
+/// The address of the live vDSO's `name` with this architecture's version, found the way
+/// the dispatch finds its functions (the small native lookup); `None` without a vDSO, for
+/// a missing symbol, or for an image of another shape. For diagnostics and benchmarks.
+pub fn find(name: &str) -> Option<usize> {
+    let base = crate::auxv::sysinfo_ehdr()?;
+    // SAFETY: AT_SYSINFO_EHDR is the start of the vDSO mapping (module Safety section).
+    let data = unsafe { mapped(base) }?;
+    elf::native::lookup(data, base, name.as_bytes(), vdso_names::VERSION.as_bytes())
+}
+
 /// The live image as a slice, for the small native lookup: its first page (always mapped),
 /// then exactly the extent its one PT_LOAD gives, at most 1 MiB.
 ///
