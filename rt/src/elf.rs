@@ -779,9 +779,9 @@ impl<'a> Image<'a> {
                 .and_then(|n| n.checked_add(h.chain));
             let c = at.and_then(|at| b.u32(at)).ok_or(Error::BadHashChain)?;
             if c & 1 != 0 {
-                return Ok(i + 1);
+                return i.checked_add(1).ok_or(Error::BadHashChain);
             }
-            i += 1;
+            i = i.checked_add(1).ok_or(Error::BadHashChain)?;
         }
     }
 
@@ -1025,13 +1025,10 @@ impl<'a> Image<'a> {
 pub mod native {
     use super::{elf_hash, gnu_hash};
 
-    const W: usize = size_of::<usize>();
-    const PHENT: usize = if W == 8 { 56 } else { 32 };
-    const SYMENT: usize = if W == 8 { 24 } else { 16 };
-    const CLASS: u8 = if W == 8 { 2 } else { 1 };
-    const MACHINE: usize = linux_raw_sys::elf::EM_CURRENT as usize;
-    /// arm: a function symbol with bit 0 set is Thumb code at the even address.
-    const THUMB: bool = MACHINE == 40;
+    /// The running program's word size and machine: what `extent` and `lookup` accept.
+    /// (`lookup_as` takes them as parameters, so that tests on any host cover every class.)
+    const NATIVE_W: usize = size_of::<usize>();
+    const NATIVE_MACHINE: usize = linux_raw_sys::elf::EM_CURRENT as usize;
 
     /// A little-endian field of `n` (1, 2, 4 or 8) bytes at `off`.
     #[inline(always)]
@@ -1048,15 +1045,18 @@ pub mod native {
     /// The bytes the header's `PT_LOAD` ends at, if the header is one this lookup accepts;
     /// `head` must hold the ELF header and the program headers.
     pub fn extent(head: &[u8]) -> Option<usize> {
-        let (off, _, size, _, _) = load(head)?;
+        let (off, _, size, _, _) = load::<NATIVE_W, NATIVE_MACHINE>(head)?;
         off.checked_add(size)
     }
 
     /// (p_offset, p_vaddr, p_filesz) of the one executable PT_LOAD, and PT_DYNAMIC's
     /// (p_offset, p_filesz).
     #[allow(clippy::type_complexity)]
-    fn load(d: &[u8]) -> Option<(usize, usize, usize, usize, usize)> {
-        if d.get(..4)? != b"\x7fELF" || rd(d, 4, 1)? != CLASS as usize || rd(d, 5, 1)? != 1 {
+    fn load<const W: usize, const MACHINE: usize>(
+        d: &[u8],
+    ) -> Option<(usize, usize, usize, usize, usize)> {
+        let (class, phent_size) = if W == 8 { (2, 56) } else { (1, 32) };
+        if d.get(..4)? != b"\x7fELF" || rd(d, 4, 1)? != class || rd(d, 5, 1)? != 1 {
             return None;
         }
         if rd(d, 16, 2)? != 3 || rd(d, 18, 2)? != MACHINE {
@@ -1067,12 +1067,12 @@ pub mod native {
         } else {
             (rd(d, 28, 4)?, rd(d, 42, 2)?, rd(d, 44, 2)?)
         };
-        if phent != PHENT || phnum > 64 {
+        if phent != phent_size || phnum > 64 {
             return None;
         }
         let (mut l, mut dy) = (None, None);
         for i in 0..phnum {
-            let p = phoff.checked_add(i * PHENT)?;
+            let p = phoff.checked_add(i * phent_size)?;
             let field = |at: usize, n: usize| rd(d, p.checked_add(at)?, n);
             let (off, vaddr, size, flags) = if W == 8 {
                 (field(8, 8)?, field(16, 8)?, field(32, 8)?, field(4, 4)?)
@@ -1095,7 +1095,19 @@ pub mod native {
     /// `base`, or `None`.
     #[inline(never)]
     pub fn lookup(d: &[u8], base: usize, name: &[u8], version: &[u8]) -> Option<usize> {
-        let (loff, lvaddr, lsize, doff, dsize) = load(d)?;
+        lookup_as::<NATIVE_W, NATIVE_MACHINE>(d, base, name, version)
+    }
+
+    /// `lookup` for an image of word size `W` (4 or 8) and machine `MACHINE` (EM_ARM, 40,
+    /// keeps the Thumb bit of function addresses).
+    pub fn lookup_as<const W: usize, const MACHINE: usize>(
+        d: &[u8],
+        base: usize,
+        name: &[u8],
+        version: &[u8],
+    ) -> Option<usize> {
+        let syment = if W == 8 { 24 } else { 16 };
+        let (loff, lvaddr, lsize, doff, dsize) = load::<W, MACHINE>(d)?;
         if loff.checked_add(lsize)? > d.len() {
             return None;
         }
@@ -1106,6 +1118,8 @@ pub mod native {
         };
         let (mut symtab, mut strtab, mut strsz, mut hash, mut gnu, mut versym, mut verdef) =
             (None, None, None, None, None, None, None);
+        // Version definitions to walk at most: DT_VERDEFNUM, as the full parser does.
+        let mut verdefnum = 1024;
         let mut e = 0;
         while e + 2 * W <= dsize {
             let entry = doff.checked_add(e)?;
@@ -1119,6 +1133,7 @@ pub mod native {
                 0x6fff_fef5 => gnu = Some(val),
                 0x6fff_fff0 => versym = Some(val),
                 0x6fff_fffc => verdef = Some(val),
+                0x6fff_fffd => verdefnum = val.min(1024),
                 _ => {}
             }
             e += 2 * W;
@@ -1141,7 +1156,7 @@ pub mod native {
                 .is_some_and(|s| s[..want.len()] == *want && s[want.len()] == 0)
         };
         let check = |i: usize| -> Option<usize> {
-            let s = symtab.checked_add(i.checked_mul(SYMENT)?)?;
+            let s = symtab.checked_add(i.checked_mul(syment)?)?;
             let field = |at: usize, n: usize| rd(d, s.checked_add(at)?, n);
             let (nm, info, shndx, value) = if W == 8 {
                 (field(0, 4)?, field(4, 1)?, field(6, 2)?, field(8, 8)?)
@@ -1157,11 +1172,11 @@ pub mod native {
             }
             if let Some((vs, vd)) = versions {
                 let ndx = rd(d, vs.checked_add(i.checked_mul(2)?)?, 2)?;
-                if ndx & 0x8000 != 0 || !matches(d, vd, ndx, version, &is)? {
+                if ndx & 0x8000 != 0 || !matches(d, vd, ndx, version, verdefnum, &is)? {
                     return None;
                 }
             }
-            let thumb = if THUMB { value & 1 } else { 0 };
+            let thumb = if MACHINE == 40 { value & 1 } else { 0 };
             base.checked_add(at(value - thumb)?)?.checked_add(thumb)
         };
         if let Some(g) = gnu {
@@ -1190,7 +1205,7 @@ pub mod native {
                 if c & 1 != 0 {
                     return None;
                 }
-                i += 1;
+                i = i.checked_add(1)?;
             }
         }
         let h = at(hash?)?;
@@ -1222,9 +1237,10 @@ pub mod native {
         mut off: usize,
         ndx: usize,
         want: &[u8],
+        limit: usize,
         is: &dyn Fn(usize, &[u8]) -> bool,
     ) -> Option<bool> {
-        for _ in 0..64 {
+        for _ in 0..limit {
             let field = |at: usize, n: usize| rd(d, off.checked_add(at)?, n);
             if field(0, 2)? != 1 {
                 return None;
