@@ -216,8 +216,11 @@ fn main() -> i32 {
 /// Runs `f` once per kernel entry: both on i686, the only one elsewhere.
 #[cfg(target_arch = "x86")]
 fn entries(mut f: impl FnMut(&str) -> i32) -> i32 {
-    use tinyrt::syscall::arch::use_vsyscall;
-    let a = f("default");
+    use tinyrt::syscall::arch::{SyscallEntry, syscall_entry, use_vsyscall};
+    let a = f(match syscall_entry() {
+        SyscallEntry::Vsyscall(_) => "default=vsyscall",
+        SyscallEntry::Int80 => "default=int80",
+    });
     use_vsyscall(false);
     let b = f("int80");
     use_vsyscall(true);

@@ -101,6 +101,17 @@ fn every_example_runs_on_every_arch() {
             !text.contains("FAILED") && text.starts_with("ok 8 "),
             "{name}: {text}"
         );
+        if arch.target.starts_with("i686") {
+            // The kernel (and qemu) name __kernel_vsyscall in AT_SYSINFO: it is the default.
+            assert!(
+                text.starts_with("ok 8 default=vsyscall\n"),
+                "{name}: {text}"
+            );
+            assert!(
+                text.contains("ok 8 int80\n") && text.contains("ok 8 vsyscall\n"),
+                "{name}: {text}"
+            );
+        }
         let out = run_on(&arch, &dir.join("mono"), &[]);
         let text = ok_stdout(out, &name);
         let (s, ns) = text.trim_end().split_once('.').unwrap_or(("", ""));

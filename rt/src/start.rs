@@ -62,7 +62,6 @@ static SP: Sp = Sp(UnsafeCell::new(core::ptr::null()));
 pub unsafe fn init(sp: *const usize) -> (Args, Vars) {
     // SAFETY: single-threaded by the contract above; nobody reads SP concurrently.
     unsafe { *SP.0.get() = sp };
-    crate::arch::on_start();
     // SAFETY: `sp` is the kernel's initial stack.
     unsafe { from_stack(sp) }
 }

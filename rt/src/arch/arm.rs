@@ -10,123 +10,12 @@
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
-use core::arch::asm;
-
-/// A system call with no arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall0(n: usize) -> usize {
-    let ret;
-    // SAFETY: the caller upholds the system call's contract.
-    unsafe {
-        asm!("svc 0", inlateout("r0") 0usize => ret, in("r7") n, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with one argument.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
-    let ret;
-    // SAFETY: the caller upholds the system call's contract.
-    unsafe {
-        asm!("svc 0", inlateout("r0") a1 => ret, in("r7") n, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with two arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
-    let ret;
-    // SAFETY: the caller upholds the system call's contract.
-    unsafe {
-        asm!("svc 0", inlateout("r0") a1 => ret, in("r1") a2, in("r7") n, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with three arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
-    let ret;
-    // SAFETY: the caller upholds the system call's contract.
-    unsafe {
-        asm!("svc 0", inlateout("r0") a1 => ret, in("r1") a2, in("r2") a3, in("r7") n, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with four arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
-    let ret;
-    // SAFETY: the caller upholds the system call's contract.
-    unsafe {
-        asm!("svc 0", inlateout("r0") a1 => ret, in("r1") a2, in("r2") a3, in("r3") a4, in("r7") n, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with five arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
-    let ret;
-    // SAFETY: the caller upholds the system call's contract.
-    unsafe {
-        asm!("svc 0", inlateout("r0") a1 => ret, in("r1") a2, in("r2") a3, in("r3") a4, in("r4") a5, in("r7") n, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with six arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall6(
-    n: usize,
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-    a5: usize,
-    a6: usize,
-) -> usize {
-    let ret;
-    // SAFETY: the caller upholds the system call's contract.
-    unsafe {
-        asm!("svc 0", inlateout("r0") a1 => ret, in("r1") a2, in("r2") a3, in("r3") a4, in("r4") a5, in("r5") a6, in("r7") n, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// `exit_group(code)`: ends every thread of the process; never returns.
-#[inline(always)]
-pub fn exit_group(code: i32) -> ! {
-    // SAFETY: exit_group takes no pointers and does not return.
-    unsafe {
-        asm!("svc 0", in("r0") code as isize as usize,
-             in("r7") linux_raw_sys::general::__NR_exit_group as usize,
-             options(noreturn, nostack));
-    }
+register_syscalls! {
+    insn: "svc 0",
+    number: "r7",
+    result: "r0",
+    args: ["r0", "r1", "r2", "r3", "r4", "r5"],
+    clobbers: [],
 }
 
 /// Names of the auxiliary-vector keys only this architecture defines (none here).
@@ -176,10 +65,6 @@ pub mod time_nr {
     /// `getcpu`.
     pub const GETCPU: usize = nr::__NR_getcpu as usize;
 }
-
-/// Called by crt0 after the stack is recorded: nothing to set up on this architecture.
-#[inline(always)]
-pub fn on_start() {}
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

@@ -12,6 +12,11 @@
 //! whose lengths it passes on, or plain integers.
 #![allow(unsafe_code)]
 
+// i686 writes its own system call functions (see register.rs).
+#[cfg_attr(target_arch = "x86", allow(unused_macros))]
+#[macro_use]
+mod register;
+
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "x86", path = "x86.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
@@ -33,8 +38,8 @@ mod imp;
 compile_error!("tinyrt is a runtime for Linux only");
 
 pub use imp::{
-    auxv_name, exit_group, extras, on_start, syscall0, syscall1, syscall2, syscall3, syscall4,
-    syscall5, syscall6, time_nr, vdso_names,
+    auxv_name, exit_group, extras, syscall0, syscall1, syscall2, syscall3, syscall4, syscall5,
+    syscall6, time_nr, vdso_names,
 };
 
 use crate::errno::Errno;

@@ -4,9 +4,9 @@
 //!   AT_SYSINFO (it uses `sysenter` or `syscall`, whichever the CPU does fastest), or with
 //!   `int $0x80` when there is no AT_SYSINFO. Both take the number in `eax`, arguments in
 //!   `ebx`, `ecx`, `edx`, `esi`, `edi`, `ebp`, and return the result in `eax` (-4095..=-1 is a
-//!   negated errno). The entry is called through a pointer that starts at an `int $0x80;
-//!   ret` stub and is switched at start-up (`on_start`) when AT_SYSINFO is there. Measured
-//!   on this project's machine (x86_64 kernel, IA32 emulation): see the README.
+//!   negated errno). The entry is called through a pointer chosen on the first system
+//!   call: `__kernel_vsyscall` when AT_SYSINFO names it, else an `int $0x80; ret` stub.
+//!   Measured on this project's machine (x86_64 kernel, IA32 emulation): see the README.
 //! - In inline asm rustc refuses `esi` (LLVM's base pointer) and `ebp` (the frame pointer)
 //!   as operands; `ebx` (the PIC register) it accepts, saving and restoring it around the
 //!   asm. So one to three arguments are plain register operands; with four to six, the
@@ -49,8 +49,7 @@ pub enum SyscallEntry {
 
 /// The entry in use.
 pub fn syscall_entry() -> SyscallEntry {
-    match ENTRY.load(Ordering::Relaxed) {
-        0 => SyscallEntry::Int80,
+    match entry() {
         a if a == int80_entry as *const () as usize => SyscallEntry::Int80,
         a => SyscallEntry::Vsyscall(a),
     }
@@ -67,25 +66,29 @@ pub fn use_vsyscall(yes: bool) -> SyscallEntry {
     syscall_entry()
 }
 
-/// Called by crt0 after the stack is recorded: switch to `__kernel_vsyscall` when the
-/// kernel named it. (Reads the stack's vector only: library mode keeps `int $0x80`.)
-#[inline]
-pub fn on_start() {
-    let at_sysinfo = linux_raw_sys::auxvec::AT_SYSINFO as usize;
-    let found = crate::start::stack_auxv().and_then(|a| a.iter().find(|e| e[0] == at_sysinfo));
-    if let Some(&[_, v]) = found
-        && v != 0
-    {
-        ENTRY.store(v, Ordering::Relaxed);
-    }
-}
-
+/// The entry address: chosen on the first system call, from the stack's auxiliary vector
+/// (`__kernel_vsyscall` when the kernel names it in AT_SYSINFO, else `int $0x80`; library
+/// mode, which has no stack copy, keeps `int $0x80`). A program that makes no system call
+/// but exit_group never pays for the choice.
 #[inline(always)]
 fn entry() -> usize {
     match ENTRY.load(Ordering::Relaxed) {
-        0 => int80_entry as *const () as usize,
+        0 => choose_entry(),
         a => a,
     }
+}
+
+#[cold]
+#[inline(never)]
+fn choose_entry() -> usize {
+    let at_sysinfo = linux_raw_sys::auxvec::AT_SYSINFO as usize;
+    let found = crate::start::stack_auxv().and_then(|a| a.iter().find(|e| e[0] == at_sysinfo));
+    let e = match found {
+        Some(&[_, v]) if v != 0 => v,
+        _ => int80_entry as *const () as usize,
+    };
+    ENTRY.store(e, Ordering::Relaxed);
+    e
 }
 
 /// A system call with no arguments.

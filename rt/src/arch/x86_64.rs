@@ -12,131 +12,12 @@
 //! must uphold the contract of the system call it names: pointers valid for the lengths the
 //! kernel will read or write, file descriptors it owns, and so on.
 
-use core::arch::asm;
-
-/// A system call with no arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall0(n: usize) -> usize {
-    let ret;
-    // SAFETY: the caller upholds the system call's contract; rcx/r11 are declared clobbered.
-    unsafe {
-        asm!("syscall", inlateout("rax") n => ret, out("rcx") _, out("r11") _,
-             options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with one argument.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
-    let ret;
-    // SAFETY: as in `syscall0`.
-    unsafe {
-        asm!("syscall", inlateout("rax") n => ret, in("rdi") a1,
-             out("rcx") _, out("r11") _, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with two arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
-    let ret;
-    // SAFETY: as in `syscall0`.
-    unsafe {
-        asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2,
-             out("rcx") _, out("r11") _, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with three arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
-    let ret;
-    // SAFETY: as in `syscall0`.
-    unsafe {
-        asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
-             out("rcx") _, out("r11") _, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with four arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
-    let ret;
-    // SAFETY: as in `syscall0`.
-    unsafe {
-        asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
-             in("r10") a4, out("rcx") _, out("r11") _, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with five arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
-    let ret;
-    // SAFETY: as in `syscall0`.
-    unsafe {
-        asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
-             in("r10") a4, in("r8") a5, out("rcx") _, out("r11") _,
-             options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// A system call with six arguments.
-///
-/// # Safety
-/// See the module documentation.
-#[inline(always)]
-pub unsafe fn syscall6(
-    n: usize,
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-    a5: usize,
-    a6: usize,
-) -> usize {
-    let ret;
-    // SAFETY: as in `syscall0`.
-    unsafe {
-        asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
-             in("r10") a4, in("r8") a5, in("r9") a6, out("rcx") _, out("r11") _,
-             options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// `exit_group(code)`: ends every thread of the process; never returns.
-#[inline(always)]
-pub fn exit_group(code: i32) -> ! {
-    // SAFETY: exit_group takes no pointers and does not return; nothing after it runs.
-    unsafe {
-        asm!("syscall", in("rax") linux_raw_sys::general::__NR_exit_group as usize,
-             in("rdi") code as isize as usize, options(noreturn, nostack));
-    }
+register_syscalls! {
+    insn: "syscall",
+    number: "rax",
+    result: "rax",
+    args: ["rdi", "rsi", "rdx", "r10", "r8", "r9"],
+    clobbers: ["rcx", "r11"],
 }
 
 /// Names of the auxiliary-vector keys only this architecture defines (none on x86_64).
@@ -180,10 +61,6 @@ pub mod time_nr {
     /// `getcpu`.
     pub const GETCPU: usize = nr::__NR_getcpu as usize;
 }
-
-/// Called by crt0 after the stack is recorded: nothing to set up on this architecture.
-#[inline(always)]
-pub fn on_start() {}
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}
