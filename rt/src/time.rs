@@ -211,40 +211,53 @@ pub fn clock_backend(f: Function, clock: ClockId) -> Backend {
     }
 }
 
-/// Reads `clock`.
-#[inline]
-pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
-    if !clock.vdso_capable() {
-        return syscall::clock_gettime(clock);
-    }
+/// `clock_gettime` and `clock_getres` differ only in their slot (`via_slot`) and their
+/// system call (`sys`): one body serves both, inlined, so that each keeps its hot path of
+/// one load and one indirect call (the `vdso_capable` test folds away for a constant clock).
+#[inline(always)]
+fn read(
+    f: Function,
+    clock: ClockId,
+    via_slot: impl FnOnce(i32, &mut __kernel_timespec) -> i32,
+    sys: impl Fn(i32, &mut __kernel_timespec) -> i32,
+) -> Result<Timespec, Errno> {
     let mut ts = ZERO_TS;
-    let r = vdso::clock_gettime(clock.0, &mut ts);
+    let direct = !clock.vdso_capable();
+    let r = if direct {
+        sys(clock.0, &mut ts)
+    } else {
+        via_slot(clock.0, &mut ts)
+    };
     if r != 0 {
         after_failure(
             r as isize,
-            || vdso::is_syscall(Function::ClockGettime),
-            || syscall::raw_clock_gettime(clock.0, &mut ts),
+            || direct || vdso::is_syscall(f),
+            || sys(clock.0, &mut ts) as isize,
         )?;
     }
     Ok(Timespec::from_kernel(&ts))
 }
 
+/// Reads `clock`.
+#[inline]
+pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
+    read(
+        Function::ClockGettime,
+        clock,
+        vdso::clock_gettime,
+        vdso::call_sys_clock_gettime,
+    )
+}
+
 /// The resolution of `clock`.
 #[inline]
 pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
-    if !clock.vdso_capable() {
-        return syscall::clock_getres(clock);
-    }
-    let mut ts = ZERO_TS;
-    let r = vdso::clock_getres(clock.0, &mut ts);
-    if r != 0 {
-        after_failure(
-            r as isize,
-            || vdso::is_syscall(Function::ClockGetres),
-            || syscall::raw_clock_getres(clock.0, &mut ts),
-        )?;
-    }
-    Ok(Timespec::from_kernel(&ts))
+    read(
+        Function::ClockGetres,
+        clock,
+        vdso::clock_getres,
+        vdso::call_sys_clock_getres,
+    )
 }
 
 /// 32-bit `long`s overflow in 2038: on such architectures `gettimeofday` and `time` are
@@ -273,7 +286,7 @@ pub fn gettimeofday() -> Result<Timeval, Errno> {
         after_failure(
             r as isize,
             || vdso::is_syscall(Function::Gettimeofday),
-            || syscall::raw_gettimeofday(&mut tv),
+            || vdso::call_sys_gettimeofday(&mut tv) as isize,
         )?;
     }
     Ok(Timeval {
@@ -318,34 +331,26 @@ pub fn init() {
 pub mod syscall {
     use super::*;
 
-    pub(super) fn raw_clock_gettime(clock: i32, ts: &mut __kernel_timespec) -> isize {
-        vdso::call_sys_clock_gettime(clock, ts) as isize
-    }
-    pub(super) fn raw_clock_getres(clock: i32, ts: &mut __kernel_timespec) -> isize {
-        vdso::call_sys_clock_getres(clock, ts) as isize
-    }
-    pub(super) fn raw_gettimeofday(tv: &mut __kernel_old_timeval) -> isize {
-        vdso::call_sys_gettimeofday(tv) as isize
+    fn by_syscall(
+        clock: ClockId,
+        sys: impl FnOnce(i32, &mut __kernel_timespec) -> i32,
+    ) -> Result<Timespec, Errno> {
+        let mut ts = ZERO_TS;
+        match sys(clock.0, &mut ts) {
+            0 => Ok(Timespec::from_kernel(&ts)),
+            r => Err(errno_of(r as isize)),
+        }
     }
 
     /// `clock_gettime` by system call.
     pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
-        let mut ts = ZERO_TS;
-        match raw_clock_gettime(clock.0, &mut ts) {
-            0 => Ok(Timespec::from_kernel(&ts)),
-            r => Err(errno_of(r)),
-        }
+        by_syscall(clock, vdso::call_sys_clock_gettime)
     }
 
     /// `clock_getres` by system call.
     pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
-        let mut ts = ZERO_TS;
-        match raw_clock_getres(clock.0, &mut ts) {
-            0 => Ok(Timespec::from_kernel(&ts)),
-            r => Err(errno_of(r)),
-        }
+        by_syscall(clock, vdso::call_sys_clock_getres)
     }
-
     /// `gettimeofday` by system call (by `clock_gettime` on 32-bit architectures).
     pub fn gettimeofday() -> Result<Timeval, Errno> {
         if LONG_IS_32 {
@@ -355,7 +360,7 @@ pub mod syscall {
             tv_sec: 0,
             tv_usec: 0,
         };
-        match raw_gettimeofday(&mut tv) {
+        match vdso::call_sys_gettimeofday(&mut tv) as isize {
             0 => Ok(Timeval {
                 sec: long(tv.tv_sec),
                 usec: tv.tv_usec as u32,

@@ -576,6 +576,37 @@ unsafe fn fill_timeval(tv: *mut __kernel_old_timeval, ts: &__kernel_timespec) ->
     0
 }
 
+/// The realtime clock for `gettimeofday` and `time` where they have no entry of their own:
+/// `first` (a clock id) through the clock_gettime slot when given, else (or when that
+/// fails) CLOCK_REALTIME by system call. The raw error on failure.
+fn realtime(first: Option<u32>) -> Result<__kernel_timespec, i32> {
+    let mut ts = __kernel_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if let Some(clock) = first
+        && clock_gettime(clock as i32, &mut ts) == 0
+    {
+        return Ok(ts);
+    }
+    match call_sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts) {
+        0 => Ok(ts),
+        r => Err(r),
+    }
+}
+
+/// Stores `sec` at `t` unless it is NULL, and answers it, as `time` does.
+///
+/// # Safety
+/// `t` is NULL or valid for writing.
+unsafe fn put_time(t: *mut isize, sec: i64) -> isize {
+    if !t.is_null() {
+        // SAFETY: non-NULL `t` is valid (caller).
+        unsafe { *t = sec as isize };
+    }
+    sec as isize
+}
+
 /// # Safety
 /// `tv` is valid for writing a `__kernel_old_timeval`; `tz` is NULL or valid.
 pub(crate) unsafe extern "C" fn sys_gettimeofday(
@@ -585,70 +616,27 @@ pub(crate) unsafe extern "C" fn sys_gettimeofday(
     match time_nr::GETTIMEOFDAY {
         // SAFETY: the kernel writes one timeval at `tv` and, if non-NULL, a timezone (caller).
         Some(nr) => unsafe { arch::syscall2(nr, tv as usize, tz as usize) as isize as i32 },
-        None => {
-            let mut ts = __kernel_timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: `ts` is ours.
-            let r = unsafe {
-                sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts)
-            };
-            if r != 0 {
-                return r;
-            }
-            // SAFETY: `tv` is valid (caller).
-            unsafe { fill_timeval(tv, &ts) }
-        }
+        // SAFETY: `tv` is valid (caller).
+        None => realtime(None).map_or_else(|r| r, |ts| unsafe { fill_timeval(tv, &ts) }),
     }
 }
 
-/// `gettimeofday` without a (usable) vDSO or system call of its own: `clock_gettime(
-/// CLOCK_REALTIME)` through its slot.
-unsafe extern "C" fn gettimeofday_via_clock(
-    tv: *mut __kernel_old_timeval,
-    _tz: *mut c_void,
-) -> i32 {
-    let mut ts = __kernel_timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    let mut r = clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts);
-    if r != 0 {
-        // SAFETY: `ts` is ours.
-        r = unsafe { sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts) };
-        if r != 0 {
-            return r;
-        }
-    }
+/// `gettimeofday` without a (usable) vDSO or system call of its own: CLOCK_REALTIME
+/// through the clock_gettime slot.
+unsafe extern "C" fn gettimeofday_via_clock(tv: *mut __kernel_old_timeval, _: *mut c_void) -> i32 {
+    let clock = Some(linux_raw_sys::general::CLOCK_REALTIME);
     // SAFETY: `tv` is valid (caller).
-    unsafe { fill_timeval(tv, &ts) }
+    realtime(clock).map_or_else(|r| r, |ts| unsafe { fill_timeval(tv, &ts) })
 }
 
 /// # Safety
 /// `t` is NULL or valid for writing.
 pub(crate) unsafe extern "C" fn sys_time(t: *mut isize) -> isize {
     match time_nr::TIME {
-        // SAFETY: as above.
+        // SAFETY: the kernel writes the time at `t` unless it is NULL (caller).
         Some(nr) => unsafe { arch::syscall1(nr, t as usize) as isize },
-        None => {
-            let mut ts = __kernel_timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: `ts` is ours.
-            let r = unsafe {
-                sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts)
-            };
-            if r != 0 {
-                return r as isize;
-            }
-            if !t.is_null() {
-                // SAFETY: non-NULL `t` is valid (caller).
-                unsafe { *t = ts.tv_sec as isize };
-            }
-            ts.tv_sec as isize
-        }
+        // SAFETY: `t` is NULL or valid (caller).
+        None => realtime(None).map_or_else(|r| r as isize, |ts| unsafe { put_time(t, ts.tv_sec) }),
     }
 }
 
@@ -659,34 +647,18 @@ pub(crate) unsafe extern "C" fn sys_getcpu(
     node: *mut u32,
     cache: *mut c_void,
 ) -> i32 {
-    // SAFETY: as above.
+    // SAFETY: the kernel writes the cpu and node numbers where they are not NULL (caller).
     unsafe {
         arch::syscall3(time_nr::GETCPU, cpu as usize, node as usize, cache as usize) as isize as i32
     }
 }
 
-/// `time` without a vDSO `time`: `clock_gettime(CLOCK_REALTIME_COARSE)` through its slot.
+/// `time` without a vDSO `time`: CLOCK_REALTIME_COARSE through the clock_gettime slot
+/// (`time` has one-tick precision anyway).
 unsafe extern "C" fn time_via_clock(t: *mut isize) -> isize {
-    let mut ts = __kernel_timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    let mut r = clock_gettime(
-        linux_raw_sys::general::CLOCK_REALTIME_COARSE as i32,
-        &mut ts,
-    );
-    if r != 0 {
-        // SAFETY: `ts` is ours.
-        r = unsafe { sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts) };
-        if r != 0 {
-            return r as isize;
-        }
-    }
-    if !t.is_null() {
-        // SAFETY: non-NULL `t` is valid (caller).
-        unsafe { *t = ts.tv_sec as isize };
-    }
-    ts.tv_sec as isize
+    let clock = Some(linux_raw_sys::general::CLOCK_REALTIME_COARSE);
+    // SAFETY: `t` is NULL or valid (the signature's contract, as for `time`).
+    realtime(clock).map_or_else(|r| r as isize, |ts| unsafe { put_time(t, ts.tv_sec) })
 }
 
 // Safe entries to the raw system calls, for `time::syscall` and `cpu`.
