@@ -237,6 +237,27 @@ mod i686 {
                 ok_stdout(cmd.output().unwrap(), &what)
             });
         }
+        // Once a 32-bit call has served where its 64-bit twin was refused, no 64-bit call
+        // is tried again (one flag for both): counted by the ptrace harness, three clocks'
+        // values and resolutions cost one refused clock_gettime64, then 32-bit calls alone.
+        let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+        let prog = common::seccomp_program(
+            AUDIT_ARCH_I386,
+            &[(CLOCK_GETTIME64, refuse), (CLOCK_GETRES_TIME64, refuse)],
+        );
+        let t = common::ptrace::run_traced_with(
+            &now,
+            &["--syscall", "REALTIME", "MONOTONIC", "TAI"],
+            Tamper::None,
+            Some(prog),
+        );
+        assert_eq!(t.code, 0, "{}", t.stdout);
+        assert!(!t.stdout.contains("error"), "{}", t.stdout);
+        assert_eq!(t.count(CLOCK_GETTIME64), 1, "{:?}", t.syscalls);
+        assert_eq!(t.count(CLOCK_GETRES_TIME64), 0, "{:?}", t.syscalls);
+        assert_eq!(t.count(CLOCK_GETTIME32), 3, "{:?}", t.syscalls);
+        assert_eq!(t.count(CLOCK_GETRES32), 3, "{:?}", t.syscalls);
+
         // The control: with the 32-bit calls refused too, the errors come through.
         let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
         let mut cmd = std::process::Command::new(&now);

@@ -3,6 +3,7 @@
 //! The test re-runs this test binary under a seccomp filter that fails exactly that prctl
 //! with EPERM, and the child half checks the outcome.
 
+mod common;
 use tinyrt_rt::auxv::{self, Source};
 use tinyrt_rt::time::{self, Backend, ClockId, Function};
 
@@ -45,7 +46,7 @@ fn without_pr_get_auxv_the_proc_file_serves() {
         k,
     };
     let pr_get_auxv = 0x4155_5856; // PR_GET_AUXV ("AUXV")
-    let mut prog = vec![
+    let prog = vec![
         stmt(BPF_LD | BPF_W | BPF_ABS, 4), // arch
         jeq(0xc000_003e, 0, 4),            // not x86_64: allow
         stmt(BPF_LD | BPF_W | BPF_ABS, 0), // nr
@@ -58,8 +59,6 @@ fn without_pr_get_auxv_the_proc_file_serves() {
             libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
         ),
     ];
-    // The closure below must be Send + Sync: it gets the program as an address and a length.
-    let (addr, len) = (prog.as_mut_ptr() as usize, prog.len() as u16);
     let exe = std::env::current_exe().unwrap();
     let mut cmd = std::process::Command::new(exe);
     cmd.args([
@@ -69,29 +68,8 @@ fn without_pr_get_auxv_the_proc_file_serves() {
         "--test-threads=1",
     ])
     .env(CHILD, "1");
-    use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs in the child between fork and exec and only makes two prctl
-    // calls on memory prepared before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fprog = libc::sock_fprog {
-                len,
-                filter: addr as *mut sock_filter,
-            };
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::prctl(
-                    libc::PR_SET_SECCOMP,
-                    libc::SECCOMP_MODE_FILTER,
-                    &fprog as *const _,
-                ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    common::with_seccomp(&mut cmd, prog);
     let out = cmd.output().unwrap();
-    drop(prog);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

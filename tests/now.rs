@@ -69,81 +69,22 @@ const KILL: [i64; 5] = [
     libc::SYS_getcpu,
 ];
 
-/// Runs `exe args` under a seccomp filter that kills the process on any of KILL; returns
-/// (wait status, stdout).
+/// Runs `exe args` (empty environment) under a seccomp filter that kills the process on
+/// any of KILL; returns (wait status, stdout).
 fn run_under_seccomp(exe: &std::path::Path, args: &[&str]) -> (i32, String) {
-    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, sock_filter};
-    let stmt = |code: u32, k: u32| sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8, jf: u8| sock_filter {
-        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
-    let n = KILL.len() as u8;
-    let mut prog = vec![
-        stmt(BPF_LD | BPF_W | BPF_ABS, 4), // seccomp_data.arch
-        jeq(0xc000_003e, 1, 0),            // AUDIT_ARCH_X86_64
-        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS),
-        stmt(BPF_LD | BPF_W | BPF_ABS, 0), // seccomp_data.nr
-    ];
-    for (i, nr) in KILL.iter().enumerate() {
-        prog.push(jeq(*nr as u32, n - i as u8, 0));
-    }
-    prog.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW));
-    prog.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_KILL_PROCESS));
-    let fprog = libc::sock_fprog {
-        len: prog.len() as u16,
-        filter: prog.as_mut_ptr(),
-    };
-
-    let path = std::ffi::CString::new(exe.to_str().unwrap()).unwrap();
-    let argv_c: Vec<std::ffi::CString> = std::iter::once(path.clone())
-        .chain(args.iter().map(|a| std::ffi::CString::new(*a).unwrap()))
+    use std::os::unix::process::ExitStatusExt;
+    let kill: Vec<(i64, u32)> = KILL
+        .iter()
+        .map(|&nr| (nr, libc::SECCOMP_RET_KILL_PROCESS))
         .collect();
-    let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|c| c.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
-    let mut fds = [0; 2];
-    // SAFETY: between fork and execve the child only makes async-signal-safe calls on
-    // memory prepared before the fork.
-    unsafe {
-        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
-        let pid = libc::fork();
-        if pid == 0 {
-            libc::dup2(fds[1], 1);
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::prctl(
-                    libc::PR_SET_SECCOMP,
-                    libc::SECCOMP_MODE_FILTER,
-                    &fprog as *const _,
-                ) != 0
-            {
-                libc::_exit(126);
-            }
-            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-            libc::_exit(127);
-        }
-        libc::close(fds[1]);
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let r = libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len());
-            if r <= 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..r as usize]);
-        }
-        libc::close(fds[0]);
-        let mut status = 0;
-        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-        (status, String::from_utf8(out).unwrap())
-    }
+    let mut cmd = Command::new(exe);
+    cmd.args(args).env_clear();
+    common::with_seccomp(&mut cmd, common::seccomp_program(0xc000_003e, &kill)); // AUDIT_ARCH_X86_64
+    let out = cmd.output().unwrap();
+    (
+        out.status.into_raw(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
 }
 
 #[test]

@@ -74,6 +74,17 @@ fn library_mode_finds_the_vdso_through_the_kernel() {
             }
             Backend::Syscall => panic!("{f:?} is not served by the vDSO on x86_64"),
         }
+        // The lookup the dispatch used finds the same address.
+        if let (
+            Backend::Vdso {
+                symbol, address, ..
+            },
+            Some(s),
+        ) = (time::backend(f), f.symbol())
+        {
+            assert_eq!(symbol, s);
+            assert_eq!(tinyrt_rt::vdso::find(s), Some(address), "{f:?}");
+        }
     }
 }
 
@@ -134,8 +145,12 @@ fn dynamic_clocks_agree_with_glibc() {
         unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) },
         0
     );
+    // This thread's clock by glibc's id, and ours by `thread_cputime(0)`: the same clock.
+    let glibc_thread = ClockId::from_raw(id);
+    let b = glibc(glibc_thread).unwrap();
     let t = time::clock_gettime(ClockId::thread_cputime(0)).unwrap();
-    assert!(t.as_nanos() > 0);
+    let a = glibc(glibc_thread).unwrap();
+    assert!(b <= t && t <= a, "{b:?} <= {t:?} <= {a:?}");
     // A clock of another process: pid 1 exists; reading its CPU clock is allowed or not as
     // the kernel decides, and glibc must see the same.
     let pid1 = ClockId::process_cputime(1);

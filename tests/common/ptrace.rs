@@ -73,6 +73,20 @@ fn regs(pid: i32) -> libc::user_regs_struct {
 
 /// Runs `exe args` under the harness.
 pub fn run_traced(exe: &Path, args: &[&str], tamper: Tamper) -> Traced {
+    run_traced_with(exe, args, tamper, None)
+}
+
+/// `run_traced`, with a seccomp program installed in the child before it execs.
+pub fn run_traced_with(
+    exe: &Path,
+    args: &[&str],
+    tamper: Tamper,
+    seccomp: Option<Vec<libc::sock_filter>>,
+) -> Traced {
+    let fprog = seccomp.as_ref().map(|p| libc::sock_fprog {
+        len: p.len() as u16,
+        filter: p.as_ptr() as *mut _,
+    });
     let path = CString::new(exe.to_str().unwrap()).unwrap();
     let mut argv_c = vec![path.clone()];
     argv_c.extend(args.iter().map(|a| CString::new(*a).unwrap()));
@@ -88,6 +102,16 @@ pub fn run_traced(exe: &Path, args: &[&str], tamper: Tamper) -> Traced {
         assert!(pid >= 0);
         if pid == 0 {
             libc::dup2(fds[1], 1);
+            if let Some(f) = &fprog
+                && (libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                    || libc::prctl(
+                        libc::PR_SET_SECCOMP,
+                        libc::SECCOMP_MODE_FILTER,
+                        f as *const _,
+                    ) != 0)
+            {
+                libc::_exit(126);
+            }
             libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
             libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
             libc::_exit(127);
