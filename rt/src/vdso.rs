@@ -117,9 +117,10 @@ mod tests {
                 Err(e) => panic!("{e}"),
             }
         }
-        // Tests run on the x86_64 host: its two images (kernel, qemu) are used, the
-        // other five refused.
-        assert_eq!((used, refused), (2, 5));
+        // Whatever the host, at least one fixture is its own (its kernel's or qemu's) and
+        // most are another machine's.
+        assert_eq!(used + refused, 7);
+        assert!(used >= 1 && refused >= 4, "used {used}, refused {refused}");
     }
 }
 
