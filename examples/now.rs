@@ -106,45 +106,29 @@ fn main(args: tinyrt::env::Args) -> i32 {
             }
         }
     }
+    type Read = fn(ClockId) -> Result<time::Timespec, tinyrt::Errno>;
+    let reads: [(Function, Read, Read); 2] = [
+        (
+            Function::ClockGettime,
+            time::clock_gettime,
+            time::syscall::clock_gettime,
+        ),
+        (
+            Function::ClockGetres,
+            time::clock_getres,
+            time::syscall::clock_getres,
+        ),
+    ];
     for (clock, name) in ClockId::ALL {
         if !want(name) {
             continue;
         }
-        match if raw {
-            time::syscall::clock_gettime(clock)
-        } else {
-            time::clock_gettime(clock)
-        } {
-            Ok(ts) => println!(
-                "clock_gettime {} {} {}",
-                name,
-                Ts(ts),
-                clock_tag(Function::ClockGettime, clock, raw)
-            ),
-            Err(e) => println!(
-                "clock_gettime {} error {:?} {}",
-                name,
-                e,
-                clock_tag(Function::ClockGettime, clock, raw)
-            ),
-        }
-        match if raw {
-            time::syscall::clock_getres(clock)
-        } else {
-            time::clock_getres(clock)
-        } {
-            Ok(ts) => println!(
-                "clock_getres {} {} {}",
-                name,
-                Ts(ts),
-                clock_tag(Function::ClockGetres, clock, raw)
-            ),
-            Err(e) => println!(
-                "clock_getres {} error {:?} {}",
-                name,
-                e,
-                clock_tag(Function::ClockGetres, clock, raw)
-            ),
+        for (f, auto, sys) in reads {
+            let tag = clock_tag(f, clock, raw);
+            match if raw { sys(clock) } else { auto(clock) } {
+                Ok(ts) => println!("{} {} {} {}", f.name(), name, Ts(ts), tag),
+                Err(e) => println!("{} {} error {:?} {}", f.name(), name, e, tag),
+            }
         }
     }
     if want("gettimeofday") {
