@@ -29,22 +29,11 @@ fn child_half_reads_proc_self_auxv() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn without_pr_get_auxv_the_proc_file_serves() {
-    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, sock_filter};
+    use common::{bpf_jeq as jeq, bpf_stmt as stmt};
+    use libc::{BPF_ABS, BPF_K, BPF_LD, BPF_RET, BPF_W};
     if std::env::var_os(CHILD).is_some() {
         return;
     }
-    let stmt = |code: u32, k: u32| sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8, jf: u8| sock_filter {
-        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
     let pr_get_auxv = 0x4155_5856; // PR_GET_AUXV ("AUXV")
     let prog = vec![
         stmt(BPF_LD | BPF_W | BPF_ABS, 4), // arch

@@ -425,22 +425,31 @@ pub fn cross_examples(arch: &Arch) -> Option<PathBuf> {
     Some(target_dir.join(arch.target).join("release/examples"))
 }
 
-/// A seccomp program for processes of audit architecture `audit_arch` (others pass): each
-/// rule (system call number, SECCOMP_RET_* action) applies its action; the rest is allowed.
-pub fn seccomp_program(audit_arch: u32, rules: &[(i64, u32)]) -> Vec<libc::sock_filter> {
-    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, sock_filter};
-    let stmt = |code: u32, k: u32| sock_filter {
+/// A BPF statement (`BPF_LD`, `BPF_RET`, ...) for a seccomp program.
+pub fn bpf_stmt(code: u32, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
         code: code as u16,
         jt: 0,
         jf: 0,
         k,
-    };
-    let jeq = |k: u32, jt: u8, jf: u8| sock_filter {
-        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
+    }
+}
+
+/// A BPF `jeq k`: skip `jt` instructions if equal, `jf` if not.
+pub fn bpf_jeq(k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
         jt,
         jf,
         k,
-    };
+    }
+}
+
+/// A seccomp program for processes of audit architecture `audit_arch` (others pass): each
+/// rule (system call number, SECCOMP_RET_* action) applies its action; the rest is allowed.
+pub fn seccomp_program(audit_arch: u32, rules: &[(i64, u32)]) -> Vec<libc::sock_filter> {
+    use libc::{BPF_ABS, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let (stmt, jeq) = (bpf_stmt, bpf_jeq);
     let mut p = vec![
         stmt(BPF_LD | BPF_W | BPF_ABS, 4), // seccomp_data.arch
         jeq(audit_arch, 1, 0),
