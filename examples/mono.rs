@@ -11,34 +11,33 @@ use tinyrt::time::{ClockId, clock_gettime};
 
 tinyrt::main!(main);
 
-/// Writes `v` in decimal ending before `end`, zero-padded to `width`; returns the start.
-/// (Through `get_mut`: no index that could panic, so no panic code in the binary.)
-fn digits(buf: &mut [u8], mut end: usize, mut v: u64, width: usize) -> usize {
-    let stop = end.saturating_sub(width);
-    while end > 0 {
-        end -= 1;
-        if let Some(b) = buf.get_mut(end) {
-            *b = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 && end <= stop {
-            break;
-        }
-    }
-    end
-}
-
 fn main() -> i32 {
     let Ok(ts) = clock_gettime(ClockId::MONOTONIC) else {
         return 1;
     };
+    // Right to left: nine digits of nanoseconds, the dot, then the seconds. Through
+    // `get_mut`: no index that could panic, so no panic code in the binary.
     let mut buf = [b'\n'; 32];
-    let dot = digits(&mut buf, 31, u64::from(ts.nsec), 9).saturating_sub(1);
-    if let Some(b) = buf.get_mut(dot) {
-        *b = b'.';
+    let (mut end, mut v, mut n) = (31, u64::from(ts.nsec), 0);
+    while end > 0 {
+        end -= 1;
+        let c = if n == 9 {
+            v = ts.sec as u64;
+            b'.'
+        } else {
+            let d = (v % 10) as u8;
+            v /= 10;
+            b'0' + d
+        };
+        if let Some(b) = buf.get_mut(end) {
+            *b = c;
+        }
+        n += 1;
+        if n > 10 && v == 0 {
+            break;
+        }
     }
-    let start = digits(&mut buf, dot, ts.sec as u64, 1);
-    match write_all(STDOUT, buf.get(start..).unwrap_or_default()) {
+    match write_all(STDOUT, buf.get(end..).unwrap_or_default()) {
         Ok(()) => 0,
         Err(_) => 1,
     }

@@ -13,6 +13,11 @@
 //! 3. then `/proc/self/auxv`,
 //! 4. else nothing: every getter answers `None` (and the vDSO is not used).
 //!
+//! Steps 2 and 3 are the crate feature `library-mode` (on by default). The `tinyrt` facade
+//! turns it off: under tinyrt's own `_start` the stack is always there, and a program that
+//! reads a clock then carries no auxv reader it can never run (about 1 KiB). Without the
+//! feature, a program not started by tinyrt's `_start` has no vector (step 4).
+//!
 //! A library-mode copy is read once, on first use, into a static table of atomic words:
 //! racing first users (threads, or a signal handler interrupting one) each read the same
 //! kernel data and store the same values, so nobody waits and no lock is taken.
@@ -27,6 +32,7 @@
 #![allow(unsafe_code)]
 
 use core::ffi::{CStr, c_char};
+#[cfg(feature = "library-mode")]
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// The `AT_*` key numbers.
@@ -58,10 +64,14 @@ pub enum Source {
 }
 
 /// Words of the library-mode copy: 64 pairs, more than any kernel writes (about 25).
+#[cfg(feature = "library-mode")]
 const LIB_WORDS: usize = 128;
+#[cfg(feature = "library-mode")]
 static LIB: [AtomicUsize; LIB_WORDS] = [const { AtomicUsize::new(0) }; LIB_WORDS];
+#[cfg(feature = "library-mode")]
 static LIB_PAIRS: AtomicUsize = AtomicUsize::new(0);
 /// 0: not read yet; 1, 2, 3: read, from prctl, /proc/self/auxv, or nowhere.
+#[cfg(feature = "library-mode")]
 static LIB_STATE: AtomicU8 = AtomicU8::new(0);
 
 /// Where the vector comes from in this process (reading it on first use).
@@ -72,6 +82,7 @@ pub fn source() -> Source {
 #[derive(Clone, Copy)]
 enum View {
     Stack(&'static [[usize; 2]]),
+    #[cfg(feature = "library-mode")]
     Lib(usize),
 }
 
@@ -79,6 +90,7 @@ impl View {
     fn len(self) -> usize {
         match self {
             View::Stack(s) => s.len(),
+            #[cfg(feature = "library-mode")]
             View::Lib(n) => n,
         }
     }
@@ -86,6 +98,7 @@ impl View {
     fn at(self, i: usize) -> Option<Entry> {
         match self {
             View::Stack(s) => s.get(i).map(|&[key, value]| Entry { key, value }),
+            #[cfg(feature = "library-mode")]
             View::Lib(_) => Some(Entry {
                 key: LIB.get(2 * i)?.load(Ordering::Relaxed),
                 value: LIB.get(2 * i + 1)?.load(Ordering::Relaxed),
@@ -98,6 +111,16 @@ fn view() -> (Source, View) {
     if let Some(s) = crate::start::stack_auxv() {
         return (Source::Stack, View::Stack(s));
     }
+    library_view()
+}
+
+#[cfg(not(feature = "library-mode"))]
+fn library_view() -> (Source, View) {
+    (Source::Unavailable, View::Stack(&[]))
+}
+
+#[cfg(feature = "library-mode")]
+fn library_view() -> (Source, View) {
     let source = match LIB_STATE.load(Ordering::Acquire) {
         0 => read_library_copy(),
         1 => Source::Prctl,
@@ -118,6 +141,8 @@ fn view() -> (Source, View) {
 ///
 /// Uses one 1 KiB buffer and a 64-byte one on the stack: a first clock read in a signal
 /// handler on a small alternate stack must fit.
+#[cfg(feature = "library-mode")]
+#[inline(never)] // Once per process; and a symbol tests/size.rs looks for.
 fn read_library_copy() -> Source {
     let mut words = [0usize; LIB_WORDS];
     let source = if crate::arch::prctl_get_auxv(&mut words).is_ok() {
@@ -146,6 +171,7 @@ fn read_library_copy() -> Source {
 }
 
 /// The bytes of `words`, to read a file into.
+#[cfg(feature = "library-mode")]
 fn as_bytes_mut(words: &mut [usize; LIB_WORDS]) -> &mut [u8] {
     // SAFETY: any byte pattern is a valid usize and u8 has no alignment: the same memory
     // viewed as bytes, borrowed mutably for no longer than `words`.
@@ -153,6 +179,7 @@ fn as_bytes_mut(words: &mut [usize; LIB_WORDS]) -> &mut [u8] {
 }
 
 /// Reads /proc/self/auxv into `words` (zero-filled past its end).
+#[cfg(feature = "library-mode")]
 fn read_proc(words: &mut [usize; LIB_WORDS]) -> Source {
     *words = [0; LIB_WORDS];
     match crate::io::read_file(c"/proc/self/auxv", as_bytes_mut(words)) {
@@ -163,6 +190,7 @@ fn read_proc(words: &mut [usize; LIB_WORDS]) -> Source {
 
 /// Whether /proc/self/auxv holds the same pairs as `words` up to its AT_NULL; `None` when
 /// the file cannot be read.
+#[cfg(feature = "library-mode")]
 fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
     use linux_raw_sys::general::{O_CLOEXEC, O_RDONLY};
     let fd = crate::arch::open(c"/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0).ok()?;

@@ -287,10 +287,42 @@ unsafe fn mapped(base: usize) -> Option<&'static [u8]> {
 }
 
 /// Resolves `f`: stores the kind, then the pointer (Release), and returns the pointer.
-/// Inlined into each resolver, where `f` is a constant: a program that reads one function
-/// carries only that function's resolution.
+/// One out-of-line copy per function, shared by its resolver and `kind`: a program that
+/// reads one function carries only that function's resolution, once.
 #[inline(always)]
 fn resolve(f: Function) -> *mut () {
+    #[inline(never)]
+    fn clock_gettime() -> *mut () {
+        resolve_now(Function::ClockGettime)
+    }
+    #[inline(never)]
+    fn clock_getres() -> *mut () {
+        resolve_now(Function::ClockGetres)
+    }
+    #[inline(never)]
+    fn gettimeofday() -> *mut () {
+        resolve_now(Function::Gettimeofday)
+    }
+    #[inline(never)]
+    fn time() -> *mut () {
+        resolve_now(Function::Time)
+    }
+    #[inline(never)]
+    fn getcpu() -> *mut () {
+        resolve_now(Function::Getcpu)
+    }
+    match f {
+        Function::ClockGettime => clock_gettime(),
+        Function::ClockGetres => clock_getres(),
+        Function::Gettimeofday => gettimeofday(),
+        Function::Time => time(),
+        Function::Getcpu => getcpu(),
+    }
+}
+
+/// The body of `resolve`, for a constant `f`.
+#[inline(always)]
+fn resolve_now(f: Function) -> *mut () {
     let (kind, ptr) = match (f, lookup(f)) {
         (_, Some(addr)) => (VDSO, addr as *mut ()),
         (Function::ClockGettime, None) => (SYSCALL, sys_clock_gettime as *mut ()),
@@ -305,8 +337,7 @@ fn resolve(f: Function) -> *mut () {
             // No vDSO time: read the coarse realtime clock through the vDSO if it serves
             // clock_gettime (time() has one-tick precision anyway), else the time system
             // call where the architecture has one.
-            let clock_kind = clock_gettime_kind();
-            if clock_kind == VDSO || time_nr::TIME.is_none() {
+            if kind(Function::ClockGettime) == VDSO || time_nr::TIME.is_none() {
                 (VIA_CLOCK, time_via_clock as *mut ())
             } else {
                 (SYSCALL, sys_time as *mut ())
@@ -316,13 +347,6 @@ fn resolve(f: Function) -> *mut () {
     KIND[f as usize].store(kind, Ordering::Relaxed);
     slot(f).store(ptr, Ordering::Release);
     ptr
-}
-
-/// `kind(ClockGettime)`, out of line: `resolve` is inlined and asks this for `Time`, and an
-/// inlined function cannot call itself.
-#[inline(never)]
-fn clock_gettime_kind() -> u8 {
-    kind(Function::ClockGettime)
 }
 
 /// `f`'s kind, resolving it first if needed.

@@ -95,6 +95,7 @@ pub fn close(fd: i32) -> Result<(), Errno> {
 
 /// `prctl(PR_GET_AUXV, buf, len, 0, 0)` (Linux 6.4+): copies the process's auxiliary vector
 /// into `buf` and returns its full size in bytes (which may exceed what fit).
+#[cfg(feature = "library-mode")]
 pub fn prctl_get_auxv(buf: &mut [usize]) -> Result<usize, Errno> {
     use linux_raw_sys::prctl::PR_GET_AUXV;
     // SAFETY: the kernel writes at most `size_of_val(buf)` bytes into `buf`, which we
