@@ -1,5 +1,5 @@
-//! Clock-read costs inside a static tinyrt program (the real deployment: no std, no libc),
-//! one line per function and backend:
+//! Clock-read and getrandom costs inside a static tinyrt program (the real deployment: no
+//! std, no libc), one line per function and backend:
 //!
 //! ```text
 //! clock_gettime(MONOTONIC)  auto      18.4 ns/call  (8388608 calls)  [vdso]
@@ -122,6 +122,29 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
         black_box(cpu::syscall_getcpu().ok());
     });
     report("getcpu", "syscall", "syscall", r);
+
+    // getrandom: 16 bytes, 64 bytes and 4 KiB per call.
+    let mut buf = [0u8; 4096];
+    let served = match tinyrt::random::backend() {
+        Backend::Vdso { .. } => "vdso",
+        Backend::Syscall => "syscall",
+    };
+    for (n, label) in [
+        (16, "getrandom(16 bytes)"),
+        (64, "getrandom(64 bytes)"),
+        (4096, "getrandom(4096 bytes)"),
+    ] {
+        let part = &mut buf[..n];
+        let r = measure(|| {
+            black_box(tinyrt::random::getrandom(black_box(&mut *part), Default::default()).ok());
+        });
+        report(label, "auto", served, r);
+        let r = measure(|| {
+            let flags = Default::default();
+            black_box(tinyrt::random::syscall::getrandom(black_box(&mut *part), flags).ok());
+        });
+        report(label, "syscall", "syscall", r);
+    }
 
     // What a first call costs on top of a normal one: bounding the live image and looking
     // a symbol up (the resolver does exactly this once per function).

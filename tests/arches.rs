@@ -125,6 +125,27 @@ fn every_example_runs_on_every_arch() {
             text.contains("clock_gettime(MONOTONIC)") && text.contains("first-call resolution"),
             "{name}: {text}"
         );
+        // getrandom: the guest's vDSO function where its vDSO exports one (the inspector
+        // lists the live image), else the system call; the bytes arrive either way.
+        let listed = ok_stdout(run_on(&arch, &dir.join("vdso"), &[]), &name);
+        let expected = listed
+            .lines()
+            .find(|l| l.contains("getrandom@"))
+            .map_or("syscall".to_owned(), |l| {
+                l.split_whitespace().next().unwrap().to_owned()
+            });
+        let out = run_on(&arch, &dir.join("random"), &["64", "--chunk", "16"]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let text = ok_stdout(out, &name);
+        assert!(
+            text.len() == 129 && text.trim_end().bytes().all(|b| b.is_ascii_hexdigit()),
+            "{name}: {text}"
+        );
+        assert_eq!(
+            err.trim_end(),
+            format!("random: bytes=64 calls=4 backend={expected}"),
+            "{name}"
+        );
         let out = run_on(&arch, &dir.join("auxv"), &["--typed"]);
         let text = ok_stdout(out, &name);
         assert!(

@@ -34,8 +34,9 @@ fn eight_threads_race_to_the_first_call() {
                 // Each thread starts with a different function, so that every resolver
                 // races with others on its own slot and on the rest.
                 let mut results = Vec::new();
-                for k in 0..5 {
-                    match Function::ALL[(i + k) % 5] {
+                let n = Function::ALL.len();
+                for k in 0..n {
+                    match Function::ALL[(i + k) % n] {
                         Function::ClockGettime => {
                             let t = time::clock_gettime(ClockId::MONOTONIC).unwrap().as_nanos();
                             results.push((before, t, glibc_mono()));
@@ -49,6 +50,13 @@ fn eight_threads_race_to_the_first_call() {
                         Function::Time => assert!(time::time() > 1_700_000_000),
                         Function::Getcpu => {
                             cpu::getcpu().unwrap();
+                        }
+                        // Also races to set the state pool up (the losers use the
+                        // system call meanwhile).
+                        Function::Getrandom => {
+                            let mut b = [0u8; 16];
+                            tinyrt_rt::random::fill(&mut b).unwrap();
+                            assert_ne!(b, [0; 16]);
                         }
                     }
                 }

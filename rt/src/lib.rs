@@ -24,6 +24,7 @@ pub mod elf;
 pub mod env;
 pub mod errno;
 pub mod io;
+pub mod random;
 pub mod start;
 pub mod time;
 pub mod vdso;

@@ -20,6 +20,8 @@
 
 use crate::elf::{self, Error, Image};
 
+pub(crate) mod random;
+
 /// The smallest page size of any Linux architecture: the header reads stay inside it.
 const MIN_PAGE: usize = 4096;
 /// Real vDSOs are a few pages; an image claiming more is not trusted with a slice.
@@ -157,16 +159,19 @@ pub enum Function {
     Time,
     /// `getcpu`.
     Getcpu,
+    /// `getrandom` (the vDSO's needs opaque states: see [`crate::random`]).
+    Getrandom,
 }
 
 impl Function {
     /// All of them, in this order.
-    pub const ALL: [Function; 5] = [
+    pub const ALL: [Function; 6] = [
         Function::ClockGettime,
         Function::ClockGetres,
         Function::Gettimeofday,
         Function::Time,
         Function::Getcpu,
+        Function::Getrandom,
     ];
 
     /// The C name.
@@ -177,6 +182,7 @@ impl Function {
             Function::Gettimeofday => "gettimeofday",
             Function::Time => "time",
             Function::Getcpu => "getcpu",
+            Function::Getrandom => "getrandom",
         }
     }
 
@@ -188,6 +194,7 @@ impl Function {
             Function::Gettimeofday => vdso_names::GETTIMEOFDAY,
             Function::Time => vdso_names::TIME,
             Function::Getcpu => vdso_names::GETCPU,
+            Function::Getrandom => vdso_names::GETRANDOM,
         }
     }
 }
@@ -214,6 +221,8 @@ type ClockFn = unsafe extern "C" fn(i32, *mut __kernel_timespec) -> i32;
 type GettimeofdayFn = unsafe extern "C" fn(*mut __kernel_old_timeval, *mut c_void) -> i32;
 type TimeFn = unsafe extern "C" fn(*mut isize) -> isize;
 type GetcpuFn = unsafe extern "C" fn(*mut u32, *mut u32, *mut c_void) -> i32;
+/// `getrandom(buf, len, flags, opaque_state, opaque_len)`.
+type GetrandomFn = unsafe extern "C" fn(*mut c_void, usize, u32, *mut c_void, usize) -> isize;
 
 /// How a slot was resolved.
 const UNRESOLVED: u8 = 0;
@@ -227,7 +236,8 @@ static CLOCK_GETRES: AtomicPtr<()> = AtomicPtr::new(resolve_clock_getres as *mut
 static GETTIMEOFDAY: AtomicPtr<()> = AtomicPtr::new(resolve_gettimeofday as *mut ());
 static TIME: AtomicPtr<()> = AtomicPtr::new(resolve_time as *mut ());
 static GETCPU: AtomicPtr<()> = AtomicPtr::new(resolve_getcpu as *mut ());
-static KIND: [AtomicU8; 5] = [const { AtomicU8::new(UNRESOLVED) }; 5];
+static GETRANDOM: AtomicPtr<()> = AtomicPtr::new(resolve_getrandom as *mut ());
+static KIND: [AtomicU8; 6] = [const { AtomicU8::new(UNRESOLVED) }; 6];
 
 #[inline(always)]
 fn slot(f: Function) -> &'static AtomicPtr<()> {
@@ -237,6 +247,7 @@ fn slot(f: Function) -> &'static AtomicPtr<()> {
         Function::Gettimeofday => &GETTIMEOFDAY,
         Function::Time => &TIME,
         Function::Getcpu => &GETCPU,
+        Function::Getrandom => &GETRANDOM,
     }
 }
 
@@ -311,12 +322,17 @@ fn resolve(f: Function) -> *mut () {
     fn getcpu() -> *mut () {
         resolve_now(Function::Getcpu)
     }
+    #[inline(never)]
+    fn getrandom() -> *mut () {
+        resolve_now(Function::Getrandom)
+    }
     match f {
         Function::ClockGettime => clock_gettime(),
         Function::ClockGetres => clock_getres(),
         Function::Gettimeofday => gettimeofday(),
         Function::Time => time(),
         Function::Getcpu => getcpu(),
+        Function::Getrandom => getrandom(),
     }
 }
 
@@ -333,6 +349,7 @@ fn resolve_now(f: Function) -> *mut () {
             None => (VIA_CLOCK, gettimeofday_via_clock as *mut ()),
         },
         (Function::Getcpu, None) => (SYSCALL, sys_getcpu as *mut ()),
+        (Function::Getrandom, None) => (SYSCALL, sys_getrandom as *mut ()),
         (Function::Time, None) => {
             // No vDSO time: read the coarse realtime clock through the vDSO if it serves
             // clock_gettime (time() has one-tick precision anyway), else the time system
@@ -366,6 +383,7 @@ fn unresolved(f: Function) -> *mut () {
         Function::Gettimeofday => resolve_gettimeofday as *mut (),
         Function::Time => resolve_time as *mut (),
         Function::Getcpu => resolve_getcpu as *mut (),
+        Function::Getrandom => resolve_getrandom as *mut (),
     }
 }
 
@@ -402,7 +420,7 @@ pub(crate) fn is_syscall(f: Function) -> bool {
     kind(f) == SYSCALL
 }
 
-// The calls. SAFETY (all five): the slot holds either our resolver, our system-call
+// The calls. SAFETY (all five; getrandom's is in `random`): the slot holds either our resolver, our system-call
 // function, or a vDSO function found by symbol and version in the validated live image;
 // each has exactly the C signature named by its type. The pointers passed are to memory
 // the caller borrows mutably.
@@ -489,6 +507,18 @@ unsafe extern "C" fn resolve_getcpu(cpu: *mut u32, node: *mut u32, cache: *mut c
     let f = resolve(Function::Getcpu);
     // SAFETY: as above.
     unsafe { core::mem::transmute::<*mut (), GetcpuFn>(f)(cpu, node, cache) }
+}
+
+unsafe extern "C" fn resolve_getrandom(
+    buf: *mut c_void,
+    len: usize,
+    flags: u32,
+    state: *mut c_void,
+    state_len: usize,
+) -> isize {
+    let f = resolve(Function::Getrandom);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), GetrandomFn>(f)(buf, len, flags, state, state_len) }
 }
 
 // The raw system calls, with the vDSO functions' signatures so that they can sit in the
@@ -678,6 +708,20 @@ pub(crate) unsafe extern "C" fn sys_getcpu(
     }
 }
 
+/// # Safety
+/// `buf` is valid for writing `len` bytes. The opaque state is not used.
+pub(crate) unsafe extern "C" fn sys_getrandom(
+    buf: *mut c_void,
+    len: usize,
+    flags: u32,
+    _state: *mut c_void,
+    _state_len: usize,
+) -> isize {
+    let nr = linux_raw_sys::general::__NR_getrandom as usize;
+    // SAFETY: the kernel writes at most `len` bytes at `buf` (caller).
+    unsafe { arch::syscall3(nr, buf as usize, len, flags as usize) as isize }
+}
+
 /// `time` without a vDSO `time`: CLOCK_REALTIME_COARSE through the clock_gettime slot
 /// (`time` has one-tick precision anyway).
 unsafe extern "C" fn time_via_clock(t: *mut isize) -> isize {
@@ -706,6 +750,19 @@ pub(crate) fn call_sys_gettimeofday(tv: &mut __kernel_old_timeval) -> i32 {
 pub(crate) fn call_sys_time() -> isize {
     // SAFETY: NULL is accepted.
     unsafe { sys_time(core::ptr::null_mut()) }
+}
+
+pub(crate) fn call_sys_getrandom(buf: &mut [u8], flags: u32) -> isize {
+    // SAFETY: `buf` is valid for its length, borrowed mutably.
+    unsafe {
+        sys_getrandom(
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            flags,
+            core::ptr::null_mut(),
+            0,
+        )
+    }
 }
 
 pub(crate) fn call_sys_getcpu(cpu: &mut u32, node: &mut u32) -> i32 {

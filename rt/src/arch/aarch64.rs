@@ -38,6 +38,8 @@ pub mod vdso_names {
     pub const TIME: Option<&str> = None;
     /// `getcpu`: none.
     pub const GETCPU: Option<&str> = None;
+    /// `getrandom` with the opaque-state protocol (Linux 6.12+).
+    pub const GETRANDOM: Option<&str> = Some("__kernel_getrandom");
 }
 
 /// System calls of the time functions.

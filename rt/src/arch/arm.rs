@@ -44,6 +44,8 @@ pub mod vdso_names {
     pub const TIME: Option<&str> = None;
     /// `getcpu`: none.
     pub const GETCPU: Option<&str> = None;
+    /// `getrandom`: none (the 32-bit arm vDSO has no getrandom).
+    pub const GETRANDOM: Option<&str> = None;
 }
 
 /// System calls of the time functions: the 64-bit-time ones (Linux 5.1+).

@@ -93,6 +93,36 @@ pub fn close(fd: i32) -> Result<(), Errno> {
     Errno::from_ret(unsafe { syscall1(nr::__NR_close as usize, fd as usize) }).map(|_| ())
 }
 
+/// mmap's system call: 32-bit architectures have `mmap2` (offset in pages; i386's `mmap`
+/// takes a pointer to its arguments), 64-bit ones `mmap`.
+#[cfg(target_pointer_width = "32")]
+const MMAP: usize = nr::__NR_mmap2 as usize;
+#[cfg(target_pointer_width = "64")]
+const MMAP: usize = nr::__NR_mmap as usize;
+
+/// `mmap(NULL, len, prot, flags, -1, 0)`: new anonymous memory wherever the kernel puts it;
+/// its address. `flags` must include MAP_ANONYMOUS and must not ask for a fixed address
+/// (EINVAL otherwise, without a system call): new memory never replaces memory in use.
+pub fn mmap_anonymous(len: usize, prot: u32, flags: u32) -> Result<usize, Errno> {
+    let fixed = nr::MAP_FIXED | nr::MAP_FIXED_NOREPLACE;
+    if flags & fixed != 0 || flags & nr::MAP_ANONYMOUS == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: without MAP_FIXED the kernel picks an address no mapping uses, so nothing
+    // the program holds changes; no pointer is passed.
+    Errno::from_ret(unsafe {
+        syscall6(
+            MMAP,
+            0,
+            len,
+            prot as usize,
+            flags as usize,
+            -1isize as usize,
+            0,
+        )
+    })
+}
+
 /// `prctl(PR_GET_AUXV, buf, len, 0, 0)` (Linux 6.4+): copies the process's auxiliary vector
 /// into `buf` and returns its full size in bytes (which may exceed what fit).
 #[cfg(feature = "library-mode")]

@@ -38,6 +38,8 @@ pub mod vdso_names {
     pub const TIME: Option<&str> = None;
     /// `getcpu`.
     pub const GETCPU: Option<&str> = Some("__vdso_getcpu");
+    /// `getrandom` with the opaque-state protocol (recent kernels; qemu-user has none).
+    pub const GETRANDOM: Option<&str> = Some("__vdso_getrandom");
 }
 
 /// System calls of the time functions.

@@ -248,6 +248,8 @@ pub mod vdso_names {
     pub const TIME: Option<&str> = None;
     /// `getcpu`.
     pub const GETCPU: Option<&str> = Some("__vdso_getcpu");
+    /// `getrandom`: none (the 32-bit x86 vDSO has no getrandom).
+    pub const GETRANDOM: Option<&str> = None;
 }
 
 /// System calls of the time functions: the 64-bit-time ones (Linux 5.1+).

@@ -41,6 +41,8 @@ pub mod vdso_names {
     pub const TIME: Option<&str> = Some("__vdso_time");
     /// `getcpu`.
     pub const GETCPU: Option<&str> = Some("__vdso_getcpu");
+    /// `getrandom` with the opaque-state protocol (Linux 6.11+).
+    pub const GETRANDOM: Option<&str> = Some("__vdso_getrandom");
 }
 
 /// System calls of the time functions, all with 64-bit time.

@@ -1,0 +1,41 @@
+//! getrandom through tinyrt (library mode: the vDSO with its state pool where the kernel
+//! offers it, and the forced system call) beside glibc's `getrandom` (the `libc` crate;
+//! glibc uses the vDSO from 2.41, the system call before). 16-byte, 64-byte and 4 KiB
+//! reads. `scripts/report` turns the medians into the README's getrandom table.
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use tinyrt_rt::random::{self, Flags};
+
+fn getrandom(c: &mut Criterion) {
+    let mut buf = vec![0u8; 4096];
+    // Set the pool up outside the measurements.
+    random::fill(&mut buf).unwrap();
+    for n in [16usize, 64, 4096] {
+        let mut g = c.benchmark_group(format!("getrandom_{n}"));
+        g.throughput(criterion::Throughput::Bytes(n as u64));
+        g.bench_function("tinyrt", |b| {
+            b.iter(|| random::getrandom(black_box(&mut buf[..n]), Flags::NONE))
+        });
+        g.bench_function("tinyrt_syscall", |b| {
+            b.iter(|| random::syscall::getrandom(black_box(&mut buf[..n]), Flags::NONE))
+        });
+        g.bench_function("glibc", |b| {
+            b.iter(|| {
+                let p = black_box(&mut buf[..n]);
+                // SAFETY: writes at most n bytes into our buffer.
+                unsafe { libc::getrandom(p.as_mut_ptr().cast(), n, 0) }
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(300))
+        .measurement_time(std::time::Duration::from_secs(1))
+        .sample_size(30);
+    targets = getrandom
+}
+criterion_main!(benches);
