@@ -15,9 +15,11 @@ use std::{env, fs, path::PathBuf};
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::copy("link.x", out.join("link.x")).expect("copy link.x to OUT_DIR");
+    for script in ["link.x", "link-pie.x"] {
+        fs::copy(script, out.join(script)).expect("copy the linker scripts to OUT_DIR");
+        println!("cargo:rerun-if-changed={script}");
+    }
     println!("cargo:rustc-link-search=native={}", out.display());
-    println!("cargo:rerun-if-changed=link.x");
     println!("cargo:rerun-if-changed=build.rs");
 
     // The C driver (x86_64's default `cc`) or LLD itself (`linker = "rust-lld"`, which
@@ -28,18 +30,46 @@ fn main() {
     let lld = ["rust-lld", "ld.lld", "ld"]
         .iter()
         .any(|n| linker.ends_with(n));
-    let mut args: Vec<&str> = if lld {
-        vec!["-static", "--no-pie", "-Tlink.x", "--build-id=none"]
-    } else {
-        vec![
+    // Static-PIE (feature `pie`): ET_DYN without an interpreter, relocated by tinyrt's
+    // start code; `-z text` makes a relocation of read-only code a link error. `relr` packs
+    // the relative relocations (DT_RELR) instead of one RELA/REL entry each.
+    let pie = env::var_os("CARGO_FEATURE_PIE").is_some();
+    let relr = env::var_os("CARGO_FEATURE_RELR").is_some();
+    let mut args: Vec<&str> = match (lld, pie) {
+        (true, false) => vec!["-static", "--no-pie", "-Tlink.x", "--build-id=none"],
+        (false, false) => vec![
             "-nostartfiles",
             "-nostdlib",
             "-static",
             "-no-pie",
             "-Wl,-Tlink.x",
             "-Wl,--build-id=none",
-        ]
+        ],
+        (true, true) => vec![
+            "-static",
+            "-pie",
+            "--no-dynamic-linker",
+            "-ztext",
+            "-Tlink-pie.x",
+            "--build-id=none",
+        ],
+        (false, true) => vec![
+            "-nostartfiles",
+            "-nostdlib",
+            "-static-pie",
+            "-Wl,-z,text",
+            "-Wl,-Tlink-pie.x",
+            "-Wl,--build-id=none",
+        ],
     };
+    if pie {
+        args.push(match (lld, relr) {
+            (true, true) => "-zpack-relative-relocs",
+            (true, false) => "-znopack-relative-relocs",
+            (false, true) => "-Wl,-z,pack-relative-relocs",
+            (false, false) => "-Wl,-z,nopack-relative-relocs",
+        });
+    }
     if env::var_os("CARGO_FEATURE_SIZE").is_some() {
         args.push(if lld {
             "-znosectionheader"

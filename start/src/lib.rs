@@ -30,6 +30,8 @@
 #[cfg_attr(target_arch = "arm", path = "arch/arm.rs")]
 mod arch;
 mod mem;
+#[cfg(feature = "pie")]
+mod pie;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use tinyrt_rt::io;
@@ -45,8 +47,14 @@ unsafe extern "Rust" {
 /// # Safety
 /// `sp` is the stack pointer the kernel gave `_start`, and nothing has run before.
 unsafe extern "C" fn entry(sp: *const usize) -> ! {
+    // Static-PIE: relocate before anything reads a static that holds an address.
+    // SAFETY: the first thing that runs, with the kernel's stack (the caller's contract).
+    #[cfg(feature = "pie")]
+    let relocated = unsafe { pie::relocate(sp) };
     // SAFETY: the caller's contract is exactly `init`'s.
     let (args, vars) = unsafe { tinyrt_rt::start::init(sp) };
+    #[cfg(feature = "pie")]
+    pie::finish(relocated);
     tinyrt_rt::process::exit(__tinyrt_main(args, vars))
 }
 

@@ -38,10 +38,24 @@ pub enum Build {
     Syms,
     /// The dev profile: unoptimised, debug info.
     Debug,
+    /// Release, static-PIE (`--features pie`): relative relocations in RELA/REL form.
+    Pie,
+    /// Release, static-PIE with packed relocations (`--features relr`).
+    PieRelr,
+    /// The dev profile, static-PIE: the relocator unoptimised.
+    DebugPie,
 }
 
 impl Build {
-    pub const ALL: [Build; 4] = [Build::Release, Build::Size, Build::Syms, Build::Debug];
+    pub const ALL: [Build; 7] = [
+        Build::Release,
+        Build::Size,
+        Build::Syms,
+        Build::Debug,
+        Build::Pie,
+        Build::PieRelr,
+        Build::DebugPie,
+    ];
 
     fn args(self) -> &'static [&'static str] {
         match self {
@@ -49,6 +63,9 @@ impl Build {
             Build::Size => &["--release", "--features", "size"],
             Build::Syms => &["--profile", "syms"],
             Build::Debug => &[],
+            Build::Pie => &["--release", "--features", "pie"],
+            Build::PieRelr => &["--release", "--features", "relr"],
+            Build::DebugPie => &["--features", "pie"],
         }
     }
 
@@ -62,20 +79,15 @@ impl Build {
 
     fn out_dir(self) -> PathBuf {
         let profile = match self {
-            Build::Release | Build::Size => "release",
+            Build::Release | Build::Size | Build::Pie | Build::PieRelr => "release",
             Build::Syms => "syms",
-            Build::Debug => "debug",
+            Build::Debug | Build::DebugPie => "debug",
         };
         self.target_dir().join(profile).join("examples")
     }
 }
 
-static BUILT: [OnceLock<PathBuf>; 4] = [
-    OnceLock::new(),
-    OnceLock::new(),
-    OnceLock::new(),
-    OnceLock::new(),
-];
+static BUILT: [OnceLock<PathBuf>; 7] = [const { OnceLock::new() }; 7];
 
 /// Builds every example in `b` once per test process; returns the directory holding them.
 pub fn examples(b: Build) -> &'static Path {
@@ -358,8 +370,13 @@ pub fn skip(what: &str, how: &str) {
 /// The release examples built for `arch`, or `None` (after a loud skip) when its rustup
 /// target or its qemu (>= 8.1) is missing.
 pub fn cross_examples(arch: &Arch) -> Option<PathBuf> {
-    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashMap<&'static str, bool>>> =
-        OnceLock::new();
+    cross_examples_with(arch, &[])
+}
+
+/// `cross_examples` built with tinyrt's `features` (`["pie"]`, ...), in a target directory
+/// of their own.
+pub fn cross_examples_with(arch: &Arch, features: &[&str]) -> Option<PathBuf> {
+    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
     let sysroot = Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()
@@ -400,30 +417,35 @@ pub fn cross_examples(arch: &Arch) -> Option<PathBuf> {
             return None;
         }
     }
-    let target_dir = root().join("target/tinyrt-tests/cross");
+    let target_dir = match features {
+        [] => root().join("target/tinyrt-tests/cross"),
+        f => root().join(format!("target/tinyrt-tests/cross-{}", f.join("-"))),
+    };
+    let key = format!("{} {}", arch.target, features.join(","));
     let built = BUILT.get_or_init(Default::default);
     // A failed build in another test must not hide this one's own error behind a poisoned lock.
     let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-    if !built.contains_key(arch.target) {
-        let out = cargo()
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .args([
-                "build",
-                "--release",
-                "--examples",
-                "--quiet",
-                "--target",
-                arch.target,
-            ])
-            .output()
-            .unwrap();
+    if !built.contains(&key) {
+        let mut c = cargo();
+        c.env("CARGO_TARGET_DIR", &target_dir).args([
+            "build",
+            "--release",
+            "--examples",
+            "--quiet",
+            "--target",
+            arch.target,
+        ]);
+        if !features.is_empty() {
+            c.args(["--features", &features.join(",")]);
+        }
+        let out = c.output().unwrap();
         assert!(
             out.status.success(),
             "building the examples for {} failed:\n{}",
             arch.target,
             String::from_utf8_lossy(&out.stderr)
         );
-        built.insert(arch.target, true);
+        built.insert(key);
     }
     Some(target_dir.join(arch.target).join("release/examples"))
 }

@@ -1,0 +1,222 @@
+//! Static-PIE: the program relocates itself (tinyrt's `pie` feature, linked with
+//! `link-pie.x`).
+//!
+//! The kernel maps an ET_DYN program without an interpreter at a random base and jumps to
+//! `_start`; nobody has applied its relocations. Until they are, every static that holds an
+//! address (a function pointer, a `&str` in a table, a vtable, a GOT entry) holds its
+//! link-time value, which is wrong by the load base. So `entry` calls [`relocate`] before
+//! anything else, and `relocate` itself reads no static, takes no address from the GOT,
+//! cannot panic, and calls nothing that could (it is inlined; in unoptimised builds the
+//! only calls are core's pointer helpers, which touch no statics):
+//!
+//! 1. the load base: walk the initial stack to the auxiliary vector, take AT_PHDR (where
+//!    the kernel mapped the program headers) and subtract PT_PHDR's link-time address;
+//! 2. the dynamic section: PT_DYNAMIC's address plus the base; from it DT_RELA/DT_RELASZ
+//!    (x86_64, aarch64, riscv64), DT_REL/DT_RELSZ (i686, arm) and DT_RELR/DT_RELRSZ (with
+//!    `-z pack-relative-relocs`);
+//! 3. apply them: every entry must be the architecture's R_*_RELATIVE (word = base +
+//!    addend, or word += base for REL and RELR) or R_*_NONE. Anything else (an import, a
+//!    TLS relocation) is reported after the stack is recorded, with exit status 127,
+//!    before `main`.
+//!
+//! After `init`, [`finish`] makes the PT_GNU_RELRO pages (.data.rel.ro, .dynamic, .got)
+//! read-only with one mprotect, as a dynamic loader would.
+//!
+//! Learned from: the ELF gABI and the psABIs (relocation types), the RELR proposal on the
+//! generic-abi list (the bitmap encoding), and the shape of musl's `rcrt1`/`dlstart` and
+//! glibc's `_dl_relocate_static_pie`; the code is ours.
+//!
+//! # Safety
+//!
+//! `relocate` trusts the kernel's initial stack and the program's own headers and dynamic
+//! section, which the linker wrote and the kernel mapped: it writes only to addresses that
+//! the program's relocations name, which lie in its writable segments.
+
+use linux_raw_sys::auxvec::{AT_NULL, AT_PHDR, AT_PHNUM};
+use linux_raw_sys::elf::{
+    DT_NULL, DT_REL, DT_RELA, DT_RELASZ, DT_RELSZ, Elf_Dyn, Elf_Phdr, Elf_Rel, Elf_Rela,
+    PT_DYNAMIC, PT_GNU_RELRO, PT_PHDR, R_RELATIVE,
+};
+
+/// DT_RELRSZ, DT_RELR (not in linux-raw-sys).
+const DT_RELRSZ: usize = 35;
+const DT_RELR: usize = 36;
+
+/// What [`relocate`] found: the relro range to protect, or the relocation it refused.
+pub struct Outcome {
+    relro_start: usize,
+    relro_end: usize,
+    /// 0, or (type + 1) of the first relocation that is not relative.
+    refused: u32,
+}
+
+/// Applies the program's relative relocations. See the module documentation.
+///
+/// # Safety
+/// `sp` is the initial stack pointer the kernel gave `_start`; nothing has run before, and
+/// the program was linked with `link-pie.x`.
+#[inline(always)]
+pub unsafe fn relocate(sp: *const usize) -> Outcome {
+    let w = size_of::<usize>();
+    let mut out = Outcome {
+        relro_start: 0,
+        relro_end: 0,
+        refused: 0,
+    };
+    // SAFETY (the whole body): every pointer read here is into the initial stack (argc,
+    // argv, envp, auxv: the kernel's layout), the program headers the kernel mapped at
+    // AT_PHDR, or the program's own dynamic section and relocation tables inside its
+    // mapped image; every write goes to a word a relocation names (module Safety section).
+    unsafe {
+        // argc, argv[argc], NULL, envp..., NULL, then the auxiliary vector.
+        let argc = *sp;
+        let mut p = sp.wrapping_add(argc + 2);
+        while *p != 0 {
+            p = p.wrapping_add(1);
+        }
+        p = p.wrapping_add(1);
+        let (mut phdr, mut phnum) = (0usize, 0usize);
+        while *p != AT_NULL as usize {
+            match *p as u32 {
+                AT_PHDR => phdr = *p.wrapping_add(1),
+                AT_PHNUM => phnum = *p.wrapping_add(1),
+                _ => {}
+            }
+            p = p.wrapping_add(2);
+        }
+        let phdrs = phdr as *const Elf_Phdr;
+        let (mut base, mut dynamic) = (None, None);
+        let mut i = 0;
+        while i < phnum {
+            let ph = &*phdrs.wrapping_add(i);
+            match ph.p_type {
+                PT_PHDR => base = Some(phdr.wrapping_sub(ph.p_vaddr)),
+                PT_DYNAMIC => dynamic = Some(ph.p_vaddr),
+                PT_GNU_RELRO => {
+                    out.relro_start = ph.p_vaddr;
+                    out.relro_end = ph.p_vaddr.wrapping_add(ph.p_memsz);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        let (Some(base), Some(dynamic)) = (base, dynamic) else {
+            // Not linked with link-pie.x: nothing to do (and nothing to protect).
+            out.relro_end = out.relro_start;
+            return out;
+        };
+        out.relro_start = out.relro_start.wrapping_add(base);
+        out.relro_end = out.relro_end.wrapping_add(base);
+
+        let (mut rela, mut rela_size, mut rel, mut rel_size, mut relr, mut relr_size) =
+            (0, 0, 0, 0, 0, 0);
+        let mut d = base.wrapping_add(dynamic) as *const Elf_Dyn;
+        while (*d).d_tag != DT_NULL {
+            let v = (*d).d_un.d_ptr;
+            match (*d).d_tag {
+                DT_RELA => rela = base.wrapping_add(v),
+                DT_RELASZ => rela_size = v,
+                DT_REL => rel = base.wrapping_add(v),
+                DT_RELSZ => rel_size = v,
+                DT_RELR => relr = base.wrapping_add(v),
+                DT_RELRSZ => relr_size = v,
+                _ => {}
+            }
+            d = d.wrapping_add(1);
+        }
+
+        let mut r = rela as *const Elf_Rela;
+        let end = rela.wrapping_add(rela_size) as *const Elf_Rela;
+        while r < end {
+            match (*r).type_() {
+                R_RELATIVE => {
+                    let at = base.wrapping_add((*r).r_offset) as *mut usize;
+                    *at = base.wrapping_add((*r).r_addend);
+                }
+                0 => {}
+                t if out.refused == 0 => out.refused = t.wrapping_add(1),
+                _ => {}
+            }
+            r = r.wrapping_add(1);
+        }
+
+        let mut r = rel as *const Elf_Rel;
+        let end = rel.wrapping_add(rel_size) as *const Elf_Rel;
+        while r < end {
+            match (*r).type_() {
+                R_RELATIVE => {
+                    let at = base.wrapping_add((*r).r_offset) as *mut usize;
+                    *at = (*at).wrapping_add(base);
+                }
+                0 => {}
+                t if out.refused == 0 => out.refused = t.wrapping_add(1),
+                _ => {}
+            }
+            r = r.wrapping_add(1);
+        }
+
+        // RELR: an even word is an address to relocate (and the next word's place); an odd
+        // word is a bitmap of the next word-size - 1 words after the place, bit 1 first.
+        let mut e = relr as *const usize;
+        let end = relr.wrapping_add(relr_size) as *const usize;
+        let mut place = core::ptr::null_mut::<usize>();
+        while e < end {
+            let word = *e;
+            if word & 1 == 0 {
+                place = base.wrapping_add(word) as *mut usize;
+                *place = (*place).wrapping_add(base);
+                place = place.wrapping_add(1);
+            } else {
+                let mut bits = word >> 1;
+                let mut at = place;
+                while bits != 0 {
+                    if bits & 1 != 0 {
+                        *at = (*at).wrapping_add(base);
+                    }
+                    bits >>= 1;
+                    at = at.wrapping_add(1);
+                }
+                place = place.wrapping_add(8 * w - 1);
+            }
+            e = e.wrapping_add(1);
+        }
+    }
+    out
+}
+
+/// After `init`: stops with exit status 127 if a relocation was refused, else makes the
+/// relro pages read-only (a failure there, from a sandbox say, leaves them writable).
+pub fn finish(o: Outcome) {
+    if o.refused != 0 {
+        // By hand, without core::fmt (a static-PIE `tiny` should stay tiny).
+        let mut msg = *b"tinyrt: cannot start: relocation type 0000000000 is not relative \
+                         (a static-PIE program may only have R_*_RELATIVE relocations)\n";
+        let (mut t, mut i) = (o.refused - 1, 47);
+        let mut start = i;
+        while let Some(c) = msg.get_mut(i) {
+            *c = b'0' + (t % 10) as u8;
+            start = i;
+            t /= 10;
+            if t == 0 || i == 38 {
+                break;
+            }
+            i -= 1;
+        }
+        let (head, rest) = msg.split_at(38);
+        let digits = rest.get(start - 38..10).unwrap_or_default();
+        for part in [head, digits, rest.get(10..).unwrap_or_default()] {
+            let _ = tinyrt_rt::io::write_all(tinyrt_rt::io::STDERR, part);
+        }
+        tinyrt_rt::process::exit(127);
+    }
+    let page = tinyrt_rt::auxv::page_size().unwrap_or(4096);
+    let start = o.relro_start & !(page - 1);
+    let end = o.relro_end.wrapping_add(page - 1) & !(page - 1);
+    if o.relro_end > o.relro_start && end > start {
+        let nr = linux_raw_sys::general::__NR_mprotect as usize;
+        let prot = linux_raw_sys::general::PROT_READ as usize;
+        // SAFETY: the relro pages hold only .data.rel.ro, .dynamic and .got, which nothing
+        // writes after relocation; link-pie.x gives them pages of their own.
+        let _ = unsafe { tinyrt_rt::syscall::syscall3(nr, start, end - start, prot) };
+    }
+}
