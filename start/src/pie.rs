@@ -32,7 +32,7 @@
 //! section, which the linker wrote and the kernel mapped: it writes only to addresses that
 //! the program's relocations name, which lie in its writable segments.
 
-use linux_raw_sys::auxvec::{AT_NULL, AT_PHDR, AT_PHNUM};
+use linux_raw_sys::auxvec::{AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHNUM};
 use linux_raw_sys::elf::{
     DT_NULL, DT_REL, DT_RELA, DT_RELASZ, DT_RELSZ, Elf_Dyn, Elf_Phdr, Elf_Rel, Elf_Rela,
     PT_DYNAMIC, PT_GNU_RELRO, PT_PHDR, R_RELATIVE,
@@ -48,6 +48,8 @@ pub struct Outcome {
     relro_end: usize,
     /// 0, or (type + 1) of the first relocation that is not relative.
     refused: u32,
+    /// AT_PAGESZ (4096 if the kernel gave none).
+    page: usize,
 }
 
 /// Applies the program's relative relocations. See the module documentation.
@@ -62,6 +64,7 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
         relro_start: 0,
         relro_end: 0,
         refused: 0,
+        page: 4096,
     };
     // SAFETY (the whole body): every pointer read here is into the initial stack (argc,
     // argv, envp, auxv: the kernel's layout), the program headers the kernel mapped at
@@ -80,6 +83,9 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
             match *p as u32 {
                 AT_PHDR => phdr = *p.wrapping_add(1),
                 AT_PHNUM => phnum = *p.wrapping_add(1),
+                AT_PAGESZ if (*p.wrapping_add(1)).is_power_of_two() => {
+                    out.page = *p.wrapping_add(1)
+                }
                 _ => {}
             }
             p = p.wrapping_add(2);
@@ -186,30 +192,12 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
 
 /// After `init`: stops with exit status 127 if a relocation was refused, else makes the
 /// relro pages read-only (a failure there, from a sandbox say, leaves them writable).
+#[inline(always)]
 pub fn finish(o: Outcome) {
     if o.refused != 0 {
-        // By hand, without core::fmt (a static-PIE `tiny` should stay tiny).
-        let mut msg = *b"tinyrt: cannot start: relocation type 0000000000 is not relative \
-                         (a static-PIE program may only have R_*_RELATIVE relocations)\n";
-        let (mut t, mut i) = (o.refused - 1, 47);
-        let mut start = i;
-        while let Some(c) = msg.get_mut(i) {
-            *c = b'0' + (t % 10) as u8;
-            start = i;
-            t /= 10;
-            if t == 0 || i == 38 {
-                break;
-            }
-            i -= 1;
-        }
-        let (head, rest) = msg.split_at(38);
-        let digits = rest.get(start - 38..10).unwrap_or_default();
-        for part in [head, digits, rest.get(10..).unwrap_or_default()] {
-            let _ = tinyrt_rt::io::write_all(tinyrt_rt::io::STDERR, part);
-        }
-        tinyrt_rt::process::exit(127);
+        refuse(o.refused - 1);
     }
-    let page = tinyrt_rt::auxv::page_size().unwrap_or(4096);
+    let page = o.page;
     let start = o.relro_start & !(page - 1);
     let end = o.relro_end.wrapping_add(page - 1) & !(page - 1);
     if o.relro_end > o.relro_start && end > start {
@@ -219,4 +207,39 @@ pub fn finish(o: Outcome) {
         // writes after relocation; link-pie.x gives them pages of their own.
         let _ = unsafe { tinyrt_rt::syscall::syscall3(nr, start, end - start, prot) };
     }
+}
+
+/// Says which relocation type stopped the program and exits with 127. By hand, without
+/// core::fmt: a static-PIE `tiny` should stay small.
+#[cold]
+#[inline(never)]
+fn refuse(kind: u32) -> ! {
+    const HEAD: &[u8] = b"tinyrt: cannot start: relocation type ";
+    const TAIL: &[u8] =
+        b" is not relative (a static-PIE program may only have R_*_RELATIVE relocations)\n";
+    let mut msg = [0u8; 160];
+    let mut digits = [0u8; 10];
+    let (mut n, mut t) = (0, kind);
+    loop {
+        if let Some(d) = digits.get_mut(9 - n) {
+            *d = b'0' + (t % 10) as u8;
+        }
+        n += 1;
+        t /= 10;
+        if t == 0 || n == 10 {
+            break;
+        }
+    }
+    let parts = [HEAD, digits.get(10 - n..).unwrap_or_default(), TAIL];
+    let mut len = 0;
+    for part in parts {
+        for &b in part {
+            if let Some(m) = msg.get_mut(len) {
+                *m = b;
+                len += 1;
+            }
+        }
+    }
+    let _ = tinyrt_rt::io::write_all(tinyrt_rt::io::STDERR, msg.get(..len).unwrap_or_default());
+    tinyrt_rt::process::exit(127)
 }
