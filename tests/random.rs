@@ -4,7 +4,7 @@
 //! pyelftools (a tool nobody here wrote); where it does, the `random` example must use it.
 
 mod common;
-use common::{Build, example, pyelftools_list, root, run};
+use common::{Build, example, pyelftools_list, root, run, stdout};
 use std::collections::HashSet;
 use tinyrt_rt::random::{self, Flags};
 use tinyrt_rt::time::Backend;
@@ -313,4 +313,34 @@ fn random_example_seed() -> Vec<u8> {
     let out = run(&example(Build::Release, "random"), &["--seed"]);
     assert!(out.status.success());
     hex(&out.stdout)
+}
+
+/// When the states cannot be mapped (here a seccomp filter answers EPERM to mmap), the vDSO
+/// path is given up: every call is a system call, and the example says so instead of naming
+/// the vDSO function it found.
+#[test]
+fn without_states_the_system_call_serves_and_says_so() {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    let mut cmd = std::process::Command::new(example(Build::Release, "random"));
+    cmd.args(["64", "--chunk", "16"]);
+    let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+    common::with_seccomp(
+        &mut cmd,
+        common::seccomp_program(AUDIT_ARCH_X86_64, &[(libc::SYS_mmap, eperm)]),
+    );
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("bytes=64 calls=4 backend=syscall"), "{err}");
+    assert_eq!(hex(&out.stdout).len(), 64);
+    // time::backend, which `now -v` prints per function, agrees.
+    let mut cmd = std::process::Command::new(example(Build::Release, "now"));
+    cmd.args(["-v", "time"]);
+    common::with_seccomp(
+        &mut cmd,
+        common::seccomp_program(AUDIT_ARCH_X86_64, &[(libc::SYS_mmap, eperm)]),
+    );
+    let text = stdout(&cmd.output().unwrap());
+    assert!(text.contains("\n# getrandom: syscall\n"), "{text}");
+    assert!(text.contains("\n# time: vdso "), "{text}");
 }

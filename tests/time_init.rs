@@ -13,4 +13,13 @@ fn init_resolves_every_function_without_a_call() {
         let b = time::peek(f).unwrap_or_else(|| panic!("{f:?} not resolved by init"));
         assert_eq!(b, time::backend(f));
     }
+    // getrandom's state pool is set up too (no random call has been made): nothing is left
+    // for a first call to map.
+    if matches!(
+        time::peek(Function::Getrandom),
+        Some(time::Backend::Vdso { .. })
+    ) {
+        let st = tinyrt_rt::random::pool_stats();
+        assert!(st.states > 0 && st.claims == 0, "{st:?}");
+    }
 }

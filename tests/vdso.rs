@@ -313,3 +313,90 @@ fn native_lookup_agrees_with_the_full_parser() {
         "compared {compared}, declined {declined}, thumb {thumb}"
     );
 }
+
+/// Damaged copies of the kernel's x86_64 vDSO that the full parser refuses or answers
+/// `None` for: the small lookup declines them too. (Found by review: a symbol whose version
+/// index is 0 matched a version the image does not define; an image without any hash table
+/// was scanned with a count read from its ELF header; a PT_LOAD without PF_X was used.)
+/// Offsets come from readelf.
+#[test]
+fn native_lookup_declines_what_the_full_parser_refuses() {
+    use tinyrt_rt::elf::native::lookup_as;
+    const BASE: usize = 0x7f00_0000;
+    let path = root().join("tests/fixtures/vdso/x86_64-linux-6.18.so");
+    let p = path.to_str().unwrap();
+    let original = std::fs::read(&path).unwrap();
+    let hex = |s: &str| usize::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let dynamic = common::tool("readelf", &["-dW", p]);
+    let tag = |name: &str| {
+        let line = dynamic
+            .lines()
+            .find(|l| l.contains(&format!("({name})")))
+            .unwrap();
+        hex(line.split_whitespace().nth(2).unwrap())
+    };
+    let both = |img: &[u8], name: &[u8], ver: &[u8]| {
+        let full = Image::parse(img, BASE).and_then(|i| i.lookup(name, ver));
+        (
+            lookup_as::<8, 62>(img, BASE, name, ver),
+            full.ok().flatten().map(|(_, a)| a),
+        )
+    };
+    // Untouched: both find it.
+    let (native, full) = both(&original, b"__vdso_time", b"LINUX_2.6");
+    assert!(native.is_some() && native == full);
+
+    // 1. __vdso_time's version index set to 0 ("local"); ask for a version nobody defines.
+    let syms = common::tool("readelf", &["--dyn-syms", "-W", p]);
+    let index: usize = syms
+        .lines()
+        .find(|l| l.ends_with(" __vdso_time@@LINUX_2.6") || l.ends_with(" __vdso_time@LINUX_2.6"))
+        .and_then(|l| l.split(':').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{syms}"));
+    let mut img = original.clone();
+    let at = tag("VERSYM") + 2 * index;
+    img[at..at + 2].copy_from_slice(&0u16.to_le_bytes());
+    assert_eq!(both(&img, b"__vdso_time", b"LINUX_9.9"), (None, None));
+
+    // 2. No hash table: DT_HASH and DT_GNU_HASH entries turned into DT_DEBUG (21).
+    let segs = common::tool("readelf", &["-lW", p]);
+    let dyn_off = hex(segs
+        .lines()
+        .find(|l| l.trim_start().starts_with("DYNAMIC"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap());
+    let mut img = original.clone();
+    let mut changed = 0;
+    for e in (dyn_off..).step_by(16).take(64) {
+        let t = u64::from_le_bytes(img[e..e + 8].try_into().unwrap());
+        if t == 0 {
+            break;
+        }
+        if t == 4 || t == 0x6fff_fef5 {
+            img[e..e + 8].copy_from_slice(&21u64.to_le_bytes());
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 2, "{dynamic}");
+    assert!(
+        Image::parse(&img, BASE).is_err() || both(&img, b"__vdso_time", b"LINUX_2.6").1.is_none()
+    );
+    assert_eq!(both(&img, b"__vdso_time", b"LINUX_2.6").0, None);
+
+    // 3. The PT_LOAD without PF_X (p_flags is at +4 in an ELF64 program header).
+    let phoff = 64;
+    let mut img = original.clone();
+    let mut cleared = 0;
+    for ph in (phoff..)
+        .step_by(56)
+        .take(usize::from(u16::from_le_bytes([img[56], img[57]])))
+    {
+        if u32::from_le_bytes(img[ph..ph + 4].try_into().unwrap()) == 1 {
+            img[ph + 4] &= !1;
+            cleared += 1;
+        }
+    }
+    assert_eq!(cleared, 1);
+    assert_eq!(both(&img, b"__vdso_time", b"LINUX_2.6"), (None, None));
+}

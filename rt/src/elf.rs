@@ -1070,10 +1070,12 @@ pub mod native {
     #[inline(never)]
     fn load<const W: usize, const MACHINE: usize>(d: &[u8]) -> Option<[usize; 4]> {
         // (class, e_phoff, e_phentsize, program header size, p_offset, p_vaddr, p_filesz)
+        // (class, e_phoff, e_phentsize, program header size, p_offset, p_vaddr, p_filesz,
+        // p_flags)
         let (class, phoff, phentsize, phsz, f) = if W == 8 {
-            (2, 32, 54, 56, [8, 16, 32])
+            (2, 32, 54, 56, [8, 16, 32, 4])
         } else {
-            (1, 28, 42, 32, [4, 8, 16])
+            (1, 28, 42, 32, [4, 8, 16, 24])
         };
         let h = d.get(..64)?;
         if rd(h, 0, 4) != 0x464c_457f
@@ -1087,7 +1089,8 @@ pub mod native {
         let phdrs = records(d, rd(h, phoff, W), phsz);
         for p in phdrs.take(rd(h, phentsize + 2, 2)) {
             match rd(p, 0, 4) {
-                1 if load.is_some() => return None,
+                // One PT_LOAD, executable (PF_X): it holds the functions.
+                1 if load.is_some() || rd(p, f[3], 4) & 1 == 0 => return None,
                 1 => load = Some([rd(p, f[0], W), rd(p, f[1], W), rd(p, f[2], W)]),
                 2 => dynamic = Some(rd(p, f[0], W)),
                 _ => {}
@@ -1148,31 +1151,33 @@ pub mod native {
                 .is_some_and(|s| s.starts_with(want) && s.get(want.len()) == Some(&0))
         };
         // The version index to ask for: that of the first definition named `version` that
-        // is not the file's own (VER_FLG_BASE); 0, which no symbol has, when there is none;
-        // any when the image has no version tables. (Each step moves forward: the walk
-        // ends inside the image.)
+        // is not the file's own (VER_FLG_BASE); any when the image has no version tables.
+        // Without such a definition no symbol can match. (Each step moves forward: the
+        // walk ends inside the image.)
         let mut want = None;
         if versym != 0 && verdef != 0 {
-            want = Some(0);
             let mut v = verdef;
             // Verdef: vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next.
-            while let Some(r) = records(d, v, 20).next() {
+            while want.is_none() {
+                let r = records(d, v, 20).next()?;
                 if rd(r, 0, 2) != 1 {
-                    break;
+                    return None;
                 }
                 let aux = records(d, v.checked_add(rd(r, 12, 4))?, 4).next();
                 if rd(r, 2, 2) & 1 == 0 && aux.is_some_and(|a| is(rd(a, 0, 4), version)) {
                     want = Some(rd(r, 4, 2));
-                    break;
-                }
-                match rd(r, 16, 4) {
-                    0 => break,
-                    next => v = v.checked_add(next)?,
+                } else {
+                    match rd(r, 16, 4) {
+                        0 => return None,
+                        next => v = v.checked_add(next)?,
+                    }
                 }
             }
         }
         // The symbols to compare: a GNU hash chain (from its bucket to its end bit), or
-        // DT_HASH's nchain symbols from 1.
+        // DT_HASH's nchain symbols from 1 (in table order: where two symbols have the same
+        // name and version, which no linker produces, the full parser's chain walk may
+        // pick the other one).
         let (first, end) = if gnu != 0 {
             // Every product and sum of image words is checked: on a 32-bit target they
             // could wrap.
@@ -1193,8 +1198,10 @@ pub mod native {
                 }
             }
             (first, first.checked_add(n)?)
-        } else {
+        } else if hash != 0 {
             (1, rd(d.get(hash..)?, 4, 4))
+        } else {
+            return None;
         };
         // (symbol size, its fields: info, shndx, value)
         let (syment, f) = if W == 8 {
@@ -1213,7 +1220,11 @@ pub mod native {
                 && matches!(info >> 4, 1 | 2)
                 && shndx != 0
                 && shndx != 0xfff1
-                && want.is_none_or(|w| rd(d.get(versym..).unwrap_or_default(), 2 * i, 2) == w)
+                // Symbol i's version index: inside the image, and the one asked for.
+                && want.is_none_or(|w| {
+                    let v = d.get(versym..).and_then(|v| v.get(2 * i..2 * i + 2));
+                    v.is_some_and(|v| rd(v, 0, 2) == w)
+                })
             {
                 let value = rd(s, f[2], W);
                 let thumb = if MACHINE == 40 { value & 1 } else { 0 };

@@ -70,11 +70,7 @@ pub fn fill(buf: &mut [u8]) -> Result<(), Errno> {
 /// What serves `getrandom` in this process: the vDSO function (with its state pool set
 /// up), or the system call. Asking sets the vDSO path up if this is the first use.
 pub fn backend() -> Backend {
-    if vdso::random::available() {
-        vdso::backend(Function::Getrandom)
-    } else {
-        Backend::Syscall
-    }
+    vdso::backend(Function::Getrandom)
 }
 
 /// `AT_RANDOM`: 16 random bytes the kernel placed on the stack at exec. A cheap seed (for

@@ -316,11 +316,12 @@ pub fn time() -> i64 {
 /// resolves the function if it was not yet; `peek` never does.
 pub use crate::vdso::{Backend, Function, backend, peek};
 
-/// Resolves every function now rather than on its first call. The first call is
-/// async-signal-safe, but it needs a few KiB of stack (it validates the vDSO image, and in
-/// library mode reads the auxiliary vector): call this before relying on a small
-/// alternate signal stack, or before installing a seccomp filter that forbids `prctl` and
-/// `openat`. Later calls do nothing.
+/// Resolves every function now rather than on its first call, and sets getrandom's state
+/// pool up (one `mmap`) where the vDSO has getrandom. The first call is async-signal-safe,
+/// but it needs a few KiB of stack (it validates the vDSO image, and in library mode reads
+/// the auxiliary vector): call this before relying on a small alternate signal stack, or
+/// before installing a seccomp filter that forbids `prctl`, `openat` or `mmap`. Later
+/// calls do nothing.
 pub fn init() {
     for f in Function::ALL {
         backend(f);

@@ -387,9 +387,13 @@ fn unresolved(f: Function) -> *mut () {
     }
 }
 
-/// What serves `f` (resolving it if this is the first use).
+/// What serves `f` (resolving it if this is the first use; for getrandom, also setting its
+/// state pool up, without which the system call serves).
 pub fn backend(f: Function) -> Backend {
     let k = kind(f);
+    if f == Function::Getrandom && k == VDSO {
+        random::available();
+    }
     describe(f, k)
 }
 
@@ -403,6 +407,8 @@ pub fn peek(f: Function) -> Option<Backend> {
 
 fn describe(f: Function, k: u8) -> Backend {
     match k {
+        // The vDSO's getrandom without states (the set-up failed): the system call serves.
+        VDSO if f == Function::Getrandom && random::unusable() => Backend::Syscall,
         VDSO => Backend::Vdso {
             symbol: f.symbol().unwrap_or(""),
             version: vdso_names::VERSION,

@@ -27,6 +27,11 @@
 //! Measured here: a 16-byte read through the vDSO costs a fraction of the system call (see
 //! the README's getrandom table).
 //!
+//! Limits, all costing speed, never correctness: the pool is one page and does not grow
+//! (past its states, callers use the system call); a fork while another thread holds a
+//! state leaves that state taken in the child, and a fork while another thread sets the
+//! pool up leaves the child on the system call; a failed `mmap` is not retried.
+//!
 //! # Safety
 //!
 //! The pool's page comes from `mmap` and is never unmapped: a state address stays valid for
@@ -76,6 +81,11 @@ pub(crate) fn getrandom(buf: &mut [u8], flags: u32) -> isize {
 /// Whether the vDSO path is usable in this process (setting the pool up if needed).
 pub(crate) fn available() -> bool {
     kind(Function::Getrandom) == VDSO && pool().is_some()
+}
+
+/// Whether the pool's set-up failed (nothing is set up by asking).
+pub(crate) fn unusable() -> bool {
+    POOL.load(Ordering::Acquire) == UNAVAILABLE
 }
 
 /// One call through the vDSO, or `None` when it cannot serve it (no pool, every state
