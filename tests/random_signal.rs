@@ -59,7 +59,12 @@ fn a_handler_interrupting_a_call_gets_its_own_state() {
                 }
             }
         });
-        for _ in 0..CALLS {
+        // At least CALLS calls, and on until enough signals have arrived: on a loaded
+        // machine the signalling thread may get little time (at most a minute).
+        let started = std::time::Instant::now();
+        while mine.len() < CALLS
+            || (TAKEN.load(Ordering::Relaxed) < 2000 && started.elapsed().as_secs() < 60)
+        {
             let mut b = [0u8; 32];
             random::fill(&mut b).unwrap();
             mine.push(b);
@@ -67,8 +72,10 @@ fn a_handler_interrupting_a_call_gets_its_own_state() {
         stop.store(true, Ordering::Relaxed);
     });
     let handled = TAKEN.load(Ordering::Relaxed).min(SLOTS);
+    let mine_len = mine.len();
     let mut seen: HashSet<[u8; 32]> = mine.into_iter().collect();
-    assert_eq!(seen.len(), CALLS, "two calls returned the same bytes");
+    let n = mine_len;
+    assert_eq!(seen.len(), n, "two calls returned the same bytes");
     for slot in OUT.iter().take(handled) {
         let mut b = [0u8; 32];
         for (w, chunk) in slot.iter().zip(b.chunks_exact_mut(8)) {
