@@ -4,7 +4,10 @@
 //! other architectures.
 
 mod common;
-use common::{ARCHES, Build, cross_examples_with, example, example_names, root, run, stdout, tool};
+use common::{
+    ARCHES, Build, cross_examples_in, cross_examples_with, example, example_names, root, run,
+    stdout, tool,
+};
 use std::path::Path;
 
 const PIE_BUILDS: [Build; 3] = [Build::Pie, Build::PieRelr, Build::DebugPie];
@@ -297,14 +300,43 @@ fn a_relocation_that_is_not_relative_stops_the_program() {
     );
 }
 
+/// Output of `exe args` on `arch` that does not change from run to run (as `steady`).
+fn steady_on(arch: &common::Arch, dir: &Path, exe: &str, args: &[&str]) -> (Option<i32>, String) {
+    let out = arch.command(&dir.join(exe)).args(args).output().unwrap();
+    let mut text = stdout(&out);
+    if exe == "now" {
+        text = text
+            .lines()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let clock = w.get(1).filter(|c| c.starts_with(char::is_alphabetic));
+                format!("{} {} {}\n", w[0], clock.unwrap_or(&""), w.last().unwrap())
+            })
+            .collect();
+    }
+    if exe == "random" {
+        text = text.len().to_string();
+    }
+    text += &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
 #[test]
 fn pie_on_every_arch() {
     for arch in ARCHES {
-        for features in [&["pie"][..], &["relr"][..]] {
-            let Some(dir) = cross_examples_with(&arch, features) else {
+        let Some(normal) = common::cross_examples(&arch) else {
+            continue;
+        };
+        // Release with RELA/REL, release with RELR, and (natively: i686) unoptimised.
+        let mut builds = vec![(&["pie"][..], true), (&["relr"][..], true)];
+        if arch.runner.is_none() {
+            builds.push((&["pie"][..], false));
+        }
+        for (features, release) in builds {
+            let Some(dir) = cross_examples_in(&arch, features, release) else {
                 continue;
             };
-            let name = format!("{} {features:?}", arch.name());
+            let name = format!("{} {features:?} release={release}", arch.name());
             let h = readelf(&dir.join("hello"), "-hlW");
             assert!(
                 h.contains("DYN (Position-Independent Executable file)"),
@@ -322,6 +354,20 @@ fn pie_on_every_arch() {
             );
             assert_eq!(go("tiny", &["a", "b", "c"]).0, Some(3), "{name}");
             assert_eq!(go("relocs", &[]), (Some(0), RELOCS.into()), "{name}");
+            // The same behaviour as the normal build: clocks and their backends, getrandom,
+            // a panic, the system call checks.
+            for (exe, args) in [
+                ("now", &[][..]),
+                ("random", &["16"][..]),
+                ("panic", &["boom"][..]),
+                ("syscalls", &[][..]),
+            ] {
+                assert_eq!(
+                    steady_on(&arch, &dir, exe, args),
+                    steady_on(&arch, &normal, exe, args),
+                    "{name}: {exe}"
+                );
+            }
             let exe = dir.join("auxv");
             let one = load_base(&exe, arch.runner);
             assert!(
@@ -337,4 +383,40 @@ fn pie_on_every_arch() {
             }
         }
     }
+}
+
+/// i686 uses REL relocations (the addend in place): a refused one (an R_386_32 patched
+/// into the first `.rel.dyn` entry) stops the program with 127 there too.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_refused_rel_relocation_stops_an_i686_program() {
+    let Some(dir) = cross_examples_with(&ARCHES[0], &["pie"]) else {
+        return;
+    };
+    let src = dir.join("relocs");
+    let s = readelf(&src, "-SW");
+    let line = s
+        .lines()
+        .find(|l| l.contains(".rel.dyn"))
+        .unwrap_or_else(|| panic!("{s}"));
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let at = w.iter().position(|&x| x == "REL").unwrap();
+    let offset = usize::from_str_radix(w[at + 2], 16).unwrap();
+    let mut bytes = std::fs::read(&src).unwrap();
+    bytes[offset + 4] = 1; // r_info's type byte: R_386_32
+    let bad = root().join(format!(
+        "target/tinyrt-tests/relocs-i686-bad-{}",
+        std::process::id()
+    ));
+    std::fs::write(&bad, &bytes).unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = run(&bad, &[] as &[&str]);
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(stdout(&out), "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("tinyrt: cannot start: relocation type 1 is not relative"),
+        "{err}"
+    );
 }

@@ -5,9 +5,12 @@
 //! `_start`; nobody has applied its relocations. Until they are, every static that holds an
 //! address (a function pointer, a `&str` in a table, a vtable, a GOT entry) holds its
 //! link-time value, which is wrong by the load base. So `entry` calls [`relocate`] before
-//! anything else, and `relocate` itself reads no static, takes no address from the GOT,
-//! cannot panic, and calls nothing that could (it is inlined; in unoptimised builds the
-//! only calls are core's pointer helpers, which touch no statics):
+//! anything else, and `relocate` itself reads no static, takes no address from the GOT and
+//! calls nothing that does: it is inlined, its arithmetic wraps, and it reads only the
+//! kernel's stack and the linker's tables. (In unoptimised builds the compiler adds checks
+//! of its own, for pointer alignment and integer overflow, whose panic paths would go
+//! through the unrelocated GOT; they cannot trigger on a stack the kernel built and tables
+//! the linker wrote. The tests run the unoptimised build natively on x86_64 and i686.)
 //!
 //! 1. the load base: walk the initial stack to the auxiliary vector, take AT_PHDR (where
 //!    the kernel mapped the program headers) and subtract PT_PHDR's link-time address;
@@ -73,7 +76,7 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
     unsafe {
         // argc, argv[argc], NULL, envp..., NULL, then the auxiliary vector.
         let argc = *sp;
-        let mut p = sp.wrapping_add(argc + 2);
+        let mut p = sp.wrapping_add(argc.wrapping_add(2));
         while *p != 0 {
             p = p.wrapping_add(1);
         }
@@ -104,7 +107,7 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
                 }
                 _ => {}
             }
-            i += 1;
+            i = i.wrapping_add(1);
         }
         let (Some(base), Some(dynamic)) = (base, dynamic) else {
             // Not linked with link-pie.x: nothing to do (and nothing to protect).

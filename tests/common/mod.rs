@@ -376,6 +376,11 @@ pub fn cross_examples(arch: &Arch) -> Option<PathBuf> {
 /// `cross_examples` built with tinyrt's `features` (`["pie"]`, ...), in a target directory
 /// of their own.
 pub fn cross_examples_with(arch: &Arch, features: &[&str]) -> Option<PathBuf> {
+    cross_examples_in(arch, features, true)
+}
+
+/// `cross_examples_with`, in release mode or (`release` false) unoptimised.
+pub fn cross_examples_in(arch: &Arch, features: &[&str], release: bool) -> Option<PathBuf> {
     static BUILT: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
     let sysroot = Command::new("rustc")
         .args(["--print", "sysroot"])
@@ -421,7 +426,7 @@ pub fn cross_examples_with(arch: &Arch, features: &[&str]) -> Option<PathBuf> {
         [] => root().join("target/tinyrt-tests/cross"),
         f => root().join(format!("target/tinyrt-tests/cross-{}", f.join("-"))),
     };
-    let key = format!("{} {}", arch.target, features.join(","));
+    let key = format!("{} {} {release}", arch.target, features.join(","));
     let built = BUILT.get_or_init(Default::default);
     // A failed build in another test must not hide this one's own error behind a poisoned lock.
     let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
@@ -429,12 +434,14 @@ pub fn cross_examples_with(arch: &Arch, features: &[&str]) -> Option<PathBuf> {
         let mut c = cargo();
         c.env("CARGO_TARGET_DIR", &target_dir).args([
             "build",
-            "--release",
             "--examples",
             "--quiet",
             "--target",
             arch.target,
         ]);
+        if release {
+            c.arg("--release");
+        }
         if !features.is_empty() {
             c.args(["--features", &features.join(",")]);
         }
@@ -447,7 +454,8 @@ pub fn cross_examples_with(arch: &Arch, features: &[&str]) -> Option<PathBuf> {
         );
         built.insert(key);
     }
-    Some(target_dir.join(arch.target).join("release/examples"))
+    let profile = if release { "release" } else { "debug" };
+    Some(target_dir.join(arch.target).join(profile).join("examples"))
 }
 
 /// A BPF statement (`BPF_LD`, `BPF_RET`, ...) for a seccomp program.
