@@ -146,6 +146,13 @@ fn every_example_runs_on_every_arch() {
             format!("random: bytes=64 calls=4 backend={expected}"),
             "{name}"
         );
+        // Tables of pointers, strings and trait objects: what the host's build prints.
+        let want = common::stdout(&common::run(
+            &common::example(common::Build::Release, "relocs"),
+            &[] as &[&str],
+        ));
+        let out = run_on(&arch, &dir.join("relocs"), &[]);
+        assert_eq!(ok_stdout(out, &name), want, "{name}");
         let out = run_on(&arch, &dir.join("auxv"), &["--typed"]);
         let text = ok_stdout(out, &name);
         assert!(
