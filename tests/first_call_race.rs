@@ -2,21 +2,14 @@
 //! correct values and every slot ends resolved to one backend. Its own test binary, so that
 //! nothing else makes a first call before the race.
 
+mod common;
 use std::sync::{Arc, Barrier};
 use tinyrt_rt::cpu;
 use tinyrt_rt::time::{self, Backend, ClockId, Function};
 
+/// CLOCK_MONOTONIC through glibc, in nanoseconds.
 fn glibc_mono() -> i128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is ours.
-    assert_eq!(
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) },
-        0
-    );
-    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+    common::now::host(libc::CLOCK_MONOTONIC)
 }
 
 #[test]

@@ -26,21 +26,9 @@ fn now_uses_the_vdso_for_every_function_with_correct_values() {
 #[test]
 fn strace_sees_no_clock_syscalls_for_clocks_the_vdso_serves() {
     let exe = example(Build::Release, "now");
-    let log = common::root().join("target/tinyrt-tests/now.strace");
-    let out = Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-e",
-            "trace=clock_gettime,clock_getres,gettimeofday,time,getcpu",
-            "-o",
-        ])
-        .arg(&log)
-        .arg(&exe)
-        .output()
-        .expect("strace");
+    let filter = "trace=clock_gettime,clock_getres,gettimeofday,time,getcpu";
+    let (out, text) = common::strace(&[&exe], Some(filter));
     assert!(out.status.success());
-    let text = std::fs::read_to_string(&log).unwrap();
     for line in text.lines() {
         assert!(
             !line.contains("gettimeofday(") && !line.contains("time(") || line.contains("clock_"),
@@ -111,25 +99,25 @@ fn a_seccomp_filter_that_kills_on_clock_syscalls_does_not_stop_vdso_reads() {
 #[test]
 fn under_valgrind_there_is_no_vdso_and_the_syscalls_serve() {
     let exe = example(Build::Release, "now");
-    let log = common::root().join("target/tinyrt-tests/now-valgrind.strace");
+    let mut text = String::new();
     let m = check_values("valgrind", || {
-        let out = Command::new("strace")
-            .args(["-f", "-qq", "-e", "trace=clock_getres", "-o"])
-            .arg(&log)
-            .args(["valgrind", "-q", "--error-exitcode=99"])
-            .arg(&exe)
-            .output()
-            .expect("strace and valgrind");
+        let cmd = [
+            "valgrind".as_ref(),
+            "-q".as_ref(),
+            "--error-exitcode=99".as_ref(),
+            exe.as_os_str(),
+        ];
+        let (out, log) = common::strace(&cmd, Some("trace=clock_getres"));
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        text = log;
         stdout(&out)
     });
     assert!(tags(&m).iter().all(|t| t == "[syscall]"), "{m:?}");
     // strace sees the program's own clock_getres calls (valgrind passes them through).
-    let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("clock_getres(CLOCK_TAI"), "{text}");
 }
 

@@ -111,42 +111,42 @@ fn relocs_gets_every_pointer_right() {
     );
 }
 
-/// Output that does not change from run to run, for comparing builds.
-fn steady(b: Build, name: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let exe = example(b, name);
-    let out = run(&exe, args);
+/// What a run of example `exe` (at `path`, started by `cmd`) shows that does not change
+/// from run to run or build to build: exit status, stdout with the values that move
+/// replaced, and stderr. For comparing a PIE build with the normal one.
+fn steady_output(exe: &str, path: &Path, mut cmd: std::process::Command) -> (Option<i32>, String) {
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
     // argv[0] names the build's own directory.
-    let mut text = stdout(&out).replace(exe.to_str().unwrap(), "EXE");
-    if name == "now" {
-        // Values move; which lines there are and their tags do not.
-        text = text
-            .lines()
-            .map(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                let clock = w.get(1).filter(|c| c.starts_with(char::is_alphabetic));
-                format!("{} {} {}\n", w[0], clock.unwrap_or(&""), w.last().unwrap())
-            })
-            .collect();
-    }
-    if name == "auxv" {
+    let text = stdout(&out).replace(path.to_str().unwrap(), "EXE");
+    let each = |f: &dyn Fn(&str) -> String| text.lines().map(f).collect::<String>();
+    let mut text = match exe {
+        // Values move; which lines there are and their backends do not.
+        "now" => each(&|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let clock = w.get(1).filter(|c| c.starts_with(char::is_alphabetic));
+            format!("{} {} {}\n", w[0], clock.unwrap_or(&""), w.last().unwrap())
+        }),
+        "bench" => each(&|l| {
+            l.split("  ").next().unwrap_or("").to_owned() + l.rsplit(' ').next().unwrap() + "\n"
+        }),
         // Addresses and random bytes move; the keys do not.
-        text = text
-            .lines()
-            .map(|l| l.split(':').next().unwrap().to_owned() + "\n")
-            .collect();
-    }
-    if name == "mono" || name == "random" {
-        text = text.len().to_string(); // a number of digits; hex of a fixed length
-    }
-    if name == "bench" {
-        // Timings move; the lines and their backends do not.
-        text = text
-            .lines()
-            .map(|l| l.split("  ").next().unwrap_or("").to_owned() + l.rsplit(' ').next().unwrap())
-            .collect();
-    }
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.status.code(), text, err)
+        "auxv" => each(&|l| l.split(':').next().unwrap().to_owned() + "\n"),
+        // qemu's guest vDSOs hold absolute addresses, which move with the vDSO.
+        "vdso" => each(&|l| l.split(' ').next().unwrap().to_owned() + "\n"),
+        // A number of digits; hex of a fixed length.
+        "mono" | "random" => text.len().to_string(),
+        _ => text.clone(),
+    };
+    text += &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+/// `steady_output` of an x86_64 example in build `b`.
+fn steady(b: Build, name: &str, args: &[&str]) -> (Option<i32>, String) {
+    let path = example(b, name);
+    let mut cmd = std::process::Command::new(&path);
+    cmd.args(args);
+    steady_output(name, &path, cmd)
 }
 
 #[test]
@@ -236,19 +236,9 @@ fn two_runs_load_the_program_at_different_addresses() {
 #[test]
 fn relro_pages_are_made_read_only() {
     let exe = example(Build::Pie, "auxv");
-    let log = root().join(format!(
-        "target/tinyrt-tests/strace-pie-{}.txt",
-        std::process::id()
-    ));
-    let out = std::process::Command::new("strace")
-        .args(["-qq", "-e", "trace=mprotect", "-o", log.to_str().unwrap()])
-        .arg(&exe)
-        .output()
-        .expect("strace");
+    let (out, calls) = common::strace(&[&exe], Some("trace=mprotect"));
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let calls = std::fs::read_to_string(&log).unwrap();
-    let _ = std::fs::remove_file(&log);
     let h = readelf(&exe, "-hlW");
     let field = |line: &str, i: usize| {
         u64::from_str_radix(
@@ -281,18 +271,33 @@ fn relro_pages_are_made_read_only() {
 /// RELA entry of `relocs`) stops the program before main: a message and exit status 127.
 #[test]
 fn a_relocation_that_is_not_relative_stops_the_program() {
-    let src = example(Build::Pie, "relocs");
+    // r_info (offset 8 in an Elf64_Rela) = type 1, R_X86_64_64.
+    refused_after_patching(
+        &example(Build::Pie, "relocs"),
+        "RELA",
+        8,
+        &1u64.to_le_bytes(),
+    );
+}
+
+/// Copies `src`, writes `patch` at `at` bytes into the first entry of its relocation
+/// section of type `kind` (`RELA`, `REL`: offsets from `readelf -S`), runs the copy, and
+/// checks that it stops before main with status 127, naming type 1.
+fn refused_after_patching(src: &Path, kind: &str, at: usize, patch: &[u8]) {
+    let s = readelf(src, "-SW");
+    let w: Vec<&str> = s
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|w| w.contains(&kind))
+        .unwrap_or_else(|| panic!("no {kind} section\n{s}"));
+    let k = w.iter().position(|&x| x == kind).unwrap();
+    let offset = usize::from_str_radix(w[k + 2], 16).unwrap() + at;
+    let mut bytes = std::fs::read(src).unwrap();
+    bytes[offset..offset + patch.len()].copy_from_slice(patch);
     let bad = root().join(format!(
-        "target/tinyrt-tests/relocs-bad-{}",
+        "target/tinyrt-tests/relocs-bad-{kind}-{}",
         std::process::id()
     ));
-    let s = readelf(&src, "-SW");
-    let line = s.lines().find(|l| l.contains(".rela.dyn")).unwrap();
-    let w: Vec<&str> = line.split_whitespace().collect();
-    let at = w.iter().position(|&x| x == "RELA").unwrap();
-    let offset = usize::from_str_radix(w[at + 2], 16).unwrap();
-    let mut bytes = std::fs::read(&src).unwrap();
-    bytes[offset + 8..offset + 16].copy_from_slice(&1u64.to_le_bytes()); // r_info: type 1
     std::fs::write(&bad, &bytes).unwrap();
     std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let out = run(&bad, &[] as &[&str]);
@@ -306,48 +311,12 @@ fn a_relocation_that_is_not_relative_stops_the_program() {
     );
 }
 
-/// Output of `exe args` on `arch` that does not change from run to run (as `steady`).
+/// `steady_output` of example `exe` in `dir`, run on `arch`.
 fn steady_on(arch: &common::Arch, dir: &Path, exe: &str, args: &[&str]) -> (Option<i32>, String) {
     let path = dir.join(exe);
-    let out = arch.command(&path).args(args).output().unwrap();
-    // argv[0] names the build's own directory.
-    let mut text = stdout(&out).replace(path.to_str().unwrap(), "EXE");
-    if exe == "now" {
-        text = text
-            .lines()
-            .map(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                let clock = w.get(1).filter(|c| c.starts_with(char::is_alphabetic));
-                format!("{} {} {}\n", w[0], clock.unwrap_or(&""), w.last().unwrap())
-            })
-            .collect();
-    }
-    if exe == "random" || exe == "mono" {
-        text = text.len().to_string();
-    }
-    if exe == "auxv" {
-        // Addresses and random bytes move; the keys do not.
-        text = text
-            .lines()
-            .map(|l| l.split(':').next().unwrap().to_owned() + "\n")
-            .collect();
-    }
-    if exe == "vdso" {
-        // qemu's guest vDSOs hold absolute addresses, which move with the vDSO.
-        text = text
-            .lines()
-            .map(|l| l.split(' ').next().unwrap().to_owned() + "\n")
-            .collect();
-    }
-    if exe == "bench" {
-        // Timings move; the lines and their backends do not.
-        text = text
-            .lines()
-            .map(|l| l.split("  ").next().unwrap_or("").to_owned() + l.rsplit(' ').next().unwrap())
-            .collect();
-    }
-    text += &String::from_utf8_lossy(&out.stderr);
-    (out.status.code(), text)
+    let mut cmd = arch.command(&path);
+    cmd.args(args);
+    steady_output(exe, &path, cmd)
 }
 
 #[test]
@@ -429,30 +398,6 @@ fn a_refused_rel_relocation_stops_an_i686_program() {
     let Some(dir) = cross_examples_with(&ARCHES[0], &["pie"]) else {
         return;
     };
-    let src = dir.join("relocs");
-    let s = readelf(&src, "-SW");
-    let line = s
-        .lines()
-        .find(|l| l.contains(".rel.dyn"))
-        .unwrap_or_else(|| panic!("{s}"));
-    let w: Vec<&str> = line.split_whitespace().collect();
-    let at = w.iter().position(|&x| x == "REL").unwrap();
-    let offset = usize::from_str_radix(w[at + 2], 16).unwrap();
-    let mut bytes = std::fs::read(&src).unwrap();
-    bytes[offset + 4] = 1; // r_info's type byte: R_386_32
-    let bad = root().join(format!(
-        "target/tinyrt-tests/relocs-i686-bad-{}",
-        std::process::id()
-    ));
-    std::fs::write(&bad, &bytes).unwrap();
-    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = run(&bad, &[] as &[&str]);
-    let _ = std::fs::remove_file(&bad);
-    assert_eq!(out.status.code(), Some(127));
-    assert_eq!(stdout(&out), "");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("tinyrt: cannot start: relocation type 1 is not relative"),
-        "{err}"
-    );
+    // r_info's type byte (offset 4 in an Elf32_Rel) = 1, R_386_32.
+    refused_after_patching(&dir.join("relocs"), "REL", 4, &[1]);
 }

@@ -48,29 +48,18 @@ fn hex(text: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// The system calls of a run, by name, from strace (`-f -qq`, one line per call).
-fn strace(args: &[&str], calls: &str) -> Vec<String> {
-    let log = root().join(format!(
-        "target/tinyrt-tests/strace-random-{}.txt",
-        std::process::id()
-    ));
+/// The system calls `filter` selects of a run of `random args`, one line each (strace).
+fn strace(args: &[&str], filter: &str) -> Vec<String> {
     let exe = example(Build::Release, "random");
-    let mut a = vec!["-f", "-qq", "-e", calls, "-o", log.to_str().unwrap()];
-    a.push(exe.to_str().unwrap());
-    a.extend_from_slice(args);
-    let out = std::process::Command::new("strace")
-        .args(&a)
-        .stdout(std::process::Stdio::null())
-        .output()
-        .expect("strace (install it: .ci/run lists the packages)");
+    let mut cmd = vec![exe.to_str().unwrap()];
+    cmd.extend_from_slice(args);
+    let (out, log) = common::strace(&cmd, Some(filter));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = std::fs::read_to_string(&log).unwrap();
-    let _ = std::fs::remove_file(&log);
-    text.lines().map(str::to_owned).collect()
+    log.lines().map(str::to_owned).collect()
 }
 
 #[test]

@@ -260,16 +260,9 @@ fn hello_writes_one_line_with_one_write() {
     assert_eq!(out.status.code(), Some(0));
     // The whole life of the process, as strace sees it: exec, one write, exit_group. No
     // libc start-up (brk, mmap, arch_prctl, set_tid_address, ...).
-    let log = common::root().join("target/tinyrt-tests/hello.strace");
-    let out = Command::new("strace")
-        .args(["-qq", "-o"])
-        .arg(&log)
-        .arg(&exe)
-        .output()
-        .expect("run strace (install it: .ci/run lists the packages)");
+    let (out, log) = common::strace(&[&exe], None);
     assert_eq!(stdout(&out), "Hello, world!\n");
-    let calls: Vec<String> = std::fs::read_to_string(&log)
-        .unwrap()
+    let calls: Vec<String> = log
         .lines()
         .map(|l| l.split('(').next().unwrap().to_owned())
         .collect();

@@ -32,10 +32,7 @@ fn getrandom(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(300))
-        .measurement_time(std::time::Duration::from_secs(1))
-        .sample_size(30);
+    config = tinyrt_bench::config();
     targets = getrandom
 }
 criterion_main!(benches);

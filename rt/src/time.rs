@@ -422,21 +422,27 @@ impl Instant {
     }
 }
 
-impl core::ops::Add<Duration> for Instant {
-    type Output = Instant;
-    fn add(self, d: Duration) -> Instant {
-        self.checked_add(d)
-            .expect("overflow when adding a duration to an Instant")
-    }
+/// `t + d` and `t - d` for a point in time with `checked_add`/`checked_sub`: panics on
+/// overflow, as std's do.
+macro_rules! add_sub_duration {
+    ($($t:ident),*) => {$(
+        impl core::ops::Add<Duration> for $t {
+            type Output = $t;
+            fn add(self, d: Duration) -> $t {
+                self.checked_add(d)
+                    .expect(concat!("overflow when adding a duration to ", stringify!($t)))
+            }
+        }
+        impl core::ops::Sub<Duration> for $t {
+            type Output = $t;
+            fn sub(self, d: Duration) -> $t {
+                self.checked_sub(d)
+                    .expect(concat!("overflow when subtracting a duration from ", stringify!($t)))
+            }
+        }
+    )*};
 }
-
-impl core::ops::Sub<Duration> for Instant {
-    type Output = Instant;
-    fn sub(self, d: Duration) -> Instant {
-        self.checked_sub(d)
-            .expect("overflow when subtracting a duration from an Instant")
-    }
-}
+add_sub_duration!(Instant, SystemTime);
 
 impl core::ops::Sub<Instant> for Instant {
     type Output = Duration;
@@ -537,22 +543,6 @@ impl SystemTime {
     /// From a `Timespec` (seconds and nanoseconds from the epoch).
     pub fn from_timespec(ts: Timespec) -> SystemTime {
         SystemTime(ts.as_nanos())
-    }
-}
-
-impl core::ops::Add<Duration> for SystemTime {
-    type Output = SystemTime;
-    fn add(self, d: Duration) -> SystemTime {
-        self.checked_add(d)
-            .expect("overflow when adding a duration to a SystemTime")
-    }
-}
-
-impl core::ops::Sub<Duration> for SystemTime {
-    type Output = SystemTime;
-    fn sub(self, d: Duration) -> SystemTime {
-        self.checked_sub(d)
-            .expect("overflow when subtracting a duration from a SystemTime")
     }
 }
 

@@ -302,37 +302,18 @@ unsafe fn mapped(base: usize) -> Option<&'static [u8]> {
 /// reads one function carries only that function's resolution, once.
 #[inline(always)]
 fn resolve(f: Function) -> *mut () {
+    /// `resolve_now(Function::ALL[F])`, one instance per function.
     #[inline(never)]
-    fn clock_gettime() -> *mut () {
-        resolve_now(Function::ClockGettime)
-    }
-    #[inline(never)]
-    fn clock_getres() -> *mut () {
-        resolve_now(Function::ClockGetres)
-    }
-    #[inline(never)]
-    fn gettimeofday() -> *mut () {
-        resolve_now(Function::Gettimeofday)
-    }
-    #[inline(never)]
-    fn time() -> *mut () {
-        resolve_now(Function::Time)
-    }
-    #[inline(never)]
-    fn getcpu() -> *mut () {
-        resolve_now(Function::Getcpu)
-    }
-    #[inline(never)]
-    fn getrandom() -> *mut () {
-        resolve_now(Function::Getrandom)
+    fn out_of_line<const F: usize>() -> *mut () {
+        resolve_now(Function::ALL[F])
     }
     match f {
-        Function::ClockGettime => clock_gettime(),
-        Function::ClockGetres => clock_getres(),
-        Function::Gettimeofday => gettimeofday(),
-        Function::Time => time(),
-        Function::Getcpu => getcpu(),
-        Function::Getrandom => getrandom(),
+        Function::ClockGettime => out_of_line::<0>(),
+        Function::ClockGetres => out_of_line::<1>(),
+        Function::Gettimeofday => out_of_line::<2>(),
+        Function::Time => out_of_line::<3>(),
+        Function::Getcpu => out_of_line::<4>(),
+        Function::Getrandom => out_of_line::<5>(),
     }
 }
 

@@ -134,35 +134,8 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
             d = d.wrapping_add(1);
         }
 
-        let mut r = rela as *const Elf_Rela;
-        let end = rela.wrapping_add(rela_size) as *const Elf_Rela;
-        while r < end {
-            match (*r).type_() {
-                R_RELATIVE => {
-                    let at = base.wrapping_add((*r).r_offset) as *mut usize;
-                    *at = base.wrapping_add((*r).r_addend);
-                }
-                0 => {}
-                t if out.refused == 0 => out.refused = t.wrapping_add(1),
-                _ => {}
-            }
-            r = r.wrapping_add(1);
-        }
-
-        let mut r = rel as *const Elf_Rel;
-        let end = rel.wrapping_add(rel_size) as *const Elf_Rel;
-        while r < end {
-            match (*r).type_() {
-                R_RELATIVE => {
-                    let at = base.wrapping_add((*r).r_offset) as *mut usize;
-                    *at = (*at).wrapping_add(base);
-                }
-                0 => {}
-                t if out.refused == 0 => out.refused = t.wrapping_add(1),
-                _ => {}
-            }
-            r = r.wrapping_add(1);
-        }
+        apply(base, rela, rela_size, true, &mut out.refused);
+        apply(base, rel, rel_size, false, &mut out.refused);
 
         // RELR: an even word is an address to relocate (and the next word's place); an odd
         // word is a bitmap of the next word-size - 1 words after the place, bit 1 first.
@@ -191,6 +164,46 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
         }
     }
     out
+}
+
+/// Applies a RELA table (`addend`: the new word is base + r_addend) or a REL table (the
+/// word in place is the addend) of `size` bytes at `table`; records in `refused` (type + 1)
+/// the first entry that is neither R_*_RELATIVE nor R_*_NONE.
+///
+/// # Safety
+/// As `relocate`: `table` is the program's own relocation table, mapped, naming words in
+/// its writable segments.
+#[inline(always)]
+unsafe fn apply(base: usize, table: usize, size: usize, addend: bool, refused: &mut u32) {
+    // An Elf_Rela begins with an Elf_Rel (r_offset, r_info): one loop reads both.
+    let step = if addend {
+        size_of::<Elf_Rela>()
+    } else {
+        size_of::<Elf_Rel>()
+    };
+    let (mut e, end) = (table, table.wrapping_add(size));
+    while e < end {
+        // SAFETY: `e` is an entry of the table (caller), at least an Elf_Rel, and an
+        // Elf_Rela when `addend`; `at` is the word it names (caller).
+        unsafe {
+            let r = &*(e as *const Elf_Rel);
+            match r.type_() {
+                R_RELATIVE => {
+                    let at = base.wrapping_add(r.r_offset) as *mut usize;
+                    let add = if addend {
+                        (*(e as *const Elf_Rela)).r_addend
+                    } else {
+                        *at
+                    };
+                    *at = base.wrapping_add(add);
+                }
+                0 => {}
+                t if *refused == 0 => *refused = t.wrapping_add(1),
+                _ => {}
+            }
+        }
+        e = e.wrapping_add(step);
+    }
 }
 
 /// After `init`: stops with exit status 127 if a relocation was refused, else makes the

@@ -136,6 +136,32 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(path: &Path, args: &[S]) -> Output {
         .unwrap_or_else(|e| panic!("run {}: {e}", path.display()))
 }
 
+/// Runs `cmd` (a program and its arguments) under `strace -qq`, tracing only `filter`
+/// (`"trace=mprotect"`, ...) or every call, with a log file of its own. Returns the run's
+/// output (strace passes on the program's stdout, stderr and exit status) and the log: one
+/// line per system call.
+pub fn strace<S: AsRef<std::ffi::OsStr>>(cmd: &[S], filter: Option<&str>) -> (Output, String) {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = root().join(format!(
+        "target/tinyrt-tests/strace-{}-{n}.txt",
+        std::process::id()
+    ));
+    let mut c = Command::new("strace");
+    c.args(["-qq", "-o"]).arg(&log);
+    if let Some(f) = filter {
+        c.args(["-e", f]);
+    }
+    let out = c
+        .args(cmd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run strace (install it: .ci/run lists the packages)");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    (out, text)
+}
+
 /// stdout as text (lossless for the ASCII our examples print).
 pub fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")

@@ -35,7 +35,8 @@ pub fn parse(text: &str) -> BTreeMap<String, (String, String)> {
     m
 }
 
-fn host(clock: libc::clockid_t) -> i128 {
+/// The host's `clock` through glibc, in nanoseconds.
+pub fn host(clock: libc::clockid_t) -> i128 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
