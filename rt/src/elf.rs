@@ -1100,6 +1100,10 @@ pub mod native {
         Some([off, vaddr, size, dynamic?])
     }
 
+    /// DT_HASH, DT_STRTAB, DT_SYMTAB, DT_GNU_HASH, DT_VERSYM, DT_VERDEF: the dynamic
+    /// entries the lookup reads, in the order of its table of offsets.
+    const TAGS: [u32; 6] = [4, 5, 6, 0x6fff_fef5, 0x6fff_fff0, 0x6fff_fffc];
+
     /// The run-time address of the exported function `name` with GNU version `version`
     /// (any version when the image has no version tables) in the image `d` mapped at
     /// `base`, or `None`.
@@ -1129,17 +1133,13 @@ pub mod native {
         // `d`; 0 (the ELF header, which none of them can be) when absent.
         let mut t = [0usize; 6];
         for e in records(d, dynamic, 2 * W) {
-            let i = match rd(e, 0, W) {
-                0 => break,
-                4 => 0,
-                5 => 1,
-                6 => 2,
-                0x6fff_fef5 => 3,
-                0x6fff_fff0 => 4,
-                0x6fff_fffc => 5,
-                _ => continue,
-            };
-            if let Some(slot) = t.get_mut(i) {
+            let tag = rd(e, 0, W);
+            if tag == 0 {
+                break;
+            }
+            if let Some(i) = TAGS.iter().position(|&k| k as usize == tag)
+                && let Some(slot) = t.get_mut(i)
+            {
                 *slot = at(rd(e, W, W))?;
             }
         }
