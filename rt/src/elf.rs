@@ -1030,7 +1030,7 @@ impl<'a> Image<'a> {
 /// that it finds exactly what the full parser finds on every real and built image it
 /// accepts, and that whatever it returns on a million damaged ones lies inside the image.
 pub mod native {
-    use super::gnu_hash;
+    use super::{e, gnu_hash};
 
     /// The running program's word size and machine: what `extent` and `lookup` accept.
     /// (`lookup_as` takes them as parameters, so that tests on any host cover every class.)
@@ -1100,9 +1100,16 @@ pub mod native {
         Some([off, vaddr, size, dynamic?])
     }
 
-    /// DT_HASH, DT_STRTAB, DT_SYMTAB, DT_GNU_HASH, DT_VERSYM, DT_VERDEF: the dynamic
-    /// entries the lookup reads, in the order of its table of offsets.
-    const TAGS: [u32; 6] = [4, 5, 6, 0x6fff_fef5, 0x6fff_fff0, 0x6fff_fffc];
+    /// The dynamic entries the lookup reads, in the order of its table of offsets. (As
+    /// `u32`: every tag fits, and the table is half the size of a `usize` one.)
+    const TAGS: [u32; 6] = [
+        e::DT_HASH as u32,
+        e::DT_STRTAB as u32,
+        e::DT_SYMTAB as u32,
+        e::DT_GNU_HASH as u32,
+        e::DT_VERSYM as u32,
+        e::DT_VERDEF as u32,
+    ];
 
     /// The run-time address of the exported function `name` with GNU version `version`
     /// (any version when the image has no version tables) in the image `d` mapped at
