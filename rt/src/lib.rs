@@ -4,7 +4,7 @@
 //! It has no entry point and no global symbols, so it works in two settings:
 //!
 //! - under tinyrt's own crt0 (crate `tinyrt-start`, linked by the `tinyrt` facade), which
-//!   records the initial stack before `main` so that [`env`] and [`auxv`] read the kernel's
+//!   records the initial stack before `main` so that [`env`](mod@env) and [`auxv`] read the kernel's
 //!   arrays in place;
 //! - inside an ordinary std program ("library mode"), where the arguments, environment and
 //!   auxiliary vector it has from the stack are empty.

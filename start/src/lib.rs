@@ -1,7 +1,7 @@
 //! tinyrt-start: crt0 for tinyrt programs.
 //!
 //! The kernel jumps to `_start` (per architecture, in `arch/`), which hands the untouched
-//! initial stack pointer to [`entry`]. `entry` records it for `tinyrt-rt` (which reads argc,
+//! initial stack pointer to `entry`. `entry` records it for `tinyrt-rt` (which reads argc,
 //! argv, envp and the auxiliary vector in place — see `tinyrt_rt::start` for the layout),
 //! runs the program's `main` (defined by `tinyrt::main!`) and ends the process with
 //! `exit_group(main's code)`.
