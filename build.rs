@@ -16,7 +16,11 @@ use std::{env, fs, path::PathBuf};
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for script in ["link.x", "link-pie.x"] {
-        fs::copy(script, out.join(script)).expect("copy the linker scripts to OUT_DIR");
+        if let Err(e) = fs::copy(script, out.join(script)) {
+            panic!(
+                "tinyrt: cannot install its linker script {script} (a package without it?): {e}"
+            );
+        }
         println!("cargo:rerun-if-changed={script}");
     }
     println!("cargo:rustc-link-search=native={}", out.display());

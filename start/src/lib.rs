@@ -53,6 +53,13 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     let relocated = unsafe { pie::relocate(sp) };
     // SAFETY: the caller's contract is exactly `init`'s.
     let (args, vars) = unsafe { tinyrt_rt::start::init(sp) };
+    // rustix (feature `rustix`) reads the auxiliary vector past the environment's NULL.
+    // SAFETY: envp lies on the kernel's initial stack after argc and argv's argc pointers and
+    // their NULL (see `tinyrt_rt::start`); this runs before `main`, so before rustix is used.
+    #[cfg(feature = "rustix")]
+    unsafe {
+        rustix::param::init(sp.add(*sp + 2) as *mut *mut u8)
+    };
     #[cfg(feature = "pie")]
     pie::finish(relocated);
     tinyrt_rt::process::exit(__tinyrt_main(args, vars))

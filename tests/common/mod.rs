@@ -156,7 +156,7 @@ pub fn strace<S: AsRef<std::ffi::OsStr>>(cmd: &[S], filter: Option<&str>) -> (Ou
         .args(cmd)
         .stdin(Stdio::null())
         .output()
-        .expect("run strace (install it: .ci/run lists the packages)");
+        .expect("run strace (scripts/test installs what the tests need)");
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
     (out, text)
@@ -171,7 +171,7 @@ pub fn stdout(o: &Output) -> String {
 /// test with a hint when the tool is missing.
 pub fn tool(name: &str, args: &[&str]) -> String {
     let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run `{name}` ({e}): install it (.ci/run lists the packages)")
+        panic!("cannot run `{name}` ({e}): install it (scripts/test installs what the tests need)")
     });
     assert!(
         out.status.success(),
@@ -298,7 +298,7 @@ pub fn pyelftools_list(path: &Path) -> String {
         .expect("python3");
     assert!(
         out.status.success(),
-        "pyelftools failed on {} (pip install pyelftools): {}",
+        "pyelftools failed on {} (scripts/test installs it): {}",
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -382,10 +382,11 @@ impl Arch {
 }
 
 /// Says loudly (past the test harness's capture) that an architecture was skipped and how
-/// to get it; with TINYRT_REQUIRE_ALL_ARCHES=1 (as .ci/run sets) a skip is a failure.
+/// to get it; with TINYRT_REQUIRE_ALL_ARCHES=1 (as scripts/test sets unless told
+/// TINYRT_ALLOW_SKIP=1) a skip is a failure.
 pub fn skip(what: &str, how: &str) {
     use std::io::Write;
-    let msg = format!("SKIPPED {what}: {how}");
+    let msg = format!("SKIPPED {what}: {how} (scripts/test installs what is missing)");
     assert!(
         std::env::var_os("TINYRT_REQUIRE_ALL_ARCHES").is_none_or(|v| v != "1"),
         "{msg}"
@@ -405,9 +406,10 @@ pub fn cross_examples_with(arch: &Arch, features: &[&str]) -> Option<PathBuf> {
     cross_examples_in(arch, features, true)
 }
 
-/// `cross_examples_with`, in release mode or (`release` false) unoptimised.
-pub fn cross_examples_in(arch: &Arch, features: &[&str], release: bool) -> Option<PathBuf> {
-    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+/// True when `arch`'s programs can be built and run here: its rustup target is installed
+/// and, for an emulated one, its qemu-user is 8.1 or later. Otherwise says so loudly
+/// (`skip`) and returns false.
+pub fn runnable(arch: &Arch) -> bool {
     let sysroot = Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()
@@ -423,7 +425,7 @@ pub fn cross_examples_in(arch: &Arch, features: &[&str], release: bool) -> Optio
             &arch.name(),
             &format!("no Rust target: `rustup target add {}`", arch.target),
         );
-        return None;
+        return false;
     }
     if let Some(q) = arch.runner {
         let v = Command::new(q).arg("--version").output();
@@ -445,8 +447,17 @@ pub fn cross_examples_in(arch: &Arch, features: &[&str], release: bool) -> Optio
                     text.lines().next().unwrap_or("none")
                 ),
             );
-            return None;
+            return false;
         }
+    }
+    true
+}
+
+/// `cross_examples_with`, in release mode or (`release` false) unoptimised.
+pub fn cross_examples_in(arch: &Arch, features: &[&str], release: bool) -> Option<PathBuf> {
+    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    if !runnable(arch) {
+        return None;
     }
     let target_dir = match features {
         [] => root().join("target/tinyrt-tests/cross"),
