@@ -1,8 +1,8 @@
 //! tinyrt-start: crt0 for tinyrt programs.
 //!
 //! The kernel jumps to `_start` (per architecture, in `arch/`), which hands the untouched
-//! initial stack pointer to [`entry`]. `entry` records it for `tinyrt-rt` (which reads argc,
-//! argv, envp and the auxiliary vector in place — see `tinyrt_rt::start` for the layout),
+//! initial stack pointer to `entry`. `entry` records it for `tinyrt-rt` (which reads argc,
+//! argv, envp and the auxiliary vector in place — see its `stack` module for the layout),
 //! runs the program's `main` (defined by `tinyrt::main!`) and ends the process with
 //! `exit_group(main's code)`.
 //!
@@ -52,7 +52,7 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     #[cfg(feature = "pie")]
     let relocated = unsafe { pie::relocate(sp) };
     // SAFETY: the caller's contract is exactly `init`'s.
-    let (args, vars) = unsafe { tinyrt_rt::start::init(sp) };
+    let (args, vars) = unsafe { tinyrt_rt::__private_start::init(sp) };
     #[cfg(feature = "pie")]
     pie::finish(relocated);
     tinyrt_rt::process::exit(__tinyrt_main(args, vars))

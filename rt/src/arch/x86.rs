@@ -56,13 +56,14 @@ pub fn syscall_entry() -> SyscallEntry {
 }
 
 /// Chooses the entry: `int $0x80`, or `__kernel_vsyscall` if the kernel named one
-/// (AT_SYSINFO); answers what is in use afterwards. For benchmarks and tests.
+/// (AT_SYSINFO on the initial stack: library mode has only `int $0x80`); answers what is in
+/// use afterwards. For benchmarks and tests.
 pub fn use_vsyscall(yes: bool) -> SyscallEntry {
-    let to = match crate::auxv::get(linux_raw_sys::auxvec::AT_SYSINFO) {
-        Some(a) if yes && a != 0 => a,
-        _ => int80_entry as *const () as usize,
-    };
-    ENTRY.store(to, Ordering::Relaxed);
+    if yes {
+        choose_entry();
+    } else {
+        ENTRY.store(int80_entry as *const () as usize, Ordering::Relaxed);
+    }
     syscall_entry()
 }
 
@@ -81,14 +82,20 @@ fn entry() -> usize {
 #[cold]
 #[inline(never)]
 fn choose_entry() -> usize {
-    let at_sysinfo = linux_raw_sys::auxvec::AT_SYSINFO as usize;
-    let found = crate::start::stack_auxv().and_then(|a| a.iter().find(|e| e[0] == at_sysinfo));
-    let e = match found {
+    let e = match stack_sysinfo() {
         Some(&[_, v]) if v != 0 => v,
         _ => int80_entry as *const () as usize,
     };
     ENTRY.store(e, Ordering::Relaxed);
     e
+}
+
+/// The AT_SYSINFO pair (`__kernel_vsyscall`'s address, or 0) of the initial stack's
+/// auxiliary vector. Only the stack, never `crate::auxv`: its library-mode reader makes
+/// system calls, which would come back here to choose their entry.
+#[inline(always)]
+fn stack_sysinfo() -> Option<&'static [usize; 2]> {
+    crate::stack::auxv_entry(linux_raw_sys::auxvec::AT_SYSINFO as usize)
 }
 
 /// A system call with no arguments.
