@@ -10,9 +10,9 @@
 //!   auxiliary vector it has from the stack are empty.
 //!
 //! Unsafe code is confined to the modules that must read raw memory or enter the kernel:
-//! `stack` (the initial stack), `arch` (the per-architecture `asm!`), [`auxv`] (pointers
-//! the kernel put in the vector) and [`vdso`] (the live vDSO mapping). Each has a
-//! `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
+//! `stack` (the initial stack), `arch` (the per-architecture `asm!`), `sys` (the safe
+//! wrappers over it), [`auxv`] (pointers the kernel put in the vector) and [`vdso`] (the
+//! live vDSO mapping). Each has a `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -20,6 +20,8 @@
 mod stack;
 
 mod arch;
+mod sys;
+
 pub mod auxv;
 pub mod cpu;
 pub mod elf;

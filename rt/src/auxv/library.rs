@@ -71,7 +71,7 @@ pub(super) fn view() -> (Source, View) {
 #[inline(never)] // Once per process; and a symbol tests/size.rs looks for.
 fn read_library_copy() -> Source {
     let mut words = [0usize; LIB_WORDS];
-    let source = if crate::arch::prctl_get_auxv(&mut words).is_ok() {
+    let source = if crate::sys::prctl_get_auxv(&mut words).is_ok() {
         match proc_agrees(&words) {
             Some(false) => read_proc(&mut words),
             _ => Source::Prctl,
@@ -116,12 +116,12 @@ fn read_proc(words: &mut [usize; LIB_WORDS]) -> Source {
 /// the file cannot be read.
 fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
     use linux_raw_sys::general::{O_CLOEXEC, O_RDONLY};
-    let fd = crate::arch::open(c"/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0).ok()?;
+    let fd = crate::sys::open(c"/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0).ok()?;
     let w = size_of::<usize>();
     let mut chunk = [0u8; 64];
     let (mut at, mut agree, mut ended) = (0usize, true, false);
     'read: loop {
-        let n = match crate::arch::read(fd, &mut chunk) {
+        let n = match crate::sys::read(fd, &mut chunk) {
             Ok(0) => break,
             Ok(n) => n,
             Err(crate::Errno::EINTR) => continue,
@@ -145,6 +145,6 @@ fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
             break;
         }
     }
-    let _ = crate::arch::close(fd);
+    let _ = crate::sys::close(fd);
     Some(agree && (ended || at > 0))
 }
