@@ -6,7 +6,7 @@
 //!
 //! Where the vector comes from ([`source`]):
 //!
-//! 1. the initial stack that tinyrt's `_start` recorded (see [`crate::start`]), always when
+//! 1. the initial stack that tinyrt's `_start` recorded (see `crate::stack`), always when
 //!    `_start` was ours;
 //! 2. otherwise ("library mode": tinyrt-rt inside a std program, or under another crt0)
 //!    `prctl(PR_GET_AUXV)` (Linux 6.4+),
@@ -32,8 +32,6 @@
 #![allow(unsafe_code)]
 
 use core::ffi::{CStr, c_char};
-#[cfg(feature = "library-mode")]
-use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// The `AT_*` key numbers.
 pub mod keys {
@@ -63,167 +61,31 @@ pub enum Source {
     Unavailable,
 }
 
-/// Words of the library-mode copy: 64 pairs, more than any kernel writes (about 25).
-#[cfg(feature = "library-mode")]
-const LIB_WORDS: usize = 128;
-#[cfg(feature = "library-mode")]
-static LIB: [AtomicUsize; LIB_WORDS] = [const { AtomicUsize::new(0) }; LIB_WORDS];
-#[cfg(feature = "library-mode")]
-static LIB_PAIRS: AtomicUsize = AtomicUsize::new(0);
-/// 0: not read yet; 1, 2, 3: read, from prctl, /proc/self/auxv, or nowhere.
-#[cfg(feature = "library-mode")]
-static LIB_STATE: AtomicU8 = AtomicU8::new(0);
-
 /// Where the vector comes from in this process (reading it on first use).
 pub fn source() -> Source {
     view().0
 }
 
-#[derive(Clone, Copy)]
-enum View {
-    Stack(&'static [[usize; 2]]),
-    #[cfg(feature = "library-mode")]
-    Lib(usize),
-}
-
-impl View {
-    fn len(self) -> usize {
-        match self {
-            View::Stack(s) => s.len(),
-            #[cfg(feature = "library-mode")]
-            View::Lib(n) => n,
-        }
-    }
-    /// Entry `i` (below `len()`); `None` cannot happen but costs no panic path.
-    fn at(self, i: usize) -> Option<Entry> {
-        match self {
-            View::Stack(s) => s.get(i).map(|&[key, value]| Entry { key, value }),
-            #[cfg(feature = "library-mode")]
-            View::Lib(_) => Some(Entry {
-                key: LIB.get(2 * i)?.load(Ordering::Relaxed),
-                value: LIB.get(2 * i + 1)?.load(Ordering::Relaxed),
-            }),
-        }
-    }
-}
+/// The library-mode source, chosen here and nowhere else: with the feature `library-mode`
+/// the reader of prctl and /proc/self/auxv, without it a stub that has no vector. Each
+/// defines the `View` of the vector in use (the stack's, or the library-mode copy).
+#[cfg_attr(feature = "library-mode", path = "auxv/library.rs")]
+#[cfg_attr(not(feature = "library-mode"), path = "auxv/none.rs")]
+mod library;
+use library::View;
 
 fn view() -> (Source, View) {
-    if let Some(s) = crate::start::stack_auxv() {
-        return (Source::Stack, View::Stack(s));
+    if let Some(s) = crate::stack::auxv() {
+        return (Source::Stack, View::stack(s));
     }
-    library_view()
+    library::view()
 }
 
-#[cfg(not(feature = "library-mode"))]
-fn library_view() -> (Source, View) {
-    (Source::Unavailable, View::Stack(&[]))
-}
-
-#[cfg(feature = "library-mode")]
-fn library_view() -> (Source, View) {
-    let source = match LIB_STATE.load(Ordering::Acquire) {
-        0 => read_library_copy(),
-        1 => Source::Prctl,
-        2 => Source::ProcSelfAuxv,
-        _ => Source::Unavailable,
-    };
-    (source, View::Lib(LIB_PAIRS.load(Ordering::Relaxed)))
-}
-
-/// Reads the vector through prctl, else /proc/self/auxv, into `LIB`. Every racing caller
-/// stores the same words; the state is published last, with Release. A failure to read
-/// anything is not cached: the next use tries again.
-///
-/// An emulator may pass PR_GET_AUXV through to the kernel, which then describes the
-/// emulator's own process, while it emulates /proc/self/auxv for its guest (valgrind does
-/// both: its prctl answer names a vDSO the guest cannot touch). So when both sources can be
-/// read and they disagree, the file wins. Natively they are the same bytes.
-///
-/// Uses one 1 KiB buffer and a 64-byte one on the stack: a first clock read in a signal
-/// handler on a small alternate stack must fit.
-#[cfg(feature = "library-mode")]
-#[inline(never)] // Once per process; and a symbol tests/size.rs looks for.
-fn read_library_copy() -> Source {
-    let mut words = [0usize; LIB_WORDS];
-    let source = if crate::arch::prctl_get_auxv(&mut words).is_ok() {
-        match proc_agrees(&words) {
-            Some(false) => read_proc(&mut words),
-            _ => Source::Prctl,
-        }
-    } else {
-        read_proc(&mut words)
-    };
-    if source == Source::Unavailable {
-        return source;
-    }
-    // Pairs up to AT_NULL, or as many as fit.
-    let mut pairs = 0;
-    while words.get(2 * pairs).is_some_and(|&key| key != 0) && pairs < LIB_WORDS / 2 {
-        pairs += 1;
-    }
-    for (slot, &w) in LIB.iter().zip(words.iter().take(2 * pairs)) {
-        slot.store(w, Ordering::Relaxed);
-    }
-    LIB_PAIRS.store(pairs, Ordering::Relaxed);
-    let state = if source == Source::Prctl { 1 } else { 2 };
-    LIB_STATE.store(state, Ordering::Release);
-    source
-}
-
-/// The bytes of `words`, to read a file into.
-#[cfg(feature = "library-mode")]
-fn as_bytes_mut(words: &mut [usize; LIB_WORDS]) -> &mut [u8] {
-    // SAFETY: any byte pattern is a valid usize and u8 has no alignment: the same memory
-    // viewed as bytes, borrowed mutably for no longer than `words`.
-    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), size_of_val(words)) }
-}
-
-/// Reads /proc/self/auxv into `words` (zero-filled past its end).
-#[cfg(feature = "library-mode")]
-fn read_proc(words: &mut [usize; LIB_WORDS]) -> Source {
-    *words = [0; LIB_WORDS];
-    match crate::io::read_file(c"/proc/self/auxv", as_bytes_mut(words)) {
-        Ok(_) | Err(crate::Errno::EFBIG) => Source::ProcSelfAuxv,
-        Err(_) => Source::Unavailable,
-    }
-}
-
-/// Whether /proc/self/auxv holds the same pairs as `words` up to its AT_NULL; `None` when
-/// the file cannot be read.
-#[cfg(feature = "library-mode")]
-fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
-    use linux_raw_sys::general::{O_CLOEXEC, O_RDONLY};
-    let fd = crate::arch::open(c"/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0).ok()?;
-    let w = size_of::<usize>();
-    let mut chunk = [0u8; 64];
-    let (mut at, mut agree, mut ended) = (0usize, true, false);
-    'read: loop {
-        let n = match crate::arch::read(fd, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(crate::Errno::EINTR) => continue,
-            Err(_) => {
-                agree = false;
-                break;
-            }
-        };
-        for &b in chunk.iter().take(n) {
-            let (i, k) = (at / w, at % w);
-            if words.get(i).and_then(|w| w.to_ne_bytes().get(k).copied()) != Some(b) {
-                agree = false;
-                break 'read;
-            }
-            at += 1;
-        }
-        // Done once a whole AT_NULL pair has been compared.
-        let pairs = at / (2 * w);
-        if (0..pairs).any(|p| words.get(2 * p) == Some(&0)) {
-            ended = true;
-            break;
-        }
-    }
-    let _ = crate::arch::close(fd);
-    Some(agree && (ended || at > 0))
+/// Entry `i` of the stack's pairs; `None` past the end (which callers never ask for, but
+/// it costs no panic path).
+#[inline(always)]
+fn stack_entry(s: &'static [[usize; 2]], i: usize) -> Option<Entry> {
+    s.get(i).map(|&[key, value]| Entry { key, value })
 }
 
 /// An iterator over the auxiliary vector; see [`iter`].
@@ -278,17 +140,14 @@ pub fn get(key: u32) -> Option<usize> {
 
 /// `get`, but only from the initial stack: for keys whose values are pointers.
 fn stack_get(key: u32) -> Option<usize> {
-    crate::start::stack_auxv()?
-        .iter()
-        .find(|e| e[0] == key as usize)
-        .map(|e| e[1])
+    crate::stack::auxv_entry(key as usize).map(|e| e[1])
 }
 
 fn string(key: u32) -> Option<&'static CStr> {
     let p = stack_get(key)?;
     // SAFETY: the vector is the initial stack's (see the module's Safety section): the
     // kernel points these keys at NUL-terminated strings it wrote there.
-    unsafe { crate::start::cstr(p as *const c_char) }
+    unsafe { crate::stack::cstr(p as *const c_char) }
 }
 
 /// `AT_PAGESZ`: the page size in bytes.

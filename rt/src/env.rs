@@ -5,7 +5,7 @@
 
 use core::ffi::CStr;
 
-pub use crate::start::{Args, Vars, args, vars};
+pub use crate::stack::{Args, Vars, args, started_by_tinyrt, vars};
 
 /// Splits an environment entry at its first `=` into name and value. An entry without `=`
 /// (possible: execve does not check) is all name with an empty value.
@@ -39,4 +39,32 @@ pub(crate) fn find(vars: Vars, name: &[u8]) -> Option<&'static [u8]> {
 /// Like [`var`], but only for a value that is valid UTF-8.
 pub fn var_str(name: impl AsRef<[u8]>) -> Option<&'static str> {
     core::str::from_utf8(var(name)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_environment_entries() {
+        let env = ["NOEQUALS", "", "=x", "A=1", "AB=2", "A=dup", "B="];
+        let vars = crate::stack::tests::environment(&env);
+        let var = |name: &str| find(vars.clone(), name.as_bytes());
+        assert_eq!(var("A"), Some(&b"1"[..]), "the first of duplicates wins");
+        assert_eq!(var("AB"), Some(&b"2"[..]));
+        assert_eq!(var("B"), Some(&b""[..]), "set but empty");
+        assert_eq!(
+            var("NOEQUALS"),
+            None,
+            "an entry without '=' defines nothing"
+        );
+        assert_eq!(var(""), None);
+        assert_eq!(var("A=1"), None);
+        assert_eq!(var("ABC"), None);
+        assert_eq!(var("X"), None);
+        extern crate std;
+        let pairs: std::vec::Vec<_> = vars.map(split).collect();
+        assert_eq!(pairs[0], (&b"NOEQUALS"[..], &b""[..]));
+        assert_eq!(pairs[2], (&b""[..], &b"x"[..]));
+    }
 }

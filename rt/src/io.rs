@@ -23,7 +23,7 @@ pub const STDERR: Fd = Fd(2);
 /// `write(2)` once: the number of bytes the kernel took.
 #[inline]
 pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
-    crate::arch::write(fd.0, buf)
+    crate::sys::write(fd.0, buf)
 }
 
 /// Writes all of `buf`, continuing after short writes and retrying `EINTR`.
@@ -131,14 +131,14 @@ macro_rules! eprintln {
 /// `read(2)` once: the number of bytes read, 0 at end of file.
 #[inline]
 pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
-    crate::arch::read(fd.0, buf)
+    crate::sys::read(fd.0, buf)
 }
 
 /// Reads the whole file at `path` into `buf`; the number of bytes read. A file that does
 /// not fit is `Err(EFBIG)`. Retries `EINTR`.
 pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     use linux_raw_sys::general::{O_CLOEXEC, O_RDONLY};
-    let fd = Fd(crate::arch::open(path, O_RDONLY | O_CLOEXEC, 0)?);
+    let fd = Fd(crate::sys::open(path, O_RDONLY | O_CLOEXEC, 0)?);
     let mut len = 0;
     let r = loop {
         if len == buf.len() {
@@ -161,19 +161,19 @@ pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno>
             Err(e) => break Err(e),
         }
     };
-    let _ = crate::arch::close(fd.0);
+    let _ = crate::sys::close(fd.0);
     r
 }
 
 /// Creates (or truncates) the file at `path` with mode 0644 and writes `data` to it.
 pub fn write_file(path: &core::ffi::CStr, data: &[u8]) -> Result<(), Errno> {
     use linux_raw_sys::general::{O_CLOEXEC, O_CREAT, O_TRUNC, O_WRONLY};
-    let fd = Fd(crate::arch::open(
+    let fd = Fd(crate::sys::open(
         path,
         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
         0o644,
     )?);
     let r = write_all(fd, data);
-    let c = crate::arch::close(fd.0);
+    let c = crate::sys::close(fd.0);
     r.and(c)
 }

@@ -4,20 +4,24 @@
 //! It has no entry point and no global symbols, so it works in two settings:
 //!
 //! - under tinyrt's own crt0 (crate `tinyrt-start`, linked by the `tinyrt` facade), which
-//!   records the initial stack before `main` so that [`env`](mod@env) and [`auxv`] read the kernel's
-//!   arrays in place;
+//!   records the initial stack before `main` so that [`env`](mod@env) and [`auxv`] read the
+//!   kernel's arrays in place;
 //! - inside an ordinary std program ("library mode"), where the arguments, environment and
 //!   auxiliary vector it has from the stack are empty.
 //!
 //! Unsafe code is confined to the modules that must read raw memory or enter the kernel:
-//! `arch` (the per-architecture `asm!`), [`start`] (the initial stack), [`auxv`] (pointers
-//! the kernel put in the vector) and [`vdso`] (the live vDSO mapping). Each has a
-//! `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
+//! `stack` (the initial stack), `arch` (the per-architecture `asm!`), `sys` (the safe
+//! wrappers over it), [`auxv`] (pointers the kernel put in the vector) and [`vdso`] (the
+//! live vDSO mapping). Each has a `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod stack;
+
 mod arch;
+mod sys;
+
 pub mod auxv;
 pub mod cpu;
 pub mod elf;
@@ -25,11 +29,16 @@ pub mod env;
 pub mod errno;
 pub mod io;
 pub mod random;
-pub mod start;
 pub mod time;
 pub mod vdso;
 
 pub use errno::Errno;
+
+/// What crt0 (`tinyrt-start`) needs from the initial stack; not an API.
+#[doc(hidden)]
+pub mod __private_start {
+    pub use crate::stack::{auxv_start, init};
+}
 
 /// Raw system calls: the architecture's `syscall0` ..= `syscall6` and the kernel's call
 /// numbers for it. Results are raw words; pass them to [`Errno::from_ret`].

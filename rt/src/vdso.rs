@@ -138,13 +138,13 @@ mod tests {
 // auxv system calls). The same shape as glibc's lazy vDSO pointers, written for a static,
 // libc-free program.
 
-use crate::arch::{self, time_nr, vdso_names};
+use crate::arch::{self, NR as time_nr, VDSO as vdso_names};
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use linux_raw_sys::general::{__kernel_old_timeval, __kernel_timespec};
 
 /// The GNU version of this architecture's vDSO symbols (`LINUX_2.6` on x86).
-pub const VERSION: &str = vdso_names::VERSION;
+pub const VERSION: &str = vdso_names.version;
 
 /// The functions the dispatch serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,12 +189,12 @@ impl Function {
     /// This architecture's vDSO symbol for it, if the vDSO exports one we use.
     pub fn symbol(self) -> Option<&'static str> {
         match self {
-            Function::ClockGettime => vdso_names::CLOCK_GETTIME,
-            Function::ClockGetres => vdso_names::CLOCK_GETRES,
-            Function::Gettimeofday => vdso_names::GETTIMEOFDAY,
-            Function::Time => vdso_names::TIME,
-            Function::Getcpu => vdso_names::GETCPU,
-            Function::Getrandom => vdso_names::GETRANDOM,
+            Function::ClockGettime => vdso_names.clock_gettime,
+            Function::ClockGetres => vdso_names.clock_getres,
+            Function::Gettimeofday => vdso_names.gettimeofday,
+            Function::Time => vdso_names.time,
+            Function::Getcpu => vdso_names.getcpu,
+            Function::Getrandom => vdso_names.getrandom,
         }
     }
 }
@@ -259,9 +259,9 @@ fn lookup(f: Function) -> Option<usize> {
     let base = crate::auxv::sysinfo_ehdr()?;
     // SAFETY: AT_SYSINFO_EHDR is the start of the vDSO mapping (module Safety section).
     let data = unsafe { mapped(base) }?;
-    let version = vdso_names::VERSION.as_bytes();
+    let version = vdso_names.version.as_bytes();
     if f == Function::ClockGettime
-        && let Some(required) = vdso_names::CLOCK_GETTIME_REQUIRES
+        && let Some(required) = vdso_names.clock_gettime_requires
     {
         elf::native::lookup(data, base, required.as_bytes(), version)?;
     }
@@ -275,7 +275,7 @@ pub fn find(name: &str) -> Option<usize> {
     let base = crate::auxv::sysinfo_ehdr()?;
     // SAFETY: AT_SYSINFO_EHDR is the start of the vDSO mapping (module Safety section).
     let data = unsafe { mapped(base) }?;
-    elf::native::lookup(data, base, name.as_bytes(), vdso_names::VERSION.as_bytes())
+    elf::native::lookup(data, base, name.as_bytes(), vdso_names.version.as_bytes())
 }
 
 /// The live image as a slice, for the small native lookup: its first page (always mapped),
@@ -324,7 +324,7 @@ fn resolve_now(f: Function) -> *mut () {
         (_, Some(addr)) => (VDSO, addr as *mut ()),
         (Function::ClockGettime, None) => (SYSCALL, sys_clock_gettime as *mut ()),
         (Function::ClockGetres, None) => (SYSCALL, sys_clock_getres as *mut ()),
-        (Function::Gettimeofday, None) => match time_nr::GETTIMEOFDAY {
+        (Function::Gettimeofday, None) => match time_nr.gettimeofday {
             Some(_) => (SYSCALL, sys_gettimeofday as *mut ()),
             // 32-bit architectures: their gettimeofday has 32-bit seconds.
             None => (VIA_CLOCK, gettimeofday_via_clock as *mut ()),
@@ -335,7 +335,7 @@ fn resolve_now(f: Function) -> *mut () {
             // No vDSO time: read the coarse realtime clock through the vDSO if it serves
             // clock_gettime (time() has one-tick precision anyway), else the time system
             // call where the architecture has one.
-            if kind(Function::ClockGettime) == VDSO || time_nr::TIME.is_none() {
+            if kind(Function::ClockGettime) == VDSO || time_nr.time.is_none() {
                 (VIA_CLOCK, time_via_clock as *mut ())
             } else {
                 (SYSCALL, sys_time as *mut ())
@@ -392,7 +392,7 @@ fn describe(f: Function, k: u8) -> Backend {
         VDSO if f == Function::Getrandom && random::unusable() => Backend::Syscall,
         VDSO => Backend::Vdso {
             symbol: f.symbol().unwrap_or(""),
-            version: vdso_names::VERSION,
+            version: vdso_names.version,
             address: slot(f).load(Ordering::Acquire) as usize,
         },
         // `time` or `gettimeofday` through clock_gettime: whatever serves that.
@@ -585,14 +585,14 @@ fn widen_timespec32(sec: i32, nsec: i32) -> Result<__kernel_timespec, i32> {
 /// `ts` is valid for writing a `__kernel_timespec`.
 pub(crate) unsafe extern "C" fn sys_clock_gettime(clock: i32, ts: *mut __kernel_timespec) -> i32 {
     // SAFETY: forwarded.
-    unsafe { time64_call(time_nr::CLOCK_GETTIME, time_nr::CLOCK_GETTIME32, clock, ts) }
+    unsafe { time64_call(time_nr.clock_gettime, time_nr.clock_gettime32, clock, ts) }
 }
 
 /// # Safety
 /// `ts` is valid for writing a `__kernel_timespec`.
 pub(crate) unsafe extern "C" fn sys_clock_getres(clock: i32, ts: *mut __kernel_timespec) -> i32 {
     // SAFETY: forwarded.
-    unsafe { time64_call(time_nr::CLOCK_GETRES, time_nr::CLOCK_GETRES32, clock, ts) }
+    unsafe { time64_call(time_nr.clock_getres, time_nr.clock_getres32, clock, ts) }
 }
 
 /// Fills a `__kernel_old_timeval` from a realtime reading; EOVERFLOW if the seconds do not
@@ -655,7 +655,7 @@ pub(crate) unsafe extern "C" fn sys_gettimeofday(
     tv: *mut __kernel_old_timeval,
     tz: *mut c_void,
 ) -> i32 {
-    match time_nr::GETTIMEOFDAY {
+    match time_nr.gettimeofday {
         // SAFETY: the kernel writes one timeval at `tv` and, if non-NULL, a timezone (caller).
         Some(nr) => unsafe { arch::syscall2(nr, tv as usize, tz as usize) as isize as i32 },
         // SAFETY: `tv` is valid (caller).
@@ -674,7 +674,7 @@ unsafe extern "C" fn gettimeofday_via_clock(tv: *mut __kernel_old_timeval, _: *m
 /// # Safety
 /// `t` is NULL or valid for writing.
 pub(crate) unsafe extern "C" fn sys_time(t: *mut isize) -> isize {
-    match time_nr::TIME {
+    match time_nr.time {
         // SAFETY: the kernel writes the time at `t` unless it is NULL (caller).
         Some(nr) => unsafe { arch::syscall1(nr, t as usize) as isize },
         // SAFETY: `t` is NULL or valid (caller).
@@ -691,7 +691,7 @@ pub(crate) unsafe extern "C" fn sys_getcpu(
 ) -> i32 {
     // SAFETY: the kernel writes the cpu and node numbers where they are not NULL (caller).
     unsafe {
-        arch::syscall3(time_nr::GETCPU, cpu as usize, node as usize, cache as usize) as isize as i32
+        arch::syscall3(time_nr.getcpu, cpu as usize, node as usize, cache as usize) as isize as i32
     }
 }
 

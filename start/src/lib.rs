@@ -2,7 +2,7 @@
 //!
 //! The kernel jumps to `_start` (per architecture, in `arch/`), which hands the untouched
 //! initial stack pointer to `entry`. `entry` records it for `tinyrt-rt` (which reads argc,
-//! argv, envp and the auxiliary vector in place — see `tinyrt_rt::start` for the layout),
+//! argv, envp and the auxiliary vector in place — see its `stack` module for the layout),
 //! runs the program's `main` (defined by `tinyrt::main!`) and ends the process with
 //! `exit_group(main's code)`.
 //!
@@ -52,10 +52,10 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     #[cfg(feature = "pie")]
     let relocated = unsafe { pie::relocate(sp) };
     // SAFETY: the caller's contract is exactly `init`'s.
-    let (args, vars) = unsafe { tinyrt_rt::start::init(sp) };
+    let (args, vars) = unsafe { tinyrt_rt::__private_start::init(sp) };
     // rustix (feature `rustix`) reads the auxiliary vector past the environment's NULL.
     // SAFETY: envp lies on the kernel's initial stack after argc and argv's argc pointers and
-    // their NULL (see `tinyrt_rt::start`); this runs before `main`, so before rustix is used.
+    // their NULL (see tinyrt-rt's `stack`); this runs before `main`, so before rustix is used.
     #[cfg(feature = "rustix")]
     unsafe {
         rustix::param::init(sp.add(*sp + 2) as *mut *mut u8)

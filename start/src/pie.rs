@@ -12,8 +12,9 @@
 //! through the unrelocated GOT; they cannot trigger on a stack the kernel built and tables
 //! the linker wrote. The tests run the unoptimised build natively on x86_64 and i686.)
 //!
-//! 1. the load base: walk the initial stack to the auxiliary vector, take AT_PHDR (where
-//!    the kernel mapped the program headers) and subtract PT_PHDR's link-time address;
+//! 1. the load base: walk the initial stack to the auxiliary vector (tinyrt-rt's one walk,
+//!    `auxv_start`, inlined), take AT_PHDR (where the kernel mapped the program headers)
+//!    and subtract PT_PHDR's link-time address;
 //! 2. the dynamic section: PT_DYNAMIC's address plus the base; from it DT_RELA/DT_RELASZ
 //!    (x86_64, aarch64, riscv64), DT_REL/DT_RELSZ (i686, arm) and DT_RELR/DT_RELRSZ (with
 //!    `-z pack-relative-relocs`);
@@ -74,13 +75,8 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
     // AT_PHDR, or the program's own dynamic section and relocation tables inside its
     // mapped image; every write goes to a word a relocation names (module Safety section).
     unsafe {
-        // argc, argv[argc], NULL, envp..., NULL, then the auxiliary vector.
-        let argc = *sp;
-        let mut p = sp.wrapping_add(argc.wrapping_add(2));
-        while *p != 0 {
-            p = p.wrapping_add(1);
-        }
-        p = p.wrapping_add(1);
+        // The stack module's walk is inlined and touches no static: safe before relocation.
+        let mut p = tinyrt_rt::__private_start::auxv_start(sp);
         let (mut phdr, mut phnum) = (0usize, 0usize);
         while *p != AT_NULL as usize {
             match *p as u32 {

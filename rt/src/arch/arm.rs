@@ -10,6 +10,9 @@
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
+use super::{SyscallNumbers, VdsoNames};
+use linux_raw_sys::general as nr;
+
 register_syscalls! {
     insn: "svc 0",
     number: "r7",
@@ -23,50 +26,19 @@ pub fn auxv_name(_key: usize) -> Option<&'static str> {
     None
 }
 
-/// What this architecture's vDSO exports (kernel `arch/arm/vdso/vdso.lds.S`). The 64-bit
-/// `__vdso_clock_gettime64` is trusted only when the 32-bit `__vdso_clock_gettime` is
-/// exported too: kernels 5.5 to 5.7 exported a broken one alone. No `time`, no `getcpu`.
-/// The 32-bit-time entries (`__vdso_clock_getres`, `__vdso_gettimeofday`) would overflow in
-/// 2038: `clock_getres` uses `clock_getres_time64`, `gettimeofday` is derived from
-/// `clock_gettime`.
-pub mod vdso_names {
-    /// The version every symbol below carries.
-    pub const VERSION: &str = "LINUX_2.6";
-    /// `clock_gettime` with a `__kernel_timespec` (64-bit fields).
-    pub const CLOCK_GETTIME: Option<&str> = Some("__vdso_clock_gettime64");
-    /// A symbol that must be exported too before `CLOCK_GETTIME` is trusted.
-    pub const CLOCK_GETTIME_REQUIRES: Option<&str> = Some("__vdso_clock_gettime");
-    /// `clock_getres` with a `__kernel_timespec`: none.
-    pub const CLOCK_GETRES: Option<&str> = None;
-    /// `gettimeofday`: derived from `clock_gettime` (the vDSO's has 32-bit fields).
-    pub const GETTIMEOFDAY: Option<&str> = None;
-    /// `time`: none.
-    pub const TIME: Option<&str> = None;
-    /// `getcpu`: none.
-    pub const GETCPU: Option<&str> = None;
-    /// `getrandom`: none (the 32-bit arm vDSO has no getrandom).
-    pub const GETRANDOM: Option<&str> = None;
-}
+/// Kernel `arch/arm/vdso/vdso.lds.S`. The 64-bit `__vdso_clock_gettime64` is trusted only
+/// when the 32-bit `__vdso_clock_gettime` is exported too: kernels 5.5 to 5.7 exported a
+/// broken one alone. The 32-bit-time `__vdso_clock_getres` and `__vdso_gettimeofday` would
+/// overflow in 2038 and are not used. No `time`, `getcpu` or `getrandom`.
+pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6", clock_gettime: "__vdso_clock_gettime64",
+    clock_gettime_requires: "__vdso_clock_gettime");
 
-/// System calls of the time functions: the 64-bit-time ones (Linux 5.1+).
-pub mod time_nr {
-    use linux_raw_sys::general as nr;
-    /// `clock_gettime64`.
-    pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime64 as usize;
-    /// `clock_getres_time64`.
-    pub const CLOCK_GETRES: usize = nr::__NR_clock_getres_time64 as usize;
-    /// `gettimeofday`: not used (32-bit fields); derived from `clock_gettime`.
-    pub const GETTIMEOFDAY: Option<usize> = None;
-    /// The 32-bit-time `clock_gettime`, for kernels before 5.1 and sandboxes that refuse
-    /// the 64-bit one (Docker's default profile answers EPERM).
-    pub const CLOCK_GETTIME32: Option<usize> = Some(nr::__NR_clock_gettime as usize);
-    /// The 32-bit-time `clock_getres`, likewise.
-    pub const CLOCK_GETRES32: Option<usize> = Some(nr::__NR_clock_getres as usize);
-    /// `time`: none in the EABI.
-    pub const TIME: Option<usize> = None;
-    /// `getcpu`.
-    pub const GETCPU: usize = nr::__NR_getcpu as usize;
-}
+/// The 64-bit-time calls (Linux 5.1+), with the 32-bit ones as fallbacks; gettimeofday has
+/// 32-bit fields and the EABI has no `time`.
+pub const NR: SyscallNumbers = SyscallNumbers::time32(
+    nr::__NR_clock_gettime64 as usize,
+    nr::__NR_clock_getres_time64 as usize,
+);
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

@@ -1,16 +1,31 @@
-//! The one place that picks an architecture.
+//! The one place that picks an architecture: per-architecture code only.
 //!
-//! Each file under `arch/` offers the same small surface: `syscall0` ..= `syscall6`, which
-//! return the kernel's raw result (a negated errno in -4095..=-1 means failure), and a
-//! never-returning `exit_group`. Everything outside this module is written once for all
-//! architectures on top of that surface and the thin safe wrappers below.
+//! Each file under `arch/` offers the same small surface, and nothing else:
+//!
+//! - `syscall0` ..= `syscall6`, which return the kernel's raw result (a negated errno in
+//!   -4095..=-1 means failure), and a never-returning `exit_group`;
+//! - `VDSO`, the architecture's [`VdsoNames`], and `NR`, its [`SyscallNumbers`];
+//! - `auxv_name` for the auxiliary-vector keys only it defines, and `extras`, what only it
+//!   has (i686: choosing the kernel entry).
+//!
+//! The files are leaves: they read nothing above `crate::stack`. Everything else is written
+//! once for all architectures on top of this surface (the thin wrappers are in
+//! `crate::sys`). To add an architecture: a file here and a `path` line below, its `_start`
+//! in tinyrt-start's `arch/`, and its target in the tests' architecture list.
 //!
 //! # Safety
 //!
 //! The raw `syscallN` functions are `unsafe`: the caller upholds the kernel's contract for
-//! the call it makes. The wrappers below are safe because each takes only Rust references
-//! whose lengths it passes on, or plain integers.
+//! the call it makes.
 #![allow(unsafe_code)]
+
+/// An architecture's [`VdsoNames`]: its version, then the symbols it exports, by field;
+/// every field not named is `None`.
+macro_rules! vdso_names {
+    ($version:literal $(, $field:ident: $name:literal)* $(,)?) => {
+        VdsoNames { version: $version, $($field: Some($name),)* ..VdsoNames::NONE }
+    };
+}
 
 // i686 writes its own system call functions (see register.rs).
 #[cfg_attr(target_arch = "x86", allow(unused_macros))]
@@ -37,107 +52,100 @@ mod imp;
 #[cfg(not(target_os = "linux"))]
 compile_error!("tinyrt is a runtime for Linux only");
 
-pub use imp::{
-    auxv_name, exit_group, extras, syscall0, syscall1, syscall2, syscall3, syscall4, syscall5,
-    syscall6, time_nr, vdso_names,
-};
-
-use crate::errno::Errno;
 use linux_raw_sys::general as nr;
 
-/// `write(fd, buf)`: the number of bytes written.
-#[inline]
-pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
-    // SAFETY: the kernel reads at most `buf.len()` bytes from `buf`, which we borrow.
-    Errno::from_ret(unsafe {
-        syscall3(
-            nr::__NR_write as usize,
-            fd as usize,
-            buf.as_ptr() as usize,
-            buf.len(),
-        )
-    })
+pub use imp::{
+    NR, VDSO, auxv_name, exit_group, extras, syscall0, syscall1, syscall2, syscall3, syscall4,
+    syscall5, syscall6,
+};
+
+/// What an architecture's vDSO exports, as far as tinyrt uses it: the symbol of each
+/// function the dispatch serves, or `None` where the vDSO has none or none that is right
+/// after 2038 (32-bit time fields). Every symbol carries the one GNU `version`.
+pub struct VdsoNames {
+    /// The version every symbol below carries (`LINUX_2.6` on x86).
+    pub version: &'static str,
+    /// `clock_gettime` with a `__kernel_timespec` (64-bit fields).
+    pub clock_gettime: Option<&'static str>,
+    /// A symbol that must be exported too before `clock_gettime` is trusted.
+    pub clock_gettime_requires: Option<&'static str>,
+    /// `clock_getres` with a `__kernel_timespec`.
+    pub clock_getres: Option<&'static str>,
+    /// `gettimeofday` with a `__kernel_old_timeval` (64-bit fields on 64-bit architectures).
+    pub gettimeofday: Option<&'static str>,
+    /// `time`, answering a `long`.
+    pub time: Option<&'static str>,
+    /// `getcpu`.
+    pub getcpu: Option<&'static str>,
+    /// `getrandom` with the opaque-state protocol (Linux 6.11+).
+    pub getrandom: Option<&'static str>,
 }
 
-/// `openat(AT_FDCWD, path, flags, mode)`: a new file descriptor.
-pub fn open(path: &core::ffi::CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
-    // SAFETY: `path` is NUL-terminated and borrowed for the call; the kernel only reads it.
-    Errno::from_ret(unsafe {
-        syscall4(
-            nr::__NR_openat as usize,
-            nr::AT_FDCWD as isize as usize,
-            path.as_ptr() as usize,
-            flags as usize,
-            mode as usize,
-        )
-    })
-    .map(|fd| fd as i32)
+impl VdsoNames {
+    /// No symbols: the fields `vdso_names!` leaves out.
+    const NONE: VdsoNames = VdsoNames {
+        version: "",
+        clock_gettime: None,
+        clock_gettime_requires: None,
+        clock_getres: None,
+        gettimeofday: None,
+        time: None,
+        getcpu: None,
+        getrandom: None,
+    };
 }
 
-/// `read(fd, buf)`: the number of bytes read, 0 at end of file.
-pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.
-    Errno::from_ret(unsafe {
-        syscall3(
-            nr::__NR_read as usize,
-            fd as usize,
-            buf.as_mut_ptr() as usize,
-            buf.len(),
-        )
-    })
+/// The system calls behind the vDSO functions, by number.
+pub struct SyscallNumbers {
+    /// `clock_gettime` with a `__kernel_timespec`: `clock_gettime64` on 32-bit
+    /// architectures (Linux 5.1+).
+    pub clock_gettime: usize,
+    /// `clock_getres` with a `__kernel_timespec`: `clock_getres_time64` on 32-bit ones.
+    pub clock_getres: usize,
+    /// The 32-bit-time `clock_gettime` where `clock_gettime` is the 64-bit-time one: for
+    /// kernels before 5.1 and sandboxes that refuse the 64-bit call (Docker's default
+    /// profile answers EPERM).
+    pub clock_gettime32: Option<usize>,
+    /// The 32-bit-time `clock_getres`, likewise.
+    pub clock_getres32: Option<usize>,
+    /// `gettimeofday`, where its fields are 64-bit.
+    pub gettimeofday: Option<usize>,
+    /// `time`, where the architecture has it and its `long` is 64-bit.
+    pub time: Option<usize>,
+    /// `getcpu`.
+    pub getcpu: usize,
 }
 
-/// `close(fd)`.
-pub fn close(fd: i32) -> Result<(), Errno> {
-    // SAFETY: close takes no pointers.
-    Errno::from_ret(unsafe { syscall1(nr::__NR_close as usize, fd as usize) }).map(|_| ())
-}
-
-/// mmap's system call: 32-bit architectures have `mmap2` (offset in pages; i386's `mmap`
-/// takes a pointer to its arguments), 64-bit ones `mmap`.
-#[cfg(target_pointer_width = "32")]
-const MMAP: usize = nr::__NR_mmap2 as usize;
-#[cfg(target_pointer_width = "64")]
-const MMAP: usize = nr::__NR_mmap as usize;
-
-/// `mmap(NULL, len, prot, flags, -1, 0)`: new anonymous memory wherever the kernel puts it;
-/// its address. `flags` must include MAP_ANONYMOUS and must not ask for a fixed address
-/// (EINVAL otherwise, without a system call): new memory never replaces memory in use.
-pub fn mmap_anonymous(len: usize, prot: u32, flags: u32) -> Result<usize, Errno> {
-    let fixed = nr::MAP_FIXED | nr::MAP_FIXED_NOREPLACE;
-    if flags & fixed != 0 || flags & nr::MAP_ANONYMOUS == 0 {
-        return Err(Errno::EINVAL);
+impl SyscallNumbers {
+    /// An architecture whose `long` and time fields are 64-bit: the plain calls, no 32-bit
+    /// fallbacks, and `time` where it has one.
+    #[cfg(target_pointer_width = "64")]
+    const fn time64(time: Option<usize>) -> SyscallNumbers {
+        SyscallNumbers {
+            clock_gettime: nr::__NR_clock_gettime as usize,
+            clock_getres: nr::__NR_clock_getres as usize,
+            clock_gettime32: None,
+            clock_getres32: None,
+            gettimeofday: Some(nr::__NR_gettimeofday as usize),
+            time,
+            getcpu: nr::__NR_getcpu as usize,
+        }
     }
-    // SAFETY: without MAP_FIXED the kernel picks an address no mapping uses, so nothing
-    // the program holds changes; no pointer is passed.
-    Errno::from_ret(unsafe {
-        syscall6(
-            MMAP,
-            0,
-            len,
-            prot as usize,
-            flags as usize,
-            -1isize as usize,
-            0,
-        )
-    })
-}
 
-/// `prctl(PR_GET_AUXV, buf, len, 0, 0)` (Linux 6.4+): copies the process's auxiliary vector
-/// into `buf` and returns its full size in bytes (which may exceed what fit).
-#[cfg(feature = "library-mode")]
-pub fn prctl_get_auxv(buf: &mut [usize]) -> Result<usize, Errno> {
-    use linux_raw_sys::prctl::PR_GET_AUXV;
-    // SAFETY: the kernel writes at most `size_of_val(buf)` bytes into `buf`, which we
-    // borrow mutably; arg4 and arg5 must be 0.
-    Errno::from_ret(unsafe {
-        syscall5(
-            nr::__NR_prctl as usize,
-            PR_GET_AUXV as usize,
-            buf.as_mut_ptr() as usize,
-            core::mem::size_of_val(buf),
-            0,
-            0,
-        )
-    })
+    /// A 32-bit architecture: the 64-bit-time calls `clock_gettime` and `clock_getres` (its
+    /// `clock_gettime64` and `clock_getres_time64`), with the plain ones, which have 32-bit
+    /// time, as their fallbacks; `gettimeofday` and `time` have 32-bit fields and are not
+    /// used.
+    #[cfg(target_pointer_width = "32")]
+    const fn time32(clock_gettime: usize, clock_getres: usize) -> SyscallNumbers {
+        SyscallNumbers {
+            clock_gettime,
+            clock_getres,
+            clock_gettime32: Some(nr::__NR_clock_gettime as usize),
+            clock_getres32: Some(nr::__NR_clock_getres as usize),
+            gettimeofday: None,
+            time: None,
+            getcpu: nr::__NR_getcpu as usize,
+        }
+    }
 }

@@ -5,24 +5,26 @@
 //!   `int $0x80` when there is no AT_SYSINFO. Both take the number in `eax`, arguments in
 //!   `ebx`, `ecx`, `edx`, `esi`, `edi`, `ebp`, and return the result in `eax` (-4095..=-1 is a
 //!   negated errno). The entry is called through a pointer chosen on the first system
-//!   call: `__kernel_vsyscall` when AT_SYSINFO names it, else an `int $0x80; ret` stub.
-//!   Measured on this project's machine (x86_64 kernel, IA32 emulation): see the README.
+//!   call: `__kernel_vsyscall` when AT_SYSINFO names it, else an `int $0x80; ret` stub
+//!   (the README compares their costs).
 //! - In inline asm rustc refuses `esi` (LLVM's base pointer) and `ebp` (the frame pointer)
 //!   as operands; `ebx` (the PIC register) it accepts, saving and restoring it around the
 //!   asm. So one to three arguments are plain register operands; with four to six, the
 //!   number, the `esi`/`ebp` arguments and the entry address are read from a small array
 //!   whose address is the only input besides `ecx`, `edx` and `edi`, and `ebp`, `ebx` and
-//!   `esi` are saved on the stack around the call. (An earlier version exchanged `ebx` with
-//!   another register around the call, and LLVM was free to put the entry address in
-//!   `ebx`: the call then jumped to the first argument. Found in review.)
+//!   `esi` are saved on the stack around the call. (Exchanging `ebx` with another register
+//!   around the call instead would leave LLVM free to put the entry address in `ebx`, and
+//!   the call would jump to the first argument.)
 //!
 //! # Safety
 //!
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
+use super::{SyscallNumbers, VdsoNames};
 use core::arch::{asm, naked_asm};
 use core::sync::atomic::{AtomicUsize, Ordering};
+use linux_raw_sys::general as nr;
 
 /// `int $0x80; ret`: the entry used until (and unless) AT_SYSINFO names a better one.
 #[unsafe(naked)]
@@ -56,13 +58,14 @@ pub fn syscall_entry() -> SyscallEntry {
 }
 
 /// Chooses the entry: `int $0x80`, or `__kernel_vsyscall` if the kernel named one
-/// (AT_SYSINFO); answers what is in use afterwards. For benchmarks and tests.
+/// (AT_SYSINFO on the initial stack: library mode has only `int $0x80`); answers what is in
+/// use afterwards. For benchmarks and tests.
 pub fn use_vsyscall(yes: bool) -> SyscallEntry {
-    let to = match crate::auxv::get(linux_raw_sys::auxvec::AT_SYSINFO) {
-        Some(a) if yes && a != 0 => a,
-        _ => int80_entry as *const () as usize,
-    };
-    ENTRY.store(to, Ordering::Relaxed);
+    if yes {
+        choose_entry();
+    } else {
+        ENTRY.store(int80_entry as *const () as usize, Ordering::Relaxed);
+    }
     syscall_entry()
 }
 
@@ -81,14 +84,20 @@ fn entry() -> usize {
 #[cold]
 #[inline(never)]
 fn choose_entry() -> usize {
-    let at_sysinfo = linux_raw_sys::auxvec::AT_SYSINFO as usize;
-    let found = crate::start::stack_auxv().and_then(|a| a.iter().find(|e| e[0] == at_sysinfo));
-    let e = match found {
+    let e = match stack_sysinfo() {
         Some(&[_, v]) if v != 0 => v,
         _ => int80_entry as *const () as usize,
     };
     ENTRY.store(e, Ordering::Relaxed);
     e
+}
+
+/// The AT_SYSINFO pair (`__kernel_vsyscall`'s address, or 0) of the initial stack's
+/// auxiliary vector. Only the stack, never `crate::auxv`: its library-mode reader makes
+/// system calls, which would come back here to choose their entry.
+#[inline(always)]
+fn stack_sysinfo() -> Option<&'static [usize; 2]> {
+    crate::stack::auxv_entry(linux_raw_sys::auxvec::AT_SYSINFO as usize)
 }
 
 /// A system call with no arguments.
@@ -219,7 +228,7 @@ pub fn exit_group(code: i32) -> ! {
     // reserved ebx is harmless.
     unsafe {
         asm!("mov ebx, {code}", "int 0x80", code = in(reg) code,
-             in("eax") linux_raw_sys::general::__NR_exit_group as usize, options(noreturn, nostack));
+             in("eax") nr::__NR_exit_group as usize, options(noreturn, nostack));
     }
 }
 
@@ -228,46 +237,16 @@ pub fn auxv_name(key: usize) -> Option<&'static str> {
     (key == linux_raw_sys::auxvec::AT_SYSINFO as usize).then_some("AT_SYSINFO")
 }
 
-/// What this architecture's vDSO exports (kernel `arch/x86/entry/vdso/vdso32/vdso32.lds.S`),
-/// as far as tinyrt uses it: only the 64-bit-time `__vdso_clock_gettime64`. The 32-bit-time
-/// entries (`__vdso_clock_getres`, `__vdso_gettimeofday`, `__vdso_time`) would overflow in
-/// 2038: `clock_getres` uses the `clock_getres_time64` system call, and `gettimeofday` and
-/// `time` are derived from `clock_gettime`.
-pub mod vdso_names {
-    /// The version every symbol below carries.
-    pub const VERSION: &str = "LINUX_2.6";
-    /// `clock_gettime` with a `__kernel_timespec` (64-bit fields).
-    pub const CLOCK_GETTIME: Option<&str> = Some("__vdso_clock_gettime64");
-    /// A symbol that must be exported too before `CLOCK_GETTIME` is trusted.
-    pub const CLOCK_GETTIME_REQUIRES: Option<&str> = None;
-    /// `clock_getres` with a `__kernel_timespec`: none on i386.
-    pub const CLOCK_GETRES: Option<&str> = None;
-    /// `gettimeofday`: derived from `clock_gettime` (the vDSO's has 32-bit fields).
-    pub const GETTIMEOFDAY: Option<&str> = None;
-    /// `time`: derived from `clock_gettime` (the vDSO's is 32-bit).
-    pub const TIME: Option<&str> = None;
-    /// `getcpu`.
-    pub const GETCPU: Option<&str> = Some("__vdso_getcpu");
-    /// `getrandom`: none (the 32-bit x86 vDSO has no getrandom).
-    pub const GETRANDOM: Option<&str> = None;
-}
+/// Kernel `arch/x86/entry/vdso/vdso32/vdso32.lds.S`, as far as tinyrt uses it: the
+/// 64-bit-time `__vdso_clock_gettime64` and `__vdso_getcpu`. The 32-bit-time
+/// `__vdso_clock_getres`, `__vdso_gettimeofday` and `__vdso_time` would overflow in 2038 and
+/// are not used. No `getrandom`.
+pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6", clock_gettime: "__vdso_clock_gettime64",
+    getcpu: "__vdso_getcpu");
 
-/// System calls of the time functions: the 64-bit-time ones (Linux 5.1+).
-pub mod time_nr {
-    use linux_raw_sys::general as nr;
-    /// `clock_gettime64`.
-    pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime64 as usize;
-    /// `clock_getres_time64`.
-    pub const CLOCK_GETRES: usize = nr::__NR_clock_getres_time64 as usize;
-    /// `gettimeofday`: not used (32-bit fields); derived from `clock_gettime`.
-    pub const GETTIMEOFDAY: Option<usize> = None;
-    /// `time`: not used (32-bit); derived from `clock_gettime`.
-    pub const TIME: Option<usize> = None;
-    /// The 32-bit-time `clock_gettime`, for kernels before 5.1 and sandboxes that refuse
-    /// the 64-bit one (Docker's default profile answers EPERM).
-    pub const CLOCK_GETTIME32: Option<usize> = Some(nr::__NR_clock_gettime as usize);
-    /// The 32-bit-time `clock_getres`, likewise.
-    pub const CLOCK_GETRES32: Option<usize> = Some(nr::__NR_clock_getres as usize);
-    /// `getcpu`.
-    pub const GETCPU: usize = nr::__NR_getcpu as usize;
-}
+/// The 64-bit-time calls (Linux 5.1+), with the 32-bit ones as fallbacks; gettimeofday and
+/// time have 32-bit fields and are not used.
+pub const NR: SyscallNumbers = SyscallNumbers::time32(
+    nr::__NR_clock_gettime64 as usize,
+    nr::__NR_clock_getres_time64 as usize,
+);

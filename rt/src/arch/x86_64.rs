@@ -12,6 +12,9 @@
 //! must uphold the contract of the system call it names: pointers valid for the lengths the
 //! kernel will read or write, file descriptors it owns, and so on.
 
+use super::{SyscallNumbers, VdsoNames};
+use linux_raw_sys::general as nr;
+
 register_syscalls! {
     insn: "syscall",
     number: "rax",
@@ -25,44 +28,13 @@ pub fn auxv_name(_key: usize) -> Option<&'static str> {
     None
 }
 
-/// What this architecture's vDSO exports (kernel `arch/x86/entry/vdso/vdso.lds.S`).
-pub mod vdso_names {
-    /// The version every symbol below carries.
-    pub const VERSION: &str = "LINUX_2.6";
-    /// `clock_gettime` with a `__kernel_timespec` (64-bit fields).
-    pub const CLOCK_GETTIME: Option<&str> = Some("__vdso_clock_gettime");
-    /// A symbol that must be exported too before `CLOCK_GETTIME` is trusted.
-    pub const CLOCK_GETTIME_REQUIRES: Option<&str> = None;
-    /// `clock_getres` with a `__kernel_timespec`.
-    pub const CLOCK_GETRES: Option<&str> = Some("__vdso_clock_getres");
-    /// `gettimeofday` with a `__kernel_old_timeval`.
-    pub const GETTIMEOFDAY: Option<&str> = Some("__vdso_gettimeofday");
-    /// `time`.
-    pub const TIME: Option<&str> = Some("__vdso_time");
-    /// `getcpu`.
-    pub const GETCPU: Option<&str> = Some("__vdso_getcpu");
-    /// `getrandom` with the opaque-state protocol (Linux 6.11+).
-    pub const GETRANDOM: Option<&str> = Some("__vdso_getrandom");
-}
+/// Kernel `arch/x86/entry/vdso/vdso.lds.S`: every function, with 64-bit fields.
+pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6", clock_gettime: "__vdso_clock_gettime",
+    clock_getres: "__vdso_clock_getres", gettimeofday: "__vdso_gettimeofday",
+    time: "__vdso_time", getcpu: "__vdso_getcpu", getrandom: "__vdso_getrandom");
 
-/// System calls of the time functions, all with 64-bit time.
-pub mod time_nr {
-    use linux_raw_sys::general as nr;
-    /// `clock_gettime` with a `__kernel_timespec`.
-    pub const CLOCK_GETTIME: usize = nr::__NR_clock_gettime as usize;
-    /// `clock_getres` with a `__kernel_timespec`.
-    pub const CLOCK_GETRES: usize = nr::__NR_clock_getres as usize;
-    /// `gettimeofday` (64-bit fields here).
-    pub const GETTIMEOFDAY: Option<usize> = Some(nr::__NR_gettimeofday as usize);
-    /// The 32-bit-time fallbacks of `clock_gettime` and `clock_getres`: none needed.
-    pub const CLOCK_GETTIME32: Option<usize> = None;
-    /// See `CLOCK_GETTIME32`.
-    pub const CLOCK_GETRES32: Option<usize> = None;
-    /// `time`, where the architecture has it.
-    pub const TIME: Option<usize> = Some(nr::__NR_time as usize);
-    /// `getcpu`.
-    pub const GETCPU: usize = nr::__NR_getcpu as usize;
-}
+/// 64-bit time throughout, and a `time` system call.
+pub const NR: SyscallNumbers = SyscallNumbers::time64(Some(nr::__NR_time as usize));
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

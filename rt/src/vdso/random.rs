@@ -163,7 +163,7 @@ fn set_up() -> bool {
     if r != 0 || size == 0 || size > page {
         return false;
     }
-    let Ok(base) = crate::arch::mmap_anonymous(page, params.mmap_prot, params.mmap_flags) else {
+    let Ok(base) = crate::sys::mmap_anonymous(page, params.mmap_prot, params.mmap_flags) else {
         return false;
     };
     let states = (page / size).min(usize::BITS as usize);

@@ -23,7 +23,9 @@ pub unsafe extern "C" fn _start() -> ! {
     )
 }
 
-include!("generic_mem.rs");
+#[path = "generic_mem.rs"]
+mod generic_mem;
+pub use generic_mem::{copy_backward, copy_forward, fill};
 
 /// Read by the outline-atomics helpers of compiler_builtins (`__aarch64_ldadd4_acq_rel` and
 /// friends, which LLVM calls for atomic read-modify-write operations on this target): 1

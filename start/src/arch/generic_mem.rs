@@ -1,6 +1,12 @@
-// Byte loops for the C memory functions on architectures without a string-copy instruction
-// worth using here. The stores are volatile: LLVM recognises plain copy and fill loops and
-// would turn them into calls to memcpy and memset, which are these very functions.
+//! Byte loops for the C memory functions on architectures without a string-copy instruction
+//! worth using here (every one but x86_64). The stores are volatile: LLVM recognises plain
+//! copy and fill loops and would turn them into calls to memcpy and memset, which are these
+//! very functions.
+//!
+//! # Safety
+//!
+//! Each function has C's contract for the region it is given: the caller passes pointers
+//! valid for `n` bytes.
 
 /// Copies `n` bytes upward.
 ///

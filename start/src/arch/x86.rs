@@ -22,4 +22,6 @@ pub unsafe extern "C" fn _start() -> ! {
     )
 }
 
-include!("generic_mem.rs");
+#[path = "generic_mem.rs"]
+mod generic_mem;
+pub use generic_mem::{copy_backward, copy_forward, fill};

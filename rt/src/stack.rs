@@ -1,4 +1,5 @@
-//! The initial process stack, as the kernel laid it out and crt0 handed it over.
+//! The initial process stack, as the kernel laid it out and crt0 handed it over: the bottom
+//! layer of the crate, which imports nothing from it.
 //!
 //! At `_start` the stack pointer points at `argc`; above it, in place, lie the argument and
 //! environment pointer arrays and the auxiliary vector (ELF ABI, Linux `fs/binfmt_elf.c`):
@@ -24,7 +25,9 @@
 //!
 //! Nothing is copied: crt0 records `sp` once, and every accessor here reads the kernel's
 //! arrays where they lie. `envp` starts at `argv + argc + 1`; the auxiliary vector starts one
-//! word past the environment's NULL and is found (once, then cached) by walking to it.
+//! word past the environment's NULL. [`auxv_start`] is the one walk to it: inlined and free
+//! of statics, so that the static-PIE start code can use it before relocation; [`auxv`]
+//! caches its result for everyone else.
 //!
 //! When tinyrt's `_start` did not run (tinyrt-rt inside an ordinary std program), no stack
 //! was recorded: there are no arguments or environment here and the auxiliary vector is empty.
@@ -52,12 +55,11 @@ unsafe impl Sync for Sp {}
 static SP: Sp = Sp(UnsafeCell::new(core::ptr::null()));
 
 /// Records the initial stack pointer and returns the arguments and environment read from it.
-/// Called by crt0 (`tinyrt-start`), nobody else.
+/// Called by crt0 (`tinyrt-start`, through `tinyrt_rt::__private_start`), nobody else.
 ///
 /// # Safety
 /// `sp` is the unmodified stack pointer the kernel handed to `_start`, and this runs before
 /// any other code of the program (in particular before any thread is created).
-#[doc(hidden)]
 #[inline(always)]
 pub unsafe fn init(sp: *const usize) -> (Args, Vars) {
     // SAFETY: single-threaded by the contract above; nobody reads SP concurrently.
@@ -272,20 +274,36 @@ pub(crate) unsafe fn cstr(p: *const c_char) -> Option<&'static CStr> {
     }
 }
 
+/// The first word of the auxiliary vector of the initial stack at `sp`: past argc, argv
+/// and its NULL, and the environment and its NULL. Always inlined, with wrapping pointer
+/// steps and no static: the static-PIE start code runs it before it has relocated itself.
+///
+/// # Safety
+/// `sp` is a kernel initial stack pointer (or a faithful copy of that layout).
+#[inline(always)]
+pub unsafe fn auxv_start(sp: *const usize) -> *const usize {
+    // SAFETY: argv's argc entries and its NULL follow argc, then the environment up to its
+    // NULL: all of it is the initialised stack (caller).
+    unsafe {
+        let mut e = sp.wrapping_add((*sp).wrapping_add(2));
+        while *e != 0 {
+            e = e.wrapping_add(1);
+        }
+        e.wrapping_add(1)
+    }
+}
+
 /// The auxiliary vector of the initial stack at `sp`: its first word and its number of
 /// pairs before AT_NULL.
 ///
 /// # Safety
 /// `sp` is a kernel initial stack pointer (or a faithful copy of that layout).
-unsafe fn auxv_at(sp: *const usize) -> (*mut usize, usize) {
-    // SAFETY: walk past argv and the environment to its NULL, then the auxv pairs to
-    // AT_NULL; all of it is the initialised stack (caller).
+unsafe fn auxv_at(sp: *const usize) -> (*const usize, usize) {
+    // SAFETY: the pairs up to AT_NULL are the initialised stack (caller), which lies above
+    // `sp`: their address is not null.
     unsafe {
-        let mut e = sp.add(1 + *sp + 1);
-        while *e != 0 {
-            e = e.add(1);
-        }
-        let start = e.add(1) as *mut usize;
+        let start = auxv_start(sp);
+        core::hint::assert_unchecked(!start.is_null());
         let mut n = 0;
         while *start.add(2 * n) != 0 {
             n += 1;
@@ -299,7 +317,7 @@ static AUXV_LEN: AtomicUsize = AtomicUsize::new(0);
 
 /// The auxiliary vector on the initial stack as (key, value) pairs, without the terminating
 /// AT_NULL pair; `None` when tinyrt's `_start` did not run. Found on first use, then cached.
-pub(crate) fn stack_auxv() -> Option<&'static [[usize; 2]]> {
+pub(crate) fn auxv() -> Option<&'static [[usize; 2]]> {
     let mut p = AUXV.load(Ordering::Acquire);
     let mut len = AUXV_LEN.load(Ordering::Acquire);
     if p.is_null() {
@@ -308,7 +326,8 @@ pub(crate) fn stack_auxv() -> Option<&'static [[usize; 2]]> {
             return None;
         }
         // SAFETY: SP is the kernel's initial stack (see `init`).
-        (p, len) = unsafe { auxv_at(sp) };
+        let (start, n) = unsafe { auxv_at(sp) };
+        (p, len) = (start.cast_mut(), n);
         // Racing threads compute the same pair; the length is published first so that a
         // reader that sees the pointer (loaded first, above) also sees the length.
         AUXV_LEN.store(len, Ordering::Release);
@@ -319,8 +338,15 @@ pub(crate) fn stack_auxv() -> Option<&'static [[usize; 2]]> {
     Some(unsafe { core::slice::from_raw_parts(p as *const [usize; 2], len) })
 }
 
+/// The first (key, value) pair with `key` in the stack's auxiliary vector; `None` when no
+/// stack was recorded or the key is absent.
+#[inline]
+pub(crate) fn auxv_entry(key: usize) -> Option<&'static [usize; 2]> {
+    auxv()?.iter().find(|e| e[0] == key)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! crt0's view of odd stacks, built by hand in the kernel's layout.
     extern crate std;
     use super::*;
@@ -349,6 +375,12 @@ mod tests {
         }
         v.extend_from_slice(&[0, 0]);
         v.leak().as_ptr()
+    }
+
+    /// The environment of a hand-built stack with no arguments, for the tests of `env`.
+    pub(crate) fn environment(envp: &[&str]) -> Vars {
+        // SAFETY: a faithful stack layout.
+        unsafe { from_stack(stack(&[], 0, envp, &[])) }.1
     }
 
     fn strings(i: impl Iterator<Item = &'static CStr>) -> Vec<&'static [u8]> {
@@ -387,25 +419,7 @@ mod tests {
         assert_eq!(strings(args.clone().rev()), [b"" as &[u8], b"x y", b""]);
         assert_eq!(args.clone().nth(1).unwrap().to_bytes(), b"x y");
         assert_eq!(args.clone().nth(3), None);
-        let all = strings(vars.clone());
-        assert_eq!(all.len(), env.len());
-        let var = |name: &str| crate::env::find(vars.clone(), name.as_bytes());
-        assert_eq!(var("A"), Some(&b"1"[..]), "the first of duplicates wins");
-        assert_eq!(var("AB"), Some(&b"2"[..]));
-        assert_eq!(var("B"), Some(&b""[..]), "set but empty");
-        assert_eq!(
-            var("NOEQUALS"),
-            None,
-            "an entry without '=' defines nothing"
-        );
-        assert_eq!(var(""), None);
-        assert_eq!(var("A=1"), None);
-        assert_eq!(var("ABC"), None);
-        assert_eq!(var("X"), None);
-        let split = |e: &'static CStr| crate::env::split(e);
-        let pairs: Vec<_> = vars.map(split).collect();
-        assert_eq!(pairs[0], (&b"NOEQUALS"[..], &b""[..]));
-        assert_eq!(pairs[2], (&b""[..], &b"x"[..]));
+        assert_eq!(strings(vars), env.map(str::as_bytes));
         // SAFETY: a faithful stack layout.
         let (_, n) = unsafe { auxv_at(sp) };
         assert_eq!(

@@ -1,0 +1,111 @@
+//! Thin, safe wrappers over the architecture's raw system calls, written once for every
+//! architecture: the few calls the runtime itself makes (`write`, `openat`, `read`,
+//! `close`, `mmap`, `prctl`). Plain system-call wrappers for programs are rustix's job.
+//!
+//! # Safety
+//!
+//! Each wrapper is safe because it takes only Rust references, whose lengths it passes on,
+//! or plain integers, and asks for nothing the kernel could use to change memory the
+//! program holds.
+#![allow(unsafe_code)]
+
+use crate::arch::{syscall1, syscall3, syscall4, syscall6};
+use crate::errno::Errno;
+use linux_raw_sys::general as nr;
+
+/// `write(fd, buf)`: the number of bytes written.
+#[inline]
+pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel reads at most `buf.len()` bytes from `buf`, which we borrow.
+    Errno::from_ret(unsafe {
+        syscall3(
+            nr::__NR_write as usize,
+            fd as usize,
+            buf.as_ptr() as usize,
+            buf.len(),
+        )
+    })
+}
+
+/// `openat(AT_FDCWD, path, flags, mode)`: a new file descriptor.
+pub fn open(path: &core::ffi::CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
+    // SAFETY: `path` is NUL-terminated and borrowed for the call; the kernel only reads it.
+    Errno::from_ret(unsafe {
+        syscall4(
+            nr::__NR_openat as usize,
+            nr::AT_FDCWD as isize as usize,
+            path.as_ptr() as usize,
+            flags as usize,
+            mode as usize,
+        )
+    })
+    .map(|fd| fd as i32)
+}
+
+/// `read(fd, buf)`: the number of bytes read, 0 at end of file.
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.
+    Errno::from_ret(unsafe {
+        syscall3(
+            nr::__NR_read as usize,
+            fd as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    })
+}
+
+/// `close(fd)`.
+pub fn close(fd: i32) -> Result<(), Errno> {
+    // SAFETY: close takes no pointers.
+    Errno::from_ret(unsafe { syscall1(nr::__NR_close as usize, fd as usize) }).map(|_| ())
+}
+
+/// mmap's system call: 32-bit architectures have `mmap2` (offset in pages; i386's `mmap`
+/// takes a pointer to its arguments), 64-bit ones `mmap`.
+#[cfg(target_pointer_width = "32")]
+const MMAP: usize = nr::__NR_mmap2 as usize;
+#[cfg(target_pointer_width = "64")]
+const MMAP: usize = nr::__NR_mmap as usize;
+
+/// `mmap(NULL, len, prot, flags, -1, 0)`: new anonymous memory wherever the kernel puts it;
+/// its address. `flags` must include MAP_ANONYMOUS and must not ask for a fixed address
+/// (EINVAL otherwise, without a system call): new memory never replaces memory in use.
+pub fn mmap_anonymous(len: usize, prot: u32, flags: u32) -> Result<usize, Errno> {
+    let fixed = nr::MAP_FIXED | nr::MAP_FIXED_NOREPLACE;
+    if flags & fixed != 0 || flags & nr::MAP_ANONYMOUS == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: without MAP_FIXED the kernel picks an address no mapping uses, so nothing
+    // the program holds changes; no pointer is passed.
+    Errno::from_ret(unsafe {
+        syscall6(
+            MMAP,
+            0,
+            len,
+            prot as usize,
+            flags as usize,
+            -1isize as usize,
+            0,
+        )
+    })
+}
+
+/// `prctl(PR_GET_AUXV, buf, len, 0, 0)` (Linux 6.4+): copies the process's auxiliary vector
+/// into `buf` and returns its full size in bytes (which may exceed what fit).
+#[cfg(feature = "library-mode")]
+pub fn prctl_get_auxv(buf: &mut [usize]) -> Result<usize, Errno> {
+    use linux_raw_sys::prctl::PR_GET_AUXV;
+    // SAFETY: the kernel writes at most `size_of_val(buf)` bytes into `buf`, which we
+    // borrow mutably; arg4 and arg5 must be 0.
+    Errno::from_ret(unsafe {
+        crate::arch::syscall5(
+            nr::__NR_prctl as usize,
+            PR_GET_AUXV as usize,
+            buf.as_mut_ptr() as usize,
+            core::mem::size_of_val(buf),
+            0,
+            0,
+        )
+    })
+}
