@@ -1,6 +1,7 @@
 //! Thin, safe wrappers over the architecture's raw system calls, written once for every
 //! architecture: the few calls the runtime itself makes (`write`, `openat`, `read`,
-//! `close`, `mmap`, `prctl`). Plain system-call wrappers for programs are rustix's job.
+//! `close`, `mmap`, `prctl`, and the sleeping and timer calls behind `time`). Plain
+//! system-call wrappers for programs are rustix's job.
 //!
 //! # Safety
 //!
@@ -9,9 +10,26 @@
 //! program holds.
 #![allow(unsafe_code)]
 
-use crate::arch::{syscall1, syscall3, syscall4, syscall6};
+use crate::arch::{NR, syscall1, syscall2, syscall3, syscall4, syscall6};
 use crate::errno::Errno;
 use linux_raw_sys::general as nr;
+use linux_raw_sys::general::{__kernel_itimerspec, __kernel_timespec};
+
+/// `struct old_timespec32`: the time of the 32-bit-time system calls.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Timespec32 {
+    pub sec: i32,
+    pub nsec: i32,
+}
+
+/// `struct old_itimerspec32`: a timer setting of the 32-bit-time system calls.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Itimerspec32 {
+    pub interval: Timespec32,
+    pub value: Timespec32,
+}
 
 /// `write(fd, buf)`: the number of bytes written.
 #[inline]
@@ -108,4 +126,131 @@ pub fn prctl_get_auxv(buf: &mut [usize]) -> Result<usize, Errno> {
             0,
         )
     })
+}
+
+/// `clock_nanosleep(clock, flags, req, rem)` with 64-bit time (`clock_nanosleep_time64` on
+/// 32-bit architectures). The kernel writes `rem` only when a relative sleep is interrupted.
+pub fn clock_nanosleep(
+    clock: i32,
+    flags: u32,
+    req: &__kernel_timespec,
+    rem: &mut __kernel_timespec,
+) -> Result<(), Errno> {
+    // SAFETY: the kernel reads one __kernel_timespec from `req` and writes at most one into
+    // `rem`, both borrowed for the call.
+    Errno::from_ret(unsafe {
+        syscall4(
+            NR.clock_nanosleep,
+            clock as isize as usize,
+            flags as usize,
+            req as *const __kernel_timespec as usize,
+            rem as *mut __kernel_timespec as usize,
+        )
+    })
+    .map(|_| ())
+}
+
+/// The 32-bit-time `clock_nanosleep`; ENOSYS without a system call where the architecture
+/// has only the 64-bit-time one.
+pub fn clock_nanosleep32(
+    clock: i32,
+    flags: u32,
+    req: &Timespec32,
+    rem: &mut Timespec32,
+) -> Result<(), Errno> {
+    let Some(n) = NR.clock_nanosleep32 else {
+        return Err(Errno::ENOSYS);
+    };
+    // SAFETY: as above, with the 32-bit-time struct this call takes.
+    Errno::from_ret(unsafe {
+        syscall4(
+            n,
+            clock as isize as usize,
+            flags as usize,
+            req as *const Timespec32 as usize,
+            rem as *mut Timespec32 as usize,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `timerfd_create(clock, flags)`: a new file descriptor.
+pub fn timerfd_create(clock: i32, flags: u32) -> Result<i32, Errno> {
+    // SAFETY: no pointers.
+    Errno::from_ret(unsafe {
+        syscall2(
+            nr::__NR_timerfd_create as usize,
+            clock as isize as usize,
+            flags as usize,
+        )
+    })
+    .map(|fd| fd as i32)
+}
+
+/// `timerfd_settime(fd, flags, new, old)` with 64-bit time (`timerfd_settime64` on 32-bit
+/// architectures).
+pub fn timerfd_settime(
+    fd: i32,
+    flags: u32,
+    new: &__kernel_itimerspec,
+    old: &mut __kernel_itimerspec,
+) -> Result<(), Errno> {
+    // SAFETY: the kernel reads one __kernel_itimerspec from `new` and writes one into `old`,
+    // both borrowed for the call.
+    Errno::from_ret(unsafe {
+        syscall4(
+            NR.timerfd_settime,
+            fd as usize,
+            flags as usize,
+            new as *const __kernel_itimerspec as usize,
+            old as *mut __kernel_itimerspec as usize,
+        )
+    })
+    .map(|_| ())
+}
+
+/// The 32-bit-time `timerfd_settime`; ENOSYS where there is none.
+pub fn timerfd_settime32(
+    fd: i32,
+    flags: u32,
+    new: &Itimerspec32,
+    old: &mut Itimerspec32,
+) -> Result<(), Errno> {
+    let Some(n) = NR.timerfd_settime32 else {
+        return Err(Errno::ENOSYS);
+    };
+    // SAFETY: as above, with the 32-bit-time struct this call takes.
+    Errno::from_ret(unsafe {
+        syscall4(
+            n,
+            fd as usize,
+            flags as usize,
+            new as *const Itimerspec32 as usize,
+            old as *mut Itimerspec32 as usize,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `timerfd_gettime(fd, cur)` with 64-bit time.
+pub fn timerfd_gettime(fd: i32, cur: &mut __kernel_itimerspec) -> Result<(), Errno> {
+    // SAFETY: the kernel writes one __kernel_itimerspec into `cur`, borrowed for the call.
+    Errno::from_ret(unsafe {
+        syscall2(
+            NR.timerfd_gettime,
+            fd as usize,
+            cur as *mut __kernel_itimerspec as usize,
+        )
+    })
+    .map(|_| ())
+}
+
+/// The 32-bit-time `timerfd_gettime`; ENOSYS where there is none.
+pub fn timerfd_gettime32(fd: i32, cur: &mut Itimerspec32) -> Result<(), Errno> {
+    let Some(n) = NR.timerfd_gettime32 else {
+        return Err(Errno::ENOSYS);
+    };
+    // SAFETY: as above, with the 32-bit-time struct this call takes.
+    Errno::from_ret(unsafe { syscall2(n, fd as usize, cur as *mut Itimerspec32 as usize) })
+        .map(|_| ())
 }

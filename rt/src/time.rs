@@ -1,6 +1,8 @@
 //! Clocks: `clock_gettime`, `clock_getres`, `gettimeofday`, `time`, and `Instant` /
 //! `SystemTime` over `core::time::Duration`, served by the vDSO where it can and by the raw
-//! system call where it cannot (see [`crate::vdso`] for the dispatch).
+//! system call where it cannot (see [`crate::vdso`] for the dispatch). Waiting for time:
+//! [`sleep`], [`sleep_until`], [`clock_nanosleep`], the periodic [`Interval`] and the
+//! descriptor-based [`TimerFd`].
 //!
 //! Errors follow one rule: the vDSO's 0 is success and its `-EINVAL` is `Err(EINVAL)` (an
 //! unknown clock); any other error from the vDSO (some answer `ENOSYS` for clocks they
@@ -315,6 +317,11 @@ pub fn time() -> i64 {
 /// Which backend serves each function: see [`crate::vdso::Backend`]. Asking `backend`
 /// resolves the function if it was not yet; `peek` never does.
 pub use crate::vdso::{Backend, Function, backend, peek};
+
+mod sleep;
+mod timer;
+pub use sleep::{Interval, MissedTicks, SleepError, Timeout, clock_nanosleep, sleep, sleep_until};
+pub use timer::{TimerFd, TimerFlags, TimerState};
 
 /// Resolves every function now rather than on its first call, and sets getrandom's state
 /// pool up (one `mmap`) where the vDSO has getrandom. The first call is async-signal-safe,

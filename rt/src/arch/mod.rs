@@ -114,6 +114,19 @@ pub struct SyscallNumbers {
     pub time: Option<usize>,
     /// `getcpu`.
     pub getcpu: usize,
+    /// `clock_nanosleep` with a `__kernel_timespec`: `clock_nanosleep_time64` on 32-bit
+    /// architectures (Linux 5.1+).
+    pub clock_nanosleep: usize,
+    /// The 32-bit-time `clock_nanosleep` where the one above is the 64-bit-time one.
+    pub clock_nanosleep32: Option<usize>,
+    /// `timerfd_settime` with a `__kernel_itimerspec`: `timerfd_settime64` on 32-bit ones.
+    pub timerfd_settime: usize,
+    /// The 32-bit-time `timerfd_settime`, likewise.
+    pub timerfd_settime32: Option<usize>,
+    /// `timerfd_gettime` with a `__kernel_itimerspec`: `timerfd_gettime64` on 32-bit ones.
+    pub timerfd_gettime: usize,
+    /// The 32-bit-time `timerfd_gettime`, likewise.
+    pub timerfd_gettime32: Option<usize>,
 }
 
 impl SyscallNumbers {
@@ -129,11 +142,18 @@ impl SyscallNumbers {
             gettimeofday: Some(nr::__NR_gettimeofday as usize),
             time,
             getcpu: nr::__NR_getcpu as usize,
+            clock_nanosleep: nr::__NR_clock_nanosleep as usize,
+            clock_nanosleep32: None,
+            timerfd_settime: nr::__NR_timerfd_settime as usize,
+            timerfd_settime32: None,
+            timerfd_gettime: nr::__NR_timerfd_gettime as usize,
+            timerfd_gettime32: None,
         }
     }
 
     /// A 32-bit architecture: the 64-bit-time calls `clock_gettime` and `clock_getres` (its
-    /// `clock_gettime64` and `clock_getres_time64`), with the plain ones, which have 32-bit
+    /// `clock_gettime64` and `clock_getres_time64`), `clock_nanosleep_time64`,
+    /// `timerfd_settime64` and `timerfd_gettime64`, with the plain ones, which have 32-bit
     /// time, as their fallbacks; `gettimeofday` and `time` have 32-bit fields and are not
     /// used.
     #[cfg(target_pointer_width = "32")]
@@ -146,6 +166,12 @@ impl SyscallNumbers {
             gettimeofday: None,
             time: None,
             getcpu: nr::__NR_getcpu as usize,
+            clock_nanosleep: nr::__NR_clock_nanosleep_time64 as usize,
+            clock_nanosleep32: Some(nr::__NR_clock_nanosleep as usize),
+            timerfd_settime: nr::__NR_timerfd_settime64 as usize,
+            timerfd_settime32: Some(nr::__NR_timerfd_settime as usize),
+            timerfd_gettime: nr::__NR_timerfd_gettime64 as usize,
+            timerfd_gettime32: Some(nr::__NR_timerfd_gettime as usize),
         }
     }
 }

@@ -1,0 +1,140 @@
+//! `tick PERIOD COUNT [--clock monotonic|boottime] [--missed burst|delay|skip]`: runs a
+//! periodic timer (`tinyrt::time::Interval`) for COUNT ticks and prints how late each tick
+//! woke up (minimum, median, 99th percentile, maximum) and the cumulative drift: how far the
+//! last tick is from the first plus (COUNT - 1) periods.
+//!
+//! PERIOD is a whole number with a unit: `500us`, `1ms`, `2s` (also `ns`). The output's last
+//! line, `summary ticks=N period_ns=P min_ns=.. median_ns=.. p99_ns=.. max_ns=.. drift_ns=..`,
+//! is what scripts/report compares with the same loop in C and Rust std.
+#![no_std]
+#![no_main]
+
+use core::time::Duration;
+use tinyrt::time::{self, ClockId, Interval, MissedTicks};
+use tinyrt::{eprintln, println};
+
+tinyrt::main!(main);
+
+/// The most ticks one run records (their lateness lives on the stack).
+const MAX_TICKS: usize = 100_000;
+
+fn main(args: tinyrt::env::Args) -> i32 {
+    let mut clock = (ClockId::MONOTONIC, "monotonic");
+    let mut missed = (MissedTicks::Burst, "burst");
+    let mut operands = [None; 2];
+    let mut n = 0;
+    let mut args = args.skip(1);
+    while let Some(a) = args.next() {
+        match a.to_bytes() {
+            b"--clock" => {
+                clock = match args.next().map(|v| v.to_bytes()) {
+                    Some(b"monotonic") => (ClockId::MONOTONIC, "monotonic"),
+                    Some(b"boottime") => (ClockId::BOOTTIME, "boottime"),
+                    _ => return usage("--clock takes monotonic or boottime"),
+                }
+            }
+            b"--missed" => {
+                missed = match args.next().map(|v| v.to_bytes()) {
+                    Some(b"burst") => (MissedTicks::Burst, "burst"),
+                    Some(b"delay") => (MissedTicks::Delay, "delay"),
+                    Some(b"skip") => (MissedTicks::Skip, "skip"),
+                    _ => return usage("--missed takes burst, delay or skip"),
+                }
+            }
+            operand if n < 2 => {
+                operands[n] = Some(operand);
+                n += 1;
+            }
+            _ => return usage("too many arguments"),
+        }
+    }
+    let (Some(period), Some(count)) = (operands[0], operands[1]) else {
+        return usage("PERIOD and COUNT are needed");
+    };
+    let Some(period) = parse_period(period) else {
+        return usage("PERIOD is a whole number and a unit: 500us, 1ms, 2s");
+    };
+    let count = match core::str::from_utf8(count)
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+    {
+        Some(c) if (1..=MAX_TICKS).contains(&c) => c,
+        _ => return usage("COUNT is a whole number from 1 to 100000"),
+    };
+    let mut interval = match Interval::with_clock(period, clock.0) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("tick: cannot make the timer: {e}");
+            return 1;
+        }
+    };
+    interval.set_missed_tick_behavior(missed.0);
+    println!(
+        "tick: {count} ticks of {} ns on {}, missed ticks: {}",
+        period.as_nanos(),
+        clock.1,
+        missed.1
+    );
+    let mut late = [0u64; MAX_TICKS];
+    let mut first = None;
+    let mut last = 0i128;
+    for slot in late.iter_mut().take(count) {
+        let woke = interval.tick().and_then(|deadline| {
+            let now = time::clock_gettime(clock.0)?;
+            Ok((deadline, now))
+        });
+        let (deadline, now) = match woke {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("tick: the timer failed: {e}");
+                return 1;
+            }
+        };
+        *slot = u64::try_from(now.as_nanos() - deadline.as_nanos()).unwrap_or(0);
+        first.get_or_insert(now.as_nanos());
+        last = now.as_nanos();
+    }
+    let late = &mut late[..count];
+    late.sort_unstable();
+    let at = |q: usize| late[(count - 1) * q / 100];
+    let ideal = first.unwrap_or(0) + (count as i128 - 1) * period.as_nanos() as i128;
+    let drift = last - ideal;
+    println!(
+        "lateness: min {} ns, median {} ns, p99 {} ns, max {} ns; drift over the run {} ns",
+        at(0),
+        at(50),
+        at(99),
+        at(100),
+        drift
+    );
+    println!(
+        "summary ticks={count} period_ns={} min_ns={} median_ns={} p99_ns={} max_ns={} drift_ns={drift}",
+        period.as_nanos(),
+        at(0),
+        at(50),
+        at(99),
+        at(100)
+    );
+    0
+}
+
+fn usage(problem: &str) -> i32 {
+    eprintln!("tick: {problem}");
+    eprintln!("usage: tick PERIOD COUNT [--clock monotonic|boottime] [--missed burst|delay|skip]");
+    2
+}
+
+/// `500us`, `1ms`, `2s`, `100ns`: a positive whole number and a unit.
+fn parse_period(p: &[u8]) -> Option<Duration> {
+    let digits = p.iter().take_while(|c| c.is_ascii_digit()).count();
+    let (number, unit) = p.split_at(digits);
+    let n: u64 = core::str::from_utf8(number).ok()?.parse().ok()?;
+    let d = match unit {
+        b"ns" => Duration::from_nanos(n),
+        b"us" => Duration::from_micros(n),
+        b"ms" => Duration::from_millis(n),
+        b"s" => Duration::from_secs(n),
+        _ => return None,
+    };
+    (!d.is_zero()).then_some(d)
+}

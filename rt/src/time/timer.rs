@@ -1,0 +1,196 @@
+//! [`TimerFd`]: a kernel timer read through a file descriptor (`timerfd_create`), so that a
+//! program can wait for it together with other descriptors (poll, epoll) and learn how many
+//! expirations it missed.
+
+use super::sleep::{Timeout, duration_of, kernel_duration, time64_or_32};
+use super::{ClockId, Timespec};
+use crate::errno::Errno;
+use crate::io::Fd;
+use crate::sys::{self, Itimerspec32, Timespec32};
+use core::sync::atomic::AtomicBool;
+use core::time::Duration;
+use linux_raw_sys::general as g;
+use linux_raw_sys::general::{__kernel_itimerspec, __kernel_timespec};
+
+/// Flags for [`TimerFd::new`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerFlags(u32);
+
+impl TimerFlags {
+    /// Close-on-exec (`TFD_CLOEXEC`); a program that starts others wants it.
+    pub const CLOEXEC: TimerFlags = TimerFlags(g::TFD_CLOEXEC);
+    /// Reads answer EAGAIN instead of blocking until an expiration (`TFD_NONBLOCK`).
+    pub const NONBLOCK: TimerFlags = TimerFlags(g::TFD_NONBLOCK);
+    /// Neither.
+    pub const NONE: TimerFlags = TimerFlags(0);
+
+    /// The raw bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+}
+
+impl core::ops::BitOr for TimerFlags {
+    type Output = TimerFlags;
+    fn bitor(self, rhs: TimerFlags) -> TimerFlags {
+        TimerFlags(self.0 | rhs.0)
+    }
+}
+
+/// A timer's setting as `timerfd_gettime` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerState {
+    /// Time to the next expiration; zero when the timer is disarmed.
+    pub next: Duration,
+    /// The period between expirations; zero for a one-shot timer.
+    pub interval: Duration,
+}
+
+/// A kernel timer on a clock (MONOTONIC, BOOTTIME, REALTIME, and their ALARM forms with
+/// CAP_WAKE_ALARM), read through a file descriptor that is closed when it is dropped.
+#[derive(Debug)]
+pub struct TimerFd(Fd);
+
+/// Set once the 64-bit-time timerfd calls were refused and the 32-bit ones served.
+static TIME64_REFUSED: AtomicBool = AtomicBool::new(false);
+
+impl TimerFd {
+    /// A new, disarmed timer on `clock`.
+    pub fn new(clock: ClockId, flags: TimerFlags) -> Result<TimerFd, Errno> {
+        sys::timerfd_create(clock.raw(), flags.0).map(|fd| TimerFd(Fd(fd)))
+    }
+
+    /// The descriptor, to poll it with others. It stays the timer's: do not close it.
+    pub fn fd(&self) -> Fd {
+        self.0
+    }
+
+    /// Arms the timer: it expires at `first` (relative, or absolute on its clock), then
+    /// every `interval` (`Duration::ZERO`: once). `Timeout::After(Duration::ZERO)` expires
+    /// at once (the kernel would read zero as "disarm": tinyrt asks for 1 ns). Replaces any
+    /// earlier setting.
+    pub fn set(&self, first: Timeout, interval: Duration) -> Result<(), Errno> {
+        self.settime(first, interval, 0)
+    }
+
+    /// As [`set`](TimerFd::set) with an absolute `first` on a REALTIME timer, and
+    /// `TFD_TIMER_CANCEL_ON_SET`: when the wall clock is set (a jump, not NTP's slewing),
+    /// [`wait`](TimerFd::wait) answers ECANCELED, so the program can recompute its
+    /// deadlines. EINVAL on other clocks.
+    pub fn set_cancel_on_set(&self, first: Timespec, interval: Duration) -> Result<(), Errno> {
+        self.settime(Timeout::At(first), interval, g::TFD_TIMER_CANCEL_ON_SET)
+    }
+
+    /// Stops the timer; expirations not yet read are dropped.
+    pub fn disarm(&self) -> Result<(), Errno> {
+        let zero = __kernel_timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        self.settime_raw(0, zero, zero)
+    }
+
+    /// Time to the next expiration and the period.
+    pub fn get(&self) -> Result<TimerState, Errno> {
+        let mut cur = itimerspec(ZERO, ZERO);
+        time64_or_32(&TIME64_REFUSED, |old| match old {
+            false => sys::timerfd_gettime(self.0.0, &mut cur),
+            true => {
+                let mut c32 = Itimerspec32::default();
+                sys::timerfd_gettime32(self.0.0, &mut c32)?;
+                cur = itimerspec(widen(c32.value), widen(c32.interval));
+                Ok(())
+            }
+        })?;
+        Ok(TimerState {
+            next: duration_of(&cur.it_value),
+            interval: duration_of(&cur.it_interval),
+        })
+    }
+
+    /// Waits for the timer (unless it is NONBLOCK) and returns how many times it expired
+    /// since the last read (at least 1): a periodic timer counts the expirations a stopped
+    /// or busy program missed. Interruptions by signal handlers are waited through. EAGAIN
+    /// when NONBLOCK and nothing expired; ECANCELED after a wall-clock change (see
+    /// [`set_cancel_on_set`](TimerFd::set_cancel_on_set)).
+    pub fn wait(&self) -> Result<u64, Errno> {
+        loop {
+            let mut count = [0u8; 8];
+            match sys::read(self.0.0, &mut count) {
+                Ok(8) => return Ok(u64::from_ne_bytes(count)),
+                Ok(_) => return Err(Errno::EIO),
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn settime(&self, first: Timeout, interval: Duration, flags: u32) -> Result<(), Errno> {
+        let (value, flags) = match first {
+            Timeout::After(d) => (kernel_duration(d.max(Duration::from_nanos(1))), flags),
+            Timeout::At(ts) => (
+                __kernel_timespec {
+                    tv_sec: ts.sec,
+                    tv_nsec: i64::from(ts.nsec),
+                },
+                flags | g::TFD_TIMER_ABSTIME,
+            ),
+        };
+        self.settime_raw(flags, value, kernel_duration(interval))
+    }
+
+    /// `timerfd_settime`, 64-bit time first; the 32-bit fallback refuses what its seconds
+    /// cannot hold (EOVERFLOW), never wrapping it.
+    fn settime_raw(
+        &self,
+        flags: u32,
+        value: __kernel_timespec,
+        interval: __kernel_timespec,
+    ) -> Result<(), Errno> {
+        let new = itimerspec(value, interval);
+        time64_or_32(&TIME64_REFUSED, |old| {
+            if !old {
+                let mut prev = itimerspec(ZERO, ZERO);
+                return sys::timerfd_settime(self.0.0, flags, &new, &mut prev);
+            }
+            let new32 = Itimerspec32 {
+                value: narrow(value)?,
+                interval: narrow(interval)?,
+            };
+            let mut prev = Itimerspec32::default();
+            sys::timerfd_settime32(self.0.0, flags, &new32, &mut prev)
+        })
+    }
+}
+
+impl Drop for TimerFd {
+    fn drop(&mut self) {
+        let _ = sys::close(self.0.0);
+    }
+}
+
+const ZERO: __kernel_timespec = __kernel_timespec {
+    tv_sec: 0,
+    tv_nsec: 0,
+};
+
+fn itimerspec(value: __kernel_timespec, interval: __kernel_timespec) -> __kernel_itimerspec {
+    __kernel_itimerspec {
+        it_interval: interval,
+        it_value: value,
+    }
+}
+
+fn widen(t: Timespec32) -> __kernel_timespec {
+    __kernel_timespec {
+        tv_sec: i64::from(t.sec),
+        tv_nsec: i64::from(t.nsec),
+    }
+}
+
+fn narrow(t: __kernel_timespec) -> Result<Timespec32, Errno> {
+    Ok(Timespec32 {
+        sec: i32::try_from(t.tv_sec).map_err(|_| Errno::EOVERFLOW)?,
+        nsec: t.tv_nsec as i32,
+    })
+}

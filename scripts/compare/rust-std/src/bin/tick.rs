@@ -1,0 +1,36 @@
+//! The loop people write with std: `thread::sleep(period)` after each tick, no deadline.
+//! Prints the summary line of examples/tick.rs. `tick PERIOD_NS COUNT`
+use std::time::{Duration, Instant};
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let period = Duration::from_nanos(a[1].parse().unwrap());
+    let count: usize = a[2].parse().unwrap();
+    let start = Instant::now();
+    let mut late = Vec::with_capacity(count);
+    let (mut first, mut last, mut prev) = (0i128, 0i128, 0i128);
+    for k in 0..count {
+        std::thread::sleep(period);
+        let now = start.elapsed().as_nanos() as i128;
+        // The loop has no schedule: a tick is late by how much its sleep overshot the
+        // period (the drift below is what those overshoots add up to).
+        late.push(now - prev - period.as_nanos() as i128);
+        prev = now;
+        if k == 0 {
+            first = now;
+        }
+        last = now;
+    }
+    let drift = last - (first + (count as i128 - 1) * period.as_nanos() as i128);
+    let mut sorted = late.clone();
+    sorted.sort();
+    let at = |q: usize| sorted[(count - 1) * q / 100];
+    println!(
+        "summary ticks={count} period_ns={} min_ns={} median_ns={} p99_ns={} max_ns={} drift_ns={drift}",
+        period.as_nanos(),
+        at(0),
+        at(50),
+        at(99),
+        at(100)
+    );
+}
