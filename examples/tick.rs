@@ -1,7 +1,11 @@
-//! `tick PERIOD COUNT [--clock monotonic|boottime] [--missed burst|delay|skip]`: runs a
-//! periodic timer (`tinyrt::time::Interval`) for COUNT ticks and prints how late each tick
-//! woke up (minimum, median, 99th percentile, maximum) and the cumulative drift: how far the
-//! last tick is from the first plus (COUNT - 1) periods.
+//! `tick PERIOD COUNT [--clock monotonic|boottime] [--missed burst|delay|skip] [--timerfd]`:
+//! runs a periodic timer (`tinyrt::time::Interval`) for COUNT ticks and prints how late each
+//! tick woke up (minimum, median, 99th percentile, maximum) and the cumulative drift: how far
+//! the last tick woke from when the first was due plus (COUNT - 1) periods.
+//!
+//! With `--timerfd` the ticks come from a periodic `TimerFd` instead: each read says how many
+//! periods passed since the last one, so ticks the program missed (stopped, busy) are counted,
+//! not fired late; it also prints `reads R expirations E`.
 //!
 //! PERIOD is a whole number with a unit: `500us`, `1ms`, `2s` (also `ns`). The output's last
 //! line, `summary ticks=N period_ns=P min_ns=.. median_ns=.. p99_ns=.. max_ns=.. drift_ns=..`,
@@ -10,7 +14,7 @@
 #![no_main]
 
 use core::time::Duration;
-use tinyrt::time::{self, ClockId, Interval, MissedTicks};
+use tinyrt::time::{self, ClockId, Interval, MissedTicks, Timeout, TimerFd, TimerFlags, Timespec};
 use tinyrt::{eprintln, println};
 
 tinyrt::main!(main);
@@ -23,6 +27,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
     let mut missed = (MissedTicks::Burst, "burst");
     let mut operands = [None; 2];
     let mut n = 0;
+    let mut timerfd = false;
     let mut args = args.skip(1);
     while let Some(a) = args.next() {
         match a.to_bytes() {
@@ -41,6 +46,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
                     _ => return usage("--missed takes burst, delay or skip"),
                 }
             }
+            b"--timerfd" => timerfd = true,
             operand if n < 2 => {
                 operands[n] = Some(operand);
                 n += 1;
@@ -61,6 +67,9 @@ fn main(args: tinyrt::env::Args) -> i32 {
         Some(c) if (1..=MAX_TICKS).contains(&c) => c,
         _ => return usage("COUNT is a whole number from 1 to 100000"),
     };
+    if timerfd {
+        return by_timerfd(period, count, clock.0);
+    }
     let mut interval = match Interval::with_clock(period, clock.0) {
         Ok(i) => i,
         Err(e) => {
@@ -91,14 +100,20 @@ fn main(args: tinyrt::env::Args) -> i32 {
             }
         };
         *slot = u64::try_from(now.as_nanos() - deadline.as_nanos()).unwrap_or(0);
-        first.get_or_insert(now.as_nanos());
+        first.get_or_insert(deadline.as_nanos());
         last = now.as_nanos();
     }
-    let late = &mut late[..count];
+    report(&mut late[..count], period, count, first.unwrap_or(0), last);
+    0
+}
+
+/// Prints the lateness statistics of `late` and the drift: how far the last of `count` ticks
+/// woke (at `last`) from when the first was due (`first_due`) plus the periods between.
+fn report(late: &mut [u64], period: Duration, count: usize, first_due: i128, last: i128) {
+    let n = late.len();
     late.sort_unstable();
-    let at = |q: usize| late[(count - 1) * q / 100];
-    let ideal = first.unwrap_or(0) + (count as i128 - 1) * period.as_nanos() as i128;
-    let drift = last - ideal;
+    let at = |q: usize| late[(n - 1) * q / 100];
+    let drift = last - (first_due + (count as i128 - 1) * period.as_nanos() as i128);
     println!(
         "lateness: min {} ns, median {} ns, p99 {} ns, max {} ns; drift over the run {} ns",
         at(0),
@@ -114,6 +129,64 @@ fn main(args: tinyrt::env::Args) -> i32 {
         at(50),
         at(99),
         at(100)
+    );
+}
+
+/// The same run on a periodic timerfd: a read that reports n expirations counts n ticks,
+/// the last of them due n - 1 periods after the first.
+fn by_timerfd(period: Duration, count: usize, clock: ClockId) -> i32 {
+    let fail = |what: &str, e: tinyrt::Errno| {
+        eprintln!("tick: {what}: {e}");
+        1
+    };
+    let timer = match TimerFd::new(clock, TimerFlags::CLOEXEC) {
+        Ok(t) => t,
+        Err(e) => return fail("cannot make the timer", e),
+    };
+    let start = match time::clock_gettime(clock) {
+        Ok(t) => t,
+        Err(e) => return fail("cannot read the clock", e),
+    };
+    let first_due = start.as_nanos() + period.as_nanos() as i128;
+    let first_at = Timespec {
+        sec: (first_due / 1_000_000_000) as i64,
+        nsec: (first_due % 1_000_000_000) as u32,
+    };
+    if let Err(e) = timer.set(Timeout::At(first_at), period) {
+        return fail("cannot arm the timer", e);
+    }
+    println!(
+        "tick: {count} ticks of {} ns on a timerfd",
+        period.as_nanos()
+    );
+    let mut late = [0u64; MAX_TICKS];
+    let (mut ticks, mut reads) = (0usize, 0usize);
+    let mut last = 0i128;
+    while ticks < count {
+        let n = match timer.wait() {
+            Ok(n) => n as usize,
+            Err(e) => return fail("the timer failed", e),
+        };
+        let now = match time::clock_gettime(clock) {
+            Ok(t) => t.as_nanos(),
+            Err(e) => return fail("cannot read the clock", e),
+        };
+        reads += 1;
+        ticks += n;
+        // The latest expiration this read reports was due at first + (ticks - 1) periods.
+        let due = first_due + (ticks as i128 - 1) * period.as_nanos() as i128;
+        if let Some(slot) = late.get_mut(reads - 1) {
+            *slot = u64::try_from(now - due).unwrap_or(0);
+        }
+        last = now;
+    }
+    println!("reads {reads} expirations {ticks}");
+    report(
+        &mut late[..reads.min(MAX_TICKS)],
+        period,
+        ticks,
+        first_due,
+        last,
     );
     0
 }

@@ -182,3 +182,182 @@ fn sleep_is_small() {
     // The goal is 4 KiB; this holds what is reached (see the README's "Sizes").
     assert!(size <= 7_600, "sleep is {size} bytes in size mode");
 }
+
+/// `summary ticks=.. drift_ns=..` of the `tick` example, as numbers by name.
+fn summary(out: &std::process::Output) -> std::collections::HashMap<String, i64> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("summary "))
+        .unwrap_or_else(|| panic!("{text}"));
+    line.split_whitespace()
+        .skip(1)
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k.to_owned(), v.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn five_thousand_ticks_of_a_millisecond_drift_less_than_a_period() {
+    let tick = example(Build::Release, "tick");
+    let out = Command::new(&tick).args(["1ms", "5000"]).output().unwrap();
+    let s = summary(&out);
+    assert_eq!(s["ticks"], 5000);
+    // Far below what a sleep(period) loop adds up to here (about 0.1 ms a tick).
+    assert!(s["drift_ns"].abs() < 1_000_000, "{s:?}");
+    assert!(s["min_ns"] >= 0 && s["median_ns"] < 1_000_000, "{s:?}");
+}
+
+/// A periodic timerfd counts the periods the process spent stopped: its reads are fewer than
+/// its expirations, and the schedule does not move.
+#[test]
+fn a_stopped_timerfd_counts_the_periods_it_missed() {
+    let tick = example(Build::Release, "tick");
+    let child = Command::new(&tick)
+        .args(["10ms", "30", "--timerfd"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    std::thread::sleep(Duration::from_millis(60));
+    // SAFETY: kill has no memory preconditions; pid is our child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let s = summary(&out);
+    let reads: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("reads "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(s["ticks"], 30, "{text}");
+    assert!(
+        reads <= 23,
+        "{reads} reads for 30 expirations with 100 ms stopped: {text}"
+    );
+    assert!(s["drift_ns"].abs() < 5_000_000, "{text}");
+}
+
+#[test]
+fn sleep_and_tick_on_every_arch() {
+    for arch in common::ARCHES {
+        let Some(dir) = common::cross_examples(&arch) else {
+            continue;
+        };
+        let name = arch.name();
+        let start = Instant::now();
+        let out = arch
+            .command(&dir.join("sleep"))
+            .args(["0.02", "10e-3"])
+            .output()
+            .unwrap();
+        let took = start.elapsed();
+        assert!(out.status.success(), "{name}: {out:?}");
+        assert!(took >= Duration::from_millis(30), "{name}: {took:?}");
+        let out = arch.command(&dir.join("sleep")).arg("1x").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(": invalid time interval '1x'\n"));
+        let s = summary(
+            &arch
+                .command(&dir.join("tick"))
+                .args(["2ms", "50"])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(s["ticks"], 50, "{name}");
+        let s = summary(
+            &arch
+                .command(&dir.join("tick"))
+                .args(["2ms", "20", "--timerfd", "--clock", "boottime"])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(s["ticks"], 20, "{name}");
+    }
+}
+
+/// i686 natively: with `clock_nanosleep_time64` and the 64-bit timerfd calls refused by
+/// seccomp (ENOSYS as kernels before 5.1 answer, EPERM as Docker's profile does), sleep and
+/// timers use the 32-bit calls and still last what they should; with those refused too,
+/// the error comes through.
+#[test]
+fn refused_time64_sleep_and_timer_calls_fall_back_to_the_32_bit_ones() {
+    let i686 = common::ARCHES[0];
+    let Some(dir) = common::cross_examples(&i686) else {
+        return;
+    };
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+    const CLOCK_NANOSLEEP32: i64 = 267;
+    const CLOCK_NANOSLEEP_TIME64: i64 = 407;
+    const TIMERFD_SETTIME32: i64 = 325;
+    const TIMERFD_GETTIME64: i64 = 410;
+    const TIMERFD_SETTIME64: i64 = 411;
+    let run = |program: &str, args: &[&str], refused: &[i64], errno: i32| {
+        let mut cmd = Command::new(dir.join(program));
+        cmd.args(args);
+        let action = libc::SECCOMP_RET_ERRNO | errno as u32;
+        let rules: Vec<(i64, u32)> = refused.iter().map(|&n| (n, action)).collect();
+        common::with_seccomp(&mut cmd, common::seccomp_program(AUDIT_ARCH_I386, &rules));
+        let start = Instant::now();
+        let out = cmd.output().unwrap();
+        (out, start.elapsed())
+    };
+    let time64 = [CLOCK_NANOSLEEP_TIME64, TIMERFD_SETTIME64, TIMERFD_GETTIME64];
+    for errno in [libc::ENOSYS, libc::EPERM] {
+        let (out, took) = run("sleep", &["0.05"], &time64, errno);
+        assert!(out.status.success(), "errno {errno}: {out:?}");
+        assert!(took >= Duration::from_millis(50), "errno {errno}: {took:?}");
+        let (out, _) = run("tick", &["5ms", "20", "--timerfd"], &time64, errno);
+        assert_eq!(summary(&out)["ticks"], 20, "errno {errno}");
+        let (out, _) = run("tick", &["2ms", "50"], &time64, errno);
+        let s = summary(&out);
+        assert!(
+            s["ticks"] == 50 && s["drift_ns"].abs() < 2_000_000,
+            "errno {errno}: {s:?}"
+        );
+    }
+    // The control: the 32-bit calls refused too.
+    let all = [CLOCK_NANOSLEEP_TIME64, CLOCK_NANOSLEEP32];
+    let (out, _) = run("sleep", &["0.05"], &all, libc::EPERM);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{}: cannot sleep: os error 1\n",
+            dir.join("sleep").display()
+        )
+    );
+    let (out, _) = run(
+        "tick",
+        &["5ms", "2", "--timerfd"],
+        &[TIMERFD_SETTIME64, TIMERFD_SETTIME32],
+        libc::EPERM,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot arm the timer: EPERM"));
+    // strace: the 64-bit call once, refused, then only the 32-bit one.
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-e", "trace=clock_nanosleep,clock_nanosleep_time64"])
+        .arg(dir.join("tick"))
+        .args(["1ms", "5"]);
+    let rules = [(
+        CLOCK_NANOSLEEP_TIME64,
+        libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+    )];
+    common::with_seccomp(&mut cmd, common::seccomp_program(AUDIT_ARCH_I386, &rules));
+    let out = cmd.output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(log.matches("clock_nanosleep_time64(").count(), 1, "{log}");
+    assert!(log.matches("clock_nanosleep(").count() >= 4, "{log}");
+}

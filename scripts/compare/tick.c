@@ -1,6 +1,7 @@
 /* The C equivalent of examples/tick.rs with the default options: a periodic loop on
  * CLOCK_MONOTONIC with absolute deadlines (clock_nanosleep TIMER_ABSTIME, the deadline
- * advanced by one period each tick), printing the same summary line.
+ * advanced by one period each tick), printing the same summary line (the drift: how far
+ * the last tick woke from when the first was due plus COUNT - 1 periods).
  *   tick PERIOD_NS COUNT */
 #include <errno.h>
 #include <stdio.h>
@@ -20,13 +21,12 @@ int main(int argc, char **argv) {
     long long *late = calloc(count, sizeof *late);
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    long long next = ns(t), first = 0, last = 0;
+    long long next = ns(t), first = next, last = 0;
     for (int k = 0; k < count; k++) {
         struct timespec d = {next / 1000000000LL, next % 1000000000LL};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &d, NULL) == EINTR) {}
         clock_gettime(CLOCK_MONOTONIC, &t);
         late[k] = ns(t) - next;
-        if (k == 0) first = ns(t);
         last = ns(t);
         next += period;
     }

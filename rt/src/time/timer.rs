@@ -76,7 +76,7 @@ impl TimerFd {
     /// As [`set`](TimerFd::set) with an absolute `first` on a REALTIME timer, and
     /// `TFD_TIMER_CANCEL_ON_SET`: when the wall clock is set (a jump, not NTP's slewing),
     /// [`wait`](TimerFd::wait) answers ECANCELED, so the program can recompute its
-    /// deadlines. EINVAL on other clocks.
+    /// deadlines. On other clocks the kernel ignores the flag.
     pub fn set_cancel_on_set(&self, first: Timespec, interval: Duration) -> Result<(), Errno> {
         self.settime(Timeout::At(first), interval, g::TFD_TIMER_CANCEL_ON_SET)
     }
