@@ -313,6 +313,16 @@ fn refused_time64_sleep_and_timer_calls_fall_back_to_the_32_bit_ones() {
         let out = cmd.output().unwrap();
         (out, start.elapsed())
     };
+    // Unrefused, the 64-bit-time call serves: one absolute MONOTONIC deadline.
+    let exe = dir.join("sleep");
+    let (out, log) = strace(&[exe.to_str().unwrap(), "0.02"], None);
+    assert!(out.status.success(), "{log}");
+    let sleeps: Vec<&str> = log.lines().filter(|l| l.contains("nanosleep")).collect();
+    assert_eq!(sleeps.len(), 1, "{log}");
+    assert!(
+        sleeps[0].starts_with("clock_nanosleep_time64(CLOCK_MONOTONIC, TIMER_ABSTIME, "),
+        "{log}"
+    );
     let time64 = [CLOCK_NANOSLEEP_TIME64, TIMERFD_SETTIME64, TIMERFD_GETTIME64];
     for errno in [libc::ENOSYS, libc::EPERM] {
         let (out, took) = run("sleep", &["0.05"], &time64, errno);

@@ -349,15 +349,21 @@ fn nanosleep32(
             Ok(()) => left -= piece,
             Err(Errno::EINTR) => {
                 let not_begun = if last { 0 } else { i64::from(nsec) };
-                let ns = i64::from(rem32.nsec) + not_begun;
-                *rem = __kernel_timespec {
-                    tv_sec: i64::from(rem32.sec) + (left - piece) + ns / 1_000_000_000,
-                    tv_nsec: ns % 1_000_000_000,
-                };
+                *rem = remainder32(rem32, left - piece, not_begun);
                 return Err(Errno::EINTR);
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// What is left of a relative sleep in pieces when the current piece was interrupted with
+/// `rem32` left: that, and the `sec` seconds and `nsec` nanoseconds not yet begun.
+fn remainder32(rem32: Timespec32, sec: i64, nsec: i64) -> __kernel_timespec {
+    let ns = i64::from(rem32.nsec) + nsec;
+    __kernel_timespec {
+        tv_sec: i64::from(rem32.sec) + sec + ns / 1_000_000_000,
+        tv_nsec: ns % 1_000_000_000,
     }
 }
 
@@ -432,6 +438,20 @@ mod tests {
         let late = add_nanos(t, 3 * 1_000_000_000 + 200_000_000);
         assert_eq!((late.sec, late.nsec), (9, 100_000_000));
         assert_eq!(add_nanos(NEVER, 1), NEVER);
+    }
+
+    #[test]
+    fn the_32_bit_remainder_counts_the_pieces_not_begun() {
+        // Interrupted in the only (last) piece: the kernel's remainder as it is.
+        let r = remainder32(Timespec32 { sec: 1, nsec: 5 }, 0, 0);
+        assert_eq!((r.tv_sec, r.tv_nsec), (1, 5));
+        // Interrupted in the first of two pieces of a 2^31 + 3.9 s sleep.
+        let rem32 = Timespec32 {
+            sec: 10,
+            nsec: 600_000_000,
+        };
+        let r = remainder32(rem32, 3, 900_000_000);
+        assert_eq!((r.tv_sec, r.tv_nsec), (14, 500_000_000));
     }
 
     #[test]
