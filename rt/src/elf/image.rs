@@ -13,185 +13,21 @@
 //! them (`offset = vaddr - p_vaddr + p_offset`), so both resolve correctly. A symbol's run
 //! time address is then `base + offset`, where `base` is where the slice lives (for the live
 //! vDSO: `AT_SYSINFO_EHDR`); it must fall inside an executable `PT_LOAD`.
-//!
-//! Written from the ELF gABI, the GNU hash and symbol-versioning conventions as glibc's
-//! `elf.h` and the Linux kernel's `tools/testing/selftests/vDSO/parse_vdso.c` describe them
-//! (we learned the vDSO-specific checks from that file: versym bit 15, skipping the
-//! `VER_FLG_BASE` definition, comparing `vd_hash`); no code is taken from either.
-//! This module has no unsafe code.
 
-use core::fmt;
+use super::{
+    Class, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, EM_ARM, Error, elf_hash, gnu_hash,
+};
 use linux_raw_sys::elf as e;
 
-/// `ELFCLASS32` and `ELFCLASS64` (gABI `e_ident[EI_CLASS]`).
-const ELFCLASS32: u8 = 1;
-const ELFCLASS64: u8 = 2;
-/// `ELFDATA2LSB`, `ELFDATA2MSB`.
-const ELFDATA2LSB: u8 = 1;
-const ELFDATA2MSB: u8 = 2;
 /// Dynamic tags linux-raw-sys does not name.
 const DT_STRSZ: u64 = 10;
 const DT_VERDEFNUM: u64 = 0x6fff_fffd;
-/// `EM_ARM`: function symbols with bit 0 set are Thumb code at the even address.
-const EM_ARM: u16 = 40;
 /// `VERSYM_HIDDEN`: the symbol is not to be bound by name from outside.
 const VERSYM_HIDDEN: u16 = 0x8000;
 /// Bounds that no real vDSO comes near; they keep a forged image from costing time.
 const MAX_PHNUM: usize = 64;
-const MAX_LOADS: usize = 8;
+pub(super) const MAX_LOADS: usize = 8;
 const MAX_VERDEFS: usize = 1024;
-
-/// What is wrong with an image. Each variant names the part that failed a check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Error {
-    /// Shorter than an ELF header, or the header's tables lie outside the image.
-    Truncated(&'static str),
-    /// The first four bytes are not `\x7fELF`.
-    BadMagic,
-    /// `EI_CLASS` is neither ELFCLASS32 nor ELFCLASS64.
-    BadClass(u8),
-    /// A big-endian image: not supported yet.
-    BigEndian,
-    /// `EI_DATA` is neither little- nor big-endian.
-    BadDataEncoding(u8),
-    /// `EI_VERSION` or `e_version` is not 1.
-    BadVersion,
-    /// `e_type` is not `ET_DYN`.
-    NotSharedObject(u16),
-    /// `e_phentsize` does not match the class.
-    BadPhentsize(u16),
-    /// More program headers than any vDSO has.
-    TooManyProgramHeaders(usize),
-    /// More `PT_LOAD`s than any vDSO has.
-    TooManyLoads,
-    /// A `PT_LOAD` whose file bytes lie outside the image, or with `p_filesz > p_memsz`.
-    BadLoad,
-    /// No `PT_LOAD` at all.
-    NoLoad,
-    /// No `PT_DYNAMIC`.
-    NoDynamic,
-    /// The dynamic section lies outside the image.
-    BadDynamic,
-    /// A required dynamic entry is missing (`DT_SYMTAB` or `DT_STRTAB`).
-    Missing(&'static str),
-    /// Neither `DT_GNU_HASH` nor `DT_HASH`.
-    NoHashTable,
-    /// An address in the dynamic section is not inside any `PT_LOAD`'s file bytes.
-    AddressOutsideImage(&'static str),
-    /// `DT_SYMENT` does not match the class.
-    BadSyment(u64),
-    /// A hash table's header or arrays lie outside the image, or its counts are impossible.
-    BadHashTable(&'static str),
-    /// A table indexed by symbol (symtab, versym) is too short for the symbol count.
-    TableTooShort(&'static str),
-    /// A name's offset is outside the string table, or the name is not NUL-terminated.
-    BadString,
-    /// The version definitions are malformed (outside the image, cyclic, too many).
-    BadVersionTable,
-    /// A symbol's address is not inside an executable `PT_LOAD`.
-    SymbolOutsideText,
-    /// A hash chain is longer than the symbol table or leaves it.
-    BadHashChain,
-    /// The image is for another class or machine than the running program.
-    WrongMachine {
-        /// The image's `EI_CLASS`.
-        class: u8,
-        /// The image's `e_machine`.
-        machine: u16,
-    },
-    /// The process has no vDSO (no `AT_SYSINFO_EHDR`).
-    NoVdso,
-    /// `AT_SYSINFO_EHDR` is not page-aligned: not a mapping's start.
-    Misaligned,
-    /// The live image claims to be larger than any vDSO (over 1 MiB).
-    TooLarge,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Error::Truncated(what) => write!(f, "truncated image: no room for {what}"),
-            Error::BadMagic => f.write_str("not an ELF image (bad magic)"),
-            Error::BadClass(c) => write!(f, "unknown ELF class {c}"),
-            Error::BigEndian => f.write_str("big-endian ELF images are not supported"),
-            Error::BadDataEncoding(d) => write!(f, "unknown ELF data encoding {d}"),
-            Error::BadVersion => f.write_str("unknown ELF version"),
-            Error::NotSharedObject(t) => write!(f, "not a shared object (e_type {t})"),
-            Error::BadPhentsize(s) => write!(f, "wrong program header size {s}"),
-            Error::TooManyProgramHeaders(n) => write!(f, "too many program headers ({n})"),
-            Error::TooManyLoads => write!(f, "more than {MAX_LOADS} PT_LOAD segments"),
-            Error::BadLoad => f.write_str("a PT_LOAD segment lies outside the image"),
-            Error::NoLoad => f.write_str("no PT_LOAD segment"),
-            Error::NoDynamic => f.write_str("no PT_DYNAMIC segment"),
-            Error::BadDynamic => f.write_str("the dynamic section lies outside the image"),
-            Error::Missing(what) => write!(f, "no {what} in the dynamic section"),
-            Error::NoHashTable => f.write_str("neither DT_GNU_HASH nor DT_HASH"),
-            Error::AddressOutsideImage(what) => write!(f, "{what} points outside the image"),
-            Error::BadSyment(s) => write!(f, "wrong symbol entry size {s}"),
-            Error::BadHashTable(what) => write!(f, "malformed hash table: {what}"),
-            Error::TableTooShort(what) => write!(f, "{what} is too short for the symbol count"),
-            Error::BadString => f.write_str("a name lies outside the string table"),
-            Error::BadVersionTable => f.write_str("malformed version definitions"),
-            Error::SymbolOutsideText => f.write_str("a symbol points outside executable code"),
-            Error::BadHashChain => f.write_str("a hash chain leaves the symbol table"),
-            Error::WrongMachine { class, machine } => {
-                write!(
-                    f,
-                    "image is for another machine (class {class}, e_machine {machine})"
-                )
-            }
-            Error::NoVdso => f.write_str("the process has no vDSO"),
-            Error::Misaligned => f.write_str("the vDSO address is not page-aligned"),
-            Error::TooLarge => f.write_str("the vDSO image claims more than 1 MiB"),
-        }
-    }
-}
-
-impl core::error::Error for Error {}
-
-/// 32- or 64-bit ELF.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Class {
-    /// ELFCLASS32.
-    Elf32,
-    /// ELFCLASS64.
-    Elf64,
-}
-
-impl Class {
-    /// The `EI_CLASS` byte.
-    pub fn ident(self) -> u8 {
-        match self {
-            Class::Elf32 => ELFCLASS32,
-            Class::Elf64 => ELFCLASS64,
-        }
-    }
-    fn word(self) -> usize {
-        match self {
-            Class::Elf32 => 4,
-            Class::Elf64 => 8,
-        }
-    }
-    fn ehsize(self) -> usize {
-        match self {
-            Class::Elf32 => 52,
-            Class::Elf64 => 64,
-        }
-    }
-    fn phentsize(self) -> usize {
-        match self {
-            Class::Elf32 => 32,
-            Class::Elf64 => 56,
-        }
-    }
-    fn syment(self) -> usize {
-        match self {
-            Class::Elf32 => 16,
-            Class::Elf64 => 24,
-        }
-    }
-}
 
 /// Little-endian reads that fail instead of panicking.
 #[derive(Clone, Copy)]
@@ -320,38 +156,11 @@ impl Symbol<'_> {
     }
 }
 
-/// The SysV ELF hash (gABI).
-pub fn elf_hash(name: &[u8]) -> u32 {
-    let mut h: u32 = 0;
-    for &c in name {
-        h = (h << 4).wrapping_add(u32::from(c));
-        let g = h & 0xf000_0000;
-        h ^= g >> 24;
-        h &= !g;
-    }
-    h
-}
-
-/// The GNU hash (Bernstein's djb2, `h * 33 + c`, from 5381).
-pub fn gnu_hash(name: &[u8]) -> u32 {
-    name.iter().fold(5381u32, |h, &c| {
-        h.wrapping_mul(33).wrapping_add(u32::from(c))
-    })
-}
-
-/// The bytes an image needs so that its ELF and program headers can be read: a first step
-/// for a live image whose length is not known yet. Needs the first 64 bytes.
-pub fn header_extent(head: &[u8]) -> Result<usize, Error> {
-    let (class, b) = ident(head)?;
-    let (phoff, _, phnum) = ph_fields(class, b)?;
-    phoff
-        .checked_add(class.phentsize() * phnum)
-        .ok_or(Error::Truncated("the program headers"))
-}
-
-/// The length of the whole image from its headers: the end of the furthest `PT_LOAD`'s
-/// file bytes. `head` must hold [`header_extent`] bytes.
-pub fn image_extent(head: &[u8]) -> Result<usize, Error> {
+/// Where an image's file bytes end, from its headers alone (`head` holds the ELF header and
+/// the program headers): the end of its furthest `PT_LOAD`'s file bytes, and the end of
+/// its section header table if the header's fields give one. For bounding a live image,
+/// whose length is not known yet.
+pub(crate) fn file_ends(head: &[u8]) -> Result<(usize, Option<usize>), Error> {
     let (class, b) = ident(head)?;
     let (phoff, phentsize, phnum) = ph_table(class, b)?;
     let mut end = 0usize;
@@ -363,20 +172,8 @@ pub fn image_extent(head: &[u8]) -> Result<usize, Error> {
         }
     }
     if end == 0 {
-        Err(Error::NoLoad)
-    } else {
-        Ok(end)
+        return Err(Error::NoLoad);
     }
-}
-
-/// The bytes to take of a mapped image that ends its `PT_LOAD`s at `image_extent(head)`:
-/// that, or more to include the section header table when it follows within the same last
-/// page (the kernel and qemu map whole pages of the file, so those bytes are mapped too).
-/// Section headers are not needed to use an image, but they let tools read a dump.
-pub fn file_extent(head: &[u8], page: usize) -> Result<usize, Error> {
-    let (class, b) = ident(head)?;
-    let loads = image_extent(head)?;
-    let page_end = loads.checked_next_multiple_of(page.max(1)).unwrap_or(loads);
     let sh = match class {
         Class::Elf32 => (b.u32(32).map(u64::from), b.u16(46), b.u16(48)),
         Class::Elf64 => (b.u64(40), b.u16(58), b.u16(60)),
@@ -385,10 +182,7 @@ pub fn file_extent(head: &[u8], page: usize) -> Result<usize, Error> {
         (Some(off), Some(size), Some(num)) => off.checked_add(u64::from(size) * u64::from(num)),
         _ => None,
     };
-    Ok(match sh_end.and_then(to_usize) {
-        Some(end) if end > loads && end <= page_end => end,
-        _ => loads,
-    })
+    Ok((end, sh_end.and_then(to_usize)))
 }
 
 fn ident(data: &[u8]) -> Result<(Class, Bytes<'_>), Error> {
@@ -1009,235 +803,5 @@ impl<'a> Image<'a> {
             return if i == 0 { Ok(None) } else { Err(bad) };
         }
         Err(Error::NoHashTable)
-    }
-}
-
-/// A small lookup for the live vDSO, for the running program's own class and machine.
-///
-/// The dispatch resolves each function once through this instead of [`Image::parse`], so
-/// that a program that reads a clock carries a few hundred bytes of lookup rather than the
-/// whole parser. It accepts the shape every real vDSO has: one `PT_LOAD`, a `DT_GNU_HASH`
-/// or `DT_HASH` table (arm64 has had only the GNU one since 2024), GNU version definitions
-/// or none. Anything else, and anything malformed, is `None`, and the caller falls back to
-/// the system call.
-///
-/// It is written for size: records are read as `chunks_exact` of the image (one bounds
-/// check per table, none per field), the GNU table only picks the chain of symbols to
-/// compare (no Bloom filter, no hash comparison: a symbol's name decides), and a DT_HASH
-/// image is scanned in table order over its `nchain` symbols, as musl's vdso.c does (a vDSO
-/// has a few dozen). A damaged image makes it answer `None` or an address inside the
-/// `PT_LOAD`, never read outside the slice, loop without end or panic. The tests check
-/// that it finds exactly what the full parser finds on every real and built image it
-/// accepts, and that whatever it returns on a million damaged ones lies inside the image.
-pub mod native {
-    use super::{e, gnu_hash};
-
-    /// The running program's word size and machine: what `extent` and `lookup` accept.
-    /// (`lookup_as` takes them as parameters, so that tests on any host cover every class.)
-    const NATIVE_W: usize = size_of::<usize>();
-    const NATIVE_MACHINE: usize = linux_raw_sys::elf::EM_CURRENT as usize;
-
-    /// The little-endian field of `n` (1, 2, 4 or 8) bytes at `off` of the record `r`, 0
-    /// outside it. With constant `off` and `n` on a record of a length the compiler knows
-    /// (a `chunks_exact` item), this is one load.
-    #[inline(always)]
-    fn rd(r: &[u8], off: usize, n: usize) -> usize {
-        let Some(b) = r.get(off..off.wrapping_add(n)) else {
-            return 0;
-        };
-        match n {
-            8 => b.try_into().map_or(0, u64::from_le_bytes) as usize,
-            4 => b.try_into().map_or(0, u32::from_le_bytes) as usize,
-            2 => b.try_into().map_or(0, u16::from_le_bytes).into(),
-            _ => b.first().map_or(0, |&b| b.into()),
-        }
-    }
-
-    /// The records of `size` bytes from `off` to the end of `d`.
-    #[inline(always)]
-    fn records(d: &[u8], off: usize, size: usize) -> core::slice::ChunksExact<'_, u8> {
-        d.get(off..).unwrap_or_default().chunks_exact(size)
-    }
-
-    /// The bytes the header's `PT_LOAD` ends at, if the header is one this lookup accepts;
-    /// `head` must hold the ELF header and the program headers.
-    pub fn extent(head: &[u8]) -> Option<usize> {
-        let [off, _, size, _] = load::<NATIVE_W, NATIVE_MACHINE>(head)?;
-        off.checked_add(size)
-    }
-
-    /// The one `PT_LOAD`'s p_offset, p_vaddr and p_filesz, and `PT_DYNAMIC`'s p_offset.
-    #[inline(never)]
-    fn load<const W: usize, const MACHINE: usize>(d: &[u8]) -> Option<[usize; 4]> {
-        // (class, e_phoff, e_phentsize, program header size, p_offset, p_vaddr, p_filesz)
-        // (class, e_phoff, e_phentsize, program header size, p_offset, p_vaddr, p_filesz,
-        // p_flags)
-        let (class, phoff, phentsize, phsz, f) = if W == 8 {
-            (2, 32, 54, 56, [8, 16, 32, 4])
-        } else {
-            (1, 28, 42, 32, [4, 8, 16, 24])
-        };
-        let h = d.get(..64)?;
-        if rd(h, 0, 4) != 0x464c_457f
-            || rd(h, 4, 2) != class | 1 << 8
-            || rd(h, 16, 4) != 3 | MACHINE << 16
-            || rd(h, phentsize, 2) != phsz
-        {
-            return None;
-        }
-        let (mut load, mut dynamic) = (None, None);
-        let phdrs = records(d, rd(h, phoff, W), phsz);
-        for p in phdrs.take(rd(h, phentsize + 2, 2)) {
-            match rd(p, 0, 4) {
-                // One PT_LOAD, executable (PF_X): it holds the functions.
-                1 if load.is_some() || rd(p, f[3], 4) & 1 == 0 => return None,
-                1 => load = Some([rd(p, f[0], W), rd(p, f[1], W), rd(p, f[2], W)]),
-                2 => dynamic = Some(rd(p, f[0], W)),
-                _ => {}
-            }
-        }
-        let [off, vaddr, size] = load?;
-        Some([off, vaddr, size, dynamic?])
-    }
-
-    /// The dynamic entries the lookup reads, in the order of its table of offsets. (As
-    /// `u32`: every tag fits, and the table is half the size of a `usize` one.)
-    const TAGS: [u32; 6] = [
-        e::DT_HASH as u32,
-        e::DT_STRTAB as u32,
-        e::DT_SYMTAB as u32,
-        e::DT_GNU_HASH as u32,
-        e::DT_VERSYM as u32,
-        e::DT_VERDEF as u32,
-    ];
-
-    /// The run-time address of the exported function `name` with GNU version `version`
-    /// (any version when the image has no version tables) in the image `d` mapped at
-    /// `base`, or `None`.
-    #[inline(never)]
-    pub fn lookup(d: &[u8], base: usize, name: &[u8], version: &[u8]) -> Option<usize> {
-        lookup_as::<NATIVE_W, NATIVE_MACHINE>(d, base, name, version)
-    }
-
-    /// `lookup` for an image of word size `W` (4 or 8) and machine `MACHINE` (EM_ARM, 40,
-    /// keeps the Thumb bit of function addresses).
-    pub fn lookup_as<const W: usize, const MACHINE: usize>(
-        d: &[u8],
-        base: usize,
-        name: &[u8],
-        version: &[u8],
-    ) -> Option<usize> {
-        let [loff, lvaddr, lsize, dynamic] = load::<W, MACHINE>(d)?;
-        if loff > d.len() || lsize > d.len() - loff {
-            return None;
-        }
-        // A virtual address inside the PT_LOAD's file bytes, as an offset in `d`.
-        let at = |v: usize| {
-            let o = v.wrapping_sub(lvaddr);
-            (o < lsize).then(|| o + loff)
-        };
-        // DT_HASH, DT_STRTAB, DT_SYMTAB, DT_GNU_HASH, DT_VERSYM, DT_VERDEF as offsets in
-        // `d`; 0 (the ELF header, which none of them can be) when absent.
-        let mut t = [0usize; 6];
-        for e in records(d, dynamic, 2 * W) {
-            let tag = rd(e, 0, W);
-            if tag == 0 {
-                break;
-            }
-            if let Some(i) = TAGS.iter().position(|&k| k as usize == tag)
-                && let Some(slot) = t.get_mut(i)
-            {
-                *slot = at(rd(e, W, W))?;
-            }
-        }
-        let [hash, strtab, symtab, gnu, versym, verdef] = t;
-        // Whether the NUL-terminated string `off` of the string table is `want`.
-        let strs = d.get(strtab..)?;
-        let is = |off: usize, want: &[u8]| {
-            strs.get(off..)
-                .is_some_and(|s| s.starts_with(want) && s.get(want.len()) == Some(&0))
-        };
-        // The version index to ask for: that of the first definition named `version` that
-        // is not the file's own (VER_FLG_BASE); any when the image has no version tables.
-        // Without such a definition no symbol can match. (Each step moves forward: the
-        // walk ends inside the image.)
-        let mut want = None;
-        if versym != 0 && verdef != 0 {
-            let mut v = verdef;
-            // Verdef: vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next.
-            while want.is_none() {
-                let r = records(d, v, 20).next()?;
-                if rd(r, 0, 2) != 1 {
-                    return None;
-                }
-                let aux = records(d, v.checked_add(rd(r, 12, 4))?, 4).next();
-                if rd(r, 2, 2) & 1 == 0 && aux.is_some_and(|a| is(rd(a, 0, 4), version)) {
-                    want = Some(rd(r, 4, 2));
-                } else {
-                    match rd(r, 16, 4) {
-                        0 => return None,
-                        next => v = v.checked_add(next)?,
-                    }
-                }
-            }
-        }
-        // The symbols to compare: a GNU hash chain (from its bucket to its end bit), or
-        // DT_HASH's nchain symbols from 1 (in table order: where two symbols have the same
-        // name and version, which no linker produces, the full parser's chain walk may
-        // pick the other one).
-        let (first, end) = if gnu != 0 {
-            // Every product and sum of image words is checked: on a 32-bit target they
-            // could wrap.
-            let g = d.get(gnu..)?;
-            let (nbuckets, symoffset) = (rd(g, 0, 4), rd(g, 4, 4));
-            let buckets = rd(g, 8, 4).checked_mul(W)?.checked_add(16)?;
-            let bucket = (gnu_hash(name) as usize).checked_rem(nbuckets)?;
-            let chain = nbuckets.checked_mul(4)?.checked_add(buckets)?;
-            // bucket < nbuckets: its product fits where nbuckets' did.
-            let first = rd(g.get(buckets + bucket * 4..)?, 0, 4);
-            let link = first.checked_sub(symoffset)?.checked_mul(4)?;
-            // The chain's words up to the one with the end bit (or the image's end).
-            let mut n = 0;
-            for c in records(g, chain.checked_add(link)?, 4) {
-                n += 1;
-                if rd(c, 0, 4) & 1 != 0 {
-                    break;
-                }
-            }
-            (first, first.checked_add(n)?)
-        } else if hash != 0 {
-            (1, rd(d.get(hash..)?, 4, 4))
-        } else {
-            return None;
-        };
-        // (symbol size, its fields: info, shndx, value)
-        let (syment, f) = if W == 8 {
-            (24, [4, 6, 8])
-        } else {
-            (16, [12, 14, 4])
-        };
-        for i in first..end {
-            let s = d
-                .get(i.checked_mul(syment)?.checked_add(symtab)?..)?
-                .get(..syment)?;
-            let (info, shndx) = (rd(s, f[0], 1), rd(s, f[1], 2));
-            if is(rd(s, 0, 4), name)
-                // STT_NOTYPE or STT_FUNC; STB_GLOBAL or STB_WEAK; defined, not absolute.
-                && matches!(info & 0xf, 0 | 2)
-                && matches!(info >> 4, 1 | 2)
-                && shndx != 0
-                && shndx != 0xfff1
-                // Symbol i's version index: inside the image, and the one asked for.
-                && want.is_none_or(|w| {
-                    let v = d.get(versym..).and_then(|v| v.get(2 * i..2 * i + 2));
-                    v.is_some_and(|v| rd(v, 0, 2) == w)
-                })
-            {
-                let value = rd(s, f[2], W);
-                let thumb = if MACHINE == 40 { value & 1 } else { 0 };
-                return at(value - thumb)?.checked_add(base)?.checked_add(thumb);
-            }
-        }
-        None
     }
 }
