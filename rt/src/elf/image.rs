@@ -14,10 +14,15 @@
 //! time address is then `base + offset`, where `base` is where the slice lives (for the live
 //! vDSO: `AT_SYSINFO_EHDR`); it must fall inside an executable `PT_LOAD`.
 
-use super::{
-    Class, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, EM_ARM, Error, elf_hash, gnu_hash,
-};
+mod hash;
+mod header;
+
+use super::{Class, EM_ARM, Error, elf_hash};
+use hash::{GnuHash, SysvHash};
+use header::{Bytes, Load, ident, ph_table, phdr, to_usize};
 use linux_raw_sys::elf as e;
+
+pub(crate) use header::file_ends;
 
 /// Dynamic tags linux-raw-sys does not name.
 const DT_STRSZ: u64 = 10;
@@ -28,72 +33,6 @@ const VERSYM_HIDDEN: u16 = 0x8000;
 const MAX_PHNUM: usize = 64;
 pub(super) const MAX_LOADS: usize = 8;
 const MAX_VERDEFS: usize = 1024;
-
-/// Little-endian reads that fail instead of panicking.
-#[derive(Clone, Copy)]
-struct Bytes<'a>(&'a [u8]);
-
-impl<'a> Bytes<'a> {
-    fn get(self, off: usize, len: usize) -> Option<&'a [u8]> {
-        self.0.get(off..off.checked_add(len)?)
-    }
-    fn u8(self, off: usize) -> Option<u8> {
-        self.0.get(off).copied()
-    }
-    fn u16(self, off: usize) -> Option<u16> {
-        Some(u16::from_le_bytes(self.get(off, 2)?.try_into().ok()?))
-    }
-    fn u32(self, off: usize) -> Option<u32> {
-        Some(u32::from_le_bytes(self.get(off, 4)?.try_into().ok()?))
-    }
-    fn u64(self, off: usize) -> Option<u64> {
-        Some(u64::from_le_bytes(self.get(off, 8)?.try_into().ok()?))
-    }
-    /// A word of the class: 4 or 8 bytes, widened to u64.
-    fn word(self, class: Class, off: usize) -> Option<u64> {
-        match class {
-            Class::Elf32 => self.u32(off).map(u64::from),
-            Class::Elf64 => self.u64(off),
-        }
-    }
-    /// A NUL-terminated string starting at `off`, without its NUL, within `self`.
-    fn cstr(self, off: usize) -> Option<&'a [u8]> {
-        let rest = self.0.get(off..)?;
-        let n = rest.iter().position(|&b| b == 0)?;
-        Some(&rest[..n])
-    }
-}
-
-fn to_usize(v: u64) -> Option<usize> {
-    usize::try_from(v).ok()
-}
-
-/// One `PT_LOAD`, as offsets into the image.
-#[derive(Clone, Copy, Debug, Default)]
-struct Load {
-    vaddr: u64,
-    offset: u64,
-    filesz: u64,
-    exec: bool,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct SysvHash {
-    nbucket: usize,
-    buckets: usize,
-    chains: usize,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct GnuHash {
-    nbuckets: usize,
-    symoffset: usize,
-    bloom: usize,
-    bloom_size: usize,
-    bloom_shift: u32,
-    buckets: usize,
-    chain: usize,
-}
 
 #[derive(Clone, Copy, Debug)]
 struct Versions {
@@ -154,137 +93,6 @@ impl Symbol<'_> {
             && self.shndx != e::SHN_ABS
             && !self.hidden
     }
-}
-
-/// Where an image's file bytes end, from its headers alone (`head` holds the ELF header and
-/// the program headers): the end of its furthest `PT_LOAD`'s file bytes, and the end of
-/// its section header table if the header's fields give one. For bounding a live image,
-/// whose length is not known yet.
-pub(crate) fn file_ends(head: &[u8]) -> Result<(usize, Option<usize>), Error> {
-    let (class, b) = ident(head)?;
-    let (phoff, phentsize, phnum) = ph_table(class, b)?;
-    let mut end = 0usize;
-    for i in 0..phnum {
-        let ph = phdr(class, b, phoff + i * phentsize)?;
-        if ph.0 == e::PT_LOAD {
-            let stop = ph.1.offset.checked_add(ph.1.filesz).and_then(to_usize);
-            end = end.max(stop.ok_or(Error::BadLoad)?);
-        }
-    }
-    if end == 0 {
-        return Err(Error::NoLoad);
-    }
-    let sh = match class {
-        Class::Elf32 => (b.u32(32).map(u64::from), b.u16(46), b.u16(48)),
-        Class::Elf64 => (b.u64(40), b.u16(58), b.u16(60)),
-    };
-    let sh_end = match sh {
-        (Some(off), Some(size), Some(num)) => off.checked_add(u64::from(size) * u64::from(num)),
-        _ => None,
-    };
-    Ok((end, sh_end.and_then(to_usize)))
-}
-
-fn ident(data: &[u8]) -> Result<(Class, Bytes<'_>), Error> {
-    let b = Bytes(data);
-    if b.get(0, 4).ok_or(Error::Truncated("the ELF header"))? != e::ELFMAG {
-        return Err(Error::BadMagic);
-    }
-    let class = match b
-        .u8(e::EI_CLASS)
-        .ok_or(Error::Truncated("the ELF header"))?
-    {
-        ELFCLASS32 => Class::Elf32,
-        ELFCLASS64 => Class::Elf64,
-        c => return Err(Error::BadClass(c)),
-    };
-    match b.u8(e::EI_DATA).ok_or(Error::Truncated("the ELF header"))? {
-        ELFDATA2LSB => {}
-        ELFDATA2MSB => return Err(Error::BigEndian),
-        d => return Err(Error::BadDataEncoding(d)),
-    }
-    if data.len() < class.ehsize() {
-        return Err(Error::Truncated("the ELF header"));
-    }
-    if b.u8(e::EI_VERSION) != Some(1) || b.u32(20) != Some(1) {
-        return Err(Error::BadVersion);
-    }
-    let e_type = b.u16(16).ok_or(Error::Truncated("the ELF header"))?;
-    if e_type != e::ET_DYN {
-        return Err(Error::NotSharedObject(e_type));
-    }
-    Ok((class, b))
-}
-
-/// (e_phoff, e_phentsize, e_phnum), with the table inside `b`.
-fn ph_table(class: Class, b: Bytes<'_>) -> Result<(usize, usize, usize), Error> {
-    let (phoff, phentsize, phnum) = ph_fields(class, b)?;
-    let end = phoff.checked_add(phentsize * phnum);
-    if end.is_none_or(|end| end > b.0.len()) {
-        return Err(Error::Truncated("the program headers"));
-    }
-    Ok((phoff, phentsize, phnum))
-}
-
-/// (e_phoff, e_phentsize, e_phnum), checked against the class and MAX_PHNUM only.
-fn ph_fields(class: Class, b: Bytes<'_>) -> Result<(usize, usize, usize), Error> {
-    let t = Error::Truncated("the ELF header");
-    let (phoff, phentsize, phnum) = match class {
-        Class::Elf32 => (b.u32(28).map(u64::from), b.u16(42), b.u16(44)),
-        Class::Elf64 => (b.u64(32), b.u16(54), b.u16(56)),
-    };
-    let (phoff, phentsize, phnum) = (phoff.ok_or(t)?, phentsize.ok_or(t)?, phnum.ok_or(t)?);
-    if usize::from(phentsize) != class.phentsize() {
-        return Err(Error::BadPhentsize(phentsize));
-    }
-    let phnum = usize::from(phnum);
-    if phnum > MAX_PHNUM {
-        return Err(Error::TooManyProgramHeaders(phnum));
-    }
-    let phoff = to_usize(phoff).ok_or(Error::Truncated("the program headers"))?;
-    Ok((phoff, class.phentsize(), phnum))
-}
-
-/// (p_type, the segment as a Load, p_memsz) of the program header at `off`.
-fn phdr(class: Class, b: Bytes<'_>, off: usize) -> Result<(u32, Load, u64), Error> {
-    let t = Error::Truncated("the program headers");
-    let r = match class {
-        Class::Elf32 => (
-            b.u32(off),
-            b.u32(off + 4).map(u64::from),
-            b.u32(off + 8).map(u64::from),
-            b.u32(off + 16).map(u64::from),
-            b.u32(off + 20).map(u64::from),
-            b.u32(off + 24),
-        ),
-        Class::Elf64 => (
-            b.u32(off),
-            b.u64(off + 8),
-            b.u64(off + 16),
-            b.u64(off + 32),
-            b.u64(off + 40),
-            b.u32(off + 4),
-        ),
-    };
-    let (ty, offset, vaddr, filesz, memsz, flags) = (
-        r.0.ok_or(t)?,
-        r.1.ok_or(t)?,
-        r.2.ok_or(t)?,
-        r.3.ok_or(t)?,
-        r.4.ok_or(t)?,
-        r.5.ok_or(t)?,
-    );
-    let exec = flags & e::PF_X != 0;
-    Ok((
-        ty,
-        Load {
-            vaddr,
-            offset,
-            filesz,
-            exec,
-        },
-        memsz,
-    ))
 }
 
 impl<'a> Image<'a> {
@@ -481,104 +289,6 @@ impl<'a> Image<'a> {
         Err(Error::AddressOutsideImage(what))
     }
 
-    fn parse_sysv(&self, off: usize) -> Result<SysvHash, Error> {
-        let b = self.b();
-        let bad = Error::BadHashTable("DT_HASH outside the image");
-        let nbucket = b.u32(off).ok_or(bad)? as usize;
-        let nchain = b.u32(off + 4).ok_or(bad)? as usize;
-        if nbucket == 0 {
-            return Err(Error::BadHashTable("DT_HASH with no buckets"));
-        }
-        let buckets = off + 8;
-        let chains = nbucket
-            .checked_mul(4)
-            .and_then(|n| n.checked_add(buckets))
-            .ok_or(bad)?;
-        b.get(chains, nchain.checked_mul(4).ok_or(bad)?)
-            .ok_or(bad)?;
-        Ok(SysvHash {
-            nbucket,
-            buckets,
-            chains,
-        })
-    }
-
-    fn sysv_nchain(&self, h: &SysvHash) -> Result<usize, Error> {
-        // The chain array has one entry per symbol; its length was checked at parse.
-        let bad = Error::BadHashTable("DT_HASH");
-        Ok(self.b().u32(h.buckets - 4).ok_or(bad)? as usize)
-    }
-
-    fn parse_gnu(&self, off: usize) -> Result<GnuHash, Error> {
-        let b = self.b();
-        let bad = Error::BadHashTable("DT_GNU_HASH outside the image");
-        let nbuckets = b.u32(off).ok_or(bad)? as usize;
-        let symoffset = b.u32(off + 4).ok_or(bad)? as usize;
-        let bloom_size = b.u32(off + 8).ok_or(bad)? as usize;
-        let bloom_shift = b.u32(off + 12).ok_or(bad)?;
-        if nbuckets == 0 {
-            return Err(Error::BadHashTable("DT_GNU_HASH with no buckets"));
-        }
-        if bloom_size == 0 || !bloom_size.is_power_of_two() {
-            return Err(Error::BadHashTable(
-                "DT_GNU_HASH bloom size not a power of two",
-            ));
-        }
-        let w = self.class.word();
-        if bloom_shift as usize >= 8 * w {
-            return Err(Error::BadHashTable("DT_GNU_HASH bloom shift too large"));
-        }
-        let bloom = off + 16;
-        let buckets = bloom_size
-            .checked_mul(w)
-            .and_then(|n| n.checked_add(bloom))
-            .ok_or(bad)?;
-        let chain = nbuckets
-            .checked_mul(4)
-            .and_then(|n| n.checked_add(buckets))
-            .ok_or(bad)?;
-        if chain > self.data.len() {
-            return Err(bad);
-        }
-        Ok(GnuHash {
-            nbuckets,
-            symoffset,
-            bloom,
-            bloom_size,
-            bloom_shift,
-            buckets,
-            chain,
-        })
-    }
-
-    /// The symbol count a GNU hash table implies: one past the end of the last chain.
-    fn gnu_nsyms(&self, h: &GnuHash) -> Result<usize, Error> {
-        let b = self.b();
-        let bad = Error::BadHashTable("DT_GNU_HASH");
-        let mut last = 0usize;
-        for i in 0..h.nbuckets {
-            last = last.max(b.u32(h.buckets + 4 * i).ok_or(bad)? as usize);
-        }
-        if last == 0 {
-            return Ok(h.symoffset);
-        }
-        if last < h.symoffset {
-            return Err(Error::BadHashTable("DT_GNU_HASH bucket below symoffset"));
-        }
-        // Walk the last chain to its end bit; it cannot be longer than the bytes left.
-        let mut i = last;
-        loop {
-            let at = (i - h.symoffset)
-                .checked_mul(4)
-                .and_then(|n| n.checked_add(h.chain));
-            let c = at.and_then(|at| b.u32(at)).ok_or(Error::BadHashChain)?;
-            if c & 1 != 0 {
-                return i.checked_add(1).ok_or(Error::BadHashChain);
-            }
-            i = i.checked_add(1).ok_or(Error::BadHashChain)?;
-        }
-    }
-
     /// The dynamic symbol at `index` (< [`symbol_count`](Self::symbol_count)).
     pub fn symbol(&self, index: usize) -> Result<Symbol<'a>, Error> {
         if index >= self.nsyms {
@@ -718,90 +428,5 @@ impl<'a> Image<'a> {
             }
         }
         Err(Error::SymbolOutsideText)
-    }
-
-    /// Finds the exported symbol `name` with GNU version `version`, through the GNU hash
-    /// table when present, else the SysV one. Without version tables every symbol counts as
-    /// matching (the image is "unversioned"); with them, the symbol's version definition
-    /// must have that name (and, where it records one, that ELF hash). `Ok(None)` means
-    /// not there; `Err` means the image is malformed along the way.
-    pub fn lookup(
-        &self,
-        name: &[u8],
-        version: &[u8],
-    ) -> Result<Option<(Symbol<'a>, usize)>, Error> {
-        let check = |i: usize| -> Result<Option<(Symbol<'a>, usize)>, Error> {
-            let s = self.symbol(i)?;
-            if s.name != name || !s.is_exported() {
-                return Ok(None);
-            }
-            if self.versions.is_some() && s.version != Some(version) {
-                return Ok(None);
-            }
-            Ok(Some((s, self.address(&s)?)))
-        };
-        if let Some(g) = self.gnu {
-            let b = self.b();
-            let bad = Error::BadHashChain;
-            let h = gnu_hash(name);
-            let w = self.class.word();
-            let bits = 8 * w as u32;
-            let word = b
-                .word(
-                    self.class,
-                    g.bloom + w * ((h / bits) as usize & (g.bloom_size - 1)),
-                )
-                .ok_or(Error::BadHashTable("DT_GNU_HASH bloom"))?;
-            let mask = (1u64 << (h % bits))
-                | (1u64 << ((u64::from(h) >> g.bloom_shift) % u64::from(bits)));
-            if word & mask != mask {
-                return Ok(None);
-            }
-            let mut i = b
-                .u32(g.buckets + 4 * (h as usize % g.nbuckets))
-                .ok_or(bad)? as usize;
-            if i == 0 {
-                return Ok(None);
-            }
-            if i < g.symoffset {
-                return Err(bad);
-            }
-            // At most nsyms steps: every step moves to the next symbol index.
-            while i < self.nsyms {
-                let c = b.u32(g.chain + 4 * (i - g.symoffset)).ok_or(bad)?;
-                if c | 1 == h | 1
-                    && let Some(found) = check(i)?
-                {
-                    return Ok(Some(found));
-                }
-                if c & 1 != 0 {
-                    return Ok(None);
-                }
-                i += 1;
-            }
-            return Err(bad);
-        }
-        if let Some(s) = self.sysv {
-            let b = self.b();
-            let bad = Error::BadHashChain;
-            let mut i = b
-                .u32(s.buckets + 4 * (elf_hash(name) as usize % s.nbucket))
-                .ok_or(bad)? as usize;
-            // A chain visits each symbol at most once: more steps than symbols is a cycle.
-            for _ in 0..self.nsyms {
-                if i == 0 {
-                    return Ok(None);
-                }
-                if i >= self.nsyms {
-                    return Err(bad);
-                }
-                if let Some(found) = check(i)? {
-                    return Ok(Some(found));
-                }
-                i = b.u32(s.chains + 4 * i).ok_or(bad)? as usize;
-            }
-            return if i == 0 { Ok(None) } else { Err(bad) };
-        }
-        Err(Error::NoHashTable)
     }
 }
