@@ -1,9 +1,10 @@
 //! The CPU and NUMA node the calling thread runs on, through the vDSO where it exports
-//! `getcpu` (x86_64, i386, riscv64) and by system call elsewhere. The answer can be stale
-//! by the time it is read: the scheduler may move the thread at any moment.
+//! `getcpu` (x86_64, i386, riscv64) and by system call elsewhere, with the time functions'
+//! error rule (a vDSO error but EINVAL is retried once by system call). The answer can be
+//! stale by the time it is read: the scheduler may move the thread at any moment.
 
 use crate::errno::Errno;
-use crate::vdso::{self, Function};
+use crate::vdso::{self, Function, errno_of, retries};
 
 /// (cpu, node) of the calling thread.
 #[inline]
@@ -11,8 +12,8 @@ pub fn getcpu() -> Result<(u32, u32), Errno> {
     let (mut cpu, mut node) = (0u32, 0u32);
     let r = vdso::getcpu(&mut cpu, &mut node);
     if r != 0 {
-        if r == -(Errno::EINVAL.raw()) || vdso::is_syscall(Function::Getcpu) {
-            return Err(errno_of(r));
+        if !retries(r as isize, || vdso::is_syscall(Function::Getcpu)) {
+            return Err(errno_of(r as isize));
         }
         return syscall_getcpu();
     }
@@ -24,11 +25,6 @@ pub fn syscall_getcpu() -> Result<(u32, u32), Errno> {
     let (mut cpu, mut node) = (0u32, 0u32);
     match vdso::call_sys_getcpu(&mut cpu, &mut node) {
         0 => Ok((cpu, node)),
-        r => Err(errno_of(r)),
+        r => Err(errno_of(r as isize)),
     }
-}
-
-/// The error of a nonzero raw result (a negated errno; anything else is EINVAL).
-fn errno_of(r: i32) -> Errno {
-    Errno::new(r.checked_neg().unwrap_or(0)).unwrap_or(Errno::EINVAL)
 }

@@ -4,15 +4,15 @@
 //! [`sleep`], [`sleep_until`], [`clock_nanosleep`], the periodic [`Interval`] and the
 //! descriptor-based [`TimerFd`].
 //!
-//! Errors follow one rule: the vDSO's 0 is success and its `-EINVAL` is `Err(EINVAL)` (an
-//! unknown clock); any other error from the vDSO (some answer `ENOSYS` for clocks they
-//! cannot serve) is retried once by system call, whose answer is final. The legacy
-//! vsyscall page is never used.
+//! Errors follow one rule (the dispatch's, shared with `cpu`): the vDSO's 0 is success and
+//! its `-EINVAL` is `Err(EINVAL)` (an unknown clock); any other error from the vDSO (some
+//! answer `ENOSYS` for clocks they cannot serve) is retried once by system call, whose
+//! answer is final. The legacy vsyscall page is never used.
 //!
 //! Time is 64-bit everywhere in this API, also on 32-bit architectures.
 
 use crate::errno::Errno;
-use crate::vdso;
+use crate::vdso::{self, after_failure, errno_of};
 use core::fmt;
 use core::time::Duration;
 use linux_raw_sys::general as g;
@@ -157,29 +157,6 @@ const ZERO_TS: __kernel_timespec = __kernel_timespec {
     tv_nsec: 0,
 };
 
-/// The error of a nonzero raw result.
-fn errno_of(r: isize) -> Errno {
-    Errno::new(r.unsigned_abs().min(4095) as i32).unwrap_or(Errno::EINVAL)
-}
-
-/// The fallback rule for a nonzero result `r` from `f`'s slot: EINVAL stands; a system
-/// call's answer stands; any other vDSO error is retried once by `retry` (the system call).
-#[cold]
-#[inline(never)]
-fn after_failure(
-    r: isize,
-    is_syscall: impl FnOnce() -> bool,
-    retry: impl FnOnce() -> isize,
-) -> Result<(), Errno> {
-    if r == -(Errno::EINVAL.raw() as isize) || is_syscall() {
-        return Err(errno_of(r));
-    }
-    match retry() {
-        0 => Ok(()),
-        r => Err(errno_of(r)),
-    }
-}
-
 /// The clocks the kernel's vDSO can read by itself (its high-resolution, coarse and raw
 /// sets, `lib/vdso/gettimeofday.c`). For every other clock (CPU time, alarm clocks, dynamic
 /// clocks) the vDSO makes the system call itself, slower than making it directly (measured:
@@ -314,9 +291,29 @@ pub fn time() -> i64 {
     clock_gettime(ClockId::REALTIME).map_or(0, |ts| ts.sec)
 }
 
-/// Which backend serves each function: see [`crate::vdso::Backend`]. Asking `backend`
-/// resolves the function if it was not yet; `peek` never does.
-pub use crate::vdso::{Backend, Function, backend, peek};
+pub use crate::vdso::{Backend, Function};
+
+/// Where this module reads `f` from instead of `f` itself: 32-bit architectures read
+/// `gettimeofday` and `time` from `clock_gettime` (see `LONG_IS_32`).
+#[inline(always)]
+fn served_by(f: Function) -> Function {
+    match f {
+        Function::Gettimeofday | Function::Time if LONG_IS_32 => Function::ClockGettime,
+        f => f,
+    }
+}
+
+/// What serves `f`: see [`Backend`]. Resolves the function if it was not yet (for
+/// getrandom, also setting its state pool up). On 32-bit architectures `gettimeofday` and
+/// `time` are read from `clock_gettime`, and report what serves that.
+pub fn backend(f: Function) -> Backend {
+    vdso::backend(served_by(f))
+}
+
+/// What serves `f`, or `None` while it is still unresolved (nothing is resolved by asking).
+pub fn peek(f: Function) -> Option<Backend> {
+    vdso::peek(served_by(f))
+}
 
 mod sleep;
 mod timer;

@@ -40,7 +40,9 @@
 //! symbol and version in the validated live image, called with its C signature.
 #![allow(unsafe_code)]
 
-use super::{Function, GETRANDOM, GetrandomFn, VDSO, call_sys_getrandom, kind};
+use super::Function;
+use super::dispatch::{GETRANDOM, GetrandomFn, is_vdso};
+use super::fallback::call_sys_getrandom;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use linux_raw_sys::general::{GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM};
@@ -69,7 +71,7 @@ fn vdso_serves(flags: u32) -> bool {
 /// call. The raw result: bytes written, or a negated errno.
 pub(crate) fn getrandom(buf: &mut [u8], flags: u32) -> isize {
     if vdso_serves(flags)
-        && kind(Function::Getrandom) == VDSO
+        && is_vdso(Function::Getrandom)
         && let Some(r) = through_vdso(buf, flags)
     {
         return r;
@@ -80,7 +82,7 @@ pub(crate) fn getrandom(buf: &mut [u8], flags: u32) -> isize {
 
 /// Whether the vDSO path is usable in this process (setting the pool up if needed).
 pub(crate) fn available() -> bool {
-    kind(Function::Getrandom) == VDSO && pool().is_some()
+    is_vdso(Function::Getrandom) && pool().is_some()
 }
 
 /// Whether the pool's set-up failed (nothing is set up by asking).

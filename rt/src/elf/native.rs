@@ -1,0 +1,324 @@
+//! A small lookup for the live vDSO, for the running program's own class and machine.
+//!
+//! The dispatch resolves each function once through this instead of [`Image::parse`](super::Image::parse), so
+//! that a program that reads a clock carries a few hundred bytes of lookup rather than the
+//! whole parser. It accepts the shape every real vDSO has: one `PT_LOAD`, a `DT_GNU_HASH`
+//! or `DT_HASH` table (arm64 has had only the GNU one since 2024), GNU version definitions
+//! or none. Anything else, and anything malformed, is `None`, and the caller falls back to
+//! the system call.
+//!
+//! It is written for size: records are read as `chunks_exact` of the image (one bounds
+//! check per table, none per field), the GNU table only picks the chain of symbols to
+//! compare (no Bloom filter, no hash comparison: a symbol's name decides), and a DT_HASH
+//! image is scanned in table order over its `nchain` symbols, as musl's vdso.c does (a vDSO
+//! has a few dozen). A damaged image makes it answer `None` or an address inside the
+//! `PT_LOAD`, never read outside the slice, loop without end or panic. The tests check
+//! that it finds exactly what the full parser finds on every real and built image it
+//! accepts, and that whatever it returns on a million damaged ones lies inside the image.
+
+use super::{ELFCLASS32, ELFCLASS64, ELFDATA2LSB, EM_ARM, gnu_hash};
+use core::ops::Range;
+use linux_raw_sys::elf as e;
+
+/// The running program's word size and machine: what `extent` and `lookup` accept.
+/// (`lookup_as` takes them as parameters, so that tests on any host cover every class.)
+const NATIVE_W: usize = size_of::<usize>();
+const NATIVE_MACHINE: usize = linux_raw_sys::elf::EM_CURRENT as usize;
+
+/// Where the fields the lookup reads lie in one class's records (gABI): the ELF header's
+/// `e_phoff` and `e_phentsize` (`e_phnum` follows it), a program header's size and its
+/// `p_offset`, `p_vaddr`, `p_filesz` and `p_flags`, and a symbol's size and its `st_info`,
+/// `st_shndx` and `st_value` (`st_name` is first in both classes).
+struct Layout {
+    class: u8,
+    e_phoff: usize,
+    e_phentsize: usize,
+    phdr: usize,
+    p: [usize; 4],
+    sym: usize,
+    st: [usize; 3],
+}
+
+/// The layout of ELF64 (`W` = 8) or ELF32 records.
+#[inline(always)]
+const fn layout<const W: usize>() -> Layout {
+    if W == 8 {
+        Layout {
+            class: ELFCLASS64,
+            e_phoff: 32,
+            e_phentsize: 54,
+            phdr: 56,
+            p: [8, 16, 32, 4],
+            sym: 24,
+            st: [4, 6, 8],
+        }
+    } else {
+        Layout {
+            class: ELFCLASS32,
+            e_phoff: 28,
+            e_phentsize: 42,
+            phdr: 32,
+            p: [4, 8, 16, 24],
+            sym: 16,
+            st: [12, 14, 4],
+        }
+    }
+}
+
+/// The little-endian field of `n` (1, 2, 4 or 8) bytes at `off` of the record `r`, 0
+/// outside it. With constant `off` and `n` on a record of a length the compiler knows
+/// (a `chunks_exact` item), this is one load.
+#[inline(always)]
+fn rd(r: &[u8], off: usize, n: usize) -> usize {
+    let Some(b) = r.get(off..off.wrapping_add(n)) else {
+        return 0;
+    };
+    match n {
+        8 => b.try_into().map_or(0, u64::from_le_bytes) as usize,
+        4 => b.try_into().map_or(0, u32::from_le_bytes) as usize,
+        2 => b.try_into().map_or(0, u16::from_le_bytes).into(),
+        _ => b.first().map_or(0, |&b| b.into()),
+    }
+}
+
+/// The records of `size` bytes from `off` to the end of `d`.
+#[inline(always)]
+fn records(d: &[u8], off: usize, size: usize) -> core::slice::ChunksExact<'_, u8> {
+    d.get(off..).unwrap_or_default().chunks_exact(size)
+}
+
+/// The bytes the header's `PT_LOAD` ends at, if the header is one this lookup accepts;
+/// `head` must hold the ELF header and the program headers.
+pub fn extent(head: &[u8]) -> Option<usize> {
+    let [off, _, size, _] = load::<NATIVE_W, NATIVE_MACHINE>(head)?;
+    off.checked_add(size)
+}
+
+/// Whether the ELF header `h` is a little-endian shared object of class `W` for `MACHINE`
+/// with program headers of its class's size.
+#[inline(always)]
+fn accepts<const W: usize, const MACHINE: usize>(h: &[u8]) -> bool {
+    let l = layout::<W>();
+    rd(h, 0, 4) == u32::from_le_bytes(e::ELFMAG) as usize
+        && rd(h, e::EI_CLASS, 2) == l.class as usize | (ELFDATA2LSB as usize) << 8
+        && rd(h, 16, 4) == e::ET_DYN as usize | MACHINE << 16
+        && rd(h, l.e_phentsize, 2) == l.phdr
+}
+
+/// The one `PT_LOAD`'s p_offset, p_vaddr and p_filesz, and `PT_DYNAMIC`'s p_offset.
+#[inline(never)]
+fn load<const W: usize, const MACHINE: usize>(d: &[u8]) -> Option<[usize; 4]> {
+    let l = layout::<W>();
+    let h = d.get(..64)?;
+    if !accepts::<W, MACHINE>(h) {
+        return None;
+    }
+    let (mut load, mut dynamic) = (None, None);
+    let phdrs = records(d, rd(h, l.e_phoff, W), l.phdr);
+    for p in phdrs.take(rd(h, l.e_phentsize + 2, 2)) {
+        let [offset, vaddr, filesz, flags] = l.p;
+        match rd(p, 0, 4) as u32 {
+            // One PT_LOAD, executable: it holds the functions.
+            e::PT_LOAD if load.is_some() || rd(p, flags, 4) as u32 & e::PF_X == 0 => {
+                return None;
+            }
+            e::PT_LOAD => load = Some([rd(p, offset, W), rd(p, vaddr, W), rd(p, filesz, W)]),
+            e::PT_DYNAMIC => dynamic = Some(rd(p, offset, W)),
+            _ => {}
+        }
+    }
+    let [off, vaddr, size] = load?;
+    Some([off, vaddr, size, dynamic?])
+}
+
+/// The dynamic entries the lookup reads, in the order of its table of offsets. (As
+/// `u32`: every tag fits, and the table is half the size of a `usize` one.)
+const TAGS: [u32; 6] = [
+    e::DT_HASH as u32,
+    e::DT_STRTAB as u32,
+    e::DT_SYMTAB as u32,
+    e::DT_GNU_HASH as u32,
+    e::DT_VERSYM as u32,
+    e::DT_VERDEF as u32,
+];
+
+/// The image's one `PT_LOAD`: where its file bytes lie in the image and in its link.
+#[derive(Clone, Copy)]
+struct Segment {
+    offset: usize,
+    vaddr: usize,
+    size: usize,
+}
+
+impl Segment {
+    /// A virtual address inside the segment's file bytes, as an offset in the image.
+    #[inline(always)]
+    fn at(self, v: usize) -> Option<usize> {
+        let o = v.wrapping_sub(self.vaddr);
+        (o < self.size).then(|| o + self.offset)
+    }
+}
+
+/// DT_HASH, DT_STRTAB, DT_SYMTAB, DT_GNU_HASH, DT_VERSYM and DT_VERDEF of the dynamic
+/// section at `dynamic`, as offsets in `d`; 0 (the ELF header, which none of them can be)
+/// when absent. `None` when one points outside the segment.
+#[inline(always)]
+fn tables<const W: usize>(d: &[u8], dynamic: usize, seg: Segment) -> Option<[usize; 6]> {
+    let mut t = [0usize; 6];
+    for entry in records(d, dynamic, 2 * W) {
+        let tag = rd(entry, 0, W);
+        if tag == e::DT_NULL {
+            break;
+        }
+        if let Some(i) = TAGS.iter().position(|&k| k as usize == tag)
+            && let Some(slot) = t.get_mut(i)
+        {
+            *slot = seg.at(rd(entry, W, W))?;
+        }
+    }
+    Some(t)
+}
+
+/// The version index to ask for: that of the first definition named `version` that is not
+/// the file's own (`VER_FLG_BASE`); `None` when there is no such definition (no symbol can
+/// match). `is(off, name)`: whether string `off` of the string table is `name`. Each step
+/// moves forward: the walk ends inside the image.
+#[inline(always)]
+fn version_index(
+    d: &[u8],
+    verdef: usize,
+    version: &[u8],
+    is: impl Fn(usize, &[u8]) -> bool,
+) -> Option<usize> {
+    let mut v = verdef;
+    loop {
+        // Elf_Verdef: vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next.
+        let r = records(d, v, 20).next()?;
+        if rd(r, 0, 2) != e::VER_DEF_CURRENT as usize {
+            return None;
+        }
+        let aux = records(d, v.checked_add(rd(r, 12, 4))?, 4).next();
+        if rd(r, 2, 2) & e::VER_FLG_BASE as usize == 0
+            && aux.is_some_and(|a| is(rd(a, 0, 4), version))
+        {
+            return Some(rd(r, 4, 2));
+        }
+        match rd(r, 16, 4) {
+            0 => return None,
+            next => v = v.checked_add(next)?,
+        }
+    }
+}
+
+/// The indices of the symbols to compare: the GNU hash chain of `name`'s bucket (from the
+/// bucket to the word with the end bit, or the image's end), or without DT_GNU_HASH
+/// DT_HASH's `nchain` symbols from 1 (in table order: where two symbols have the same name
+/// and version, which no linker produces, the full parser's chain walk may pick the other
+/// one).
+#[inline(always)]
+fn candidates<const W: usize>(
+    d: &[u8],
+    gnu: usize,
+    hash: usize,
+    name: &[u8],
+) -> Option<Range<usize>> {
+    if gnu != 0 {
+        // Every product and sum of image words is checked: on a 32-bit target they could
+        // wrap.
+        let g = d.get(gnu..)?;
+        let (nbuckets, symoffset) = (rd(g, 0, 4), rd(g, 4, 4));
+        let buckets = rd(g, 8, 4).checked_mul(W)?.checked_add(16)?;
+        let bucket = (gnu_hash(name) as usize).checked_rem(nbuckets)?;
+        let chain = nbuckets.checked_mul(4)?.checked_add(buckets)?;
+        // bucket < nbuckets: its product fits where nbuckets' did.
+        let first = rd(g.get(buckets + bucket * 4..)?, 0, 4);
+        let link = first.checked_sub(symoffset)?.checked_mul(4)?;
+        let mut n = 0;
+        for c in records(g, chain.checked_add(link)?, 4) {
+            n += 1;
+            if rd(c, 0, 4) & 1 != 0 {
+                break;
+            }
+        }
+        Some(first..first.checked_add(n)?)
+    } else if hash != 0 {
+        Some(1..rd(d.get(hash..)?, 4, 4))
+    } else {
+        None
+    }
+}
+
+/// Whether the symbol record `s` is an exported function or untyped symbol: global or weak,
+/// defined, not absolute.
+#[inline(always)]
+fn exported<const W: usize>(s: &[u8]) -> bool {
+    let [info, shndx, _] = layout::<W>().st;
+    let (info, shndx) = (rd(s, info, 1) as u8, rd(s, shndx, 2) as u16);
+    matches!(info & 0xf, e::STT_NOTYPE | e::STT_FUNC)
+        && matches!(info >> 4, e::STB_GLOBAL | e::STB_WEAK)
+        && shndx != e::SHN_UNDEF
+        && shndx != e::SHN_ABS
+}
+
+/// The run-time address of the exported function `name` with GNU version `version`
+/// (any version when the image has no version tables) in the image `d` mapped at
+/// `base`, or `None`.
+#[inline(never)]
+pub fn lookup(d: &[u8], base: usize, name: &[u8], version: &[u8]) -> Option<usize> {
+    lookup_as::<NATIVE_W, NATIVE_MACHINE>(d, base, name, version)
+}
+
+/// `lookup` for an image of word size `W` (4 or 8) and machine `MACHINE` (EM_ARM, 40,
+/// keeps the Thumb bit of function addresses).
+pub fn lookup_as<const W: usize, const MACHINE: usize>(
+    d: &[u8],
+    base: usize,
+    name: &[u8],
+    version: &[u8],
+) -> Option<usize> {
+    let [offset, vaddr, size, dynamic] = load::<W, MACHINE>(d)?;
+    if offset > d.len() || size > d.len() - offset {
+        return None;
+    }
+    let seg = Segment {
+        offset,
+        vaddr,
+        size,
+    };
+    let [hash, strtab, symtab, gnu, versym, verdef] = tables::<W>(d, dynamic, seg)?;
+    // Whether the NUL-terminated string `off` of the string table is `want`.
+    let strs = d.get(strtab..)?;
+    let is = |off: usize, want: &[u8]| {
+        strs.get(off..)
+            .is_some_and(|s| s.starts_with(want) && s.get(want.len()) == Some(&0))
+    };
+    // Any version when the image has no version tables.
+    let want = if versym != 0 && verdef != 0 {
+        Some(version_index(d, verdef, version, is)?)
+    } else {
+        None
+    };
+    let l = layout::<W>();
+    for i in candidates::<W>(d, gnu, hash, name)? {
+        let s = d
+            .get(i.checked_mul(l.sym)?.checked_add(symtab)?..)?
+            .get(..l.sym)?;
+        if is(rd(s, 0, 4), name)
+            && exported::<W>(s)
+            // Symbol i's version index: inside the image, and the one asked for.
+            && want.is_none_or(|w| {
+                let v = d.get(versym..).and_then(|v| v.get(2 * i..2 * i + 2));
+                v.is_some_and(|v| rd(v, 0, 2) == w)
+            })
+        {
+            let value = rd(s, l.st[2], W);
+            let thumb = if MACHINE == EM_ARM as usize {
+                value & 1
+            } else {
+                0
+            };
+            return seg.at(value - thumb)?.checked_add(base)?.checked_add(thumb);
+        }
+    }
+    None
+}

@@ -1,0 +1,438 @@
+//! The dispatch: one cached function pointer (a slot) per vDSO-backed function.
+//!
+//! Each slot starts out pointing at a resolver with the function's own C signature. The
+//! first call (from any thread, or from a signal handler) runs the resolver: it looks the
+//! architecture's symbol up in the live vDSO, or picks the raw system call, stores the
+//! choice in the slot and calls it. Every later call is one load and one indirect call.
+//! Racing resolvers compute the same answer and store the same value: no lock, no wait, no
+//! allocation, nothing that is not async-signal-safe (memory reads and, in library mode,
+//! the auxv system calls). Beside each slot, a byte in `KIND` says how it was resolved.
+//!
+//! Every function is described once, in [`SPECS`]. Adding one:
+//!
+//! 1. a variant of [`Function`] (and its place in `Function::ALL`);
+//! 2. its symbol, as a field of `arch::VdsoNames` filled by each architecture;
+//! 3. its raw system call in `fallback`, with the vDSO function's C signature;
+//! 4. here: its C signature type, a slot static, a resolver, a row of `SPECS`, and a call
+//!    through the slot for the safe API above (`time`, `cpu`, ...).
+//!
+//! # Safety
+//!
+//! A slot holds our resolver, our system-call function, or a vDSO function found by
+//! symbol and version in the validated live image; each has exactly the C signature named
+//! by its type, and is called only through that type. The pointers passed are to memory the
+//! caller borrows mutably.
+#![allow(unsafe_code)]
+
+use super::fallback::{
+    sys_clock_getres, sys_clock_gettime, sys_getcpu, sys_getrandom, sys_gettimeofday, sys_time,
+    time_via_clock,
+};
+use super::{image, random};
+use crate::arch::{NR, VDSO};
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use linux_raw_sys::general::{__kernel_old_timeval, __kernel_timespec};
+
+/// The functions the dispatch serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    /// `clock_gettime`.
+    ClockGettime,
+    /// `clock_getres`.
+    ClockGetres,
+    /// `gettimeofday`.
+    Gettimeofday,
+    /// `time`.
+    Time,
+    /// `getcpu`.
+    Getcpu,
+    /// `getrandom` (the vDSO's needs opaque states: see [`crate::random`]).
+    Getrandom,
+}
+
+impl Function {
+    /// All of them, in this order.
+    pub const ALL: [Function; 6] = [
+        Function::ClockGettime,
+        Function::ClockGetres,
+        Function::Gettimeofday,
+        Function::Time,
+        Function::Getcpu,
+        Function::Getrandom,
+    ];
+
+    /// The C name.
+    pub fn name(self) -> &'static str {
+        spec(self).name
+    }
+
+    /// This architecture's vDSO symbol for it, if the vDSO exports one we use.
+    pub fn symbol(self) -> Option<&'static str> {
+        spec(self).symbol
+    }
+}
+
+/// What serves a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A vDSO function: its symbol and version, and its address in this process. `time`
+    /// without a vDSO `time` of its own reports the `clock_gettime` it reads
+    /// `CLOCK_REALTIME_COARSE` through.
+    Vdso {
+        /// The symbol name.
+        symbol: &'static str,
+        /// Its GNU version.
+        version: &'static str,
+        /// Its address.
+        address: usize,
+    },
+    /// The raw system call.
+    Syscall,
+}
+
+pub(super) type ClockFn = unsafe extern "C" fn(i32, *mut __kernel_timespec) -> i32;
+pub(super) type GettimeofdayFn =
+    unsafe extern "C" fn(*mut __kernel_old_timeval, *mut c_void) -> i32;
+pub(super) type TimeFn = unsafe extern "C" fn(*mut isize) -> isize;
+pub(super) type GetcpuFn = unsafe extern "C" fn(*mut u32, *mut u32, *mut c_void) -> i32;
+/// `getrandom(buf, len, flags, opaque_state, opaque_len)`.
+pub(super) type GetrandomFn =
+    unsafe extern "C" fn(*mut c_void, usize, u32, *mut c_void, usize) -> isize;
+
+// The slots. Separate statics, not an array: a program keeps only those it uses.
+static CLOCK_GETTIME: AtomicPtr<()> = AtomicPtr::new(resolve_clock_gettime as *mut ());
+static CLOCK_GETRES: AtomicPtr<()> = AtomicPtr::new(resolve_clock_getres as *mut ());
+static GETTIMEOFDAY: AtomicPtr<()> = AtomicPtr::new(resolve_gettimeofday as *mut ());
+static TIME: AtomicPtr<()> = AtomicPtr::new(resolve_time as *mut ());
+static GETCPU: AtomicPtr<()> = AtomicPtr::new(resolve_getcpu as *mut ());
+pub(super) static GETRANDOM: AtomicPtr<()> = AtomicPtr::new(resolve_getrandom as *mut ());
+
+/// Everything that differs between the functions, for one of them.
+#[derive(Clone, Copy)]
+struct Spec {
+    /// The C name.
+    name: &'static str,
+    /// The architecture's vDSO symbol.
+    symbol: Option<&'static str>,
+    slot: &'static AtomicPtr<()>,
+    /// What the slot holds until the function is resolved.
+    resolver: *mut (),
+    /// The raw system call, with the vDSO function's signature.
+    syscall: *mut (),
+    /// Resolves it: one out-of-line copy per function.
+    resolve: fn() -> *mut (),
+}
+
+/// The functions, in the order of [`Function`].
+const SPECS: [Spec; 6] = [
+    Spec {
+        name: "clock_gettime",
+        symbol: VDSO.clock_gettime,
+        slot: &CLOCK_GETTIME,
+        resolver: resolve_clock_gettime as *mut (),
+        syscall: sys_clock_gettime as *mut (),
+        resolve: out_of_line::<0>,
+    },
+    Spec {
+        name: "clock_getres",
+        symbol: VDSO.clock_getres,
+        slot: &CLOCK_GETRES,
+        resolver: resolve_clock_getres as *mut (),
+        syscall: sys_clock_getres as *mut (),
+        resolve: out_of_line::<1>,
+    },
+    Spec {
+        name: "gettimeofday",
+        symbol: VDSO.gettimeofday,
+        slot: &GETTIMEOFDAY,
+        resolver: resolve_gettimeofday as *mut (),
+        syscall: sys_gettimeofday as *mut (),
+        resolve: out_of_line::<2>,
+    },
+    Spec {
+        name: "time",
+        symbol: VDSO.time,
+        slot: &TIME,
+        resolver: resolve_time as *mut (),
+        syscall: sys_time as *mut (),
+        resolve: out_of_line::<3>,
+    },
+    Spec {
+        name: "getcpu",
+        symbol: VDSO.getcpu,
+        slot: &GETCPU,
+        resolver: resolve_getcpu as *mut (),
+        syscall: sys_getcpu as *mut (),
+        resolve: out_of_line::<4>,
+    },
+    Spec {
+        name: "getrandom",
+        symbol: VDSO.getrandom,
+        slot: &GETRANDOM,
+        resolver: resolve_getrandom as *mut (),
+        syscall: sys_getrandom as *mut (),
+        resolve: out_of_line::<5>,
+    },
+];
+
+/// `f`'s row of `SPECS`. A `match` of constant rows rather than an index: where `f` is not
+/// a constant, the compiler then keeps a small table per field it reads instead of the
+/// whole of `SPECS`.
+#[inline(always)]
+fn spec(f: Function) -> Spec {
+    const fn row(f: Function) -> Spec {
+        SPECS[f as usize]
+    }
+    match f {
+        Function::ClockGettime => const { row(Function::ClockGettime) },
+        Function::ClockGetres => const { row(Function::ClockGetres) },
+        Function::Gettimeofday => const { row(Function::Gettimeofday) },
+        Function::Time => const { row(Function::Time) },
+        Function::Getcpu => const { row(Function::Getcpu) },
+        Function::Getrandom => const { row(Function::Getrandom) },
+    }
+}
+
+/// How a function was resolved, kept beside its slot in `KIND` (as `Kind as u8`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    Unresolved = 0,
+    Vdso,
+    Syscall,
+    /// `time` through the `clock_gettime` slot (`time_via_clock`: the vDSO has no `time`).
+    ViaClock,
+}
+
+/// Each function's `Kind`, by `Function as usize`; written before its slot (see
+/// `resolve_now`). Zero (`Unresolved`) in `.bss`: it costs the file nothing.
+static KIND: [AtomicU8; 6] = [const { AtomicU8::new(Kind::Unresolved as u8) }; 6];
+
+/// Whether `f`, already resolved, is of kind `k`.
+#[inline(always)]
+fn resolved_as(f: Function, k: Kind) -> bool {
+    KIND[f as usize].load(Ordering::Relaxed) == k as u8
+}
+
+/// The vDSO address of `f`'s symbol, if the live image is valid and exports it (and, where
+/// the architecture asks, the symbol it must come with).
+#[inline(always)]
+fn lookup(f: Function) -> Option<usize> {
+    let name = f.symbol()?;
+    let data = image::mapped()?;
+    let base = data.as_ptr() as usize;
+    let version = VDSO.version.as_bytes();
+    if f == Function::ClockGettime
+        && let Some(required) = VDSO.clock_gettime_requires
+    {
+        crate::elf::native::lookup(data, base, required.as_bytes(), version)?;
+    }
+    crate::elf::native::lookup(data, base, name.as_bytes(), version)
+}
+
+/// The address of the live vDSO's `name` with this architecture's version, found the way
+/// the dispatch finds its functions (the small native lookup); `None` without a vDSO, for
+/// a missing symbol, or for an image of another shape. For diagnostics and benchmarks.
+pub fn find(name: &str) -> Option<usize> {
+    let data = image::mapped()?;
+    let base = data.as_ptr() as usize;
+    crate::elf::native::lookup(data, base, name.as_bytes(), VDSO.version.as_bytes())
+}
+
+/// `resolve_now(Function::ALL[F])`, one instance per function.
+#[inline(never)]
+fn out_of_line<const F: usize>() -> *mut () {
+    resolve_now(Function::ALL[F])
+}
+
+/// Resolves `f` and returns what its slot now holds.
+#[inline(always)]
+fn resolve(f: Function) -> *mut () {
+    (spec(f).resolve)()
+}
+
+/// The body of `resolve`, for a constant `f`: stores the kind, then the pointer (Release).
+#[inline(always)]
+fn resolve_now(f: Function) -> *mut () {
+    let s = spec(f);
+    let (kind, ptr) = match lookup(f) {
+        Some(addr) => (Kind::Vdso, addr as *mut ()),
+        // No vDSO time: read the coarse realtime clock through the vDSO if it serves
+        // clock_gettime (time() has one-tick precision anyway), else the time system call
+        // where the architecture has one.
+        None if f == Function::Time
+            && (is(Function::ClockGettime, Kind::Vdso) || NR.time.is_none()) =>
+        {
+            (Kind::ViaClock, time_via_clock as *mut ())
+        }
+        None => (Kind::Syscall, s.syscall),
+    };
+    KIND[f as usize].store(kind as u8, Ordering::Relaxed);
+    s.slot.store(ptr, Ordering::Release);
+    ptr
+}
+
+/// Resolves `f` if it is not yet.
+#[inline(always)]
+fn ensure(f: Function) {
+    if spec(f).slot.load(Ordering::Acquire) == spec(f).resolver {
+        resolve(f);
+    }
+}
+
+/// Whether `f` is of kind `k`, resolving it first if needed.
+#[inline(always)]
+fn is(f: Function, k: Kind) -> bool {
+    ensure(f);
+    resolved_as(f, k)
+}
+
+/// What serves `f` (resolving it if this is the first use; for getrandom, also setting its
+/// state pool up, without which the system call serves).
+pub(crate) fn backend(f: Function) -> Backend {
+    ensure(f);
+    if f == Function::Getrandom && resolved_as(f, Kind::Vdso) {
+        random::available();
+    }
+    describe(f)
+}
+
+/// What serves `f`, or `None` while it is still unresolved (nothing is resolved by asking).
+pub(crate) fn peek(f: Function) -> Option<Backend> {
+    if spec(f).slot.load(Ordering::Acquire) == spec(f).resolver {
+        return None;
+    }
+    Some(describe(f))
+}
+
+/// What serves `f`, resolved.
+fn describe(f: Function) -> Backend {
+    if resolved_as(f, Kind::Vdso) {
+        // The vDSO's getrandom without states (the set-up failed): the system call serves.
+        if f == Function::Getrandom && random::unusable() {
+            return Backend::Syscall;
+        }
+        return Backend::Vdso {
+            symbol: f.symbol().unwrap_or(""),
+            version: VDSO.version,
+            address: spec(f).slot.load(Ordering::Acquire) as usize,
+        };
+    }
+    if resolved_as(f, Kind::ViaClock) {
+        // `time` through clock_gettime: whatever serves that.
+        return backend(Function::ClockGettime);
+    }
+    Backend::Syscall
+}
+
+/// Whether `f` currently goes to the raw system call (used to decide on retries).
+#[inline(always)]
+pub(crate) fn is_syscall(f: Function) -> bool {
+    is(f, Kind::Syscall)
+}
+
+/// Whether the vDSO serves `f` (resolving it if needed).
+#[inline(always)]
+pub(super) fn is_vdso(f: Function) -> bool {
+    is(f, Kind::Vdso)
+}
+
+// The calls through the slots. SAFETY (all five; getrandom's is in `random`): see the
+// module's Safety section.
+
+/// `clock_gettime(clock, ts)` through the slot; the raw result (0 or a negated errno).
+#[inline]
+pub(crate) fn clock_gettime(clock: i32, ts: &mut __kernel_timespec) -> i32 {
+    // SAFETY: see above.
+    unsafe {
+        core::mem::transmute::<*mut (), ClockFn>(CLOCK_GETTIME.load(Ordering::Relaxed))(clock, ts)
+    }
+}
+
+/// `clock_getres(clock, ts)` through the slot; the raw result.
+#[inline]
+pub(crate) fn clock_getres(clock: i32, ts: &mut __kernel_timespec) -> i32 {
+    // SAFETY: see above.
+    unsafe {
+        core::mem::transmute::<*mut (), ClockFn>(CLOCK_GETRES.load(Ordering::Relaxed))(clock, ts)
+    }
+}
+
+/// `gettimeofday(tv, NULL)` through the slot; the raw result.
+#[inline]
+pub(crate) fn gettimeofday(tv: &mut __kernel_old_timeval) -> i32 {
+    // SAFETY: see above; the time zone pointer may be NULL.
+    unsafe {
+        core::mem::transmute::<*mut (), GettimeofdayFn>(GETTIMEOFDAY.load(Ordering::Relaxed))(
+            tv,
+            core::ptr::null_mut(),
+        )
+    }
+}
+
+/// `time(NULL)` through the slot: seconds since the epoch, or a negated errno.
+#[inline]
+pub(crate) fn time() -> isize {
+    // SAFETY: see above; `time` accepts NULL.
+    unsafe {
+        core::mem::transmute::<*mut (), TimeFn>(TIME.load(Ordering::Relaxed))(core::ptr::null_mut())
+    }
+}
+
+/// `getcpu(cpu, node, NULL)` through the slot; the raw result.
+#[inline]
+pub(crate) fn getcpu(cpu: &mut u32, node: &mut u32) -> i32 {
+    // SAFETY: see above; the cache argument has been unused since Linux 2.6.24 and may be NULL.
+    unsafe {
+        core::mem::transmute::<*mut (), GetcpuFn>(GETCPU.load(Ordering::Relaxed))(
+            cpu,
+            node,
+            core::ptr::null_mut(),
+        )
+    }
+}
+
+// The resolvers, one per function: resolve, then call what was chosen.
+
+unsafe extern "C" fn resolve_clock_gettime(clock: i32, ts: *mut __kernel_timespec) -> i32 {
+    let f = resolve(Function::ClockGettime);
+    // SAFETY: `f` has this signature (see `resolve`); the arguments are the caller's.
+    unsafe { core::mem::transmute::<*mut (), ClockFn>(f)(clock, ts) }
+}
+
+unsafe extern "C" fn resolve_clock_getres(clock: i32, ts: *mut __kernel_timespec) -> i32 {
+    let f = resolve(Function::ClockGetres);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), ClockFn>(f)(clock, ts) }
+}
+
+unsafe extern "C" fn resolve_gettimeofday(tv: *mut __kernel_old_timeval, tz: *mut c_void) -> i32 {
+    let f = resolve(Function::Gettimeofday);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), GettimeofdayFn>(f)(tv, tz) }
+}
+
+unsafe extern "C" fn resolve_time(t: *mut isize) -> isize {
+    let f = resolve(Function::Time);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), TimeFn>(f)(t) }
+}
+
+unsafe extern "C" fn resolve_getcpu(cpu: *mut u32, node: *mut u32, cache: *mut c_void) -> i32 {
+    let f = resolve(Function::Getcpu);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), GetcpuFn>(f)(cpu, node, cache) }
+}
+
+unsafe extern "C" fn resolve_getrandom(
+    buf: *mut c_void,
+    len: usize,
+    flags: u32,
+    state: *mut c_void,
+    state_len: usize,
+) -> isize {
+    let f = resolve(Function::Getrandom);
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<*mut (), GetrandomFn>(f)(buf, len, flags, state, state_len) }
+}
