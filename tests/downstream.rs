@@ -63,8 +63,13 @@ fn template_crate_builds_as_static_pie() {
 fn template_crate_builds_from_the_packaged_crates() {
     let dir = root().join("target/tinyrt-tests/package");
     let _ = std::fs::remove_dir_all(&dir);
+    // A Cargo home of its own, as a new user's: Cargo unpacks the crates it verifies into its
+    // home's registry cache, keyed by the packaging directory, and would build a later run
+    // against an earlier run's sources.
+    let home = dir.join("cargo-home");
     // Packages and verifies (builds each from its own .crate) the three crates.
     let out = cargo()
+        .env("CARGO_HOME", &home)
         .env("CARGO_TARGET_DIR", &dir)
         .args(["package", "--allow-dirty", "--quiet"])
         .args(["-p", "tinyrt-rt", "-p", "tinyrt-start", "-p", "tinyrt"])
@@ -106,6 +111,7 @@ fn template_crate_builds_from_the_packaged_crates() {
     std::fs::write(user.join("Cargo.toml"), manifest).unwrap();
     // The unpacked crates serve the build, not the repository's own.
     let out = cargo()
+        .env("CARGO_HOME", &home)
         .current_dir(&user)
         .args(["metadata", "--format-version", "1"])
         .output()
@@ -138,6 +144,7 @@ fn template_crate_builds_from_the_packaged_crates() {
     ] {
         let target = dir.join(format!("user-target-{}", args.len()));
         let out = cargo()
+            .env("CARGO_HOME", &home)
             .current_dir(&user)
             .env("CARGO_TARGET_DIR", &target)
             .args(["build", "--quiet"])
