@@ -27,6 +27,8 @@ pub mod cpu;
 pub mod elf;
 pub mod env;
 pub mod errno;
+#[cfg(feature = "alloc")]
+pub mod heap;
 pub mod io;
 pub mod random;
 pub mod time;

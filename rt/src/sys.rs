@@ -109,6 +109,34 @@ pub fn mmap_anonymous(len: usize, prot: u32, flags: u32) -> Result<usize, Errno>
     })
 }
 
+/// `munmap(addr, len)`: gives back whole pages. Only the heap calls it, for mappings it made
+/// itself and no longer hands out (a caller passing any other range would unmap memory the
+/// program uses: hence crate-private and `unsafe`).
+///
+/// # Safety
+/// `addr..addr+len` is a mapping (or part of one) that nothing refers to any more.
+#[cfg(feature = "alloc")]
+pub unsafe fn munmap(addr: usize, len: usize) -> Result<(), Errno> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: the caller gives up the range; no pointer the kernel writes through.
+    Errno::from_ret(unsafe { syscall2(nr::__NR_munmap as usize, addr, len) }).map(|_| ())
+}
+
+/// `mremap(addr, old, new, flags)`: the mapping's new address.
+///
+/// # Safety
+/// `addr..addr+old` is one whole mapping that the caller owns; with MREMAP_MAYMOVE it may
+/// move, and the old range must not be used afterwards.
+#[cfg(feature = "alloc")]
+pub unsafe fn mremap(addr: usize, old: usize, new: usize, flags: u32) -> Result<usize, Errno> {
+    // SAFETY: the caller owns the mapping and gives up its old range.
+    Errno::from_ret(unsafe {
+        crate::arch::syscall4(nr::__NR_mremap as usize, addr, old, new, flags as usize)
+    })
+}
+
 /// `prctl(PR_GET_AUXV, buf, len, 0, 0)` (Linux 6.4+): copies the process's auxiliary vector
 /// into `buf` and returns its full size in bytes (which may exceed what fit).
 #[cfg(feature = "library-mode")]

@@ -65,6 +65,11 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     tinyrt_rt::process::exit(__tinyrt_main(args, vars))
 }
 
+/// The heap (feature `alloc`): talc over mmap, see `tinyrt_rt::heap`.
+#[cfg(feature = "alloc")]
+#[global_allocator]
+static HEAP: tinyrt_rt::heap::Heap = tinyrt_rt::heap::Heap::new();
+
 static PANICKING: AtomicBool = AtomicBool::new(false);
 
 #[panic_handler]
@@ -91,3 +96,12 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 /// ever calls it.
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_eh_personality() {}
+
+/// The prebuilt `alloc` (built to unwind) refers to this from its landing pads; with
+/// `panic = "abort"` no unwinding ever starts, so nothing calls it. Were it called, it stops
+/// the program.
+#[unsafe(no_mangle)]
+pub extern "C" fn _Unwind_Resume(_exception: *mut core::ffi::c_void) -> ! {
+    let _ = io::write_all(io::STDERR, b"tinyrt: unwinding is not supported\n");
+    tinyrt_rt::process::exit(134)
+}

@@ -114,16 +114,34 @@ pub fn example(b: Build, name: &str) -> PathBuf {
     p
 }
 
-/// The names of every example (from examples/*.rs).
+/// The names of every example (from examples/*.rs) that every build has: not those whose
+/// `[[example]]` in Cargo.toml has `required-features` (`heap` needs `alloc`).
 pub fn example_names() -> Vec<String> {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let optional: Vec<&str> = manifest
+        .split("[[example]]")
+        .filter(|t| {
+            t.split("\n[")
+                .next()
+                .unwrap_or("")
+                .contains("required-features")
+        })
+        .filter_map(|t| t.lines().find_map(|l| l.strip_prefix("name = \"")))
+        .map(|n| n.trim_end_matches('"'))
+        .collect();
     let mut v: Vec<String> = std::fs::read_dir(root().join("examples"))
         .unwrap()
         .filter_map(|e| {
             let p = e.unwrap().path();
             (p.extension()? == "rs").then(|| p.file_stem().unwrap().to_str().unwrap().to_owned())
         })
+        .filter(|n| !optional.contains(&n.as_str()))
         .collect();
     v.sort();
+    assert!(
+        v.contains(&"hello".to_owned()) && !v.contains(&"heap".to_owned()),
+        "{v:?}"
+    );
     v
 }
 
