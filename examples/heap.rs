@@ -8,6 +8,7 @@
 //!     heap large MIB            # MIB blocks of 1 MiB, then freed: resident set before/after
 //!     heap oom                  # allocates until the kernel refuses (Rust's handler reports it)
 //!     heap try                  # try_reserve until it fails, then goes on
+//!     heap bench [OPS]          # scripts/report's allocation workload (a checksum)
 //!
 //! Build it with `--features alloc`.
 #![no_std]
@@ -38,8 +39,9 @@ fn main(args: tinyrt::env::Args) -> i32 {
         Some("large") => large(args.next().and_then(|a| a.parse().ok()).unwrap_or(256)),
         Some("oom") => oom(),
         Some("try") => try_reserve(),
+        Some("bench") => bench(args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000)),
         Some(other) => {
-            eprintln!("heap: unknown mode {other:?} (stress, large, oom, try)");
+            eprintln!("heap: unknown mode {other:?} (stress, large, oom, try, bench)");
             2
         }
     }
@@ -330,4 +332,54 @@ fn try_reserve() -> i32 {
             }
         }
     }
+}
+
+/// The allocation workload of scripts/report (the same steps as scripts/compare/alloc.c):
+/// OPS random allocations and frees over 1024 slots, then a 1 MiB string.
+fn bench(ops: u64) -> i32 {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut slot: [Option<(*mut u8, Layout)>; 1024] = [None; 1024];
+    let mut sum = 0u64;
+    for _ in 0..ops {
+        let r = rng.next();
+        let k = (r % 1024) as usize;
+        match slot[k].take() {
+            // SAFETY: the block is ours, with this layout.
+            Some((p, l)) => unsafe {
+                sum += u64::from(*p);
+                dealloc(p, l);
+            },
+            None => {
+                let size = if (r >> 32) % 5 != 0 {
+                    16 + (r >> 40) % 1009
+                } else {
+                    1024 + (r >> 40) % 64513
+                };
+                let Ok(l) = Layout::from_size_align(size as usize, 8) else {
+                    return 1;
+                };
+                // SAFETY: a non-zero size; both writes are inside the block.
+                unsafe {
+                    let p = alloc(l);
+                    if p.is_null() {
+                        return 1;
+                    }
+                    *p = r as u8;
+                    *p.add(l.size() - 1) = 1;
+                    slot[k] = Some((p, l));
+                }
+            }
+        }
+    }
+    for (p, l) in slot.into_iter().flatten() {
+        // SAFETY: ours.
+        unsafe { dealloc(p, l) };
+    }
+    let mut text = String::new();
+    while text.len() < 1 << 20 {
+        text.push_str("0123456789abcdef");
+    }
+    sum += u64::from(text.as_bytes().last().copied().unwrap_or(0));
+    println!("checksum {sum}");
+    0
 }

@@ -349,3 +349,17 @@ fn on_every_arch() {
         );
     }
 }
+
+/// scripts/report's allocation workload is the same in the tinyrt program and in C
+/// (scripts/compare/alloc.c, here with glibc's malloc): the same checksum.
+#[test]
+fn the_benchmark_workload_agrees_with_c() {
+    let c = root().join("target/tinyrt-tests/alloc-c");
+    common::tool(
+        "gcc",
+        &["-O2", "-o", c.to_str().unwrap(), root().join("scripts/compare/alloc.c").to_str().unwrap()],
+    );
+    let want = stdout(&common::run(&c, &["300000"]));
+    assert!(want.starts_with("checksum "), "{want}");
+    assert_eq!(stdout(&common::run(&heap(), &["bench", "300000"])), want);
+}
