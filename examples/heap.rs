@@ -39,7 +39,11 @@ fn main(args: tinyrt::env::Args) -> i32 {
         Some("large") => large(args.next().and_then(|a| a.parse().ok()).unwrap_or(256)),
         Some("oom") => oom(),
         Some("try") => try_reserve(),
-        Some("bench") => bench(args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000)),
+        Some("bench") => bench(
+            args.next()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(1_000_000),
+        ),
         Some(other) => {
             eprintln!("heap: unknown mode {other:?} (stress, large, oom, try, bench)");
             2

@@ -357,7 +357,12 @@ fn the_benchmark_workload_agrees_with_c() {
     let c = root().join("target/tinyrt-tests/alloc-c");
     common::tool(
         "gcc",
-        &["-O2", "-o", c.to_str().unwrap(), root().join("scripts/compare/alloc.c").to_str().unwrap()],
+        &[
+            "-O2",
+            "-o",
+            c.to_str().unwrap(),
+            root().join("scripts/compare/alloc.c").to_str().unwrap(),
+        ],
     );
     let want = stdout(&common::run(&c, &["300000"]));
     assert!(want.starts_with("checksum "), "{want}");

@@ -3,6 +3,8 @@
 //! sleep, deadlines stay where they were, clocks that cannot be slept on give the kernel's
 //! error, intervals keep their schedule, and timerfds count what they were not read for.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -370,4 +372,41 @@ fn a_wall_clock_change_cancels_a_cancel_on_set_timer() {
         std::io::Error::last_os_error()
     );
     assert_eq!(t.wait(), Err(Errno::ECANCELED));
+}
+
+/// A sandbox refusing clock_nanosleep (EPERM, in this thread only): every sleep reports the
+/// refusal, also one too long for 32-bit fields, and a later short one is not sent to a
+/// 32-bit twin this architecture does not have (nothing is remembered).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_refused_sleep_reports_the_refusal_every_time() {
+    std::thread::spawn(|| {
+        const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+        let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+        let prog =
+            common::seccomp_program(AUDIT_ARCH_X86_64, &[(libc::SYS_clock_nanosleep, refuse)]);
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: two prctl calls on a live program; the filter binds this thread only.
+        unsafe {
+            assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+            assert_eq!(
+                libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &fprog as *const _
+                ),
+                0
+            );
+        }
+        assert_eq!(time::sleep(Duration::from_millis(1)), Err(Errno::EPERM));
+        assert_eq!(time::sleep(Duration::from_secs(1 << 40)), Err(Errno::EPERM));
+        assert_eq!(time::sleep(Duration::from_millis(1)), Err(Errno::EPERM));
+        let r = time::clock_nanosleep(ClockId::BOOTTIME, Timeout::After(Duration::from_millis(1)));
+        assert_eq!(r, Err(SleepError::Errno(Errno::EPERM)));
+    })
+    .join()
+    .unwrap();
 }

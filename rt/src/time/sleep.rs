@@ -279,29 +279,28 @@ fn forever() -> Result<(), Errno> {
     }
 }
 
-/// Calls `call(false)`, the 64-bit-time system call; on a 32-bit architecture where that
-/// call is refused (ENOSYS before Linux 5.1, EPERM from sandboxes such as Docker's default
-/// profile), `call(true)`, its 32-bit-time twin, which from then on serves directly (`refused`
-/// remembers). Where there is no twin (64-bit architectures) the first answer stands.
+/// Calls `call(false)`, the 64-bit-time system call; on a 32-bit architecture (`has32`: it
+/// has a 32-bit-time twin) where that call is refused (ENOSYS before Linux 5.1, EPERM from
+/// sandboxes such as Docker's default profile), `call(true)`, the twin, which from then on
+/// serves directly (`refused` remembers). Without a twin the first answer stands. A twin
+/// that could not even be asked (EOVERFLOW: a time its 32-bit fields cannot hold) proves
+/// nothing, so it is not remembered.
 pub(super) fn time64_or_32(
     refused: &AtomicBool,
+    has32: bool,
     mut call: impl FnMut(bool) -> Result<(), Errno>,
 ) -> Result<(), Errno> {
-    let mut first = None;
-    if !refused.load(Ordering::Relaxed) {
+    if !(has32 && refused.load(Ordering::Relaxed)) {
         match call(false) {
-            Err(e @ (Errno::ENOSYS | Errno::EPERM)) => first = Some(e),
+            Err(Errno::ENOSYS | Errno::EPERM) if has32 => {}
             r => return r,
         }
     }
-    match call(true) {
-        // No 32-bit twin, or refused too: the first answer stands.
-        Err(Errno::ENOSYS) if first.is_some() => Err(first.unwrap_or(Errno::ENOSYS)),
-        r => {
-            refused.store(true, Ordering::Relaxed);
-            r
-        }
+    let r = call(true);
+    if r != Err(Errno::EOVERFLOW) {
+        refused.store(true, Ordering::Relaxed);
     }
+    r
 }
 
 /// One `clock_nanosleep`, with 64-bit time or its 32-bit fallback. `rem` is written before
@@ -313,7 +312,8 @@ fn nanosleep(
     rem: &mut __kernel_timespec,
 ) -> Result<(), Errno> {
     static REFUSED: AtomicBool = AtomicBool::new(false);
-    time64_or_32(&REFUSED, |old| match old {
+    let has32 = crate::arch::NR.clock_nanosleep32.is_some();
+    time64_or_32(&REFUSED, has32, |old| match old {
         false => sys::clock_nanosleep(clock, flags, req, rem),
         true => nanosleep32(clock, flags, req, rem),
     })
@@ -464,39 +464,51 @@ mod tests {
 
     #[test]
     fn the_64_bit_call_serves_unless_refused_and_then_its_twin_does() {
-        let refused = AtomicBool::new(false);
-        let mut calls = std::vec::Vec::new();
         extern crate std;
+        use std::vec::Vec;
+        let refused = AtomicBool::new(false);
+        let mut calls = Vec::new();
         // Served by the 64-bit call: the twin is never asked.
-        let r = time64_or_32(&refused, |old| {
+        let r = time64_or_32(&refused, true, |old| {
             calls.push(old);
             Err(Errno::EINTR)
         });
+        assert_eq!(r, Err(Errno::EINTR));
         assert_eq!(
-            (r, &calls[..], refused.load(Ordering::Relaxed)),
-            (Err(Errno::EINTR), &[false][..], false)
+            (&calls[..], refused.load(Ordering::Relaxed)),
+            (&[false][..], false)
         );
+        // A twin that cannot hold the time proves nothing: not remembered.
+        calls.clear();
+        let r = time64_or_32(&refused, true, |old| {
+            calls.push(old);
+            Err(if old { Errno::EOVERFLOW } else { Errno::EPERM })
+        });
+        assert_eq!((r, &calls[..]), (Err(Errno::EOVERFLOW), &[false, true][..]));
+        assert!(!refused.load(Ordering::Relaxed));
         // Refused (EPERM), the twin serves and keeps serving.
         calls.clear();
-        let r = time64_or_32(&refused, |old| {
+        let r = time64_or_32(&refused, true, |old| {
             calls.push(old);
             if old { Ok(()) } else { Err(Errno::EPERM) }
         });
         assert_eq!((r, &calls[..]), (Ok(()), &[false, true][..]));
         calls.clear();
-        let _ = time64_or_32(&refused, |old| {
+        let _ = time64_or_32(&refused, true, |old| {
             calls.push(old);
             Ok(())
         });
         assert_eq!(&calls[..], &[true][..]);
-        // No twin (ENOSYS from it): the first answer stands, nothing is remembered.
+        // No twin (64-bit architectures): the first answer stands, whatever it is, and the
+        // twin's path is never taken, not even after an earlier EOVERFLOW.
         let fresh = AtomicBool::new(false);
-        let r = time64_or_32(&fresh, |old| {
-            Err(if old { Errno::ENOSYS } else { Errno::EPERM })
-        });
-        assert_eq!(
-            (r, fresh.load(Ordering::Relaxed)),
-            (Err(Errno::EPERM), false)
-        );
+        for e in [Errno::EPERM, Errno::ENOSYS, Errno::EOVERFLOW, Errno::EPERM] {
+            calls.clear();
+            let r = time64_or_32(&fresh, false, |old| {
+                calls.push(old);
+                Err(e)
+            });
+            assert_eq!((r, &calls[..]), (Err(e), &[false][..]));
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::sleep::{Timeout, duration_of, kernel_duration, time64_or_32};
 use super::{ClockId, Timespec};
+use crate::arch::NR;
 use crate::errno::Errno;
 use crate::io::Fd;
 use crate::sys::{self, Itimerspec32, Timespec32};
@@ -66,9 +67,9 @@ impl TimerFd {
     }
 
     /// Arms the timer: it expires at `first` (relative, or absolute on its clock), then
-    /// every `interval` (`Duration::ZERO`: once). `Timeout::After(Duration::ZERO)` expires
-    /// at once (the kernel would read zero as "disarm": tinyrt asks for 1 ns). Replaces any
-    /// earlier setting.
+    /// every `interval` (`Duration::ZERO`: once). `Timeout::After(Duration::ZERO)` and
+    /// `Timeout::At` the clock's zero expire at once (the kernel would read a zero time as
+    /// "disarm": tinyrt asks for 1 ns). Replaces any earlier setting.
     pub fn set(&self, first: Timeout, interval: Duration) -> Result<(), Errno> {
         self.settime(first, interval, 0)
     }
@@ -93,7 +94,8 @@ impl TimerFd {
     /// Time to the next expiration and the period.
     pub fn get(&self) -> Result<TimerState, Errno> {
         let mut cur = itimerspec(ZERO, ZERO);
-        time64_or_32(&TIME64_REFUSED, |old| match old {
+        let has32 = NR.timerfd_gettime32.is_some();
+        time64_or_32(&TIME64_REFUSED, has32, |old| match old {
             false => sys::timerfd_gettime(self.0.0, &mut cur),
             true => {
                 let mut c32 = Itimerspec32::default();
@@ -128,10 +130,11 @@ impl TimerFd {
     fn settime(&self, first: Timeout, interval: Duration, flags: u32) -> Result<(), Errno> {
         let (value, flags) = match first {
             Timeout::After(d) => (kernel_duration(d.max(Duration::from_nanos(1))), flags),
+            // The clock's zero would read as "disarm" too: 1 ns after it is as long past.
             Timeout::At(ts) => (
                 __kernel_timespec {
                     tv_sec: ts.sec,
-                    tv_nsec: i64::from(ts.nsec),
+                    tv_nsec: i64::from(ts.nsec).max(i64::from(ts.sec == 0)),
                 },
                 flags | g::TFD_TIMER_ABSTIME,
             ),
@@ -148,7 +151,8 @@ impl TimerFd {
         interval: __kernel_timespec,
     ) -> Result<(), Errno> {
         let new = itimerspec(value, interval);
-        time64_or_32(&TIME64_REFUSED, |old| {
+        let has32 = NR.timerfd_settime32.is_some();
+        time64_or_32(&TIME64_REFUSED, has32, |old| {
             if !old {
                 let mut prev = itimerspec(ZERO, ZERO);
                 return sys::timerfd_settime(self.0.0, flags, &new, &mut prev);
