@@ -7,7 +7,8 @@
 //!                               # `damage` overwrites a live block's byte halfway (the control)
 //!     heap large MIB            # MIB blocks of 1 MiB, then freed: resident set before/after
 //!     heap oom                  # allocates until the kernel refuses (Rust's handler reports it)
-//!     heap try                  # try_reserve until it fails, then goes on
+//!     heap try                  # try_reserve until it fails, then goes on, then grows a Vec
+//!                               # with try_reserve until that fails
 //!     heap bench [OPS]          # scripts/report's allocation workload (a checksum)
 //!
 //! Build it with `--features alloc`.
@@ -164,7 +165,13 @@ fn random_layout(rng: &mut Rng) -> Layout {
         10_001..=100_000 => 4096 + rng.below(252 * 1024), // medium
         _ => 1 + rng.below(4096),                         // small (size 0 is Vec's, not ours)
     } as usize;
-    let align = 1usize << rng.below(13); // 1 ..= 4096
+    // 1 ..= 4096, and now and then a large block aligned past a page (64 KiB ..= 2 MiB):
+    // those are trimmed out of a bigger mapping, and moved when they grow.
+    let align = if size >= 256 * 1024 && rng.below(50) == 0 {
+        1usize << (16 + rng.below(6))
+    } else {
+        1usize << rng.below(13)
+    };
     Layout::from_size_align(size, align).unwrap_or(Layout::new::<u8>())
 }
 
@@ -314,6 +321,25 @@ fn oom() -> i32 {
     }
 }
 
+/// One Vec grown (reallocated in place, or moved) until the kernel refuses: Err, and its
+/// contents are where they were.
+fn grow() -> i32 {
+    let mut v: Vec<u8> = alloc::vec![3; 1 << 20];
+    loop {
+        if let Err(e) = v.try_reserve_exact(v.len()) {
+            let intact = v.iter().step_by(4096).all(|&b| b == 3) && v.last() == Some(&3);
+            let state = if intact { "intact" } else { "DAMAGED" };
+            println!(
+                "growing: Err after {} MiB ({e}); contents {state}",
+                v.len() >> 20
+            );
+            return if intact { 0 } else { 1 };
+        }
+        let n = v.len();
+        v.resize(2 * n, 3);
+    }
+}
+
 fn try_reserve() -> i32 {
     let mut kept: Vec<Vec<u8>> = Vec::new();
     loop {
@@ -332,7 +358,7 @@ fn try_reserve() -> i32 {
                     "try_reserve failed after {mib} MiB ({e}); then {} bytes again",
                     again.len()
                 );
-                return 0;
+                return grow();
             }
         }
     }

@@ -1,7 +1,8 @@
 //! `tick PERIOD COUNT [--clock monotonic|boottime] [--missed burst|delay|skip] [--timerfd]`:
 //! runs a periodic timer (`tinyrt::time::Interval`) for COUNT ticks and prints how late each
 //! tick woke up (minimum, median, 99th percentile, maximum) and the cumulative drift: how far
-//! the last tick woke from when the first was due plus (COUNT - 1) periods.
+//! the last ticks woke from the schedule set by the first (when it was due, plus k periods),
+//! the least of the last 50 (one late wake-up is lateness, not drift).
 //!
 //! With `--timerfd` the ticks come from a periodic `TimerFd` instead: each read says how many
 //! periods passed since the last one, so ticks the program missed (stopped, busy) are counted,
@@ -86,8 +87,8 @@ fn main(args: tinyrt::env::Args) -> i32 {
     );
     let mut late = [0u64; MAX_TICKS];
     let mut first = None;
-    let mut last = 0i128;
-    for slot in late.iter_mut().take(count) {
+    let mut drift = Drift::new(count);
+    for (k, slot) in late.iter_mut().take(count).enumerate() {
         let woke = interval.tick().and_then(|deadline| {
             let now = time::clock_gettime(clock.0)?;
             Ok((deadline, now))
@@ -100,20 +101,45 @@ fn main(args: tinyrt::env::Args) -> i32 {
             }
         };
         *slot = u64::try_from(now.as_nanos() - deadline.as_nanos()).unwrap_or(0);
-        first.get_or_insert(deadline.as_nanos());
-        last = now.as_nanos();
+        let first_due = *first.get_or_insert(deadline.as_nanos());
+        drift.tick(
+            k,
+            now.as_nanos() - (first_due + k as i128 * period.as_nanos() as i128),
+        );
     }
-    report(&mut late[..count], period, count, first.unwrap_or(0), last);
+    report(&mut late[..count], period, count, drift.get());
     0
 }
 
-/// Prints the lateness statistics of `late` and the drift: how far the last of `count` ticks
-/// woke (at `last`) from when the first was due (`first_due`) plus the periods between.
-fn report(late: &mut [u64], period: Duration, count: usize, first_due: i128, last: i128) {
+/// The drift of a run of `count` ticks: the least of how far each of the last 50 woke from
+/// the schedule.
+struct Drift {
+    count: usize,
+    least: Option<i128>,
+}
+
+impl Drift {
+    fn new(count: usize) -> Drift {
+        Drift { count, least: None }
+    }
+
+    /// Tick `k` (from 0) woke `off` nanoseconds after its place on the schedule.
+    fn tick(&mut self, k: usize, off: i128) {
+        if k + 50 >= self.count {
+            self.least = Some(self.least.map_or(off, |l| l.min(off)));
+        }
+    }
+
+    fn get(&self) -> i128 {
+        self.least.unwrap_or(0)
+    }
+}
+
+/// Prints the lateness statistics of `late` and the `drift` of `count` ticks.
+fn report(late: &mut [u64], period: Duration, count: usize, drift: i128) {
     let n = late.len();
     late.sort_unstable();
     let at = |q: usize| late[(n - 1) * q / 100];
-    let drift = last - (first_due + (count as i128 - 1) * period.as_nanos() as i128);
     println!(
         "lateness: min {} ns, median {} ns, p99 {} ns, max {} ns; drift over the run {} ns",
         at(0),
@@ -161,7 +187,7 @@ fn by_timerfd(period: Duration, count: usize, clock: ClockId) -> i32 {
     );
     let mut late = [0u64; MAX_TICKS];
     let (mut ticks, mut reads) = (0usize, 0usize);
-    let mut last = 0i128;
+    let mut drift = Drift::new(count);
     while ticks < count {
         let n = match timer.wait() {
             Ok(n) => n as usize,
@@ -178,15 +204,14 @@ fn by_timerfd(period: Duration, count: usize, clock: ClockId) -> i32 {
         if let Some(slot) = late.get_mut(reads - 1) {
             *slot = u64::try_from(now - due).unwrap_or(0);
         }
-        last = now;
+        drift.tick(ticks - 1, now - due);
     }
     println!("reads {reads} expirations {ticks}");
     report(
         &mut late[..reads.min(MAX_TICKS)],
         period,
         ticks,
-        first_due,
-        last,
+        drift.get(),
     );
     0
 }

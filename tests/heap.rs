@@ -302,10 +302,7 @@ fn sizes() {
     let heap = std::fs::metadata(size.join("heap")).unwrap().len();
     println!("size mode: hello {hello}, hello with alloc {hello_alloc}, heap {heap}");
     assert_eq!(hello, hello_alloc);
-    assert!(
-        heap <= 41_000,
-        "heap is {heap} bytes in size mode (40,232 when this was written)"
-    );
+    assert!(heap <= 43_000, "heap is {heap} bytes in size mode");
 }
 
 /// The heap on every architecture: the collections, a shorter stress run, the large blocks.

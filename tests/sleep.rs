@@ -62,7 +62,7 @@ fn agrees_with_gnu_sleep_on_status_messages_and_duration() {
         &["1.5.5"],
         &["inf0"],
         &["--", "-0.01"],
-        // Odd good ones.
+        // Odd good ones (their durations, in ms, are checked below).
         &["1e-2"],
         &[".05"],
         &["0.01s"],
@@ -81,16 +81,44 @@ fn agrees_with_gnu_sleep_on_status_messages_and_duration() {
         &["0.0000001d"],
         &["0"],
     ];
+    // What each good list asks for, in microseconds: a sleep never ends before that.
+    let asked = |args: &[&str]| -> Option<u64> {
+        Some(match args {
+            ["1e-2"] | ["0.01s"] | ["+.01"] | ["00000000000000000000000.01"] => 10_000,
+            [".05"] => 50_000,
+            ["0.001m"] => 60_000,
+            ["0x1p-7"] | ["0X.8P-6"] => 7_812,
+            [" 0.02"] => 20_000,
+            ["0.01", "0.02", "2e-2"] => 50_000,
+            ["0.000001h"] => 3_600,
+            ["0.0000001d"] => 8_640,
+            ["--", "-0"] | ["0", "--"] | ["0.0000000001"] | ["1e-9999"] | ["0"] => 0,
+            _ => return None,
+        })
+    };
     for args in cases {
         let (gnu_code, gnu_err, gnu_took) = run_as_sleep(GNU, args);
         let (code, err, took) = run_as_sleep(&ours(), args);
         assert_eq!(code, gnu_code, "{args:?}: ours {err:?}, GNU {gnu_err:?}");
         assert_eq!(err, gnu_err, "{args:?}");
-        let diff = took.abs_diff(gnu_took);
-        assert!(
-            diff < Duration::from_millis(25),
-            "{args:?}: ours took {took:?}, GNU {gnu_took:?}"
+        assert_eq!(
+            asked(args).is_some(),
+            code == Some(0),
+            "{args:?}: a good list?"
         );
+        if let Some(us) = asked(args) {
+            let at_least = Duration::from_micros(us);
+            assert!(
+                took >= at_least,
+                "{args:?}: ours took {took:?}, asked {at_least:?}"
+            );
+            assert!(gnu_took >= at_least, "{args:?}: GNU took {gnu_took:?}");
+            // Generous: both are processes started on a loaded machine.
+            assert!(
+                took.abs_diff(gnu_took) < Duration::from_millis(100),
+                "{args:?}: ours took {took:?}, GNU {gnu_took:?}"
+            );
+        }
     }
 }
 
@@ -166,7 +194,7 @@ fn sigstop_and_sigcont_change_nothing() {
             assert!(status.success(), "{program}");
             let expect = Duration::from_millis(expect);
             assert!(
-                took >= expect && took < expect + Duration::from_millis(60),
+                took >= expect && took < expect + Duration::from_millis(150),
                 "{program}: stopped {stop_at}..{cont_at} ms, took {took:?}"
             );
         }
@@ -210,7 +238,9 @@ fn five_thousand_ticks_of_a_millisecond_drift_less_than_a_period() {
     let out = Command::new(&tick).args(["1ms", "5000"]).output().unwrap();
     let s = summary(&out);
     assert_eq!(s["ticks"], 5000);
-    // Far below what a sleep(period) loop adds up to here (about 0.1 ms a tick).
+    // drift_ns is how far the last tick woke from the schedule; as in the tick example, the
+    // least of the last 50 ticks' lateness, so that one late wake-up on a loaded machine is
+    // not counted as drift. A sleep(period) loop adds up to hundreds of ms here.
     assert!(s["drift_ns"].abs() < 1_000_000, "{s:?}");
     assert!(s["min_ns"] >= 0 && s["median_ns"] < 1_000_000, "{s:?}");
 }

@@ -275,7 +275,7 @@ fn missed_ticks_burst_delay_or_skip() {
         // The tick due at start + 1 period is late: it fires at once, whatever the choice.
         let t = Instant::now();
         assert_eq!(ns(iv.tick().unwrap()), start + p, "{missed:?}");
-        assert!(t.elapsed() < Duration::from_millis(3));
+        assert!(t.elapsed() < Duration::from_millis(10));
         let next = ns(iv.deadline());
         let now = ns(time::clock_gettime(ClockId::MONOTONIC).unwrap());
         match missed {
@@ -290,9 +290,11 @@ fn missed_ticks_burst_delay_or_skip() {
                 assert_eq!(ns(iv.tick().unwrap()), next);
             }
             MissedTicks::Skip => {
-                assert_eq!(next, start + 4 * p, "the first of the schedule after {now}");
-                assert_eq!(ns(iv.tick().unwrap()), start + 4 * p);
-                assert_eq!(iv.deadline().as_nanos(), start + 5 * p);
+                // On the schedule, the first point of it after the late tick fired.
+                assert_eq!((next - start) % p, 0, "{next} off the schedule");
+                assert!(next >= start + 4 * p && next - p <= now, "{next} {now}");
+                assert_eq!(ns(iv.tick().unwrap()), next);
+                assert_eq!(iv.deadline().as_nanos(), next + p);
             }
         }
     }
@@ -346,7 +348,9 @@ fn a_timerfd_counts_the_expirations_it_was_not_read_for() {
 }
 
 /// TFD_TIMER_CANCEL_ON_SET: a wall-clock change (here the clock set to what it reads, which
-/// the kernel counts as a change) ends the wait with ECANCELED. Setting the clock needs root.
+/// the kernel counts as a change; the step is the microseconds between the read and the set)
+/// ends the wait with ECANCELED. Setting the clock needs CAP_SYS_TIME: without it the test is
+/// skipped loudly (and fails where skips are not allowed, as scripts/test runs it).
 #[test]
 fn a_wall_clock_change_cancels_a_cancel_on_set_timer() {
     let t = TimerFd::new(ClockId::REALTIME, TimerFlags::CLOEXEC).unwrap();

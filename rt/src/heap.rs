@@ -119,7 +119,14 @@ unsafe impl talc::source::Source for Arenas {
         let base = map(size).ok_or(())?;
         NEXT_ARENA.store((next * 2).min(MAX_ARENA), Ordering::Relaxed);
         // SAFETY: a fresh private mapping of `size` bytes that nothing else uses.
-        unsafe { talc.claim(base, size) }.map(|_| ()).ok_or(())
+        match unsafe { talc.claim(base, size) } {
+            Some(_) => Ok(()),
+            None => {
+                // SAFETY: talc did not take it: still ours alone.
+                let _ = unsafe { sys::munmap(base as usize, size) };
+                Err(())
+            }
+        }
     }
 }
 

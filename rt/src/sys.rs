@@ -79,13 +79,6 @@ pub fn close(fd: i32) -> Result<(), Errno> {
     Errno::from_ret(unsafe { syscall1(nr::__NR_close as usize, fd as usize) }).map(|_| ())
 }
 
-/// mmap's system call: 32-bit architectures have `mmap2` (offset in pages; i386's `mmap`
-/// takes a pointer to its arguments), 64-bit ones `mmap`.
-#[cfg(target_pointer_width = "32")]
-const MMAP: usize = nr::__NR_mmap2 as usize;
-#[cfg(target_pointer_width = "64")]
-const MMAP: usize = nr::__NR_mmap as usize;
-
 /// `mmap(NULL, len, prot, flags, -1, 0)`: new anonymous memory wherever the kernel puts it;
 /// its address. `flags` must include MAP_ANONYMOUS and must not ask for a fixed address
 /// (EINVAL otherwise, without a system call): new memory never replaces memory in use.
@@ -98,7 +91,7 @@ pub fn mmap_anonymous(len: usize, prot: u32, flags: u32) -> Result<usize, Errno>
     // the program holds changes; no pointer is passed.
     Errno::from_ret(unsafe {
         syscall6(
-            MMAP,
+            NR.mmap,
             0,
             len,
             prot as usize,

@@ -127,6 +127,9 @@ pub struct SyscallNumbers {
     pub timerfd_gettime: usize,
     /// The 32-bit-time `timerfd_gettime`, likewise.
     pub timerfd_gettime32: Option<usize>,
+    /// `mmap` with its offset in bytes, or on 32-bit architectures `mmap2` (offset in pages;
+    /// the plain call of some takes a pointer to its arguments).
+    pub mmap: usize,
 }
 
 impl SyscallNumbers {
@@ -148,6 +151,7 @@ impl SyscallNumbers {
             timerfd_settime32: None,
             timerfd_gettime: nr::__NR_timerfd_gettime as usize,
             timerfd_gettime32: None,
+            mmap: nr::__NR_mmap as usize,
         }
     }
 
@@ -172,6 +176,7 @@ impl SyscallNumbers {
             timerfd_settime32: Some(nr::__NR_timerfd_settime as usize),
             timerfd_gettime: nr::__NR_timerfd_gettime64 as usize,
             timerfd_gettime32: Some(nr::__NR_timerfd_gettime as usize),
+            mmap: nr::__NR_mmap2 as usize,
         }
     }
 }

@@ -8,20 +8,21 @@ fn main() {
     let count: usize = a[2].parse().unwrap();
     let start = Instant::now();
     let mut late = Vec::with_capacity(count);
-    // The first tick is due a period after the start; the drift is how far the last one
-    // woke from that plus COUNT - 1 periods.
+    // The first tick is due a period after the start; the drift is the least of how far each
+    // of the last 50 ticks woke from the schedule that sets.
     let first = period.as_nanos() as i128;
-    let (mut last, mut prev) = (0i128, 0i128);
-    for _ in 0..count {
+    let (mut drift, mut prev) = (i128::MAX, 0i128);
+    for k in 0..count {
         std::thread::sleep(period);
         let now = start.elapsed().as_nanos() as i128;
         // The loop has no schedule: a tick is late by how much its sleep overshot the
         // period (the drift below is what those overshoots add up to).
         late.push(now - prev - period.as_nanos() as i128);
         prev = now;
-        last = now;
+        if k + 50 >= count {
+            drift = drift.min(now - (first + k as i128 * period.as_nanos() as i128));
+        }
     }
-    let drift = last - (first + (count as i128 - 1) * period.as_nanos() as i128);
     let mut sorted = late.clone();
     sorted.sort();
     let at = |q: usize| sorted[(count - 1) * q / 100];
