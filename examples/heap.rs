@@ -380,7 +380,7 @@ fn bench(ops: u64) -> i32 {
                 dealloc(p, l);
             },
             None => {
-                let size = if (r >> 32) % 5 != 0 {
+                let size = if !(r >> 32).is_multiple_of(5) {
                     16 + (r >> 40) % 1009
                 } else {
                     1024 + (r >> 40) % 64513
