@@ -44,7 +44,7 @@ fn ret(r: usize) -> Result<usize, Errno> {
 
 fn check() -> Result<u32, &'static str> {
     let mut n = 0;
-    // SAFETY (every call below): the pointers passed are to live buffers of this function,
+    // SAFETY: (every call below) the pointers passed are to live buffers of this function,
     // of the lengths given; the descriptors are ones this function opened.
     unsafe {
         let pid = ret(syscall0(nr::__NR_getpid as usize)).map_err(|_| "getpid")?;

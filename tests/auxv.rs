@@ -205,10 +205,8 @@ fn typed_getters_agree_with_the_raw_vector() {
     assert_eq!(ph, [raw("AT_PHDR"), raw("AT_PHENT"), raw("AT_PHNUM")]);
     // The page size is the one the C library reports.
     // SAFETY: sysconf has no preconditions.
-    assert_eq!(
-        typed["page_size"],
-        unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.to_string()
-    );
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    assert_eq!(typed["page_size"], page.to_string());
 
     // AT_RANDOM: 16 bytes, different in every process.
     let r1 = typed["random"].to_owned();

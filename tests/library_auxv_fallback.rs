@@ -85,10 +85,8 @@ fn child_half_under_valgrind() {
         tv_nsec: 0,
     };
     // SAFETY: ts is ours.
-    assert_eq!(
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) },
-        0
-    );
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    assert_eq!(r, 0);
     let before = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
     let ours = time::clock_gettime(ClockId::MONOTONIC).unwrap().as_nanos();
     assert!(before <= ours, "{before} <= {ours}");

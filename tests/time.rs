@@ -54,10 +54,8 @@ fn library_mode_finds_the_vdso_through_the_kernel() {
     let ehdr = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) } as usize;
     assert_eq!(auxv::sysinfo_ehdr(), Some(ehdr));
     // SAFETY: as above.
-    assert_eq!(
-        auxv::page_size(),
-        Some(unsafe { libc::getauxval(libc::AT_PAGESZ) } as usize)
-    );
+    let page = unsafe { libc::getauxval(libc::AT_PAGESZ) } as usize;
+    assert_eq!(auxv::page_size(), Some(page));
     for f in Function::ALL {
         match time::backend(f) {
             Backend::Vdso {
@@ -141,10 +139,8 @@ fn dynamic_clocks_agree_with_glibc() {
     let a = glibc(ClockId::from_raw(id)).unwrap();
     assert!(b <= o && o <= a);
     // SAFETY: pthread_self is always valid.
-    assert_eq!(
-        unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) },
-        0
-    );
+    let r = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
+    assert_eq!(r, 0);
     // This thread's clock by glibc's id, and ours by `thread_cputime(0)`: the same clock.
     let glibc_thread = ClockId::from_raw(id);
     let b = glibc(glibc_thread).unwrap();
@@ -244,9 +240,9 @@ fn monotonic_never_goes_backwards_across_four_threads() {
 
 #[test]
 fn getcpu_agrees_with_glibc() {
-    // SAFETY: sched_getcpu has no preconditions.
     let mut agree = 0;
     for _ in 0..1000 {
+        // SAFETY: sched_getcpu has no preconditions.
         let g = unsafe { libc::sched_getcpu() };
         let (c, node) = cpu::getcpu().unwrap();
         let (sc, snode) = cpu::syscall_getcpu().unwrap();

@@ -117,9 +117,11 @@ fn clocks(c: &mut Criterion) {
     let mut g = c.benchmark_group("time");
     g.bench_function("tinyrt", |b| b.iter(t::time));
     g.bench_function("tinyrt_syscall", |b| b.iter(t::syscall::time));
-    // SAFETY: time(NULL) has no preconditions.
     g.bench_function("glibc", |b| {
-        b.iter(|| unsafe { libc::time(std::ptr::null_mut()) })
+        b.iter(|| {
+            // SAFETY: time(NULL) has no preconditions.
+            unsafe { libc::time(std::ptr::null_mut()) }
+        })
     });
     g.finish();
 

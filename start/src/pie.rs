@@ -63,82 +63,158 @@ pub struct Outcome {
 /// the program was linked with `link-pie.x`.
 #[inline(always)]
 pub unsafe fn relocate(sp: *const usize) -> Outcome {
-    let w = size_of::<usize>();
     let mut out = Outcome {
         relro_start: 0,
         relro_end: 0,
         refused: 0,
         page: 4096,
     };
-    // SAFETY (the whole body): every pointer read here is into the initial stack (argc,
-    // argv, envp, auxv: the kernel's layout), the program headers the kernel mapped at
-    // AT_PHDR, or the program's own dynamic section and relocation tables inside its
-    // mapped image; every write goes to a word a relocation names (module Safety section).
+    // SAFETY: the caller's contract.
+    let (phdr, phnum) = unsafe { from_auxv(sp, &mut out.page) };
+    // SAFETY: AT_PHDR and AT_PHNUM describe the headers the kernel mapped.
+    let h = unsafe { from_program_headers(phdr, phnum) };
+    let (Some(base), Some(dynamic)) = (h.base, h.dynamic) else {
+        // Not linked with link-pie.x: nothing to do (and nothing to protect).
+        return out;
+    };
+    out.relro_start = h.relro_start.wrapping_add(base);
+    out.relro_end = h.relro_end.wrapping_add(base);
+    // SAFETY: PT_DYNAMIC's address plus the base is the program's own dynamic section.
+    let t = unsafe { tables(base, dynamic) };
+    // SAFETY: the tables the dynamic section names, inside the mapped image, naming words in
+    // its writable segments.
     unsafe {
-        // The stack module's walk is inlined and touches no static: safe before relocation.
+        apply(base, t.rela, t.rela_size, true, &mut out.refused);
+        apply(base, t.rel, t.rel_size, false, &mut out.refused);
+        apply_relr(base, t.relr, t.relr_size);
+    }
+    out
+}
+
+/// AT_PHDR and AT_PHNUM from the auxiliary vector, found with the stack module's walk
+/// (inlined, touching no static); AT_PAGESZ into `page` if it is a power of two.
+///
+/// # Safety
+/// `sp` is the kernel's initial stack pointer.
+#[inline(always)]
+unsafe fn from_auxv(sp: *const usize, page: &mut usize) -> (usize, usize) {
+    let (mut phdr, mut phnum) = (0, 0);
+    // SAFETY: the walk and every read stay inside the kernel's argc/argv/envp/auxv layout,
+    // up to AT_NULL.
+    unsafe {
         let mut p = tinyrt_rt::__private_start::auxv_start(sp);
-        let (mut phdr, mut phnum) = (0usize, 0usize);
         while *p != AT_NULL as usize {
             match *p as u32 {
                 AT_PHDR => phdr = *p.wrapping_add(1),
                 AT_PHNUM => phnum = *p.wrapping_add(1),
-                AT_PAGESZ if (*p.wrapping_add(1)).is_power_of_two() => {
-                    out.page = *p.wrapping_add(1)
-                }
+                AT_PAGESZ if (*p.wrapping_add(1)).is_power_of_two() => *page = *p.wrapping_add(1),
                 _ => {}
             }
             p = p.wrapping_add(2);
         }
-        let phdrs = phdr as *const Elf_Phdr;
-        let (mut base, mut dynamic) = (None, None);
-        let mut i = 0;
-        while i < phnum {
-            let ph = &*phdrs.wrapping_add(i);
-            match ph.p_type {
-                PT_PHDR => base = Some(phdr.wrapping_sub(ph.p_vaddr)),
-                PT_DYNAMIC => dynamic = Some(ph.p_vaddr),
-                PT_GNU_RELRO => {
-                    out.relro_start = ph.p_vaddr;
-                    out.relro_end = ph.p_vaddr.wrapping_add(ph.p_memsz);
-                }
-                _ => {}
-            }
-            i = i.wrapping_add(1);
-        }
-        let (Some(base), Some(dynamic)) = (base, dynamic) else {
-            // Not linked with link-pie.x: nothing to do (and nothing to protect).
-            out.relro_end = out.relro_start;
-            return out;
-        };
-        out.relro_start = out.relro_start.wrapping_add(base);
-        out.relro_end = out.relro_end.wrapping_add(base);
+    }
+    (phdr, phnum)
+}
 
-        let (mut rela, mut rela_size, mut rel, mut rel_size, mut relr, mut relr_size) =
-            (0, 0, 0, 0, 0, 0);
-        let mut d = base.wrapping_add(dynamic) as *const Elf_Dyn;
+/// What the program headers say: the load base (AT_PHDR minus PT_PHDR's address),
+/// PT_DYNAMIC's link-time address, and PT_GNU_RELRO's link-time range.
+struct Headers {
+    base: Option<usize>,
+    dynamic: Option<usize>,
+    relro_start: usize,
+    relro_end: usize,
+}
+
+/// Reads the program headers.
+///
+/// # Safety
+/// `phdr` points at `phnum` program headers (the kernel's AT_PHDR and AT_PHNUM).
+#[inline(always)]
+unsafe fn from_program_headers(phdr: usize, phnum: usize) -> Headers {
+    let mut h = Headers {
+        base: None,
+        dynamic: None,
+        relro_start: 0,
+        relro_end: 0,
+    };
+    let mut i = 0;
+    while i < phnum {
+        // SAFETY: i < phnum: one of the headers (caller).
+        let ph = unsafe { &*(phdr as *const Elf_Phdr).wrapping_add(i) };
+        match ph.p_type {
+            PT_PHDR => h.base = Some(phdr.wrapping_sub(ph.p_vaddr)),
+            PT_DYNAMIC => h.dynamic = Some(ph.p_vaddr),
+            PT_GNU_RELRO => {
+                h.relro_start = ph.p_vaddr;
+                h.relro_end = ph.p_vaddr.wrapping_add(ph.p_memsz);
+            }
+            _ => {}
+        }
+        i = i.wrapping_add(1);
+    }
+    h
+}
+
+/// The relocation tables the dynamic section names: addresses (moved by the base) and sizes.
+struct Tables {
+    rela: usize,
+    rela_size: usize,
+    rel: usize,
+    rel_size: usize,
+    relr: usize,
+    relr_size: usize,
+}
+
+/// DT_RELA/DT_RELASZ (x86_64, aarch64, riscv64), DT_REL/DT_RELSZ (i686, arm) and
+/// DT_RELR/DT_RELRSZ from the dynamic section at `dynamic` + `base`.
+///
+/// # Safety
+/// `base + dynamic` is the program's own dynamic section, ended by DT_NULL.
+#[inline(always)]
+unsafe fn tables(base: usize, dynamic: usize) -> Tables {
+    let mut t = Tables {
+        rela: 0,
+        rela_size: 0,
+        rel: 0,
+        rel_size: 0,
+        relr: 0,
+        relr_size: 0,
+    };
+    let mut d = base.wrapping_add(dynamic) as *const Elf_Dyn;
+    // SAFETY: entries of the dynamic section up to its DT_NULL (caller).
+    unsafe {
         while (*d).d_tag != DT_NULL {
             let v = (*d).d_un.d_ptr;
             match (*d).d_tag {
-                DT_RELA => rela = base.wrapping_add(v),
-                DT_RELASZ => rela_size = v,
-                DT_REL => rel = base.wrapping_add(v),
-                DT_RELSZ => rel_size = v,
-                DT_RELR => relr = base.wrapping_add(v),
-                DT_RELRSZ => relr_size = v,
+                DT_RELA => t.rela = base.wrapping_add(v),
+                DT_RELASZ => t.rela_size = v,
+                DT_REL => t.rel = base.wrapping_add(v),
+                DT_RELSZ => t.rel_size = v,
+                DT_RELR => t.relr = base.wrapping_add(v),
+                DT_RELRSZ => t.relr_size = v,
                 _ => {}
             }
             d = d.wrapping_add(1);
         }
+    }
+    t
+}
 
-        apply(base, rela, rela_size, true, &mut out.refused);
-        apply(base, rel, rel_size, false, &mut out.refused);
-
-        // RELR: an even word is an address to relocate (and the next word's place); an odd
-        // word is a bitmap of the next word-size - 1 words after the place, bit 1 first.
-        let mut e = relr as *const usize;
-        let end = relr.wrapping_add(relr_size) as *const usize;
-        let mut place = core::ptr::null_mut::<usize>();
-        while e < end {
+/// Applies a DT_RELR table of `size` bytes at `table`: an even word is an address to
+/// relocate (and the next word's place); an odd word is a bitmap of the next word-size - 1
+/// words after the place, bit 1 first.
+///
+/// # Safety
+/// `table` is the program's own RELR table, naming words in its writable segments.
+#[inline(always)]
+unsafe fn apply_relr(base: usize, table: usize, size: usize) {
+    let w = size_of::<usize>();
+    let mut e = table as *const usize;
+    let end = table.wrapping_add(size) as *const usize;
+    let mut place = core::ptr::null_mut::<usize>();
+    while e < end {
+        // SAFETY: `e` is an entry of the table; `place` and `at` are words it names (caller).
+        unsafe {
             let word = *e;
             if word & 1 == 0 {
                 place = base.wrapping_add(word) as *mut usize;
@@ -156,10 +232,9 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
                 }
                 place = place.wrapping_add(8 * w - 1);
             }
-            e = e.wrapping_add(1);
         }
+        e = e.wrapping_add(1);
     }
-    out
 }
 
 /// Applies a RELA table (`addend`: the new word is base + r_addend) or a REL table (the

@@ -1,0 +1,69 @@
+//! seccomp filters (BPF programs) installed in a child process before it runs.
+
+use std::process::Command;
+
+/// A BPF statement (`BPF_LD`, `BPF_RET`, ...) for a seccomp program.
+pub fn bpf_stmt(code: u32, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+/// A BPF `jeq k`: skip `jt` instructions if equal, `jf` if not.
+pub fn bpf_jeq(k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
+/// A seccomp program for processes of audit architecture `audit_arch` (others pass): each
+/// rule (system call number, SECCOMP_RET_* action) applies its action; the rest is allowed.
+pub fn seccomp_program(audit_arch: u32, rules: &[(i64, u32)]) -> Vec<libc::sock_filter> {
+    use libc::{BPF_ABS, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let (stmt, jeq) = (bpf_stmt, bpf_jeq);
+    let mut p = vec![
+        stmt(BPF_LD | BPF_W | BPF_ABS, 4), // seccomp_data.arch
+        jeq(audit_arch, 1, 0),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0), // seccomp_data.nr
+    ];
+    for &(nr, action) in rules {
+        p.push(jeq(nr as u32, 0, 1));
+        p.push(stmt(BPF_RET | BPF_K, action));
+    }
+    p.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW));
+    p
+}
+
+/// Installs `prog` in the child of `cmd` (after fork, before exec), with no_new_privs.
+pub fn with_seccomp(cmd: &mut Command, prog: Vec<libc::sock_filter>) {
+    use std::os::unix::process::CommandExt;
+    let prog: &'static [libc::sock_filter] = prog.leak();
+    let (addr, len) = (prog.as_ptr() as usize, prog.len() as u16);
+    // SAFETY: the closure runs in the child between fork and exec and only makes two prctl
+    // calls on memory prepared (and leaked, so alive) before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fprog = libc::sock_fprog {
+                len,
+                filter: addr as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &fprog as *const _,
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
