@@ -3,24 +3,20 @@
 //! added it is a static-PIE program.
 
 mod common;
-use common::{cargo, root, run, stdout, tool};
+use common::{cargo, cargo_ok, root, run, stdout, tool};
 use std::path::PathBuf;
 
 /// Builds the template into `target/tinyrt-tests/<dir>` with `args`, checks that it greets
 /// as it should, and returns the program's path and its `readelf -lW`.
 fn build_and_run(dir: &str, args: &[&str], profile_dir: &str) -> (PathBuf, String) {
     let target = root().join("target/tinyrt-tests").join(dir);
-    let out = cargo()
-        .current_dir(root().join("template"))
-        .env("CARGO_TARGET_DIR", &target)
-        .args(["build", "--quiet"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    cargo_ok(
+        cargo()
+            .current_dir(root().join("template"))
+            .env("CARGO_TARGET_DIR", &target)
+            .args(["build", "--quiet"])
+            .args(args),
+        "cargo build",
     );
     let exe = target.join(profile_dir).join("tinyrt-template");
     let out = run(&exe, &["tester"]);
@@ -68,17 +64,13 @@ fn template_crate_builds_from_the_packaged_crates() {
     // against an earlier run's sources.
     let home = dir.join("cargo-home");
     // Packages and verifies (builds each from its own .crate) the three crates.
-    let out = cargo()
-        .env("CARGO_HOME", &home)
-        .env("CARGO_TARGET_DIR", &dir)
-        .args(["package", "--allow-dirty", "--quiet"])
-        .args(["-p", "tinyrt-rt", "-p", "tinyrt-start", "-p", "tinyrt"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cargo package failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    cargo_ok(
+        cargo()
+            .env("CARGO_HOME", &home)
+            .env("CARGO_TARGET_DIR", &dir)
+            .args(["package", "--allow-dirty", "--quiet"])
+            .args(["-p", "tinyrt-rt", "-p", "tinyrt-start", "-p", "tinyrt"]),
+        "cargo package failed:\n",
     );
     let unpacked = dir.join("unpacked");
     std::fs::create_dir_all(&unpacked).unwrap();
@@ -143,18 +135,14 @@ fn template_crate_builds_from_the_packaged_crates() {
         ),
     ] {
         let target = dir.join(format!("user-target-{}", args.len()));
-        let out = cargo()
-            .env("CARGO_HOME", &home)
-            .current_dir(&user)
-            .env("CARGO_TARGET_DIR", &target)
-            .args(["build", "--quiet"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        cargo_ok(
+            cargo()
+                .env("CARGO_HOME", &home)
+                .current_dir(&user)
+                .env("CARGO_TARGET_DIR", &target)
+                .args(["build", "--quiet"])
+                .args(args),
+            &format!("{args:?}"),
         );
         let exe = target.join("release/tinyrt-template");
         let out = run(&exe, &["user"]);

@@ -3,7 +3,7 @@
 //! handler; a program with its own allocator; and the allocator's size.
 
 mod common;
-use common::{ARCHES, cargo, root, stdout, strace};
+use common::{ARCHES, cargo, cargo_ok, root, stdout, strace};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -23,23 +23,19 @@ fn heap_dir() -> &'static PathBuf {
 
 fn build(args: &[&str], dir: &str, profile: &str) -> PathBuf {
     let target = root().join("target/tinyrt-tests").join(dir);
-    let out = cargo()
-        .env("CARGO_TARGET_DIR", &target)
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "heap",
-            "--example",
-            "hello",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    cargo_ok(
+        cargo()
+            .env("CARGO_TARGET_DIR", &target)
+            .args([
+                "build",
+                "--quiet",
+                "--example",
+                "heap",
+                "--example",
+                "hello",
+            ])
+            .args(args),
+        "build the heap example",
     );
     target.join(profile).join("examples")
 }
@@ -195,16 +191,12 @@ fn heap_in_std() -> &'static PathBuf {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
         let target = root().join("target/tinyrt-tests/heap-in-std");
-        let out = cargo()
-            .env("CARGO_TARGET_DIR", &target)
-            .args(["build", "--release", "--quiet", "--manifest-path"])
-            .arg(root().join("tests/fixtures/heap-in-std/Cargo.toml"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        cargo_ok(
+            cargo()
+                .env("CARGO_TARGET_DIR", &target)
+                .args(["build", "--release", "--quiet", "--manifest-path"])
+                .arg(root().join("tests/fixtures/heap-in-std/Cargo.toml")),
+            "cargo build",
         );
         target.join("release/heap-in-std")
     })

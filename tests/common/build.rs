@@ -194,3 +194,15 @@ pub fn cross_examples_in(arch: &Arch, features: &[&str], release: bool) -> Optio
     let profile = if release { "release" } else { "debug" };
     Some(target_dir.join(arch.target).join(profile).join("examples"))
 }
+
+/// Runs a cargo command made with [`cargo`] and returns its output; fails the test with
+/// cargo's stderr (and `what`) when it fails.
+pub fn cargo_ok(c: &mut Command, what: &str) -> std::process::Output {
+    let out = c.output().expect("run cargo");
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
