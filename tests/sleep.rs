@@ -401,3 +401,17 @@ fn refused_time64_sleep_and_timer_calls_fall_back_to_the_32_bit_ones() {
     assert_eq!(log.matches("clock_nanosleep_time64(").count(), 1, "{log}");
     assert!(log.matches("clock_nanosleep(").count() >= 4, "{log}");
 }
+
+/// `sleep` stays free of `core::fmt` and of every panic path (either would add kilobytes):
+/// no such symbol in its `syms` build (the control: `now`, which formats, has them).
+#[test]
+fn sleep_has_no_formatting_and_no_panic() {
+    let names = |n: &str| {
+        common::tool("nm", &["-C", example(Build::Syms, n).to_str().unwrap()])
+            .lines()
+            .filter(|l| l.contains("core::fmt") || l.contains("panic"))
+            .count()
+    };
+    assert_eq!(names("sleep"), 0);
+    assert!(names("now") > 0);
+}
