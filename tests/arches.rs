@@ -197,13 +197,10 @@ mod i686 {
     use common::ptrace::{Tamper, run_traced};
 
     const I686: common::Arch = ARCHES[0];
-    /// i386 system call numbers (arch/x86/entry/syscalls/syscall_32.tbl).
-    const CLOCK_GETTIME32: i64 = 265;
-    const CLOCK_GETRES32: i64 = 266;
-    const CLOCK_GETTIME64: i64 = 403;
-    const CLOCK_GETRES_TIME64: i64 = 406;
-    const GETCPU: i64 = 318;
-    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+    use common::i386::{
+        AUDIT_ARCH as AUDIT_ARCH_I386, CLOCK_GETRES_TIME64, CLOCK_GETRES32, CLOCK_GETTIME32,
+        CLOCK_GETTIME64, GETCPU,
+    };
 
     #[test]
     fn without_a_vdso_the_syscalls_serve_valgrind_and_ptrace() {

@@ -165,14 +165,13 @@ fn out_of_memory_is_reported_and_try_reserve_sees_it() {
     // seccomp: every mmap refused (the heap has nothing but mmap to grow with).
     #[cfg(target_arch = "x86_64")]
     {
-        const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
         for (mode, code) in [("oom", 101), ("try", 101)] {
             let mut c = Command::new(heap());
             c.arg(mode);
             let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
             common::with_seccomp(
                 &mut c,
-                common::seccomp_program(AUDIT_ARCH_X86_64, &[(libc::SYS_mmap, refuse)]),
+                common::seccomp_program(common::AUDIT_ARCH_X86_64, &[(libc::SYS_mmap, refuse)]),
             );
             let out = c.output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);

@@ -36,9 +36,9 @@ fn without_pr_get_auxv_the_proc_file_serves() {
     }
     let pr_get_auxv = 0x4155_5856; // PR_GET_AUXV ("AUXV")
     let prog = vec![
-        stmt(BPF_LD | BPF_W | BPF_ABS, 4), // arch
-        jeq(0xc000_003e, 0, 4),            // not x86_64: allow
-        stmt(BPF_LD | BPF_W | BPF_ABS, 0), // nr
+        stmt(BPF_LD | BPF_W | BPF_ABS, 4),    // arch
+        jeq(common::AUDIT_ARCH_X86_64, 0, 4), // not x86_64: allow
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0),    // nr
         jeq(libc::SYS_prctl as u32, 0, 2),
         stmt(BPF_LD | BPF_W | BPF_ABS, 16), // args[0], low half
         jeq(pr_get_auxv, 1, 0),

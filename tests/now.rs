@@ -67,7 +67,10 @@ fn run_under_seccomp(exe: &std::path::Path, args: &[&str]) -> (i32, String) {
         .collect();
     let mut cmd = Command::new(exe);
     cmd.args(args).env_clear();
-    common::with_seccomp(&mut cmd, common::seccomp_program(0xc000_003e, &kill)); // AUDIT_ARCH_X86_64
+    common::with_seccomp(
+        &mut cmd,
+        common::seccomp_program(common::AUDIT_ARCH_X86_64, &kill),
+    );
     let out = cmd.output().unwrap();
     (
         out.status.into_raw(),

@@ -309,13 +309,12 @@ fn random_example_seed() -> Vec<u8> {
 /// the vDSO function it found.
 #[test]
 fn without_states_the_system_call_serves_and_says_so() {
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
     let mut cmd = std::process::Command::new(example(Build::Release, "random"));
     cmd.args(["64", "--chunk", "16"]);
     let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
     common::with_seccomp(
         &mut cmd,
-        common::seccomp_program(AUDIT_ARCH_X86_64, &[(libc::SYS_mmap, eperm)]),
+        common::seccomp_program(common::AUDIT_ARCH_X86_64, &[(libc::SYS_mmap, eperm)]),
     );
     let out = cmd.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -327,7 +326,7 @@ fn without_states_the_system_call_serves_and_says_so() {
     cmd.args(["-v", "time"]);
     common::with_seccomp(
         &mut cmd,
-        common::seccomp_program(AUDIT_ARCH_X86_64, &[(libc::SYS_mmap, eperm)]),
+        common::seccomp_program(common::AUDIT_ARCH_X86_64, &[(libc::SYS_mmap, eperm)]),
     );
     let text = stdout(&cmd.output().unwrap());
     assert!(text.contains("\n# getrandom: syscall\n"), "{text}");

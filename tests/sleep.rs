@@ -327,12 +327,10 @@ fn refused_time64_sleep_and_timer_calls_fall_back_to_the_32_bit_ones() {
     let Some(dir) = common::cross_examples(&i686) else {
         return;
     };
-    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-    const CLOCK_NANOSLEEP32: i64 = 267;
-    const CLOCK_NANOSLEEP_TIME64: i64 = 407;
-    const TIMERFD_SETTIME32: i64 = 325;
-    const TIMERFD_GETTIME64: i64 = 410;
-    const TIMERFD_SETTIME64: i64 = 411;
+    use common::i386::{
+        AUDIT_ARCH as AUDIT_ARCH_I386, CLOCK_NANOSLEEP_TIME64, CLOCK_NANOSLEEP32,
+        TIMERFD_GETTIME64, TIMERFD_SETTIME32, TIMERFD_SETTIME64,
+    };
     let run = |program: &str, args: &[&str], refused: &[i64], errno: i32| {
         let mut cmd = Command::new(dir.join(program));
         cmd.args(args);

@@ -385,10 +385,11 @@ fn a_wall_clock_change_cancels_a_cancel_on_set_timer() {
 #[test]
 fn a_refused_sleep_reports_the_refusal_every_time() {
     std::thread::spawn(|| {
-        const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
         let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
-        let prog =
-            common::seccomp_program(AUDIT_ARCH_X86_64, &[(libc::SYS_clock_nanosleep, refuse)]);
+        let prog = common::seccomp_program(
+            common::AUDIT_ARCH_X86_64,
+            &[(libc::SYS_clock_nanosleep, refuse)],
+        );
         let fprog = libc::sock_fprog {
             len: prog.len() as u16,
             filter: prog.as_ptr() as *mut libc::sock_filter,

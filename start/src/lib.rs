@@ -100,7 +100,7 @@ pub extern "C" fn rust_eh_personality() {}
 /// The prebuilt `alloc` (built to unwind) refers to this from its landing pads; with
 /// `panic = "abort"` no unwinding ever starts, so nothing calls it. Were it called, it ends
 /// the program with status 134 (only `exit_group`: a message would make every program carry
-/// the system-call entry it needs, on i686 the walk to AT_SYSINFO).
+/// whatever its architecture's system-call entry needs to be chosen).
 #[unsafe(no_mangle)]
 pub extern "C" fn _Unwind_Resume(_exception: *mut core::ffi::c_void) -> ! {
     tinyrt_rt::process::exit(134)

@@ -25,4 +25,4 @@ pub use images::{Image, pyelftools_list, vdso_fixtures, vdso_images};
 #[allow(unused_imports)]
 pub use run::{run, stdout, strace, tool};
 #[allow(unused_imports)]
-pub use seccomp::{bpf_jeq, bpf_stmt, seccomp_program, with_seccomp};
+pub use seccomp::{AUDIT_ARCH_X86_64, bpf_jeq, bpf_stmt, i386, seccomp_program, with_seccomp};

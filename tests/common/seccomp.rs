@@ -67,3 +67,22 @@ pub fn with_seccomp(cmd: &mut Command, prog: Vec<libc::sock_filter>) {
         });
     }
 }
+
+/// `AUDIT_ARCH_X86_64`: the `seccomp_data.arch` of this host's own system calls.
+pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+/// The i386 ABI's system calls the tests refuse (arch/x86/entry/syscalls/syscall_32.tbl),
+/// and its `seccomp_data.arch`.
+pub mod i386 {
+    pub const AUDIT_ARCH: u32 = 0x4000_0003;
+    pub const CLOCK_GETTIME32: i64 = 265;
+    pub const CLOCK_GETRES32: i64 = 266;
+    pub const CLOCK_NANOSLEEP32: i64 = 267;
+    pub const GETCPU: i64 = 318;
+    pub const TIMERFD_SETTIME32: i64 = 325;
+    pub const CLOCK_GETTIME64: i64 = 403;
+    pub const CLOCK_GETRES_TIME64: i64 = 406;
+    pub const CLOCK_NANOSLEEP_TIME64: i64 = 407;
+    pub const TIMERFD_GETTIME64: i64 = 410;
+    pub const TIMERFD_SETTIME64: i64 = 411;
+}

@@ -84,7 +84,7 @@ pub fn sleep(d: Duration) -> Result<(), Errno> {
 /// TIMER_ABSTIME)`), waiting for the same deadline again after an interruption; a deadline
 /// in the past returns at once.
 pub fn sleep_until(deadline: Instant) -> Result<(), Errno> {
-    wait_until(ClockId::MONOTONIC, timespec_of(deadline.0))
+    wait_until(ClockId::MONOTONIC, deadline.to_timespec())
 }
 
 /// The kernel's `clock_nanosleep` on any clock, once: `Ok` when the time came,
@@ -379,14 +379,6 @@ pub(super) fn kernel_duration(d: Duration) -> __kernel_timespec {
 pub(super) fn duration_of(ts: &__kernel_timespec) -> Duration {
     let secs = Duration::from_secs(u64::try_from(ts.tv_sec).unwrap_or(0));
     secs.saturating_add(Duration::from_nanos(u64::try_from(ts.tv_nsec).unwrap_or(0)))
-}
-
-/// A monotonic reading kept as a duration since the clock's zero, as a timespec.
-fn timespec_of(d: Duration) -> Timespec {
-    Timespec {
-        sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        nsec: d.subsec_nanos(),
-    }
 }
 
 /// `ts + d`, or `None` past what a timespec holds.
