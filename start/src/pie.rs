@@ -73,7 +73,7 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
     let (phdr, phnum) = unsafe { from_auxv(sp, &mut out.page) };
     // SAFETY: AT_PHDR and AT_PHNUM describe the headers the kernel mapped.
     let h = unsafe { from_program_headers(phdr, phnum) };
-    let (Some(base), Some(dynamic)) = (h.base, h.dynamic) else {
+    let (Some(base), dynamic @ 1..) = (h.base, h.dynamic) else {
         // Not linked with link-pie.x: nothing to do (and nothing to protect).
         return out;
     };
@@ -120,7 +120,8 @@ unsafe fn from_auxv(sp: *const usize, page: &mut usize) -> (usize, usize) {
 /// PT_DYNAMIC's link-time address, and PT_GNU_RELRO's link-time range.
 struct Headers {
     base: Option<usize>,
-    dynamic: Option<usize>,
+    /// Zero without a PT_DYNAMIC (no segment starts at address zero: the headers do).
+    dynamic: usize,
     relro_start: usize,
     relro_end: usize,
 }
@@ -133,7 +134,7 @@ struct Headers {
 unsafe fn from_program_headers(phdr: usize, phnum: usize) -> Headers {
     let mut h = Headers {
         base: None,
-        dynamic: None,
+        dynamic: 0,
         relro_start: 0,
         relro_end: 0,
     };
@@ -143,7 +144,7 @@ unsafe fn from_program_headers(phdr: usize, phnum: usize) -> Headers {
         let ph = unsafe { &*(phdr as *const Elf_Phdr).wrapping_add(i) };
         match ph.p_type {
             PT_PHDR => h.base = Some(phdr.wrapping_sub(ph.p_vaddr)),
-            PT_DYNAMIC => h.dynamic = Some(ph.p_vaddr),
+            PT_DYNAMIC => h.dynamic = ph.p_vaddr,
             PT_GNU_RELRO => {
                 h.relro_start = ph.p_vaddr;
                 h.relro_end = ph.p_vaddr.wrapping_add(ph.p_memsz);

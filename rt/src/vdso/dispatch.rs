@@ -51,6 +51,22 @@ pub enum Function {
     Getrandom,
 }
 
+/// `SPECS[f].$field`, as a `match` with one constant per arm rather than an index into
+/// `SPECS`: where `f` is not a constant, the compiler then keeps one small table for the
+/// field read (or a jump), never rows of pointers that a static-PIE build must relocate.
+macro_rules! field {
+    ($f:expr, $field:ident) => {
+        match $f {
+            Function::ClockGettime => const { SPECS[Function::ClockGettime as usize].$field },
+            Function::ClockGetres => const { SPECS[Function::ClockGetres as usize].$field },
+            Function::Gettimeofday => const { SPECS[Function::Gettimeofday as usize].$field },
+            Function::Time => const { SPECS[Function::Time as usize].$field },
+            Function::Getcpu => const { SPECS[Function::Getcpu as usize].$field },
+            Function::Getrandom => const { SPECS[Function::Getrandom as usize].$field },
+        }
+    };
+}
+
 impl Function {
     /// All of them, in this order.
     pub const ALL: [Function; 6] = [
@@ -64,12 +80,12 @@ impl Function {
 
     /// The C name.
     pub fn name(self) -> &'static str {
-        spec(self).name
+        field!(self, name)
     }
 
     /// This architecture's vDSO symbol for it, if the vDSO exports one we use.
     pub fn symbol(self) -> Option<&'static str> {
-        spec(self).symbol
+        field!(self, symbol)
     }
 }
 
@@ -116,12 +132,8 @@ struct Spec {
     /// The architecture's vDSO symbol.
     symbol: Option<&'static str>,
     slot: &'static AtomicPtr<()>,
-    /// What the slot holds until the function is resolved.
-    resolver: *mut (),
     /// The raw system call, with the vDSO function's signature.
     syscall: *mut (),
-    /// Resolves it: one out-of-line copy per function.
-    resolve: fn() -> *mut (),
 }
 
 /// The functions, in the order of [`Function`].
@@ -130,69 +142,39 @@ const SPECS: [Spec; 6] = [
         name: "clock_gettime",
         symbol: VDSO.clock_gettime,
         slot: &CLOCK_GETTIME,
-        resolver: resolve_clock_gettime as *mut (),
         syscall: sys_clock_gettime as *mut (),
-        resolve: out_of_line::<0>,
     },
     Spec {
         name: "clock_getres",
         symbol: VDSO.clock_getres,
         slot: &CLOCK_GETRES,
-        resolver: resolve_clock_getres as *mut (),
         syscall: sys_clock_getres as *mut (),
-        resolve: out_of_line::<1>,
     },
     Spec {
         name: "gettimeofday",
         symbol: VDSO.gettimeofday,
         slot: &GETTIMEOFDAY,
-        resolver: resolve_gettimeofday as *mut (),
         syscall: sys_gettimeofday as *mut (),
-        resolve: out_of_line::<2>,
     },
     Spec {
         name: "time",
         symbol: VDSO.time,
         slot: &TIME,
-        resolver: resolve_time as *mut (),
         syscall: sys_time as *mut (),
-        resolve: out_of_line::<3>,
     },
     Spec {
         name: "getcpu",
         symbol: VDSO.getcpu,
         slot: &GETCPU,
-        resolver: resolve_getcpu as *mut (),
         syscall: sys_getcpu as *mut (),
-        resolve: out_of_line::<4>,
     },
     Spec {
         name: "getrandom",
         symbol: VDSO.getrandom,
         slot: &GETRANDOM,
-        resolver: resolve_getrandom as *mut (),
         syscall: sys_getrandom as *mut (),
-        resolve: out_of_line::<5>,
     },
 ];
-
-/// `f`'s row of `SPECS`. A `match` of constant rows rather than an index: where `f` is not
-/// a constant, the compiler then keeps a small table per field it reads instead of the
-/// whole of `SPECS`.
-#[inline(always)]
-fn spec(f: Function) -> Spec {
-    const fn row(f: Function) -> Spec {
-        SPECS[f as usize]
-    }
-    match f {
-        Function::ClockGettime => const { row(Function::ClockGettime) },
-        Function::ClockGetres => const { row(Function::ClockGetres) },
-        Function::Gettimeofday => const { row(Function::Gettimeofday) },
-        Function::Time => const { row(Function::Time) },
-        Function::Getcpu => const { row(Function::Getcpu) },
-        Function::Getrandom => const { row(Function::Getrandom) },
-    }
-}
 
 /// How a function was resolved, kept beside its slot in `KIND` (as `Kind as u8`).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -205,14 +187,14 @@ enum Kind {
     ViaClock,
 }
 
-/// Each function's `Kind`, by `Function as usize`; written before its slot (see
+/// Each function's `Kind`, by `Function as usize`; written after its slot (see
 /// `resolve_now`). Zero (`Unresolved`) in `.bss`: it costs the file nothing.
 static KIND: [AtomicU8; 6] = [const { AtomicU8::new(Kind::Unresolved as u8) }; 6];
 
 /// Whether `f`, already resolved, is of kind `k`.
 #[inline(always)]
 fn resolved_as(f: Function, k: Kind) -> bool {
-    KIND[f as usize].load(Ordering::Relaxed) == k as u8
+    KIND[f as usize].load(Ordering::Acquire) == k as u8
 }
 
 /// The vDSO address of `f`'s symbol, if the live image is valid and exports it (and, where
@@ -246,16 +228,23 @@ fn out_of_line<const F: usize>() -> *mut () {
     resolve_now(Function::ALL[F])
 }
 
-/// Resolves `f` and returns what its slot now holds.
+/// Resolves `f` and returns what its slot now holds: a jump to its own out-of-line copy.
 #[inline(always)]
 fn resolve(f: Function) -> *mut () {
-    (spec(f).resolve)()
+    match f {
+        Function::ClockGettime => out_of_line::<0>(),
+        Function::ClockGetres => out_of_line::<1>(),
+        Function::Gettimeofday => out_of_line::<2>(),
+        Function::Time => out_of_line::<3>(),
+        Function::Getcpu => out_of_line::<4>(),
+        Function::Getrandom => out_of_line::<5>(),
+    }
 }
 
-/// The body of `resolve`, for a constant `f`: stores the kind, then the pointer (Release).
+/// The body of `resolve`, for a constant `f`: stores the pointer, then the kind (Release),
+/// so that whoever sees the kind also sees the pointer.
 #[inline(always)]
 fn resolve_now(f: Function) -> *mut () {
-    let s = spec(f);
     let (kind, ptr) = match lookup(f) {
         Some(addr) => (Kind::Vdso, addr as *mut ()),
         // No vDSO time: read the coarse realtime clock through the vDSO if it serves
@@ -266,17 +255,17 @@ fn resolve_now(f: Function) -> *mut () {
         {
             (Kind::ViaClock, time_via_clock as *mut ())
         }
-        None => (Kind::Syscall, s.syscall),
+        None => (Kind::Syscall, field!(f, syscall)),
     };
-    KIND[f as usize].store(kind as u8, Ordering::Relaxed);
-    s.slot.store(ptr, Ordering::Release);
+    field!(f, slot).store(ptr, Ordering::Relaxed);
+    KIND[f as usize].store(kind as u8, Ordering::Release);
     ptr
 }
 
 /// Resolves `f` if it is not yet.
 #[inline(always)]
 fn ensure(f: Function) {
-    if spec(f).slot.load(Ordering::Acquire) == spec(f).resolver {
+    if resolved_as(f, Kind::Unresolved) {
         resolve(f);
     }
 }
@@ -300,7 +289,7 @@ pub(crate) fn backend(f: Function) -> Backend {
 
 /// What serves `f`, or `None` while it is still unresolved (nothing is resolved by asking).
 pub(crate) fn peek(f: Function) -> Option<Backend> {
-    if spec(f).slot.load(Ordering::Acquire) == spec(f).resolver {
+    if resolved_as(f, Kind::Unresolved) {
         return None;
     }
     Some(describe(f))
@@ -316,7 +305,7 @@ fn describe(f: Function) -> Backend {
         return Backend::Vdso {
             symbol: f.symbol().unwrap_or(""),
             version: VDSO.version,
-            address: spec(f).slot.load(Ordering::Acquire) as usize,
+            address: field!(f, slot).load(Ordering::Relaxed) as usize,
         };
     }
     if resolved_as(f, Kind::ViaClock) {
