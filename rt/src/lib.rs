@@ -30,7 +30,9 @@ pub mod errno;
 #[cfg(feature = "alloc")]
 pub mod heap;
 pub mod io;
+pub mod process;
 pub mod random;
+pub mod signal;
 pub mod time;
 pub mod vdso;
 
@@ -51,14 +53,5 @@ pub mod syscall {
     /// The `__NR_*` numbers of this architecture.
     pub mod nr {
         pub use linux_raw_sys::general::*;
-    }
-}
-
-/// Ending the process.
-pub mod process {
-    /// Ends the process (every thread) with `code`; the parent sees `code & 0xff`.
-    #[inline]
-    pub fn exit(code: i32) -> ! {
-        crate::arch::exit_group(code)
     }
 }

@@ -60,6 +60,22 @@ pub fn open(path: &core::ffi::CStr, flags: u32, mode: u32) -> Result<i32, Errno>
     .map(|fd| fd as i32)
 }
 
+/// `mprotect(addr, len, PROT_NONE)`: makes pages inaccessible (a guard page). Safe: no
+/// memory becomes accessible that was not, and an access to these pages faults instead of
+/// reading or writing.
+pub fn mprotect_none(addr: usize, len: usize) -> Result<(), Errno> {
+    // SAFETY: removing access changes no value the program can read; see above.
+    Errno::from_ret(unsafe {
+        syscall3(
+            nr::__NR_mprotect as usize,
+            addr,
+            len,
+            nr::PROT_NONE as usize,
+        )
+    })
+    .map(|_| ())
+}
+
 /// `read(fd, buf)`: the number of bytes read, 0 at end of file.
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.

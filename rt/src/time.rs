@@ -315,7 +315,7 @@ pub fn peek(f: Function) -> Option<Backend> {
 }
 
 mod instant;
-mod sleep;
+pub(crate) mod sleep;
 mod timer;
 pub use instant::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
 pub use sleep::{Interval, MissedTicks, SleepError, Timeout, clock_nanosleep, sleep, sleep_until};

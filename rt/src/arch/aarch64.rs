@@ -9,6 +9,8 @@
 //! must uphold the contract of the system call it names.
 
 use super::{SyscallNumbers, VdsoNames};
+use linux_raw_sys::general as nr;
+use linux_raw_sys::general::{__kernel_sighandler_t, kernel_sigaction, kernel_sigset_t};
 
 register_syscalls! {
     insn: "svc 0",
@@ -31,6 +33,26 @@ pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6.39",
 
 /// 64-bit time throughout; no `time` system call.
 pub const NR: SyscallNumbers = SyscallNumbers::time64(None);
+
+/// The kernel's `struct sigaction` for `handler` (an address, SIG_DFL or SIG_IGN), `flags`
+/// and `mask`, with our own signal return (SA_RESTORER): without one the kernel returns
+/// through the vDSO's `__kernel_rt_sigreturn`, and a process may have no vDSO.
+pub fn kernel_action(handler: usize, flags: usize, mask: kernel_sigset_t) -> kernel_sigaction {
+    kernel_sigaction {
+        // SAFETY: a handler field is an address or SIG_DFL (0, `None`) or SIG_IGN (1); the
+        // kernel never has us call it.
+        sa_handler_kernel: unsafe { core::mem::transmute::<usize, __kernel_sighandler_t>(handler) },
+        sa_flags: (flags | nr::SA_RESTORER as usize) as _,
+        sa_restorer: Some(restore_rt),
+        sa_mask: mask,
+    }
+}
+
+/// Where a handler returns to: `rt_sigreturn` (naked: the frame must be untouched).
+#[unsafe(naked)]
+unsafe extern "C" fn restore_rt() {
+    core::arch::naked_asm!("mov x8, #{nr}", "svc 0", "udf #0", nr = const nr::__NR_rt_sigreturn)
+}
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

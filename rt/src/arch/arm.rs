@@ -12,6 +12,7 @@
 
 use super::{SyscallNumbers, VdsoNames};
 use linux_raw_sys::general as nr;
+use linux_raw_sys::general::{__kernel_sighandler_t, kernel_sigaction, kernel_sigset_t};
 
 register_syscalls! {
     insn: "svc 0",
@@ -39,6 +40,37 @@ pub const NR: SyscallNumbers = SyscallNumbers::time32(
     nr::__NR_clock_gettime64 as usize,
     nr::__NR_clock_getres_time64 as usize,
 );
+
+/// The kernel's `struct sigaction` for `handler` (an address, SIG_DFL or SIG_IGN), `flags`
+/// and `mask`, with the signal return for it (SA_RESTORER): `rt_sigreturn` for a handler
+/// with SA_SIGINFO (an `rt_sigframe`), `sigreturn` without.
+pub fn kernel_action(handler: usize, flags: usize, mask: kernel_sigset_t) -> kernel_sigaction {
+    let restorer: unsafe extern "C" fn() = match flags & nr::SA_SIGINFO as usize {
+        0 => restore,
+        _ => restore_rt,
+    };
+    kernel_sigaction {
+        // SAFETY: a handler field is an address or SIG_DFL (0, `None`) or SIG_IGN (1); the
+        // kernel never has us call it.
+        sa_handler_kernel: unsafe { core::mem::transmute::<usize, __kernel_sighandler_t>(handler) },
+        sa_flags: (flags | nr::SA_RESTORER as usize) as _,
+        sa_restorer: Some(restorer),
+        sa_mask: mask,
+    }
+}
+
+/// The return from a handler without SA_SIGINFO: `sigreturn` (naked: the frame must be
+/// untouched).
+#[unsafe(naked)]
+unsafe extern "C" fn restore() {
+    core::arch::naked_asm!("mov r7, #{nr}", "svc 0", "udf #0", nr = const nr::__NR_sigreturn)
+}
+
+/// The return from a handler with SA_SIGINFO: `rt_sigreturn`.
+#[unsafe(naked)]
+unsafe extern "C" fn restore_rt() {
+    core::arch::naked_asm!("mov r7, #{nr}", "svc 0", "udf #0", nr = const nr::__NR_rt_sigreturn)
+}
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

@@ -5,6 +5,8 @@
 //! - `syscall0` ..= `syscall6`, which return the kernel's raw result (a negated errno in
 //!   -4095..=-1 means failure), and a never-returning `exit_group`;
 //! - `VDSO`, the architecture's [`VdsoNames`], and `NR`, its [`SyscallNumbers`];
+//! - `kernel_action`, the kernel's `struct sigaction` for a handler, with the signal
+//!   return (restorer) the architecture needs, or none where it has no field for one;
 //! - `auxv_name` for the auxiliary-vector keys only it defines, and `extras`, what only it
 //!   has (i686: choosing the kernel entry).
 //!
@@ -55,8 +57,8 @@ compile_error!("tinyrt is a runtime for Linux only");
 use linux_raw_sys::general as nr;
 
 pub use imp::{
-    NR, VDSO, auxv_name, exit_group, extras, syscall0, syscall1, syscall2, syscall3, syscall4,
-    syscall5, syscall6,
+    NR, VDSO, auxv_name, exit_group, extras, kernel_action, syscall0, syscall1, syscall2, syscall3,
+    syscall4, syscall5, syscall6,
 };
 
 /// What an architecture's vDSO exports, as far as tinyrt uses it: the symbol of each
@@ -127,6 +129,10 @@ pub struct SyscallNumbers {
     pub timerfd_gettime: usize,
     /// The 32-bit-time `timerfd_gettime`, likewise.
     pub timerfd_gettime32: Option<usize>,
+    /// `rt_sigtimedwait` with 64-bit time (`rt_sigtimedwait_time64` on 32-bit architectures).
+    pub rt_sigtimedwait: usize,
+    /// The 32-bit-time `rt_sigtimedwait`, where the 64-bit one may be refused.
+    pub rt_sigtimedwait32: Option<usize>,
     /// `mmap` with its offset in bytes, or on 32-bit architectures `mmap2` (offset in pages;
     /// the plain call of some takes a pointer to its arguments).
     pub mmap: usize,
@@ -151,6 +157,8 @@ impl SyscallNumbers {
             timerfd_settime32: None,
             timerfd_gettime: nr::__NR_timerfd_gettime as usize,
             timerfd_gettime32: None,
+            rt_sigtimedwait: nr::__NR_rt_sigtimedwait as usize,
+            rt_sigtimedwait32: None,
             mmap: nr::__NR_mmap as usize,
         }
     }
@@ -176,6 +184,8 @@ impl SyscallNumbers {
             timerfd_settime32: Some(nr::__NR_timerfd_settime as usize),
             timerfd_gettime: nr::__NR_timerfd_gettime64 as usize,
             timerfd_gettime32: Some(nr::__NR_timerfd_gettime as usize),
+            rt_sigtimedwait: nr::__NR_rt_sigtimedwait_time64 as usize,
+            rt_sigtimedwait32: Some(nr::__NR_rt_sigtimedwait as usize),
             mmap: nr::__NR_mmap2 as usize,
         }
     }

@@ -25,6 +25,7 @@ use super::{SyscallNumbers, VdsoNames};
 use core::arch::{asm, naked_asm};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::general as nr;
+use linux_raw_sys::general::{__kernel_sighandler_t, kernel_sigaction, kernel_sigset_t};
 
 /// `int $0x80; ret`: the entry used until (and unless) AT_SYSINFO names a better one.
 #[unsafe(naked)]
@@ -34,6 +35,38 @@ unsafe extern "C" fn int80_entry() {
 
 /// The address the system call functions call: `int80_entry` or `__kernel_vsyscall`.
 static ENTRY: AtomicUsize = AtomicUsize::new(0);
+
+/// The kernel's `struct sigaction` for `handler` (an address, SIG_DFL or SIG_IGN), `flags`
+/// and `mask`, with the signal return i386 needs for it (SA_RESTORER): `rt_sigreturn` for
+/// a handler with SA_SIGINFO (the kernel built an `rt_sigframe`), `sigreturn` without.
+pub fn kernel_action(handler: usize, flags: usize, mask: kernel_sigset_t) -> kernel_sigaction {
+    let restorer: unsafe extern "C" fn() = match flags & nr::SA_SIGINFO as usize {
+        0 => restore,
+        _ => restore_rt,
+    };
+    kernel_sigaction {
+        // SAFETY: a handler field is an address or SIG_DFL (0, `None`) or SIG_IGN (1); the
+        // kernel never has us call it.
+        sa_handler_kernel: unsafe { core::mem::transmute::<usize, __kernel_sighandler_t>(handler) },
+        sa_flags: (flags | nr::SA_RESTORER as usize) as _,
+        sa_restorer: Some(restorer),
+        sa_mask: mask,
+    }
+}
+
+/// The return from a handler without SA_SIGINFO: the handler's `ret` left the signal number
+/// on top of the `sigframe`; pop it, then `sigreturn` finds the frame 8 bytes below.
+#[unsafe(naked)]
+unsafe extern "C" fn restore() {
+    naked_asm!("pop eax", "mov eax, {nr}", "int 0x80", "ud2", nr = const nr::__NR_sigreturn)
+}
+
+/// The return from a handler with SA_SIGINFO: `rt_sigreturn` (naked: the frame must be
+/// untouched).
+#[unsafe(naked)]
+unsafe extern "C" fn restore_rt() {
+    naked_asm!("mov eax, {nr}", "int 0x80", "ud2", nr = const nr::__NR_rt_sigreturn)
+}
 
 /// Architecture-specific extras: choosing the system call entry.
 pub mod extras {

@@ -14,6 +14,7 @@
 
 use super::{SyscallNumbers, VdsoNames};
 use linux_raw_sys::general as nr;
+use linux_raw_sys::general::{__kernel_sighandler_t, kernel_sigaction, kernel_sigset_t};
 
 register_syscalls! {
     insn: "syscall",
@@ -35,6 +36,27 @@ pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6", clock_gettime: "__vdso_cloc
 
 /// 64-bit time throughout, and a `time` system call.
 pub const NR: SyscallNumbers = SyscallNumbers::time64(Some(nr::__NR_time as usize));
+
+/// The kernel's `struct sigaction` for `handler` (an address, SIG_DFL or SIG_IGN), `flags`
+/// and `mask`. x86_64 has no default signal return: every action names [`restore_rt`]
+/// with SA_RESTORER, or a handler that returns jumps to address 0 (a SIGSEGV).
+pub fn kernel_action(handler: usize, flags: usize, mask: kernel_sigset_t) -> kernel_sigaction {
+    kernel_sigaction {
+        // SAFETY: a handler field is an address or SIG_DFL (0, `None`) or SIG_IGN (1); the
+        // kernel never has us call it.
+        sa_handler_kernel: unsafe { core::mem::transmute::<usize, __kernel_sighandler_t>(handler) },
+        sa_flags: (flags | nr::SA_RESTORER as usize) as _,
+        sa_restorer: Some(restore_rt),
+        sa_mask: mask,
+    }
+}
+
+/// Where a handler returns to: `rt_sigreturn`, which restores the interrupted context
+/// from the frame the kernel left on the stack (naked: the frame must be untouched).
+#[unsafe(naked)]
+unsafe extern "C" fn restore_rt() {
+    core::arch::naked_asm!("mov eax, {nr}", "syscall", "ud2", nr = const nr::__NR_rt_sigreturn)
+}
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

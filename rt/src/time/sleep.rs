@@ -285,7 +285,7 @@ fn forever() -> Result<(), Errno> {
 /// serves directly (`refused` remembers). Without a twin the first answer stands. A twin
 /// that could not even be asked (EOVERFLOW: a time its 32-bit fields cannot hold) proves
 /// nothing, so it is not remembered.
-pub(super) fn time64_or_32(
+pub(crate) fn time64_or_32(
     refused: &AtomicBool,
     has32: bool,
     mut call: impl FnMut(bool) -> Result<(), Errno>,
@@ -368,7 +368,7 @@ fn remainder32(rem32: Timespec32, sec: i64, nsec: i64) -> __kernel_timespec {
 }
 
 /// A duration as the kernel's timespec, its seconds capped at what the field holds.
-pub(super) fn kernel_duration(d: Duration) -> __kernel_timespec {
+pub(crate) fn kernel_duration(d: Duration) -> __kernel_timespec {
     __kernel_timespec {
         tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: i64::from(d.subsec_nanos()),

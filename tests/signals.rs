@@ -1,0 +1,240 @@
+//! `tinyrt::signal` in tinyrt programs (the `signals` example) on every architecture, in
+//! release and static-PIE builds: handlers run and return (i686 and armv7 through both of
+//! their restorers), siginfo names the sender (ourselves, and this test process), masks hold
+//! and release, signalfd and sigtimedwait take what was sent, and a handler on the alternate
+//! stack reports a main-stack overflow. On x86_64, a handler installed without a restorer
+//! kills the process with SIGSEGV when it returns: why every action gets one.
+
+mod common;
+
+use common::{Build, example};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+/// Runs `signals CHECK` and asserts it passed: exit 0, no `FAILED` line, and every
+/// `ok` line that `expect` names.
+fn passes(mut cmd: Command, what: &str, expect: &[&str]) {
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !text.contains("FAILED"),
+        "{what}: {:?}\n{text}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for e in expect {
+        assert!(
+            text.lines().any(|l| l.starts_with("ok ") && l.contains(e)),
+            "{what}: no `ok ... {e}` line:\n{text}"
+        );
+    }
+}
+
+const ALL: [&str; 5] = [
+    "handler ran twice and returned",
+    "siginfo carries our pid and SI_TKILL",
+    "a blocked signal waits",
+    "signalfd reads what kill sent",
+    "timed_wait times out, then takes",
+];
+
+/// `signals external`: this process sends SIGUSR1; the program's handler must see our pid.
+fn external(mut cmd: Command, what: &str) {
+    let mut child = cmd.arg("external").stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines.next().expect("a ready line").unwrap();
+    let pid: i32 = ready
+        .strip_prefix("ready ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{what}: {ready}"));
+    // Under qemu-user the guest's pid is qemu's: the one we spawned.
+    assert_eq!(pid as u32, child.id(), "{what}");
+    // SAFETY: kill takes no pointers; `pid` is our child, alive (it is waiting).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGUSR1) }, 0);
+    let got = lines.next().expect("an answer").unwrap();
+    assert_eq!(got, format!("ok from {}", std::process::id()), "{what}");
+    assert!(child.wait().unwrap().success(), "{what}");
+}
+
+fn all_checks(dir_or_exe: &dyn Fn() -> Command, what: &str) {
+    let mut c = dir_or_exe();
+    c.arg("all");
+    passes(c, &format!("{what} all"), &ALL);
+    let mut c = dir_or_exe();
+    c.arg("overflow");
+    passes(
+        c,
+        &format!("{what} overflow"),
+        &["stack overflow caught at depth"],
+    );
+    external(dir_or_exe(), what);
+}
+
+#[test]
+fn native_release_and_pie() {
+    for b in [Build::Release, Build::Pie] {
+        let exe = example(b, "signals");
+        all_checks(&|| Command::new(&exe), &format!("x86_64 {b:?}"));
+    }
+}
+
+#[test]
+fn every_architecture_release_and_pie() {
+    for arch in common::ARCHES {
+        for features in [&[][..], &["pie"][..]] {
+            let Some(dir) = common::cross_examples_with(&arch, features) else {
+                continue;
+            };
+            let exe = dir.join("signals");
+            let what = format!("{} {features:?}", arch.name());
+            all_checks(&|| arch.command(&exe), &what);
+        }
+    }
+}
+
+/// The control for `overflow`: the same handler without the alternate stack cannot run
+/// (the kernel has no stack to build its frame on), and the process dies of SIGSEGV.
+#[test]
+fn overflow_without_the_alternate_stack_kills() {
+    use std::os::unix::process::ExitStatusExt;
+    let exe = example(Build::Release, "signals");
+    let out = Command::new(&exe)
+        .arg("overflow-no-altstack")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGSEGV), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("caught"));
+}
+
+/// x86_64: a handler installed by a raw rt_sigaction without SA_RESTORER. When it
+/// returns, the kernel's frame has no return address but 0: the process dies of SIGSEGV.
+/// The same handler with a restorer (tinyrt's `signals handler` above) returns.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn x86_64_without_a_restorer_a_returning_handler_crashes() {
+    use std::os::unix::process::ExitStatusExt;
+    extern "C" fn nothing(_: libc::c_int) {}
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let run = |restorer: bool| -> std::process::ExitStatus {
+        // SAFETY: the child only makes system calls, then exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // std's SIGSEGV handler (its stack-overflow report) would catch the kernel's
+            // SIGSEGV and return: the default action must see it.
+            // SAFETY: SIG_DFL is a valid disposition.
+            unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
+            // The restorer glibc gives its own sigaction: found by asking the kernel what
+            // glibc installed for a throwaway signal.
+            let mut glibc_restorer = 0;
+            if restorer {
+                // SAFETY: a zeroed sigaction is valid; SIGURG's handler never runs here.
+                unsafe {
+                    let mut sa: libc::sigaction = std::mem::zeroed();
+                    sa.sa_sigaction = nothing as *const () as usize;
+                    libc::sigaction(libc::SIGURG, &sa, std::ptr::null_mut());
+                    let mut old = KernelSigaction {
+                        handler: 0,
+                        flags: 0,
+                        restorer: 0,
+                        mask: 0,
+                    };
+                    libc::syscall(libc::SYS_rt_sigaction, libc::SIGURG, 0usize, &mut old, 8);
+                    glibc_restorer = old.restorer;
+                }
+            }
+            let act = KernelSigaction {
+                handler: nothing as *const () as usize,
+                flags: if restorer { 0x0400_0000 } else { 0 },
+                restorer: glibc_restorer,
+                mask: 0,
+            };
+            // SAFETY: the kernel reads one struct; the handler does nothing.
+            unsafe {
+                let r = libc::syscall(libc::SYS_rt_sigaction, libc::SIGUSR1, &act, 0usize, 8usize);
+                if r != 0 {
+                    libc::_exit(3);
+                }
+                let r = libc::syscall(
+                    libc::SYS_tgkill,
+                    libc::getpid() as libc::c_long,
+                    libc::syscall(libc::SYS_gettid),
+                    libc::SIGUSR1 as libc::c_long,
+                );
+                if r != 0 {
+                    libc::_exit(5);
+                }
+                libc::_exit(0);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: `status` is ours; `pid` is our child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        std::process::ExitStatus::from_raw(status)
+    };
+    let without = run(false);
+    assert_eq!(without.signal(), Some(libc::SIGSEGV), "{without:?}");
+    let with = run(true);
+    assert_eq!(with.code(), Some(0), "{with:?}");
+}
+
+/// The alternate stack is sized from the kernel's AT_MINSIGSTKSZ: at least four times it,
+/// and at least SIGSTKSZ (`signals overflow` prints its size).
+#[test]
+fn alternate_stack_is_sized_from_at_minsigstksz() {
+    let exe = example(Build::Release, "signals");
+    let out = Command::new(&exe).arg("overflow").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let size: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("alternate stack "))
+        .and_then(|l| l.strip_suffix(" bytes"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    // SAFETY: getauxval has no preconditions.
+    let min = unsafe { libc::getauxval(51) } as usize; // AT_MINSIGSTKSZ
+    assert!(
+        size >= 4 * min && size >= 8192,
+        "{size} for AT_MINSIGSTKSZ {min}"
+    );
+    assert_eq!(size % 4096, 0);
+}
+
+/// In library mode (this std test) handlers stay glibc's: `set_action` refuses with
+/// EOPNOTSUPP and changes nothing, while masks, `pending`, `raise` and `timed_wait` work.
+#[test]
+fn library_mode_refuses_handlers_but_masks_and_waits_work() {
+    use tinyrt_rt::signal::{self, Action, Handler, SigSet, Signal};
+    let before = signal::action(Signal::USR2).unwrap();
+    // SAFETY: nothing is installed (it is refused).
+    let r = unsafe { signal::set_action(Signal::USR2, &Action::new(Handler::Ignore)) };
+    assert_eq!(r.err(), Some(tinyrt_rt::Errno::EOPNOTSUPP));
+    assert_eq!(
+        format!("{:?}", signal::action(Signal::USR2).unwrap()),
+        format!("{before:?}")
+    );
+    let set = SigSet::EMPTY.with(Signal::USR2);
+    let old = signal::block(set).unwrap();
+    assert!(signal::mask().contains(Signal::USR2));
+    signal::raise(Signal::USR2).unwrap();
+    assert!(signal::pending().contains(Signal::USR2));
+    let info = signal::timed_wait(set, Some(std::time::Duration::from_secs(5)))
+        .unwrap()
+        .expect("the raised signal");
+    assert_eq!(info.signal(), Some(Signal::USR2));
+    assert_eq!(info.pid() as u32, std::process::id());
+    assert_eq!(info.code(), signal::SI_TKILL);
+    assert_eq!(
+        signal::timed_wait(set, Some(std::time::Duration::from_millis(20)))
+            .unwrap()
+            .map(|i| i.signo()),
+        None
+    );
+    signal::set_mask(old).unwrap();
+}
