@@ -27,7 +27,7 @@ use crate::arch::{NR, syscall2, syscall3, syscall4};
 use crate::errno::Errno;
 use crate::io::Fd;
 use core::ffi::c_void;
-use core::sync::atomic::AtomicBool;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 use linux_raw_sys::general as g;
 use linux_raw_sys::general::{__kernel_timespec, kernel_sigset_t};
@@ -211,7 +211,7 @@ impl SigSet {
 
     /// As the kernel's `sigset_t` (one 64-bit word, or two 32-bit words low first: the
     /// same bytes on a little-endian machine, and on every 64-bit one).
-    fn kernel(self) -> kernel_sigset_t {
+    pub(crate) fn kernel(self) -> kernel_sigset_t {
         const { assert!(size_of::<kernel_sigset_t>() == SET_SIZE) };
         // SAFETY: both are 8 bytes of plain integers (checked above).
         unsafe { core::mem::transmute::<u64, kernel_sigset_t>(self.0) }
@@ -779,7 +779,22 @@ pub unsafe fn set_action(sig: Signal, action: &Action) -> Result<Action, Errno> 
     let flags = (action.flags.0 & CHOSEN | info) as usize;
     // SAFETY: the handler's type matches SA_SIGINFO; the rest is the caller's contract.
     let (h, f, m) = unsafe { sigaction_raw(sig.number(), Some((handler, flags, action.mask))) }?;
+    let bit = SigSet::EMPTY.with(sig).0;
+    match action.handler {
+        Handler::Plain(_) | Handler::Info(_) => HANDLED.fetch_or(bit, Ordering::Relaxed),
+        _ => HANDLED.fetch_and(!bit, Ordering::Relaxed),
+    };
     Ok(decode(h, f, m))
+}
+
+/// The signals that have a handler installed by [`set_action`]: a child started with
+/// `process::Command` sets them to the default action before it unblocks signals (it shares
+/// our memory until it execs, and must not run our handlers).
+static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+/// The signals [`set_action`] gave a handler.
+pub(crate) fn handled() -> SigSet {
+    SigSet(HANDLED.load(Ordering::Relaxed))
 }
 
 /// What `sig` does now.

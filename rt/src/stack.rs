@@ -177,6 +177,20 @@ impl Args {
     }
 }
 
+impl Args {
+    /// The entries not yet yielded as an `argv` for execve, when they run to the kernel's
+    /// terminating NULL (nothing was taken from the back); `None` in library mode.
+    pub(crate) fn as_argv(&self) -> Option<*const *const c_char> {
+        if self.argv.is_null() {
+            return None;
+        }
+        // SAFETY: back <= argc: argv[back] is an entry or the terminating NULL.
+        let at_end = unsafe { *self.argv.add(self.back) }.0.is_null();
+        // SAFETY: front <= back: inside the array.
+        at_end.then(|| unsafe { self.argv.add(self.front) } as *const *const c_char)
+    }
+}
+
 impl Iterator for Args {
     type Item = &'static CStr;
 
@@ -231,6 +245,14 @@ pub struct Vars {
 unsafe impl Send for Vars {}
 // SAFETY: as above.
 unsafe impl Sync for Vars {}
+
+impl Vars {
+    /// The entries not yet yielded as an `envp` for execve (NULL-terminated); `None` once
+    /// exhausted or in library mode.
+    pub(crate) fn as_envp(&self) -> Option<*const *const c_char> {
+        (!self.next.is_null()).then_some(self.next as *const *const c_char)
+    }
+}
 
 impl Iterator for Vars {
     type Item = &'static CStr;

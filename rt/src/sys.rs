@@ -118,13 +118,12 @@ pub fn mmap_anonymous(len: usize, prot: u32, flags: u32) -> Result<usize, Errno>
     })
 }
 
-/// `munmap(addr, len)`: gives back whole pages. Only the heap calls it, for mappings it made
-/// itself and no longer hands out (a caller passing any other range would unmap memory the
-/// program uses: hence crate-private and `unsafe`).
+/// `munmap(addr, len)`: gives back whole pages. Only the heap and `process` call it, for
+/// mappings they made themselves and no longer use (a caller passing any other range would
+/// unmap memory the program uses: hence crate-private and `unsafe`).
 ///
 /// # Safety
 /// `addr..addr+len` is a mapping (or part of one) that nothing refers to any more.
-#[cfg(feature = "alloc")]
 pub unsafe fn munmap(addr: usize, len: usize) -> Result<(), Errno> {
     if len == 0 {
         return Ok(());

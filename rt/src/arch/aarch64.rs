@@ -54,5 +54,42 @@ unsafe extern "C" fn restore_rt() {
     core::arch::naked_asm!("mov x8, #{nr}", "svc 0", "udf #0", nr = const nr::__NR_rt_sigreturn)
 }
 
+/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` with the child on `stack_top` (16-byte
+/// aligned, the top of memory the caller keeps alive and untouched until the child has
+/// exec'd or exited): the child calls `child(arg)`, which never returns; the parent (suspended
+/// by the kernel until then) gets the child's pid or a negated errno. Naked: the child must
+/// not return through frames it shares with the parent.
+///
+/// # Safety
+/// `stack_top` is as above and `child` must end in execve or exit, touching only its own
+/// stack and what `arg` grants it.
+#[unsafe(naked)]
+pub unsafe extern "C" fn clone_vfork(
+    stack_top: *mut u8,
+    child: unsafe extern "C" fn(*mut core::ffi::c_void) -> !,
+    arg: *mut core::ffi::c_void,
+) -> isize {
+    // x0 = stack_top, x1 = child, x2 = arg; `svc` keeps x9 and x10 in both processes. The
+    // parent-tid, tls and child-tid arguments are unused without their CLONE_ flags.
+    core::arch::naked_asm!(
+        "mov x9, x1",
+        "mov x10, x2",
+        "mov x1, x0",
+        "mov x0, #{flags}",
+        "mov x8, #{nr}",
+        "svc 0",
+        "cbnz x0, 2f",
+        "mov x29, xzr",
+        "mov x30, xzr",
+        "mov x0, x10",
+        "blr x9",
+        "udf #0",
+        "2:",
+        "ret",
+        flags = const nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD,
+        nr = const nr::__NR_clone,
+    )
+}
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

@@ -72,5 +72,45 @@ unsafe extern "C" fn restore_rt() {
     core::arch::naked_asm!("mov r7, #{nr}", "svc 0", "udf #0", nr = const nr::__NR_rt_sigreturn)
 }
 
+/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` with the child on `stack_top` (16-byte
+/// aligned, the top of memory the caller keeps alive and untouched until the child has
+/// exec'd or exited): the child calls `child(arg)`, which never returns; the parent (suspended
+/// by the kernel until then) gets the child's pid or a negated errno. Naked: the child must
+/// not return through frames it shares with the parent.
+///
+/// # Safety
+/// `stack_top` is as above and `child` must end in execve or exit, touching only its own
+/// stack and what `arg` grants it.
+#[unsafe(naked)]
+pub unsafe extern "C" fn clone_vfork(
+    stack_top: *mut u8,
+    child: unsafe extern "C" fn(*mut core::ffi::c_void) -> !,
+    arg: *mut core::ffi::c_void,
+) -> isize {
+    // r0 = stack_top, r1 = child, r2 = arg; r7 (the number) is callee-saved, `svc` keeps
+    // r3 and r12 in both processes. The parent-tid, tls and child-tid arguments are unused
+    // without their CLONE_ flags.
+    core::arch::naked_asm!(
+        "push {{r7, lr}}",
+        "mov r12, r1",
+        "mov r3, r2",
+        "mov r1, r0",
+        "movw r0, #{flags}",
+        "mov r7, #{nr}",
+        "svc 0",
+        "cmp r0, #0",
+        "bne 2f",
+        "mov r11, #0",
+        "mov lr, #0",
+        "mov r0, r3",
+        "blx r12",
+        "udf #0",
+        "2:",
+        "pop {{r7, pc}}",
+        flags = const nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD,
+        nr = const nr::__NR_clone,
+    )
+}
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

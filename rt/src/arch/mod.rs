@@ -5,6 +5,9 @@
 //! - `syscall0` ..= `syscall6`, which return the kernel's raw result (a negated errno in
 //!   -4095..=-1 means failure), and a never-returning `exit_group`;
 //! - `VDSO`, the architecture's [`VdsoNames`], and `NR`, its [`SyscallNumbers`];
+//! - `clone_vfork`, starting a child that shares our memory on a stack of its own until it
+//!   execs (the one thing the compiler cannot be trusted to write: the child must never
+//!   return into the parent's frames);
 //! - `kernel_action`, the kernel's `struct sigaction` for a handler, with the signal
 //!   return (restorer) the architecture needs, or none where it has no field for one;
 //! - `auxv_name` for the auxiliary-vector keys only it defines, and `extras`, what only it
@@ -57,8 +60,8 @@ compile_error!("tinyrt is a runtime for Linux only");
 use linux_raw_sys::general as nr;
 
 pub use imp::{
-    NR, VDSO, auxv_name, exit_group, extras, kernel_action, syscall0, syscall1, syscall2, syscall3,
-    syscall4, syscall5, syscall6,
+    NR, VDSO, auxv_name, clone_vfork, exit_group, extras, kernel_action, syscall0, syscall1,
+    syscall2, syscall3, syscall4, syscall5, syscall6,
 };
 
 /// What an architecture's vDSO exports, as far as tinyrt uses it: the symbol of each

@@ -9,6 +9,7 @@
 //! must uphold the contract of the system call it names.
 
 use super::{SyscallNumbers, VdsoNames};
+use linux_raw_sys::general as nr;
 use linux_raw_sys::general::{__kernel_sighandler_t, kernel_sigaction, kernel_sigset_t};
 
 register_syscalls! {
@@ -44,6 +45,43 @@ pub fn kernel_action(handler: usize, flags: usize, mask: kernel_sigset_t) -> ker
         sa_flags: flags as _,
         sa_mask: mask,
     }
+}
+
+/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` with the child on `stack_top` (16-byte
+/// aligned, the top of memory the caller keeps alive and untouched until the child has
+/// exec'd or exited): the child calls `child(arg)`, which never returns; the parent (suspended
+/// by the kernel until then) gets the child's pid or a negated errno. Naked: the child must
+/// not return through frames it shares with the parent.
+///
+/// # Safety
+/// `stack_top` is as above and `child` must end in execve or exit, touching only its own
+/// stack and what `arg` grants it.
+#[unsafe(naked)]
+pub unsafe extern "C" fn clone_vfork(
+    stack_top: *mut u8,
+    child: unsafe extern "C" fn(*mut core::ffi::c_void) -> !,
+    arg: *mut core::ffi::c_void,
+) -> isize {
+    // a0 = stack_top, a1 = child, a2 = arg; `ecall` keeps t0 and t1 in both processes.
+    // The parent-tid, tls and child-tid arguments are unused without their CLONE_ flags.
+    core::arch::naked_asm!(
+        "mv t0, a1",
+        "mv t1, a2",
+        "mv a1, a0",
+        "li a0, {flags}",
+        "li a7, {nr}",
+        "ecall",
+        "bnez a0, 2f",
+        "mv s0, zero",
+        "mv ra, zero",
+        "mv a0, t1",
+        "jalr t0",
+        "unimp",
+        "2:",
+        "ret",
+        flags = const nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD,
+        nr = const nr::__NR_clone,
+    )
 }
 
 /// Architecture-specific extras: none on this architecture.

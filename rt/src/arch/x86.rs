@@ -36,6 +36,50 @@ unsafe extern "C" fn int80_entry() {
 /// The address the system call functions call: `int80_entry` or `__kernel_vsyscall`.
 static ENTRY: AtomicUsize = AtomicUsize::new(0);
 
+/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` with the child on `stack_top` (16-byte
+/// aligned, the top of memory the caller keeps alive and untouched until the child has
+/// exec'd or exited): the child calls `child(arg)`, which never returns; the parent (suspended
+/// by the kernel until then) gets the child's pid or a negated errno. Naked: the child must
+/// not return through frames it shares with the parent.
+///
+/// # Safety
+/// `stack_top` is as above and `child` must end in execve or exit, touching only its own
+/// stack and what `arg` grants it.
+#[unsafe(naked)]
+pub unsafe extern "C" fn clone_vfork(
+    stack_top: *mut u8,
+    child: unsafe extern "C" fn(*mut core::ffi::c_void) -> !,
+    arg: *mut core::ffi::c_void,
+) -> isize {
+    // cdecl: the arguments are on the stack. `int 0x80` (never the vDSO's entry, whose
+    // return goes through a stack the child does not have): ebx flags, ecx new stack, edx,
+    // esi, edi unused without their CLONE_ flags. The child's stack gets `arg` at its top
+    // (the first argument of `child`) and `child` beside it.
+    naked_asm!(
+        "push ebx",
+        "mov ecx, [esp + 8]",
+        "mov eax, [esp + 12]",
+        "mov edx, [esp + 16]",
+        "sub ecx, 16",
+        "mov [ecx], edx",
+        "mov [ecx + 4], eax",
+        "mov ebx, {flags}",
+        "mov eax, {nr}",
+        "int 0x80",
+        "test eax, eax",
+        "jnz 2f",
+        "xor ebp, ebp",
+        "mov eax, [esp + 4]",
+        "call eax",
+        "ud2",
+        "2:",
+        "pop ebx",
+        "ret",
+        flags = const nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD,
+        nr = const nr::__NR_clone,
+    )
+}
+
 /// The kernel's `struct sigaction` for `handler` (an address, SIG_DFL or SIG_IGN), `flags`
 /// and `mask`, with the signal return i386 needs for it (SA_RESTORER): `rt_sigreturn` for
 /// a handler with SA_SIGINFO (the kernel built an `rt_sigframe`), `sigreturn` without.

@@ -58,5 +58,42 @@ unsafe extern "C" fn restore_rt() {
     core::arch::naked_asm!("mov eax, {nr}", "syscall", "ud2", nr = const nr::__NR_rt_sigreturn)
 }
 
+/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` with the child on `stack_top` (16-byte
+/// aligned, the top of memory the caller keeps alive and untouched until the child has
+/// exec'd or exited): the child calls `child(arg)`, which never returns; the parent (suspended
+/// by the kernel until then) gets the child's pid or a negated errno. Naked: the child must
+/// not return through frames it shares with the parent.
+///
+/// # Safety
+/// `stack_top` is as above and `child` must end in execve or exit, touching only its own
+/// stack and what `arg` grants it.
+#[unsafe(naked)]
+pub unsafe extern "C" fn clone_vfork(
+    stack_top: *mut u8,
+    child: unsafe extern "C" fn(*mut core::ffi::c_void) -> !,
+    arg: *mut core::ffi::c_void,
+) -> isize {
+    // rdi = stack_top, rsi = child, rdx = arg. `syscall` keeps r8 and r9 in both
+    // processes; the child starts on the new stack with everything else as the parent had.
+    core::arch::naked_asm!(
+        "mov r8, rsi",
+        "mov r9, rdx",
+        "mov rsi, rdi",
+        "mov edi, {flags}",
+        "mov eax, {nr}",
+        "syscall",
+        "test rax, rax",
+        "jnz 2f",
+        "xor ebp, ebp",
+        "mov rdi, r9",
+        "call r8",
+        "ud2",
+        "2:",
+        "ret",
+        flags = const nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD,
+        nr = const nr::__NR_clone,
+    )
+}
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}
