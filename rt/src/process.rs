@@ -875,7 +875,7 @@ unsafe fn run_plan(plan: &ChildPlan) -> Errno {
         };
         // `execvp`: each PATH entry in turn (an empty one is the current directory); ENOENT
         // and ENOTDIR try the next, EACCES too but is what we report if nothing else runs.
-        let name = core::slice::from_raw_parts(plan.program as *const u8, plan.program_len);
+        let name = core::slice::from_raw_parts(plan.program.cast::<u8>(), plan.program_len);
         let mut buf = [0u8; 4096];
         let mut seen_eacces = false;
         for dir in search.split(|&b| b == b':') {
