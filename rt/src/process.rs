@@ -299,11 +299,20 @@ pub struct Command<'a> {
     foreground: bool,
     mask: Option<SigSet>,
     defaults: SigSet,
+    /// Builds a changed environment: set by the methods that change it, so that a program
+    /// that never does carries none of that code.
+    env_hook: Option<EnvHook>,
+    /// Opens pipes and /dev/null: set by the methods that ask for them, likewise.
+    stdio_hook: Option<StdioHook>,
 }
+
+type EnvHook = fn(&Command<'_>, &mut Scratch) -> Result<*const *const c_char, Errno>;
+type StdioHook = fn(&Command<'_>, &mut Streams) -> Result<(), Errno>;
 
 impl<'a> Command<'a> {
     /// Runs `program` (with `/`: that file; without: the first match in `PATH`, like
     /// `execvp`), with `program` as argv[0] and no other argument.
+    #[inline]
     pub fn new(program: &'a CStr) -> Command<'a> {
         let mut list = [None; MAX_ARGS];
         list[0] = Some(program);
@@ -320,12 +329,15 @@ impl<'a> Command<'a> {
             foreground: false,
             mask: None,
             defaults: SigSet::EMPTY,
+            env_hook: None,
+            stdio_hook: None,
         }
     }
 
     /// Runs the rest of this process's arguments: the first is the program (and argv[0]),
     /// the others its arguments, passed on without copying (no limit). `None` if `args` is
     /// empty, was taken from the back, or (library mode) is not the kernel's.
+    #[inline]
     pub fn from_args(args: crate::env::Args) -> Option<Command<'static>> {
         let argv = args.as_argv()?;
         let program = args.clone().next()?;
@@ -357,6 +369,7 @@ impl<'a> Command<'a> {
     }
 
     fn env_change(&mut self, name: &'a [u8], value: Option<&'a [u8]>) -> &mut Command<'a> {
+        self.env_hook = Some(changed_environment);
         match self.env.get_mut(self.env_len) {
             Some(slot) => {
                 *slot = (name, value);
@@ -382,6 +395,7 @@ impl<'a> Command<'a> {
     pub fn env_clear(&mut self) -> &mut Command<'a> {
         self.env_clear = true;
         self.env_len = 0;
+        self.env_hook = Some(changed_environment);
         self
     }
 
@@ -394,19 +408,26 @@ impl<'a> Command<'a> {
 
     /// The child's standard input.
     pub fn stdin(&mut self, s: Stdio) -> &mut Command<'a> {
-        self.stdio[0] = s;
-        self
+        self.set_stdio(0, s)
     }
 
     /// The child's standard output.
     pub fn stdout(&mut self, s: Stdio) -> &mut Command<'a> {
-        self.stdio[1] = s;
-        self
+        self.set_stdio(1, s)
     }
 
     /// The child's standard error.
     pub fn stderr(&mut self, s: Stdio) -> &mut Command<'a> {
-        self.stdio[2] = s;
+        self.set_stdio(2, s)
+    }
+
+    fn set_stdio(&mut self, i: usize, s: Stdio) -> &mut Command<'a> {
+        if let Some(slot) = self.stdio.get_mut(i) {
+            *slot = s;
+        }
+        if matches!(s, Stdio::Pipe | Stdio::Null) {
+            self.stdio_hook = Some(open_streams);
+        }
         self
     }
 
@@ -436,7 +457,9 @@ impl<'a> Command<'a> {
         self
     }
 
-    /// Starts the child.
+    /// Starts the child. (Inlined where it can be: a program that spawns once then keeps
+    /// only the parts of `spawn` its command uses.)
+    #[inline]
     pub fn spawn(&self) -> Result<Child, Errno> {
         spawn(self)
     }
@@ -456,15 +479,24 @@ impl<'a> Command<'a> {
         }
         let mut scratch = Scratch::EMPTY;
         let mut argv_buf = [core::ptr::null::<c_char>(); MAX_ARGS + 1];
-        let mut null = None;
-        let mut plan = match plan(self, &mut argv_buf, &mut scratch, &mut null, [-1; 3], -1) {
+        let mut streams = Streams {
+            ours: [None, None, None],
+            theirs: [None, None, None],
+            fds: [-1; 3],
+        };
+        if let Some(open) = self.stdio_hook
+            && let Err(e) = open(self, &mut streams)
+        {
+            return e;
+        }
+        let mut plan = match plan(self, &mut argv_buf, &mut scratch, streams.fds, -1) {
             Ok(p) => p,
             Err(e) => return e,
         };
         plan.mask = self.mask.unwrap_or_else(crate::signal::mask);
         // SAFETY: the plan's pointers are alive in this frame; on success nothing returns.
         let e = unsafe { run_plan(&plan) };
-        drop(null);
+        drop(streams);
         e
     }
 }
@@ -557,9 +589,25 @@ impl Drop for Scratch {
     }
 }
 
-/// The environment the child gets: ours (no copy) or a changed one built in `scratch`.
+/// An empty environment.
+static EMPTY: [usize; 1] = [0];
+
+/// The environment the child gets: ours (no copy), or a changed one built in `scratch`.
+#[inline]
 fn environment(c: &Command<'_>, scratch: &mut Scratch) -> Result<*const *const c_char, Errno> {
-    static EMPTY: [usize; 1] = [0];
+    match c.env_hook {
+        Some(build) => build(c, scratch),
+        None => Ok(crate::env::vars()
+            .as_envp()
+            .unwrap_or(EMPTY.as_ptr() as *const *const c_char)),
+    }
+}
+
+/// A changed environment, in `scratch` (a mapping of its own) unless it is ours or empty.
+fn changed_environment(
+    c: &Command<'_>,
+    scratch: &mut Scratch,
+) -> Result<*const *const c_char, Errno> {
     let changes = c.env.get(..c.env_len).unwrap_or_default();
     if c.env_overflow {
         return Err(Errno::E2BIG);
@@ -572,13 +620,8 @@ fn environment(c: &Command<'_>, scratch: &mut Scratch) -> Result<*const *const c
             return Err(Errno::EINVAL);
         }
     }
-    if changes.is_empty() {
-        return Ok(match c.env_clear {
-            true => EMPTY.as_ptr() as *const *const c_char,
-            false => crate::env::vars()
-                .as_envp()
-                .unwrap_or(EMPTY.as_ptr() as *const *const c_char),
-        });
+    if changes.is_empty() && c.env_clear {
+        return Ok(EMPTY.as_ptr() as *const *const c_char);
     }
     let ours = || crate::env::vars().filter(|_| !c.env_clear);
     let changed = |entry: &CStr| {
@@ -607,31 +650,42 @@ fn environment(c: &Command<'_>, scratch: &mut Scratch) -> Result<*const *const c
             core::slice::from_raw_parts_mut((scratch.addr + ptrs) as *mut u8, len - ptrs),
         )
     };
-    let mut n = 0;
+    // Written through iterators: the sizes above fit exactly, and nothing here can panic.
+    let mut slots = table.iter_mut();
     for e in ours().filter(|e| !changed(e)) {
-        table[n] = e.as_ptr() as usize;
-        n += 1;
+        if let Some(slot) = slots.next() {
+            *slot = e.as_ptr() as usize;
+        }
     }
-    let mut at = 0;
+    let base = text.as_ptr() as usize;
+    let mut out = text.iter_mut().enumerate();
     // The last change of a name wins.
     for (i, (name, value)) in changes.iter().enumerate() {
         let Some(v) = value else { continue };
-        if changes
-            .get(i + 1..)
-            .unwrap_or_default()
-            .iter()
-            .any(|(n2, _)| n2 == name)
-        {
+        let later = changes.get(i + 1..).unwrap_or_default();
+        if later.iter().any(|(n2, _)| n2 == name) {
             continue;
         }
-        table[n] = text.as_ptr() as usize + at;
-        n += 1;
-        for &b in name.iter().chain(b"=").chain(v.iter()).chain(b"\0") {
-            text[at] = b;
-            at += 1;
+        for (k, &b) in name
+            .iter()
+            .chain(b"=")
+            .chain(v.iter())
+            .chain(b"\0")
+            .enumerate()
+        {
+            if let Some((at, t)) = out.next() {
+                if k == 0
+                    && let Some(slot) = slots.next()
+                {
+                    *slot = base + at;
+                }
+                *t = b;
+            }
         }
     }
-    table[n] = 0;
+    if let Some(slot) = slots.next() {
+        *slot = 0;
+    }
     Ok(scratch.addr as *const *const c_char)
 }
 
@@ -652,12 +706,13 @@ fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, Errno> {
     Ok(OwnedFd(Fd(r as i32)))
 }
 
-/// Builds the child's plan from `c`, in buffers of the caller's frame.
+/// Builds the child's plan from `c`, in buffers of the caller's frame. (Inlined: where
+/// the command is known, what it does not use goes.)
+#[inline]
 fn plan(
     c: &Command<'_>,
     argv_buf: &mut [*const c_char; MAX_ARGS + 1],
     scratch: &mut Scratch,
-    null: &mut Option<OwnedFd>,
     fds: [i32; 3],
     report: i32,
 ) -> Result<ChildPlan, Errno> {
@@ -665,26 +720,22 @@ fn plan(
         Argv::Process(p) => *p,
         Argv::Listed(_, _, true) => return Err(Errno::E2BIG),
         Argv::Listed(list, len, false) => {
-            for (slot, a) in argv_buf.iter_mut().zip(list.iter().take(*len)) {
+            // The listed entries, then NULL (the buffer has room for one more than the list).
+            let mut slots = argv_buf.iter_mut();
+            for (slot, a) in slots.by_ref().zip(list.iter().take(*len)) {
                 *slot = a.map_or(core::ptr::null(), CStr::as_ptr);
             }
-            argv_buf[*len] = core::ptr::null();
+            if let Some(slot) = slots.next() {
+                *slot = core::ptr::null();
+            }
             argv_buf.as_ptr()
         }
     };
     let envp = environment(c, scratch)?;
     let mut fds = fds;
-    for (i, s) in c.stdio.iter().enumerate() {
-        match s {
-            Stdio::Inherit | Stdio::Pipe => {}
-            Stdio::Fd(fd) => fds[i] = fd.0,
-            Stdio::Null => {
-                if null.is_none() {
-                    let fd = crate::sys::open(c"/dev/null", g::O_RDWR | g::O_CLOEXEC, 0)?;
-                    *null = Some(above_stdio(OwnedFd(Fd(fd)))?);
-                }
-                fds[i] = null.as_ref().map_or(-1, |f| f.0.0);
-            }
+    for (fd, s) in fds.iter_mut().zip(c.stdio.iter()) {
+        if let Stdio::Fd(f) = s {
+            *fd = f.0;
         }
     }
     let program = c.program.to_bytes();
@@ -716,27 +767,61 @@ fn plan(
 /// for the `PATH` search.
 const CHILD_STACK: usize = 16 * 1024;
 
-fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
-    // Our ends and the child's, for each stream that is a pipe.
-    let mut ours: [Option<OwnedFd>; 3] = [None, None, None];
-    let mut theirs: [Option<OwnedFd>; 3] = [None, None, None];
-    let mut fds = [-1; 3];
+/// The streams a child gets that we open for it: pipes (ours and its ends) and /dev/null.
+struct Streams {
+    ours: [Option<OwnedFd>; 3],
+    theirs: [Option<OwnedFd>; 3],
+    fds: [i32; 3],
+}
+
+/// Opens what `c`'s pipes and null streams need, into `s`.
+fn open_streams(c: &Command<'_>, s: &mut Streams) -> Result<(), Errno> {
+    let mut null: Option<i32> = None;
     for i in 0..3 {
-        if c.stdio[i] == Stdio::Pipe {
-            let (r, w) = pipe()?;
-            let (mine, child) = if i == 0 { (w, r) } else { (r, w) };
-            let child = above_stdio(child)?;
-            fds[i] = child.0.0;
-            ours[i] = Some(mine);
-            theirs[i] = Some(child);
+        match c.stdio[i] {
+            Stdio::Pipe => {
+                let (r, w) = pipe()?;
+                let (mine, child) = if i == 0 { (w, r) } else { (r, w) };
+                let child = above_stdio(child)?;
+                s.fds[i] = child.0.0;
+                s.ours[i] = Some(mine);
+                s.theirs[i] = Some(child);
+            }
+            Stdio::Null => {
+                let fd = match null {
+                    Some(fd) => fd,
+                    None => {
+                        let fd = crate::sys::open(c"/dev/null", g::O_RDWR | g::O_CLOEXEC, 0)?;
+                        let fd = above_stdio(OwnedFd(Fd(fd)))?;
+                        let n = fd.0.0;
+                        s.theirs[i] = Some(fd);
+                        null = Some(n);
+                        n
+                    }
+                };
+                s.fds[i] = fd;
+            }
+            _ => {}
         }
+    }
+    Ok(())
+}
+
+#[inline]
+fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
+    let mut streams = Streams {
+        ours: [None, None, None],
+        theirs: [None, None, None],
+        fds: [-1; 3],
+    };
+    if let Some(open) = c.stdio_hook {
+        open(c, &mut streams)?;
     }
     let (report_r, report_w) = pipe()?;
     let report_w = above_stdio(report_w)?;
     let mut scratch = Scratch::EMPTY;
     let mut argv_buf = [core::ptr::null::<c_char>(); MAX_ARGS + 1];
-    let mut null = None;
-    let mut plan = plan(c, &mut argv_buf, &mut scratch, &mut null, fds, report_w.0.0)?;
+    let mut plan = plan(c, &mut argv_buf, &mut scratch, streams.fds, report_w.0.0)?;
 
     let mut stack = MaybeUninit::<[u128; CHILD_STACK / 16]>::uninit();
     let top = (stack.as_mut_ptr() as usize + CHILD_STACK) as *mut u8;
@@ -752,9 +837,8 @@ fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
     };
     let _ = crate::signal::set_mask(before);
     let pid = Errno::from_ret(pid as usize)? as u32;
-    drop(theirs);
+    drop(streams.theirs);
     drop(report_w);
-    drop(null);
     let mut code = [0u8; 4];
     let n = report_r.read_full(&mut code).unwrap_or(0);
     if n == 4 {
@@ -762,7 +846,7 @@ fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
         let _ = wait4(pid as i32, 0);
         return Err(Errno::new(i32::from_ne_bytes(code)).unwrap_or(Errno::EIO));
     }
-    let [stdin, stdout, stderr] = ours;
+    let [stdin, stdout, stderr] = streams.ours;
     Ok(Child {
         pid,
         status: None,
@@ -880,16 +964,18 @@ unsafe fn run_plan(plan: &ChildPlan) -> Errno {
         let mut seen_eacces = false;
         for dir in search.split(|&b| b == b':') {
             let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-            let total = dir.len() + 1 + name.len() + 1;
-            let Some(path) = buf.get_mut(..total) else {
+            // `dir/name`, NUL-terminated; an entry too long for the buffer is skipped.
+            let mut out = buf.iter_mut();
+            let fits = dir
+                .iter()
+                .chain(b"/")
+                .chain(name)
+                .chain(b"\0")
+                .all(|&b| out.next().map(|t| *t = b).is_some());
+            if !fits {
                 continue;
-            };
-            let (d, rest) = path.split_at_mut(dir.len());
-            d.copy_from_slice(dir);
-            rest[0] = b'/';
-            rest[1..1 + name.len()].copy_from_slice(name);
-            rest[1 + name.len()] = 0;
-            match execve(path.as_ptr() as *const c_char, plan.argv, plan.envp) {
+            }
+            match execve(buf.as_ptr() as *const c_char, plan.argv, plan.envp) {
                 Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG => {}
                 Errno::EACCES => seen_eacces = true,
                 e => return e,
