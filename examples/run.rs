@@ -4,7 +4,9 @@
 //!
 //! Options: `--env NAME=VALUE`, `--unset NAME`, `--clear-env`, `--cwd DIR`, `--pipe`
 //! (read the child's standard output through a pipe and report it), `--null-stdin`,
-//! `--group` (a process group of its own), `--exec` (replace this process instead).
+//! `--group` (a process group of its own), `--exec` (replace this process instead),
+//! `--repeat N` (start and wait N times, then print `repeat N total_ns T`: the tinyrt side
+//! of the spawn benchmark in scripts/report).
 //!
 //! Output, one line each: `spawned` (after a successful start), then `exit CODE` or
 //! `signal N`, or `error ENAME` when the start failed; with `--pipe`, `stdout N bytes: TEXT`
@@ -34,6 +36,7 @@ fn main(mut rest: tinyrt::env::Args) -> i32 {
     let (mut clear, mut pipe, mut null_stdin, mut group, mut exec) =
         (false, false, false, false, false);
     let mut cwd = None;
+    let mut repeat = 0u32;
     loop {
         let peek = rest.clone().next();
         let Some(a) = peek else {
@@ -64,6 +67,13 @@ fn main(mut rest: tinyrt::env::Args) -> i32 {
                     return usage("--cwd takes a directory");
                 };
                 cwd = Some(d);
+            }
+            b"--repeat" => {
+                rest.next();
+                match rest.next().and_then(|n| n.to_str().ok()?.parse().ok()) {
+                    Some(n) => repeat = n,
+                    None => return usage("--repeat takes a count"),
+                }
             }
             b"--clear-env" => (clear, _) = (true, rest.next()),
             b"--pipe" => (pipe, _) = (true, rest.next()),
@@ -97,6 +107,21 @@ fn main(mut rest: tinyrt::env::Args) -> i32 {
     }
     if group {
         cmd.process_group(0);
+    }
+    if repeat > 0 {
+        let start = tinyrt::time::Instant::now();
+        for _ in 0..repeat {
+            match cmd.status() {
+                Ok(s) if s.success() => {}
+                Ok(s) => return s.shell_code(),
+                Err(e) => {
+                    println!("error {}", e.name().unwrap_or("?"));
+                    return failure_code(e);
+                }
+            }
+        }
+        println!("repeat {repeat} total_ns {}", start.elapsed().as_nanos());
+        return 0;
     }
     if exec {
         let e = cmd.exec();
