@@ -17,6 +17,31 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+/// A newtype of `u32` flags: its constants, `bits`, and `|`.
+macro_rules! flags_type {
+    ($(#[$m:meta])* pub struct $name:ident; $($(#[$cm:meta])* $c:ident = $v:expr;)*) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct $name(u32);
+
+        impl $name {
+            $($(#[$cm])* pub const $c: $name = $name($v);)*
+
+            /// The raw bits.
+            pub const fn bits(self) -> u32 {
+                self.0
+            }
+        }
+
+        impl core::ops::BitOr for $name {
+            type Output = $name;
+            fn bitor(self, rhs: $name) -> $name {
+                $name(self.0 | rhs.0)
+            }
+        }
+    };
+}
+
 mod stack;
 
 mod arch;

@@ -265,7 +265,7 @@ pub enum Stdio {
     Pipe,
 }
 
-/// The most arguments [`Command::arg`] keeps (argv[0] included); more make `spawn` fail
+/// The most arguments [`Command::arg`] keeps (`argv[0]` included); more make `spawn` fail
 /// with E2BIG. [`Command::from_args`] has no limit.
 pub const MAX_ARGS: usize = 32;
 /// The most environment changes ([`Command::env`], [`Command::env_remove`]) a command
@@ -311,7 +311,7 @@ type StdioHook = fn(&Command<'_>, &mut Streams) -> Result<(), Errno>;
 
 impl<'a> Command<'a> {
     /// Runs `program` (with `/`: that file; without: the first match in `PATH`, like
-    /// `execvp`), with `program` as argv[0] and no other argument.
+    /// `execvp`), with `program` as `argv[0]` and no other argument.
     #[inline]
     pub fn new(program: &'a CStr) -> Command<'a> {
         let mut list = [None; MAX_ARGS];
@@ -334,7 +334,7 @@ impl<'a> Command<'a> {
         }
     }
 
-    /// Runs the rest of this process's arguments: the first is the program (and argv[0]),
+    /// Runs the rest of this process's arguments: the first is the program (and `argv[0]`),
     /// the others its arguments, passed on without copying (no limit). `None` if `args` is
     /// empty, was taken from the back, or (library mode) is not the kernel's.
     #[inline]

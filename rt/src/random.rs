@@ -14,35 +14,23 @@
 use crate::errno::Errno;
 use crate::vdso::{self, Backend, Function};
 
-/// `getrandom` flags.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Flags(u32);
+flags_type! {
+    /// `getrandom` flags.
+    pub struct Flags;
+    /// None: block until the generator is initialised (once, early in boot), then never.
+    NONE = 0;
+    /// `GRND_NONBLOCK`: answer EAGAIN instead of blocking before initialisation.
+    NONBLOCK = linux_raw_sys::general::GRND_NONBLOCK;
+    /// `GRND_RANDOM`: historically the blocking pool; today the same bytes as `NONE`.
+    RANDOM = linux_raw_sys::general::GRND_RANDOM;
+    /// `GRND_INSECURE` (Linux 5.6+): never block, even before initialisation.
+    INSECURE = linux_raw_sys::general::GRND_INSECURE;
+}
 
 impl Flags {
-    /// None: block until the generator is initialised (once, early in boot), then never.
-    pub const NONE: Flags = Flags(0);
-    /// `GRND_NONBLOCK`: answer EAGAIN instead of blocking before initialisation.
-    pub const NONBLOCK: Flags = Flags(linux_raw_sys::general::GRND_NONBLOCK);
-    /// `GRND_RANDOM`: historically the blocking pool; today the same bytes as `NONE`.
-    pub const RANDOM: Flags = Flags(linux_raw_sys::general::GRND_RANDOM);
-    /// `GRND_INSECURE` (Linux 5.6+): never block, even before initialisation.
-    pub const INSECURE: Flags = Flags(linux_raw_sys::general::GRND_INSECURE);
-
     /// Flags from their raw bits (unknown bits are passed on: the kernel answers EINVAL).
     pub const fn from_bits(bits: u32) -> Flags {
         Flags(bits)
-    }
-
-    /// The raw bits.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-}
-
-impl core::ops::BitOr for Flags {
-    type Output = Flags;
-    fn bitor(self, rhs: Flags) -> Flags {
-        Flags(self.0 | rhs.0)
     }
 }
 

@@ -501,24 +501,15 @@ pub struct SignalFdInfo {
     _pad: [u8; 28],
 }
 
-/// Flags for [`SignalFd::new`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SignalFdFlags(u32);
-
-impl SignalFdFlags {
+flags_type! {
+    /// Flags for [`SignalFd::new`].
+    pub struct SignalFdFlags;
     /// Close-on-exec (`SFD_CLOEXEC`).
-    pub const CLOEXEC: SignalFdFlags = SignalFdFlags(g::O_CLOEXEC);
+    CLOEXEC = g::O_CLOEXEC;
     /// Reads answer EAGAIN when nothing is pending (`SFD_NONBLOCK`).
-    pub const NONBLOCK: SignalFdFlags = SignalFdFlags(g::O_NONBLOCK);
+    NONBLOCK = g::O_NONBLOCK;
     /// Neither.
-    pub const NONE: SignalFdFlags = SignalFdFlags(0);
-}
-
-impl core::ops::BitOr for SignalFdFlags {
-    type Output = SignalFdFlags;
-    fn bitor(self, rhs: SignalFdFlags) -> SignalFdFlags {
-        SignalFdFlags(self.0 | rhs.0)
-    }
+    NONE = 0;
 }
 
 /// A file descriptor that reads the pending signals of a set (`signalfd4`), so that a
@@ -629,41 +620,29 @@ pub fn install_alt_stack() -> Result<AltStack, Errno> {
     })
 }
 
-/// Flags of an [`Action`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Flags(u32);
+flags_type! {
+    /// Flags of an [`Action`].
+    pub struct Flags;
+    /// Restart interrupted system calls where the kernel can (`SA_RESTART`).
+    RESTART = g::SA_RESTART;
+    /// Do not block the signal while its handler runs (`SA_NODEFER`).
+    NODEFER = g::SA_NODEFER;
+    /// Run the handler on the alternate stack (`SA_ONSTACK`; see [`install_alt_stack`]).
+    ONSTACK = g::SA_ONSTACK;
+    /// Reset to the default action once the handler runs (`SA_RESETHAND`).
+    RESETHAND = g::SA_RESETHAND;
+    /// SIGCHLD: not for children that stop or continue (`SA_NOCLDSTOP`).
+    NOCLDSTOP = g::SA_NOCLDSTOP;
+    /// SIGCHLD: children that end leave no zombie (`SA_NOCLDWAIT`).
+    NOCLDWAIT = g::SA_NOCLDWAIT;
+    /// None.
+    NONE = 0;
+}
 
 impl Flags {
-    /// Restart interrupted system calls where the kernel can (`SA_RESTART`).
-    pub const RESTART: Flags = Flags(g::SA_RESTART);
-    /// Do not block the signal while its handler runs (`SA_NODEFER`).
-    pub const NODEFER: Flags = Flags(g::SA_NODEFER);
-    /// Run the handler on the alternate stack (`SA_ONSTACK`; see [`install_alt_stack`]).
-    pub const ONSTACK: Flags = Flags(g::SA_ONSTACK);
-    /// Reset to the default action once the handler runs (`SA_RESETHAND`).
-    pub const RESETHAND: Flags = Flags(g::SA_RESETHAND);
-    /// SIGCHLD: not for children that stop or continue (`SA_NOCLDSTOP`).
-    pub const NOCLDSTOP: Flags = Flags(g::SA_NOCLDSTOP);
-    /// SIGCHLD: children that end leave no zombie (`SA_NOCLDWAIT`).
-    pub const NOCLDWAIT: Flags = Flags(g::SA_NOCLDWAIT);
-    /// None.
-    pub const NONE: Flags = Flags(0);
-
     /// Whether every flag of `other` is set.
     pub const fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
-    }
-
-    /// The raw bits.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-}
-
-impl core::ops::BitOr for Flags {
-    type Output = Flags;
-    fn bitor(self, rhs: Flags) -> Flags {
-        Flags(self.0 | rhs.0)
     }
 }
 

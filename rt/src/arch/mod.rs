@@ -32,6 +32,84 @@ macro_rules! vdso_names {
     };
 }
 
+/// An architecture's `kernel_action`: the kernel's `struct sigaction` for `handler` (an
+/// address, SIG_DFL or SIG_IGN), `flags` and `mask`. `restorer: pick` adds SA_RESTORER and
+/// the signal return `pick(flags)` chooses (a naked function of the architecture's file);
+/// `no_restorer` is for an architecture whose struct has no field for one.
+macro_rules! kernel_action {
+    (restorer: $pick:expr) => {
+        /// The kernel's `struct sigaction` for `handler`, `flags` and `mask`, with this
+        /// architecture's signal return (see `arch::kernel_action!`).
+        pub fn kernel_action(
+            handler: usize,
+            flags: usize,
+            mask: linux_raw_sys::general::kernel_sigset_t,
+        ) -> linux_raw_sys::general::kernel_sigaction {
+            let pick: fn(usize) -> unsafe extern "C" fn() = $pick;
+            linux_raw_sys::general::kernel_sigaction {
+                sa_handler_kernel: super::handler_field(handler),
+                sa_flags: (flags | linux_raw_sys::general::SA_RESTORER as usize) as _,
+                sa_restorer: Some(pick(flags)),
+                sa_mask: mask,
+            }
+        }
+    };
+    (no_restorer) => {
+        /// The kernel's `struct sigaction` for `handler`, `flags` and `mask` (no restorer
+        /// field: see `arch::kernel_action!`).
+        pub fn kernel_action(
+            handler: usize,
+            flags: usize,
+            mask: linux_raw_sys::general::kernel_sigset_t,
+        ) -> linux_raw_sys::general::kernel_sigaction {
+            linux_raw_sys::general::kernel_sigaction {
+                sa_handler_kernel: super::handler_field(handler),
+                sa_flags: flags as _,
+                sa_mask: mask,
+            }
+        }
+    };
+}
+
+/// A `struct sigaction`'s handler field for `handler`: an address, or SIG_DFL (0, `None`)
+/// or SIG_IGN (1).
+fn handler_field(handler: usize) -> linux_raw_sys::general::__kernel_sighandler_t {
+    // SAFETY: any non-zero word is a valid (non-null) function pointer value; the kernel,
+    // never we, calls it, and only when it is a handler's address.
+    unsafe { core::mem::transmute::<usize, linux_raw_sys::general::__kernel_sighandler_t>(handler) }
+}
+
+/// The flags of `clone_vfork`'s clone.
+const CLONE_FLAGS: u32 = nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD;
+
+/// An architecture's `clone_vfork`, from the lines of its naked body (which may use the
+/// operands `flags`, the clone flags, and `nr`, the clone system call's number).
+macro_rules! clone_vfork {
+    ($($line:literal),* $(,)?) => {
+        /// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` with the child on `stack_top` (16-byte
+        /// aligned, the top of memory the caller keeps alive and untouched until the child
+        /// has exec'd or exited): the child calls `child(arg)`, which never returns; the
+        /// parent (suspended by the kernel until then) gets the child's pid or a negated
+        /// errno. Naked: the child must not return through frames it shares with the parent.
+        ///
+        /// # Safety
+        /// `stack_top` is as above and `child` must end in execve or exit, touching only its
+        /// own stack and what `arg` grants it.
+        #[unsafe(naked)]
+        pub unsafe extern "C" fn clone_vfork(
+            stack_top: *mut u8,
+            child: unsafe extern "C" fn(*mut core::ffi::c_void) -> !,
+            arg: *mut core::ffi::c_void,
+        ) -> isize {
+            core::arch::naked_asm!(
+                $($line,)*
+                flags = const super::CLONE_FLAGS,
+                nr = const linux_raw_sys::general::__NR_clone,
+            )
+        }
+    };
+}
+
 // i686 writes its own system call functions (see register.rs).
 #[cfg_attr(target_arch = "x86", allow(unused_macros))]
 #[macro_use]

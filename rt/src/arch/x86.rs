@@ -25,7 +25,6 @@ use super::{SyscallNumbers, VdsoNames};
 use core::arch::{asm, naked_asm};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::general as nr;
-use linux_raw_sys::general::{__kernel_sighandler_t, kernel_sigaction, kernel_sigset_t};
 
 /// `int $0x80; ret`: the entry used until (and unless) AT_SYSINFO names a better one.
 #[unsafe(naked)]
@@ -36,67 +35,38 @@ unsafe extern "C" fn int80_entry() {
 /// The address the system call functions call: `int80_entry` or `__kernel_vsyscall`.
 static ENTRY: AtomicUsize = AtomicUsize::new(0);
 
-/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` with the child on `stack_top` (16-byte
-/// aligned, the top of memory the caller keeps alive and untouched until the child has
-/// exec'd or exited): the child calls `child(arg)`, which never returns; the parent (suspended
-/// by the kernel until then) gets the child's pid or a negated errno. Naked: the child must
-/// not return through frames it shares with the parent.
-///
-/// # Safety
-/// `stack_top` is as above and `child` must end in execve or exit, touching only its own
-/// stack and what `arg` grants it.
-#[unsafe(naked)]
-pub unsafe extern "C" fn clone_vfork(
-    stack_top: *mut u8,
-    child: unsafe extern "C" fn(*mut core::ffi::c_void) -> !,
-    arg: *mut core::ffi::c_void,
-) -> isize {
-    // cdecl: the arguments are on the stack. `int 0x80` (never the vDSO's entry, whose
-    // return goes through a stack the child does not have): ebx flags, ecx new stack, edx,
-    // esi, edi unused without their CLONE_ flags. The child's stack gets `arg` at its top
-    // (the first argument of `child`) and `child` beside it.
-    naked_asm!(
-        "push ebx",
-        "mov ecx, [esp + 8]",
-        "mov eax, [esp + 12]",
-        "mov edx, [esp + 16]",
-        "sub ecx, 16",
-        "mov [ecx], edx",
-        "mov [ecx + 4], eax",
-        "mov ebx, {flags}",
-        "mov eax, {nr}",
-        "int 0x80",
-        "test eax, eax",
-        "jnz 2f",
-        "xor ebp, ebp",
-        "mov eax, [esp + 4]",
-        "call eax",
-        "ud2",
-        "2:",
-        "pop ebx",
-        "ret",
-        flags = const nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD,
-        nr = const nr::__NR_clone,
-    )
-}
+// cdecl: the arguments are on the stack. `int 0x80` (never the vDSO's entry, whose
+// return goes through a stack the child does not have): ebx flags, ecx new stack, edx,
+// esi, edi unused without their CLONE_ flags. The child's stack gets `arg` at its top
+// (the first argument of `child`) and `child` beside it.
+clone_vfork!(
+    "push ebx",
+    "mov ecx, [esp + 8]",
+    "mov eax, [esp + 12]",
+    "mov edx, [esp + 16]",
+    "sub ecx, 16",
+    "mov [ecx], edx",
+    "mov [ecx + 4], eax",
+    "mov ebx, {flags}",
+    "mov eax, {nr}",
+    "int 0x80",
+    "test eax, eax",
+    "jnz 2f",
+    "xor ebp, ebp",
+    "mov eax, [esp + 4]",
+    "call eax",
+    "ud2",
+    "2:",
+    "pop ebx",
+    "ret",
+);
 
-/// The kernel's `struct sigaction` for `handler` (an address, SIG_DFL or SIG_IGN), `flags`
-/// and `mask`, with the signal return i386 needs for it (SA_RESTORER): `rt_sigreturn` for
-/// a handler with SA_SIGINFO (the kernel built an `rt_sigframe`), `sigreturn` without.
-pub fn kernel_action(handler: usize, flags: usize, mask: kernel_sigset_t) -> kernel_sigaction {
-    let restorer: unsafe extern "C" fn() = match flags & nr::SA_SIGINFO as usize {
-        0 => restore,
-        _ => restore_rt,
-    };
-    kernel_sigaction {
-        // SAFETY: a handler field is an address or SIG_DFL (0, `None`) or SIG_IGN (1); the
-        // kernel never has us call it.
-        sa_handler_kernel: unsafe { core::mem::transmute::<usize, __kernel_sighandler_t>(handler) },
-        sa_flags: (flags | nr::SA_RESTORER as usize) as _,
-        sa_restorer: Some(restorer),
-        sa_mask: mask,
-    }
-}
+// i386 picks by the frame the kernel built: `rt_sigreturn` for a handler with SA_SIGINFO
+// (an `rt_sigframe`), `sigreturn` without.
+kernel_action!(restorer: |flags| match flags & nr::SA_SIGINFO as usize {
+    0 => restore,
+    _ => restore_rt,
+});
 
 /// The return from a handler without SA_SIGINFO: the handler's `ret` left the signal number
 /// on top of the `sigframe`; pop it, then `sigreturn` finds the frame 8 bytes below.

@@ -14,7 +14,6 @@
 
 use super::{SyscallNumbers, VdsoNames};
 use linux_raw_sys::general as nr;
-use linux_raw_sys::general::{__kernel_sighandler_t, kernel_sigaction, kernel_sigset_t};
 
 register_syscalls! {
     insn: "syscall",
@@ -37,19 +36,9 @@ pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6", clock_gettime: "__vdso_cloc
 /// 64-bit time throughout, and a `time` system call.
 pub const NR: SyscallNumbers = SyscallNumbers::time64(Some(nr::__NR_time as usize));
 
-/// The kernel's `struct sigaction` for `handler` (an address, SIG_DFL or SIG_IGN), `flags`
-/// and `mask`. x86_64 has no default signal return: every action names [`restore_rt`]
-/// with SA_RESTORER, or a handler that returns jumps to address 0 (a SIGSEGV).
-pub fn kernel_action(handler: usize, flags: usize, mask: kernel_sigset_t) -> kernel_sigaction {
-    kernel_sigaction {
-        // SAFETY: a handler field is an address or SIG_DFL (0, `None`) or SIG_IGN (1); the
-        // kernel never has us call it.
-        sa_handler_kernel: unsafe { core::mem::transmute::<usize, __kernel_sighandler_t>(handler) },
-        sa_flags: (flags | nr::SA_RESTORER as usize) as _,
-        sa_restorer: Some(restore_rt),
-        sa_mask: mask,
-    }
-}
+// x86_64 has no default signal return: without SA_RESTORER and `restore_rt` a handler
+// that returns jumps to address 0 (a SIGSEGV).
+kernel_action!(restorer: |_| restore_rt);
 
 /// Where a handler returns to: `rt_sigreturn`, which restores the interrupted context
 /// from the frame the kernel left on the stack (naked: the frame must be untouched).
@@ -58,42 +47,24 @@ unsafe extern "C" fn restore_rt() {
     core::arch::naked_asm!("mov eax, {nr}", "syscall", "ud2", nr = const nr::__NR_rt_sigreturn)
 }
 
-/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` with the child on `stack_top` (16-byte
-/// aligned, the top of memory the caller keeps alive and untouched until the child has
-/// exec'd or exited): the child calls `child(arg)`, which never returns; the parent (suspended
-/// by the kernel until then) gets the child's pid or a negated errno. Naked: the child must
-/// not return through frames it shares with the parent.
-///
-/// # Safety
-/// `stack_top` is as above and `child` must end in execve or exit, touching only its own
-/// stack and what `arg` grants it.
-#[unsafe(naked)]
-pub unsafe extern "C" fn clone_vfork(
-    stack_top: *mut u8,
-    child: unsafe extern "C" fn(*mut core::ffi::c_void) -> !,
-    arg: *mut core::ffi::c_void,
-) -> isize {
-    // rdi = stack_top, rsi = child, rdx = arg. `syscall` keeps r8 and r9 in both
-    // processes; the child starts on the new stack with everything else as the parent had.
-    core::arch::naked_asm!(
-        "mov r8, rsi",
-        "mov r9, rdx",
-        "mov rsi, rdi",
-        "mov edi, {flags}",
-        "mov eax, {nr}",
-        "syscall",
-        "test rax, rax",
-        "jnz 2f",
-        "xor ebp, ebp",
-        "mov rdi, r9",
-        "call r8",
-        "ud2",
-        "2:",
-        "ret",
-        flags = const nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD,
-        nr = const nr::__NR_clone,
-    )
-}
+// rdi = stack_top, rsi = child, rdx = arg. `syscall` keeps r8 and r9 in both
+// processes; the child starts on the new stack with everything else as the parent had.
+clone_vfork!(
+    "mov r8, rsi",
+    "mov r9, rdx",
+    "mov rsi, rdi",
+    "mov edi, {flags}",
+    "mov eax, {nr}",
+    "syscall",
+    "test rax, rax",
+    "jnz 2f",
+    "xor ebp, ebp",
+    "mov rdi, r9",
+    "call r8",
+    "ud2",
+    "2:",
+    "ret",
+);
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

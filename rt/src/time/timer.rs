@@ -13,29 +13,15 @@ use core::time::Duration;
 use linux_raw_sys::general as g;
 use linux_raw_sys::general::{__kernel_itimerspec, __kernel_timespec};
 
-/// Flags for [`TimerFd::new`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TimerFlags(u32);
-
-impl TimerFlags {
+flags_type! {
+    /// Flags for [`TimerFd::new`].
+    pub struct TimerFlags;
     /// Close-on-exec (`TFD_CLOEXEC`); a program that starts others wants it.
-    pub const CLOEXEC: TimerFlags = TimerFlags(g::TFD_CLOEXEC);
+    CLOEXEC = g::TFD_CLOEXEC;
     /// Reads answer EAGAIN instead of blocking until an expiration (`TFD_NONBLOCK`).
-    pub const NONBLOCK: TimerFlags = TimerFlags(g::TFD_NONBLOCK);
+    NONBLOCK = g::TFD_NONBLOCK;
     /// Neither.
-    pub const NONE: TimerFlags = TimerFlags(0);
-
-    /// The raw bits.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-}
-
-impl core::ops::BitOr for TimerFlags {
-    type Output = TimerFlags;
-    fn bitor(self, rhs: TimerFlags) -> TimerFlags {
-        TimerFlags(self.0 | rhs.0)
-    }
+    NONE = 0;
 }
 
 /// A timer's setting as `timerfd_gettime` reports it.
