@@ -11,7 +11,7 @@
 //! - `-p SIGNAL`: the signal we get when our parent dies (`-p SIGKILL`).
 //! - `-e CODE`: the child's exit code CODE (0 to 255) counts as 0; repeatable.
 //! - `-w`: warn about each zombie reaped; `-v`: more output (repeatable; TINI_VERBOSITY).
-//! - `-h`: help; `--version`.
+//! - `-h`: help; `-l`: the licence; `--version`.
 //!
 //! Like tini it waits with every forwarded signal blocked, in `sigtimedwait` (one second at
 //! a time, reaping in between), and never installs a handler. Exit codes: 1 for a usage
@@ -27,7 +27,7 @@ use core::time::Duration;
 use tinyrt::Errno;
 use tinyrt::io::{STDERR, STDOUT};
 use tinyrt::process::{self, Command};
-use tinyrt::signal::{self, SigSet, Signal};
+use tinyrt::signal::{self, Handler, SigSet, Signal};
 
 tinyrt::main!(main);
 
@@ -75,6 +75,8 @@ fn errno(e: Errno, buf: &mut [u8; 10]) -> &[u8] {
     }
 }
 
+const LICENSE: &[u8] = b"init is part of tinyrt, licensed under the MIT license or the \
+    Apache License 2.0, at your option (LICENSE-MIT, LICENSE-APACHE).";
 const FATAL: &[u8] = b"[FATAL init] ";
 const WARN: &[u8] = b"[WARN  init] ";
 
@@ -90,6 +92,7 @@ Execute a program under the supervision of a valid init process (init)
   -w: Print a warning when processes are getting reaped.
   -g: Send signals to the child's process group.
   -e EXIT_CODE: Remap EXIT_CODE (from 0 to 255) to 0 (can be repeated).
+  -l: Show license and exit.
 
 Environment variables:
 
@@ -166,6 +169,10 @@ fn parse(args: &mut tinyrt::env::Args) -> Result<Options, i32> {
         args.next();
         for (i, &f) in flags.iter().enumerate() {
             match f {
+                b'l' => {
+                    say(STDOUT, &[LICENSE]);
+                    return Err(0);
+                }
                 b'h' => {
                     let _ = tinyrt::io::write_all(STDOUT, USAGE);
                     return Err(0);
@@ -188,7 +195,11 @@ fn parse(args: &mut tinyrt::env::Args) -> Result<Options, i32> {
                     };
                     let ok = match f {
                         b'p' => {
-                            o.death_signal = Signal::from_name(value);
+                            // tini takes the full name only (`SIGKILL`).
+                            o.death_signal = value
+                                .starts_with(b"SIG")
+                                .then(|| Signal::from_name(value))
+                                .flatten();
                             o.death_signal.is_some()
                         }
                         _ => match number(value).filter(|&c| c <= 255) {
@@ -251,10 +262,16 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     };
     // The child's group becomes the terminal's foreground: a background write or read of
     // ours must not stop us.
+    // The child gets them back as they were: default again unless they were ignored.
+    let mut restore = SigSet::EMPTY;
     for sig in [Signal::TTIN, Signal::TTOU] {
-        if signal::ignore(sig).is_err() {
-            say(STDERR, &[FATAL, b"Failed to ignore SIGTTIN/SIGTTOU"]);
-            return 1;
+        match signal::ignore(sig) {
+            Ok(old) if matches!(old.handler, Handler::Ignore) => {}
+            Ok(_) => restore = restore.with(sig),
+            Err(_) => {
+                say(STDERR, &[FATAL, b"Failed to ignore SIGTTIN/SIGTTOU"]);
+                return 1;
+            }
         }
     }
     if o.death_signal.is_some() && process::set_parent_death_signal(o.death_signal).is_err() {
@@ -292,7 +309,7 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     cmd.process_group(0)
         .foreground(true)
         .signal_mask(child_mask)
-        .default_signals(SigSet::of(&[Signal::TTIN, Signal::TTOU]));
+        .default_signals(restore);
     let child = match cmd.spawn() {
         Ok(c) => c.id(),
         Err(e) => {

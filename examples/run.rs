@@ -10,9 +10,10 @@
 //!
 //! Output, one line each: `spawned` (after a successful start), then `exit CODE` or
 //! `signal N`, or `error ENAME` when the start failed; with `--pipe`, `stdout N bytes: TEXT`
-//! before the status; last `children none` (or `children left`). The exit code is the
-//! child's shell code (128 + N for a signal), 127 after ENOENT, 126 after EACCES, 2 for a
-//! usage error.
+//! before the status (N counts everything read; TEXT is at most the first 4 KiB); last
+//! `children none` (or `children left`), except after a failed `--exec`. The exit code is
+//! the child's shell code (128 + N for a signal), 127 after ENOENT, 126 after EACCES or
+//! ENOEXEC, 2 for a usage error.
 #![no_std]
 #![no_main]
 
@@ -133,8 +134,18 @@ fn main(mut rest: tinyrt::env::Args) -> i32 {
             println!("spawned");
             if let Some(out) = child.stdout.take() {
                 let mut buf = [0u8; 4096];
-                let n = out.read_full(&mut buf).unwrap_or(0);
-                let text = core::str::from_utf8(&buf[..n]).unwrap_or("(not UTF-8)");
+                let kept = out.read_full(&mut buf).unwrap_or(0);
+                // Read the rest to the end too (counted, not kept): the child must not die
+                // of SIGPIPE because we stopped reading.
+                let mut n = kept;
+                let mut rest = [0u8; 4096];
+                while let Ok(k @ 1..) = out.read(&mut rest) {
+                    n += k;
+                }
+                let text = match core::str::from_utf8(&buf[..kept]) {
+                    Ok(t) => t,
+                    Err(e) => core::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or(""),
+                };
                 println!("stdout {n} bytes: {}", text.trim_end());
             }
             match child.wait() {

@@ -306,12 +306,25 @@ pub struct Command<'a> {
     stdio_hook: Option<StdioHook>,
 }
 
-type EnvHook = fn(&Command<'_>, &mut Scratch) -> Result<*const *const c_char, Errno>;
+/// Builds the changed environment; finds the `PATH` it gives the search.
+#[derive(Clone, Copy)]
+struct EnvHook {
+    build: fn(&Command<'_>, &mut Scratch) -> Result<*const *const c_char, Errno>,
+    search: for<'a> fn(&Command<'a>) -> Option<&'a [u8]>,
+}
+
+/// What the methods that change the environment set.
+const CHANGED_ENV: EnvHook = EnvHook {
+    build: changed_environment,
+    search: changed_search_path,
+};
 type StdioHook = fn(&Command<'_>, &mut Streams) -> Result<(), Errno>;
 
 impl<'a> Command<'a> {
     /// Runs `program` (with `/`: that file; without: the first match in `PATH`, like
-    /// `execvp`), with `program` as `argv[0]` and no other argument.
+    /// `execvp` but without its /bin/sh fallback for ENOEXEC, as in musl), with `program`
+    /// as `argv[0]` and no other argument. The `PATH` searched is the child's when the
+    /// command changes it (as std does), else ours.
     #[inline]
     pub fn new(program: &'a CStr) -> Command<'a> {
         let mut list = [None; MAX_ARGS];
@@ -369,7 +382,7 @@ impl<'a> Command<'a> {
     }
 
     fn env_change(&mut self, name: &'a [u8], value: Option<&'a [u8]>) -> &mut Command<'a> {
-        self.env_hook = Some(changed_environment);
+        self.env_hook = Some(CHANGED_ENV);
         match self.env.get_mut(self.env_len) {
             Some(slot) => {
                 *slot = (name, value);
@@ -395,7 +408,7 @@ impl<'a> Command<'a> {
     pub fn env_clear(&mut self) -> &mut Command<'a> {
         self.env_clear = true;
         self.env_len = 0;
-        self.env_hook = Some(changed_environment);
+        self.env_hook = Some(CHANGED_ENV);
         self
     }
 
@@ -472,7 +485,9 @@ impl<'a> Command<'a> {
     }
 
     /// Replaces this process with the program (standard streams set as asked; a pipe is
-    /// EINVAL). Returns only on failure, with why.
+    /// EINVAL). Returns only on failure, with why; by then the process may already have
+    /// what the command asked for (handlers reset, mask, directory, streams), as after a
+    /// failed `execve` in C.
     pub fn exec(&self) -> Errno {
         if self.stdio.contains(&Stdio::Pipe) {
             return Errno::EINVAL;
@@ -551,12 +566,12 @@ impl Child {
 }
 
 /// What the child does, prepared by the parent: pointers into the parent's frame only.
-struct ChildPlan {
+struct ChildPlan<'a> {
     /// The program: a path, or a name to search for in `search`.
     program: *const c_char,
     program_len: usize,
     /// `PATH` (when the program has no `/`).
-    search: Option<&'static [u8]>,
+    search: Option<&'a [u8]>,
     argv: *const *const c_char,
     envp: *const *const c_char,
     cwd: *const c_char,
@@ -596,7 +611,7 @@ static EMPTY: [usize; 1] = [0];
 #[inline]
 fn environment(c: &Command<'_>, scratch: &mut Scratch) -> Result<*const *const c_char, Errno> {
     match c.env_hook {
-        Some(build) => build(c, scratch),
+        Some(hook) => (hook.build)(c, scratch),
         None => Ok(crate::env::vars()
             .as_envp()
             .unwrap_or(EMPTY.as_ptr() as *const *const c_char)),
@@ -709,13 +724,13 @@ fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, Errno> {
 /// Builds the child's plan from `c`, in buffers of the caller's frame. (Inlined: where
 /// the command is known, what it does not use goes.)
 #[inline]
-fn plan(
-    c: &Command<'_>,
+fn plan<'a>(
+    c: &Command<'a>,
     argv_buf: &mut [*const c_char; MAX_ARGS + 1],
     scratch: &mut Scratch,
     fds: [i32; 3],
     report: i32,
-) -> Result<ChildPlan, Errno> {
+) -> Result<ChildPlan<'a>, Errno> {
     let argv = match &c.argv {
         Argv::Process(p) => *p,
         Argv::Listed(_, _, true) => return Err(Errno::E2BIG),
@@ -742,9 +757,10 @@ fn plan(
     if program.is_empty() {
         return Err(Errno::ENOENT);
     }
+    // Like std: the child's PATH when the command changes it, else ours.
     let search = match program.contains(&b'/') {
         true => None,
-        false => Some(crate::env::var("PATH").unwrap_or(b"/usr/local/bin:/bin:/usr/bin")),
+        false => Some(search_path(c).unwrap_or(b"/usr/local/bin:/bin:/usr/bin")),
     };
     Ok(ChildPlan {
         program: c.program.as_ptr(),
@@ -761,6 +777,25 @@ fn plan(
         defaults: c.defaults | crate::signal::handled(),
         report,
     })
+}
+
+/// The PATH the program is searched in: ours, unless the command changes the environment.
+fn search_path<'a>(c: &Command<'a>) -> Option<&'a [u8]> {
+    match c.env_hook {
+        Some(hook) => (hook.search)(c),
+        None => crate::env::var("PATH"),
+    }
+}
+
+/// The PATH of a changed environment: the last change the command makes to it, else ours
+/// (none when the command clears the environment).
+fn changed_search_path<'a>(c: &Command<'a>) -> Option<&'a [u8]> {
+    let changes = c.env.get(..c.env_len).unwrap_or_default();
+    match changes.iter().rev().find(|(n, _)| *n == b"PATH") {
+        Some((_, value)) => *value,
+        None if c.env_clear => None,
+        None => crate::env::var("PATH"),
+    }
 }
 
 /// The bytes of the child's stack (in `spawn`'s frame): its frames, and a path buffer
@@ -833,7 +868,11 @@ fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
     // exec'd or exited (the kernel suspends us until then); `child_main` reads only `plan`,
     // also in this frame, and ends in execve or exit.
     let pid = unsafe {
-        crate::arch::clone_vfork(top, child_main, &plan as *const ChildPlan as *mut c_void)
+        crate::arch::clone_vfork(
+            top,
+            child_main,
+            &plan as *const ChildPlan<'_> as *mut c_void,
+        )
     };
     let _ = crate::signal::set_mask(before);
     let pid = Errno::from_ret(pid as usize)? as u32;
@@ -862,7 +901,7 @@ fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
 /// `arg` is the parent's `ChildPlan` (see `spawn`).
 unsafe extern "C" fn child_main(arg: *mut c_void) -> ! {
     // SAFETY: see the function's contract.
-    let plan = unsafe { &*(arg as *const ChildPlan) };
+    let plan = unsafe { &*(arg as *const ChildPlan<'_>) };
     // SAFETY: the plan's pointers are alive (the parent waits for us).
     let e = unsafe { run_plan(plan) };
     let code = e.raw().to_ne_bytes();
@@ -883,7 +922,7 @@ unsafe extern "C" fn child_main(arg: *mut c_void) -> ! {
 ///
 /// # Safety
 /// The plan's pointers are alive, NUL-terminated strings and NULL-terminated arrays.
-unsafe fn run_plan(plan: &ChildPlan) -> Errno {
+unsafe fn run_plan(plan: &ChildPlan<'_>) -> Errno {
     let fail = |r: usize| Errno::from_ret(r).err();
     // SAFETY: (the whole body) each call passes integers, or pointers from the plan (alive
     // and terminated, the caller's contract) and into this frame.
@@ -899,19 +938,6 @@ unsafe fn run_plan(plan: &ChildPlan) -> Errno {
             let r = syscall2(g::__NR_setpgid as usize, 0, pgid as isize as usize);
             if let Some(e) = fail(r) {
                 return e;
-            }
-        }
-        if plan.foreground {
-            let pgrp = crate::arch::syscall1(g::__NR_getpgid as usize, 0) as i32;
-            let r = syscall3(
-                g::__NR_ioctl as usize,
-                0,
-                linux_raw_sys::ioctl::TIOCSPGRP as usize,
-                &pgrp as *const i32 as usize,
-            );
-            match fail(r) {
-                None | Some(Errno::ENOTTY | Errno::ENXIO) => {}
-                Some(e) => return e,
             }
         }
         if !plan.cwd.is_null()
@@ -941,6 +967,20 @@ unsafe fn run_plan(plan: &ChildPlan) -> Errno {
                 && let Some(e) = fail(raw_dup2(*fd, i as i32))
             {
                 return e;
+            }
+        }
+        // The terminal of the child's own standard input, now in place.
+        if plan.foreground {
+            let pgrp = crate::arch::syscall1(g::__NR_getpgid as usize, 0) as i32;
+            let r = syscall3(
+                g::__NR_ioctl as usize,
+                0,
+                linux_raw_sys::ioctl::TIOCSPGRP as usize,
+                &pgrp as *const i32 as usize,
+            );
+            match fail(r) {
+                None | Some(Errno::ENOTTY | Errno::ENXIO) => {}
+                Some(e) => return e,
             }
         }
         let mask = plan.mask.kernel();
