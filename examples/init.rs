@@ -60,47 +60,53 @@ fn digits(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
     buf.get(i..).unwrap_or_default()
 }
 
-/// The errors a start-up can meet by name, any other by number (`Errno::name` knows them
-/// all, but its table would be a fifth of this program).
-fn errno(e: Errno, buf: &mut [u8; 10]) -> &[u8] {
-    match e {
-        Errno::ENOENT => b"ENOENT (no such file or directory)",
-        Errno::EACCES => b"EACCES (permission denied)",
-        Errno::ENOEXEC => b"ENOEXEC (exec format error)",
-        Errno::ENOTDIR => b"ENOTDIR (not a directory)",
-        Errno::EPERM => b"EPERM (operation not permitted)",
-        Errno::ENOMEM => b"ENOMEM (out of memory)",
-        Errno::EINVAL => b"EINVAL (invalid argument)",
-        _ => digits(e.raw() as u32, buf),
-    }
+/// Says `[FATAL init] WHAT` (with the error: `: ENAME`, or `: errno N` for the rarer
+/// ones, whose names would be a fifth of this program) and returns 1, the exit code.
+#[cold]
+#[inline(never)]
+fn fatal(what: &[u8], detail: &[u8], e: Option<Errno>) -> i32 {
+    let mut b10 = [0; 10];
+    let name: &[u8] = match e {
+        None => b"",
+        Some(Errno::ENOENT) => b": ENOENT (no such file)",
+        Some(Errno::EACCES) => b": EACCES (permission denied)",
+        Some(Errno::ENOEXEC) => b": ENOEXEC (not an executable)",
+        Some(Errno::EPERM) => b": EPERM (not permitted)",
+        Some(e) => {
+            say(
+                STDERR,
+                &[
+                    b"[FATAL init] ",
+                    what,
+                    detail,
+                    b": errno ",
+                    digits(e.raw() as u32, &mut b10),
+                ],
+            );
+            return 1;
+        }
+    };
+    say(STDERR, &[b"[FATAL init] ", what, detail, name]);
+    1
 }
 
-const LICENSE: &[u8] = b"init is part of tinyrt, licensed under the MIT license or the \
-    Apache License 2.0, at your option (LICENSE-MIT, LICENSE-APACHE).";
-const FATAL: &[u8] = b"[FATAL init] ";
-const WARN: &[u8] = b"[WARN  init] ";
+/// The usage on standard error; exit code 1.
+#[cold]
+fn usage() -> i32 {
+    let _ = tinyrt::io::write_all(STDERR, USAGE);
+    1
+}
 
 const USAGE: &[u8] = b"Usage: init [OPTIONS] [--] PROGRAM [ARGS] | --version
-
-Execute a program under the supervision of a valid init process (init)
-
-  --version: Show version and exit.
-  -h: Show this help message and exit.
-  -s: Register as a process subreaper (requires Linux >= 3.4).
-  -p SIGNAL: Trigger SIGNAL when parent dies, e.g. \"-p SIGKILL\".
-  -v: Generate more verbose output. Repeat up to 3 times.
-  -w: Print a warning when processes are getting reaped.
-  -g: Send signals to the child's process group.
-  -e EXIT_CODE: Remap EXIT_CODE (from 0 to 255) to 0 (can be repeated).
-  -l: Show license and exit.
-
-Environment variables:
-
-  TINI_SUBREAPER: Register as a process subreaper (requires Linux >= 3.4).
-  TINI_VERBOSITY: Set the verbosity level (default: 1).
-  TINI_KILL_PROCESS_GROUP: Send signals to the child's process group.
-
+  -h  this help             -l  the licence
+  -s  be a child subreaper  -g  signal the child's process group
+  -p SIGNAL  our signal when our parent dies (-p SIGKILL)
+  -e CODE  the child's exit code CODE (0-255) counts as 0 (repeatable)
+  -w  warn when reaping zombies   -v  more output (repeatable)
+Environment: TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY (default 1).
 ";
+
+const LICENSE: &[u8] = b"init is part of tinyrt: MIT or Apache-2.0, at your option.";
 
 /// Signals about our own faults, never forwarded (and never blocked: they must act).
 const OURS: SigSet = SigSet::of(&[
@@ -189,9 +195,8 @@ fn parse(args: &mut tinyrt::env::Args) -> Result<Options, i32> {
                         r => Some(r),
                     };
                     let Some(value) = value else {
-                        say(STDERR, &[FATAL, b"option -", &[f], b" needs a value"]);
-                        let _ = tinyrt::io::write_all(STDERR, USAGE);
-                        return Err(1);
+                        fatal(b"a value is needed for -", &[f], None);
+                        return Err(usage());
                     };
                     let ok = match f {
                         b'p' => {
@@ -211,25 +216,22 @@ fn parse(args: &mut tinyrt::env::Args) -> Result<Options, i32> {
                         },
                     };
                     if !ok {
-                        say(
-                            STDERR,
-                            &[FATAL, b"Not a valid option for -", &[f], b": ", value],
-                        );
+                        let what: &[&[u8]] =
+                            &[b"[FATAL init] Not a valid option for -", &[f], b": ", value];
+                        say(STDERR, what);
                         return Err(1);
                     }
                     break;
                 }
                 _ => {
-                    say(STDERR, &[FATAL, b"unknown option -", &[f]]);
-                    let _ = tinyrt::io::write_all(STDERR, USAGE);
-                    return Err(1);
+                    fatal(b"unknown option -", &[f], None);
+                    return Err(usage());
                 }
             }
         }
     }
     if args.len() == 0 {
-        let _ = tinyrt::io::write_all(STDERR, USAGE);
-        return Err(1);
+        return Err(usage());
     }
     if tinyrt::env::var("TINI_SUBREAPER").is_some() {
         o.subreaper = true;
@@ -252,13 +254,7 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     let forwarded = SigSet::from_bits(SigSet::FULL.bits() & !OURS.bits());
     let child_mask = match signal::set_mask(forwarded) {
         Ok(m) => m,
-        Err(e) => {
-            say(
-                STDERR,
-                &[FATAL, b"sigprocmask failed: ", errno(e, &mut [0; 10])],
-            );
-            return 1;
-        }
+        Err(e) => return fatal(b"sigprocmask", b"", Some(e)),
     };
     // The child's group becomes the terminal's foreground: a background write or read of
     // ours must not stop us.
@@ -268,43 +264,31 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
         match signal::ignore(sig) {
             Ok(old) if matches!(old.handler, Handler::Ignore) => {}
             Ok(_) => restore = restore.with(sig),
-            Err(_) => {
-                say(STDERR, &[FATAL, b"Failed to ignore SIGTTIN/SIGTTOU"]);
-                return 1;
-            }
+            Err(e) => return fatal(b"ignoring SIGTTIN/SIGTTOU", b"", Some(e)),
         }
     }
-    if o.death_signal.is_some() && process::set_parent_death_signal(o.death_signal).is_err() {
-        say(STDERR, &[FATAL, b"Failed to set up parent death signal"]);
-        return 1;
+    if o.death_signal.is_some()
+        && let Err(e) = process::set_parent_death_signal(o.death_signal)
+    {
+        return fatal(b"the parent death signal", b"", Some(e));
     }
     if o.subreaper
         && let Err(e) = process::set_child_subreaper(true)
     {
-        let mut b10 = [0; 10];
-        let why = errno(e, &mut b10);
-        say(
-            STDERR,
-            &[FATAL, b"Failed to register as child subreaper: ", why],
-        );
-        return 1;
+        return fatal(b"registering as a child subreaper", b"", Some(e));
     }
     if o.verbosity > 0 && process::id() != 1 && !process::is_child_subreaper().unwrap_or(false) {
         say(
             STDERR,
             &[
-                WARN,
-                b"init is not running as PID 1 and isn't registered as a child subreaper.\n\
-            Zombie processes will not be re-parented to init, so zombie reaping won't work.\n\
-            To fix the problem, use the -s option or set the environment variable TINI_SUBREAPER \
-            to register init as a child subreaper, or run init as PID 1.",
+                b"[WARN  init] init is not running as PID 1 and is not a child subreaper: \
+                orphans will not be reaped (use -s or TINI_SUBREAPER, or run it as PID 1)",
             ],
         );
     }
     let program = args.clone().next().map_or(&b""[..], |p| p.to_bytes());
     let Some(mut cmd) = Command::from_args(args) else {
-        let _ = tinyrt::io::write_all(STDERR, USAGE);
-        return 1;
+        return usage();
     };
     cmd.process_group(0)
         .foreground(true)
@@ -313,9 +297,7 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     let child = match cmd.spawn() {
         Ok(c) => c.id(),
         Err(e) => {
-            let mut b10 = [0; 10];
-            let why = errno(e, &mut b10);
-            say(STDERR, &[FATAL, b"exec ", program, b" failed: ", why]);
+            fatal(b"exec ", program, Some(e));
             return match e {
                 Errno::ENOENT => 127,
                 Errno::EACCES => 126,
@@ -355,28 +337,15 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
                         Ok(()) => {}
                         Err(Errno::ESRCH) => {
                             if o.verbosity > 0 {
-                                say(STDERR, &[WARN, b"Child was dead when forwarding signal"]);
+                                say(STDERR, &[b"[WARN  init] the child was gone: not forwarded"]);
                             }
                         }
-                        Err(e) => {
-                            let mut b10 = [0; 10];
-                            let why = errno(e, &mut b10);
-                            say(
-                                STDERR,
-                                &[FATAL, b"Unexpected error when forwarding signal: ", why],
-                            );
-                            return 1;
-                        }
+                        Err(e) => return fatal(b"forwarding a signal", b"", Some(e)),
                     }
                 }
             },
             Ok(None) | Err(Errno::EINTR) => {}
-            Err(e) => {
-                let mut b10 = [0; 10];
-                let why = errno(e, &mut b10);
-                say(STDERR, &[FATAL, b"Unexpected error in sigtimedwait: ", why]);
-                return 1;
-            }
+            Err(e) => return fatal(b"sigtimedwait", b"", Some(e)),
         }
         // Reap everything that has ended; the child's end is ours.
         let mut exit = None;
@@ -396,16 +365,14 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
                     if o.warn_on_reap && o.verbosity > 0 {
                         let mut b10 = [0; 10];
                         let n = digits(pid, &mut b10);
-                        say(STDERR, &[WARN, b"Reaped zombie process with pid=", n]);
+                        say(
+                            STDERR,
+                            &[b"[WARN  init] Reaped zombie process with pid=", n],
+                        );
                     }
                 }
                 Ok(None) | Err(Errno::ECHILD) => break,
-                Err(e) => {
-                    let mut b10 = [0; 10];
-                    let why = errno(e, &mut b10);
-                    say(STDERR, &[FATAL, b"Error while waiting for pids: ", why]);
-                    return 1;
-                }
+                Err(e) => return fatal(b"waiting for children", b"", Some(e)),
             }
         }
         if let Some(code) = exit {

@@ -318,7 +318,18 @@ const CHANGED_ENV: EnvHook = EnvHook {
     build: changed_environment,
     search: changed_search_path,
 };
-type StdioHook = fn(&Command<'_>, &mut Streams) -> Result<(), Errno>;
+/// Opens what the streams need (in the parent); installs them (in the child).
+#[derive(Clone, Copy)]
+struct StdioHook {
+    open: fn(&Command<'_>, &mut Streams) -> Result<(), Errno>,
+    install: unsafe fn(&[i32; 3]) -> Option<Errno>,
+}
+
+/// What the methods that set a stream other than `Inherit` set.
+const STDIO: StdioHook = StdioHook {
+    open: open_streams,
+    install: install_streams,
+};
 
 impl<'a> Command<'a> {
     /// Runs `program` (with `/`: that file; without: the first match in `PATH`, like
@@ -438,8 +449,8 @@ impl<'a> Command<'a> {
         if let Some(slot) = self.stdio.get_mut(i) {
             *slot = s;
         }
-        if matches!(s, Stdio::Pipe | Stdio::Null) {
-            self.stdio_hook = Some(open_streams);
+        if s != Stdio::Inherit {
+            self.stdio_hook = Some(STDIO);
         }
         self
     }
@@ -499,8 +510,8 @@ impl<'a> Command<'a> {
             theirs: [None, None, None],
             fds: [-1; 3],
         };
-        if let Some(open) = self.stdio_hook
-            && let Err(e) = open(self, &mut streams)
+        if let Some(hook) = self.stdio_hook
+            && let Err(e) = (hook.open)(self, &mut streams)
         {
             return e;
         }
@@ -577,6 +588,8 @@ struct ChildPlan<'a> {
     cwd: *const c_char,
     /// What becomes fd 0, 1, 2 (-1: stays).
     fds: [i32; 3],
+    /// Puts `fds` in place (`None`: every stream is inherited).
+    install: Option<unsafe fn(&[i32; 3]) -> Option<Errno>>,
     pgroup: Option<i32>,
     foreground: bool,
     mask: SigSet,
@@ -747,18 +760,12 @@ fn plan<'a>(
         }
     };
     let envp = environment(c, scratch)?;
-    let mut fds = fds;
-    for (fd, s) in fds.iter_mut().zip(c.stdio.iter()) {
-        if let Stdio::Fd(f) = s {
-            *fd = f.0;
-        }
-    }
     let program = c.program.to_bytes();
     if program.is_empty() {
         return Err(Errno::ENOENT);
     }
     // Like std: the child's PATH when the command changes it, else ours.
-    let search = match program.contains(&b'/') {
+    let search = match program.iter().any(|&b| b == b'/') {
         true => None,
         false => Some(search_path(c).unwrap_or(b"/usr/local/bin:/bin:/usr/bin")),
     };
@@ -770,6 +777,7 @@ fn plan<'a>(
         envp,
         cwd: c.cwd.map_or(core::ptr::null(), CStr::as_ptr),
         fds,
+        install: c.stdio_hook.map(|h| h.install),
         pgroup: c.pgroup,
         foreground: c.foreground,
         // `spawn` puts the mask it replaces here when none is asked for.
@@ -822,6 +830,7 @@ fn open_streams(c: &Command<'_>, s: &mut Streams) -> Result<(), Errno> {
                 s.ours[i] = Some(mine);
                 s.theirs[i] = Some(child);
             }
+            Stdio::Fd(fd) => s.fds[i] = fd.0,
             Stdio::Null => {
                 let fd = match null {
                     Some(fd) => fd,
@@ -849,8 +858,8 @@ fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
         theirs: [None, None, None],
         fds: [-1; 3],
     };
-    if let Some(open) = c.stdio_hook {
-        open(c, &mut streams)?;
+    if let Some(hook) = c.stdio_hook {
+        (hook.open)(c, &mut streams)?;
     }
     let (report_r, report_w) = pipe()?;
     let report_w = above_stdio(report_w)?;
@@ -945,29 +954,10 @@ unsafe fn run_plan(plan: &ChildPlan<'_>) -> Errno {
         {
             return e;
         }
-        // A descriptor to install that is itself 0..=2 is moved up first, so that
-        // installing another cannot close it.
-        let mut fds = plan.fds;
-        for fd in fds.iter_mut() {
-            if (0..=2).contains(fd) {
-                let r = syscall3(
-                    g::__NR_fcntl as usize,
-                    *fd as usize,
-                    g::F_DUPFD_CLOEXEC as usize,
-                    3,
-                );
-                match Errno::from_ret(r) {
-                    Ok(n) => *fd = n as i32,
-                    Err(e) => return e,
-                }
-            }
-        }
-        for (i, fd) in fds.iter().enumerate() {
-            if *fd >= 0
-                && let Some(e) = fail(raw_dup2(*fd, i as i32))
-            {
-                return e;
-            }
+        if let Some(install) = plan.install
+            && let Some(e) = install(&plan.fds)
+        {
+            return e;
         }
         // The terminal of the child's own standard input, now in place.
         if plan.foreground {
@@ -1027,6 +1017,42 @@ unsafe fn run_plan(plan: &ChildPlan<'_>) -> Errno {
             Errno::ENOENT
         }
     }
+}
+
+/// Puts `fds` in place as the child's 0, 1 and 2 (-1: stays as it is).
+///
+/// # Safety
+/// System calls only (the child calls it); no pointers.
+unsafe fn install_streams(fds: &[i32; 3]) -> Option<Errno> {
+    let fail = |r: usize| Errno::from_ret(r).err();
+    // SAFETY: fcntl and dup3 take no pointers.
+    unsafe {
+        // A descriptor to install that is itself 0..=2 is moved up first, so that
+        // installing another cannot close it.
+        let mut fds = *fds;
+        for fd in fds.iter_mut() {
+            if (0..=2).contains(fd) {
+                let r = syscall3(
+                    g::__NR_fcntl as usize,
+                    *fd as usize,
+                    g::F_DUPFD_CLOEXEC as usize,
+                    3,
+                );
+                match Errno::from_ret(r) {
+                    Ok(n) => *fd = n as i32,
+                    Err(e) => return Some(e),
+                }
+            }
+        }
+        for (i, fd) in fds.iter().enumerate() {
+            if *fd >= 0
+                && let Some(e) = fail(raw_dup2(*fd, i as i32))
+            {
+                return Some(e);
+            }
+        }
+    }
+    None
 }
 
 /// `execve(path, argv, envp)`: returns only on failure.

@@ -44,14 +44,32 @@ pub struct Signal(u8);
 
 macro_rules! signals {
     ($($(#[$doc:meta])* $name:ident = $nr:ident,)*) => {
+        /// The names of the standard signals, one after the other.
+        const NAMES: &str = concat!($("SIG", stringify!($name)),*);
+
+        /// Where each signal's name lies in `NAMES`, by number: (offset, length); length 0
+        /// for a number without a name. (A table of `&str` would be 16 bytes a signal.)
+        const SPANS: [(u8, u8); 65] = {
+            let mut t = [(0u8, 0u8); 65];
+            let mut off = 0;
+            $(
+                let len = 3 + stringify!($name).len();
+                t[g::$nr as usize] = (off as u8, len as u8);
+                off += len;
+            )*
+            assert!(off == NAMES.len() && off < 256);
+            t
+        };
+
         impl Signal {
             $($(#[$doc])* pub const $name: Signal = Signal(g::$nr as u8);)*
 
             /// Its name, such as `"SIGTERM"`, for the standard signals (1 to 31).
             pub fn name(self) -> Option<&'static str> {
-                match self.0 as u32 {
-                    $(g::$nr => Some(concat!("SIG", stringify!($name))),)*
-                    _ => None,
+                let (off, len) = *SPANS.get(self.0 as usize)?;
+                match len {
+                    0 => None,
+                    _ => NAMES.get(off as usize..off as usize + len as usize),
                 }
             }
         }
