@@ -322,8 +322,11 @@ const CHANGED_ENV: EnvHook = EnvHook {
 #[derive(Clone, Copy)]
 struct StdioHook {
     open: fn(&Command<'_>, &mut Streams) -> Result<(), Errno>,
-    install: unsafe fn(&[i32; 3]) -> Option<Errno>,
+    install: InstallFn,
 }
+
+/// Puts the child's streams in place (in the child).
+type InstallFn = unsafe fn(&[i32; 3]) -> Option<Errno>;
 
 /// What the methods that set a stream other than `Inherit` set.
 const STDIO: StdioHook = StdioHook {
@@ -589,7 +592,7 @@ struct ChildPlan<'a> {
     /// What becomes fd 0, 1, 2 (-1: stays).
     fds: [i32; 3],
     /// Puts `fds` in place (`None`: every stream is inherited).
-    install: Option<unsafe fn(&[i32; 3]) -> Option<Errno>>,
+    install: Option<InstallFn>,
     pgroup: Option<i32>,
     foreground: bool,
     mask: SigSet,
