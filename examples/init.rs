@@ -31,19 +31,20 @@ use tinyrt::signal::{self, Handler, SigSet, Signal};
 
 tinyrt::main!(main);
 
-/// Writes `parts` and a newline to `fd` as one line (one `write` for up to 512 bytes).
+/// Writes `parts` and a newline to `fd`. (A `write` each: these lines are rare, and a
+/// buffer to gather them would cost more code than the calls.)
 #[inline(never)]
 fn say(fd: tinyrt::io::Fd, parts: &[&[u8]]) {
-    let mut buf = [0u8; 512];
-    let mut out = buf.iter_mut();
-    let mut len = 0;
-    for &b in parts.iter().flat_map(|p| p.iter()).chain(b"\n") {
-        if let Some(slot) = out.next() {
-            *slot = b;
-            len += 1;
-        }
+    for p in parts.iter().chain([&b"\n"[..]].iter()) {
+        let _ = tinyrt::io::write_all(fd, p);
     }
-    let _ = tinyrt::io::write_all(fd, buf.get(..len).unwrap_or_default());
+}
+
+/// Writes `what` and `n` in decimal, and a newline, to `fd`.
+#[inline(never)]
+fn note(fd: tinyrt::io::Fd, what: &[u8], n: u32) {
+    let mut b10 = [0; 10];
+    say(fd, &[what, digits(n, &mut b10)]);
 }
 
 /// `n` in decimal, in `buf`.
@@ -60,33 +61,20 @@ fn digits(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
     buf.get(i..).unwrap_or_default()
 }
 
-/// Says `[FATAL init] WHAT` (with the error: `: ENAME`, or `: errno N` for the rarer
-/// ones, whose names would be a fifth of this program) and returns 1, the exit code.
+/// Says `[FATAL init] WHAT DETAIL` and the error (`: ENOENT`, `: EACCES`, or `: errno N`
+/// for the rarer ones, whose names would be a fifth of this program); returns 1, the
+/// exit code.
 #[cold]
 #[inline(never)]
 fn fatal(what: &[u8], detail: &[u8], e: Option<Errno>) -> i32 {
     let mut b10 = [0; 10];
-    let name: &[u8] = match e {
-        None => b"",
-        Some(Errno::ENOENT) => b": ENOENT (no such file)",
-        Some(Errno::EACCES) => b": EACCES (permission denied)",
-        Some(Errno::ENOEXEC) => b": ENOEXEC (not an executable)",
-        Some(Errno::EPERM) => b": EPERM (not permitted)",
-        Some(e) => {
-            say(
-                STDERR,
-                &[
-                    b"[FATAL init] ",
-                    what,
-                    detail,
-                    b": errno ",
-                    digits(e.raw() as u32, &mut b10),
-                ],
-            );
-            return 1;
-        }
+    let (a, b): (&[u8], &[u8]) = match e {
+        None => (b"", b""),
+        Some(Errno::ENOENT) => (b": ENOENT, not found", b""),
+        Some(Errno::EACCES) => (b": EACCES, not executable", b""),
+        Some(e) => (b": errno ", digits(e.raw() as u32, &mut b10)),
     };
-    say(STDERR, &[b"[FATAL init] ", what, detail, name]);
+    say(STDERR, &[b"[FATAL init] ", what, detail, a, b]);
     1
 }
 
@@ -97,16 +85,13 @@ fn usage() -> i32 {
     1
 }
 
-const USAGE: &[u8] = b"Usage: init [OPTIONS] [--] PROGRAM [ARGS] | --version
-  -h  this help             -l  the licence
-  -s  be a child subreaper  -g  signal the child's process group
-  -p SIGNAL  our signal when our parent dies (-p SIGKILL)
-  -e CODE  the child's exit code CODE (0-255) counts as 0 (repeatable)
-  -w  warn when reaping zombies   -v  more output (repeatable)
-Environment: TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY (default 1).
+const USAGE: &[u8] =
+    b"Usage: init [-hlsgwv] [-p SIGNAL] [-e CODE]... [--] PROGRAM [ARGS] | --version
+  -s subreaper, -g signal the group, -p signal on parent death, -e CODE exits 0,
+  -w warn on reaping, -v verbose; TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY
 ";
 
-const LICENSE: &[u8] = b"init is part of tinyrt: MIT or Apache-2.0, at your option.";
+const LICENSE: &[u8] = b"init (tinyrt): MIT OR Apache-2.0";
 
 /// Signals about our own faults, never forwarded (and never blocked: they must act).
 const OURS: SigSet = SigSet::of(&[
@@ -142,16 +127,9 @@ fn number(s: &[u8]) -> Option<u32> {
     })
 }
 
-/// Parses the options; the rest of `args` is PROGRAM and its arguments. `Err(code)`: exit.
-fn parse(args: &mut tinyrt::env::Args) -> Result<Options, i32> {
-    let mut o = Options {
-        subreaper: false,
-        group: false,
-        death_signal: None,
-        expect: [0; 4],
-        warn_on_reap: false,
-        verbosity: 1,
-    };
+/// Parses the options into `o`; the rest of `args` is PROGRAM and its arguments.
+/// `Err(code)`: exit with it. (`o` is the caller's: a struct returned by value is copied.)
+fn parse(args: &mut tinyrt::env::Args, o: &mut Options) -> Result<(), i32> {
     args.next();
     if args.len() == 1 && args.clone().next().map(|a| a.to_bytes()) == Some(b"--version") {
         say(
@@ -195,7 +173,7 @@ fn parse(args: &mut tinyrt::env::Args) -> Result<Options, i32> {
                         r => Some(r),
                     };
                     let Some(value) = value else {
-                        fatal(b"a value is needed for -", &[f], None);
+                        fatal(b"bad option -", &[f], None);
                         return Err(usage());
                     };
                     let ok = match f {
@@ -224,7 +202,7 @@ fn parse(args: &mut tinyrt::env::Args) -> Result<Options, i32> {
                     break;
                 }
                 _ => {
-                    fatal(b"unknown option -", &[f], None);
+                    fatal(b"bad option -", &[f], None);
                     return Err(usage());
                 }
             }
@@ -242,14 +220,21 @@ fn parse(args: &mut tinyrt::env::Args) -> Result<Options, i32> {
     if let Some(v) = tinyrt::env::var("TINI_VERBOSITY") {
         o.verbosity = number(v).unwrap_or(0);
     }
-    Ok(o)
+    Ok(())
 }
 
 fn main(mut args: tinyrt::env::Args) -> i32 {
-    let o = match parse(&mut args) {
-        Ok(o) => o,
-        Err(code) => return code,
+    let mut o = Options {
+        subreaper: false,
+        group: false,
+        death_signal: None,
+        expect: [0; 4],
+        warn_on_reap: false,
+        verbosity: 1,
     };
+    if let Err(code) = parse(&mut args, &mut o) {
+        return code;
+    }
     // Every signal we forward waits, blocked, for sigtimedwait; our own faults act.
     let forwarded = SigSet::from_bits(SigSet::FULL.bits() & !OURS.bits());
     let child_mask = match signal::set_mask(forwarded) {
@@ -264,25 +249,25 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
         match signal::ignore(sig) {
             Ok(old) if matches!(old.handler, Handler::Ignore) => {}
             Ok(_) => restore = restore.with(sig),
-            Err(e) => return fatal(b"ignoring SIGTTIN/SIGTTOU", b"", Some(e)),
+            Err(e) => return fatal(b"sigaction(SIGTTIN/SIGTTOU)", b"", Some(e)),
         }
     }
     if o.death_signal.is_some()
         && let Err(e) = process::set_parent_death_signal(o.death_signal)
     {
-        return fatal(b"the parent death signal", b"", Some(e));
+        return fatal(b"prctl(PR_SET_PDEATHSIG)", b"", Some(e));
     }
     if o.subreaper
         && let Err(e) = process::set_child_subreaper(true)
     {
-        return fatal(b"registering as a child subreaper", b"", Some(e));
+        return fatal(b"prctl(PR_SET_CHILD_SUBREAPER)", b"", Some(e));
     }
     if o.verbosity > 0 && process::id() != 1 && !process::is_child_subreaper().unwrap_or(false) {
         say(
             STDERR,
             &[
-                b"[WARN  init] init is not running as PID 1 and is not a child subreaper: \
-                orphans will not be reaped (use -s or TINI_SUBREAPER, or run it as PID 1)",
+                b"[WARN  init] not running as PID 1 nor as a child subreaper: \
+                orphans will not be reaped (see -s)",
             ],
         );
     }
@@ -306,18 +291,7 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
         }
     };
     if o.verbosity > 1 {
-        let mut b10 = [0; 10];
-        let pid = digits(child, &mut b10);
-        say(
-            STDOUT,
-            &[
-                b"[INFO  init] Spawned child process '",
-                program,
-                b"' with pid '",
-                pid,
-                b"'",
-            ],
-        );
+        note(STDOUT, b"[INFO  init] Spawned the child, pid ", child);
     }
     let target = if o.group {
         -(child as i32)
@@ -330,8 +304,7 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
                 Some(Signal::CHLD) | None => {}
                 Some(sig) => {
                     if o.verbosity > 2 {
-                        let name = sig.name().unwrap_or("?").as_bytes();
-                        say(STDOUT, &[b"[DEBUG init] Passing signal: ", name]);
+                        note(STDOUT, b"[DEBUG init] Passing signal ", sig.number() as u32);
                     }
                     match signal::kill(target, sig) {
                         Ok(()) => {}
@@ -340,7 +313,7 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
                                 say(STDERR, &[b"[WARN  init] the child was gone: not forwarded"]);
                             }
                         }
-                        Err(e) => return fatal(b"forwarding a signal", b"", Some(e)),
+                        Err(e) => return fatal(b"kill", b"", Some(e)),
                     }
                 }
             },
@@ -354,25 +327,18 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
                 Ok(Some((pid, status))) if pid == child => {
                     let code = (status.shell_code() & 0xff) as u32;
                     if o.verbosity > 1 {
-                        let mut b10 = [0; 10];
-                        let n = digits(code, &mut b10);
-                        say(STDOUT, &[b"[INFO  init] Main child exited with ", n]);
+                        note(STDOUT, b"[INFO  init] Main child exited with ", code);
                     }
                     let remapped = o.expect[(code / 64) as usize] & 1 << (code % 64) != 0;
                     exit = Some(if remapped { 0 } else { code as i32 });
                 }
                 Ok(Some((pid, _))) => {
                     if o.warn_on_reap && o.verbosity > 0 {
-                        let mut b10 = [0; 10];
-                        let n = digits(pid, &mut b10);
-                        say(
-                            STDERR,
-                            &[b"[WARN  init] Reaped zombie process with pid=", n],
-                        );
+                        note(STDERR, b"[WARN  init] Reaped zombie process with pid=", pid);
                     }
                 }
                 Ok(None) | Err(Errno::ECHILD) => break,
-                Err(e) => return fatal(b"waiting for children", b"", Some(e)),
+                Err(e) => return fatal(b"waitpid", b"", Some(e)),
             }
         }
         if let Some(code) = exit {

@@ -20,7 +20,14 @@ pub fn split(entry: &'static CStr) -> (&'static [u8], &'static [u8]) {
 /// The value of the first environment variable called `name`, like C's `getenv`. A name that
 /// is empty or contains `=` or NUL matches nothing.
 pub fn var(name: impl AsRef<[u8]>) -> Option<&'static [u8]> {
-    find(vars(), name.as_ref())
+    var_bytes(name.as_ref())
+}
+
+/// `var`, out of line: one copy of the walk to the environment however many names a
+/// program looks up.
+#[inline(never)]
+fn var_bytes(name: &[u8]) -> Option<&'static [u8]> {
+    find(vars(), name)
 }
 
 /// [`var`] over any environment.

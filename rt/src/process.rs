@@ -288,6 +288,9 @@ enum Argv<'a> {
 pub struct Command<'a> {
     program: &'a CStr,
     argv: Argv<'a>,
+    /// Builds the `argv` of a listed one: set by `new`, so that a program that only runs
+    /// its own arguments carries none of that code.
+    listed: Option<ListedFn>,
     /// (name, Some(value)) to set, (name, None) to remove.
     env: [(&'a [u8], Option<&'a [u8]>); MAX_ENV_CHANGES],
     env_len: usize,
@@ -304,6 +307,35 @@ pub struct Command<'a> {
     env_hook: Option<EnvHook>,
     /// Opens pipes and /dev/null: set by the methods that ask for them, likewise.
     stdio_hook: Option<StdioHook>,
+}
+
+/// Writes a listed argument vector, NULL-terminated, into the buffer: its address.
+type ListedFn =
+    for<'a, 'b> fn(&'b Command<'a>, &'b mut ArgvBuf) -> Result<*const *const c_char, Errno>;
+
+/// Room for a listed argument vector and its NULL, left uninitialised until one is built.
+type ArgvBuf = [MaybeUninit<*const c_char>; MAX_ARGS + 1];
+
+/// The listed arguments, then NULL (the buffer has room for one more than the list).
+fn listed_argv<'a, 'b>(
+    c: &'b Command<'a>,
+    argv_buf: &'b mut ArgvBuf,
+) -> Result<*const *const c_char, Errno> {
+    let Argv::Listed(list, len, overflow) = &c.argv else {
+        return Err(Errno::EINVAL);
+    };
+    if *overflow {
+        return Err(Errno::E2BIG);
+    }
+    let mut slots = argv_buf.iter_mut();
+    for (slot, a) in slots.by_ref().zip(list.iter().take(*len)) {
+        slot.write(a.map_or(core::ptr::null(), CStr::as_ptr));
+    }
+    if let Some(slot) = slots.next() {
+        slot.write(core::ptr::null());
+    }
+    // The first `len + 1` entries (all that execve reads, up to the NULL) are written.
+    Ok(argv_buf.as_ptr() as *const *const c_char)
 }
 
 /// Builds the changed environment; finds the `PATH` it gives the search.
@@ -343,9 +375,19 @@ impl<'a> Command<'a> {
     pub fn new(program: &'a CStr) -> Command<'a> {
         let mut list = [None; MAX_ARGS];
         list[0] = Some(program);
+        let mut c = Command::with(program, Argv::Listed(list, 1, false));
+        c.listed = Some(listed_argv);
+        c
+    }
+
+    /// A command for `program` with this argument vector and everything else as `new`
+    /// leaves it.
+    #[inline(always)]
+    fn with(program: &'a CStr, argv: Argv<'a>) -> Command<'a> {
         Command {
             program,
-            argv: Argv::Listed(list, 1, false),
+            argv,
+            listed: None,
             env: [(&[], None); MAX_ENV_CHANGES],
             env_len: 0,
             env_overflow: false,
@@ -368,9 +410,7 @@ impl<'a> Command<'a> {
     pub fn from_args(args: crate::env::Args) -> Option<Command<'static>> {
         let argv = args.as_argv()?;
         let program = args.clone().next()?;
-        let mut c = Command::new(program);
-        c.argv = Argv::Process(argv);
-        Some(c)
+        Some(Command::with(program, Argv::Process(argv)))
     }
 
     /// Adds an argument.
@@ -507,7 +547,7 @@ impl<'a> Command<'a> {
             return Errno::EINVAL;
         }
         let mut scratch = Scratch::EMPTY;
-        let mut argv_buf = [core::ptr::null::<c_char>(); MAX_ARGS + 1];
+        let mut argv_buf: ArgvBuf = [const { MaybeUninit::uninit() }; MAX_ARGS + 1];
         let mut streams = Streams {
             ours: [None, None, None],
             theirs: [None, None, None],
@@ -742,25 +782,15 @@ fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, Errno> {
 #[inline]
 fn plan<'a>(
     c: &Command<'a>,
-    argv_buf: &mut [*const c_char; MAX_ARGS + 1],
+    argv_buf: &mut ArgvBuf,
     scratch: &mut Scratch,
     fds: [i32; 3],
     report: i32,
 ) -> Result<ChildPlan<'a>, Errno> {
-    let argv = match &c.argv {
-        Argv::Process(p) => *p,
-        Argv::Listed(_, _, true) => return Err(Errno::E2BIG),
-        Argv::Listed(list, len, false) => {
-            // The listed entries, then NULL (the buffer has room for one more than the list).
-            let mut slots = argv_buf.iter_mut();
-            for (slot, a) in slots.by_ref().zip(list.iter().take(*len)) {
-                *slot = a.map_or(core::ptr::null(), CStr::as_ptr);
-            }
-            if let Some(slot) = slots.next() {
-                *slot = core::ptr::null();
-            }
-            argv_buf.as_ptr()
-        }
+    let argv = match (&c.argv, c.listed) {
+        (Argv::Process(p), _) => *p,
+        (_, Some(fill)) => fill(c, argv_buf)?,
+        (_, None) => return Err(Errno::EINVAL),
     };
     let envp = environment(c, scratch)?;
     let program = c.program.to_bytes();
@@ -869,7 +899,7 @@ fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
     let (report_r, report_w) = pipe()?;
     let report_w = above_stdio(report_w)?;
     let mut scratch = Scratch::EMPTY;
-    let mut argv_buf = [core::ptr::null::<c_char>(); MAX_ARGS + 1];
+    let mut argv_buf: ArgvBuf = [const { MaybeUninit::uninit() }; MAX_ARGS + 1];
     let mut plan = plan(c, &mut argv_buf, &mut scratch, streams.fds, report_w.0.0)?;
 
     let mut stack = MaybeUninit::<[u128; CHILD_STACK / 16]>::uninit();

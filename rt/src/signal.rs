@@ -44,34 +44,22 @@ pub struct Signal(u8);
 
 macro_rules! signals {
     ($($(#[$doc:meta])* $name:ident = $nr:ident,)*) => {
-        /// The names of the standard signals, one after the other.
-        const NAMES: &str = concat!($("SIG", stringify!($name)),*);
+        /// The names of the standard signals in number order, each followed by a space:
+        /// signal `n`'s is the `n`th (no table of `&str`: that would be 16 bytes a signal).
+        const NAMES: &str = concat!($("SIG", stringify!($name), " "),*);
 
-        /// Where each signal's name lies in `NAMES`, by number: (offset, length); length 0
-        /// for a number without a name. (A table of `&str` would be 16 bytes a signal.)
-        const SPANS: [(u8, u8); 65] = {
-            let mut t = [(0u8, 0u8); 65];
-            let mut off = 0;
+        // The list below must be in number order from 1, without gaps (as it is on every
+        // Linux architecture tinyrt supports): `name` counts on it.
+        const _: () = {
+            let mut n = 1;
             $(
-                let len = 3 + stringify!($name).len();
-                t[g::$nr as usize] = (off as u8, len as u8);
-                off += len;
+                assert!(g::$nr == n);
+                n += 1;
             )*
-            assert!(off == NAMES.len() && off < 256);
-            t
         };
 
         impl Signal {
             $($(#[$doc])* pub const $name: Signal = Signal(g::$nr as u8);)*
-
-            /// Its name, such as `"SIGTERM"`, for the standard signals (1 to 31).
-            pub fn name(self) -> Option<&'static str> {
-                let (off, len) = *SPANS.get(self.0 as usize)?;
-                match len {
-                    0 => None,
-                    _ => NAMES.get(off as usize..off as usize + len as usize),
-                }
-            }
         }
     };
 }
@@ -152,6 +140,24 @@ impl Signal {
         } else {
             None
         }
+    }
+
+    /// Its name, such as `"SIGTERM"`, for the standard signals (1 to 31).
+    pub fn name(self) -> Option<&'static str> {
+        // The `n`th space-terminated word of NAMES, by a plain loop (`str::split` brings
+        // the pattern machinery, more code than the table it reads).
+        let want = (self.0 as usize).checked_sub(1)?;
+        let (mut word, mut start) = (0, 0);
+        for (i, &b) in NAMES.as_bytes().iter().enumerate() {
+            if b == b' ' {
+                if word == want {
+                    return NAMES.get(start..i);
+                }
+                word += 1;
+                start = i + 1;
+            }
+        }
+        None
     }
 
     /// The standard signal named `name` (`"SIGTERM"`; also without the `SIG` prefix).
