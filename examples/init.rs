@@ -36,8 +36,14 @@ tinyrt::main!(main);
 #[inline(never)]
 fn say(fd: tinyrt::io::Fd, parts: &[&[u8]]) {
     for p in parts.iter().chain([&b"\n"[..]].iter()) {
-        let _ = tinyrt::io::write_all(fd, p);
+        put(fd, p);
     }
+}
+
+/// `io::write_all`, once for the whole program (inlined at each use it would cost more).
+#[inline(never)]
+fn put(fd: tinyrt::io::Fd, bytes: &[u8]) {
+    let _ = tinyrt::io::write_all(fd, bytes);
 }
 
 /// Writes `what` and `n` in decimal, and a newline, to `fd`.
@@ -81,7 +87,7 @@ fn fatal(what: &[u8], detail: &[u8], e: Option<Errno>) -> i32 {
 /// The usage on standard error; exit code 1.
 #[cold]
 fn usage() -> i32 {
-    let _ = tinyrt::io::write_all(STDERR, USAGE);
+    put(STDERR, USAGE);
     1
 }
 
@@ -158,7 +164,7 @@ fn parse(args: &mut tinyrt::env::Args, o: &mut Options) -> Result<(), i32> {
                     return Err(0);
                 }
                 b'h' => {
-                    let _ = tinyrt::io::write_all(STDOUT, USAGE);
+                    put(STDOUT, USAGE);
                     return Err(0);
                 }
                 b's' => o.subreaper = true,

@@ -27,7 +27,6 @@ pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
 }
 
 /// Writes all of `buf`, continuing after short writes and retrying `EINTR`.
-#[inline(never)]
 pub fn write_all(fd: Fd, mut buf: &[u8]) -> Result<(), Errno> {
     while !buf.is_empty() {
         match write(fd, buf) {
