@@ -16,6 +16,10 @@
 //! returns it (ENOENT, EACCES, ENOEXEC, ...) after reaping the child, so none is left
 //! behind. Learned from musl's `posix_spawn` and the kernel's `clone` documentation.
 //!
+//! In library mode (inside a std program) tinyrt has no view of libc's environment: an
+//! inherited environment is empty there, `PATH` is the default one, and
+//! [`Command::from_args`] answers `None`. Set what the child needs with [`Command::env`].
+//!
 //! # Safety
 //!
 //! The child runs on a buffer in `spawn`'s frame, which outlives it (we are suspended until
