@@ -6,7 +6,8 @@
 //! (read the child's standard output through a pipe and report it), `--null-stdin`,
 //! `--group` (a process group of its own), `--exec` (replace this process instead),
 //! `--repeat N` (start and wait N times, then print `repeat N total_ns T`: the tinyrt side
-//! of the spawn benchmark in scripts/report).
+//! of the spawn benchmark in scripts/report), `--trap-usr1` (install a SIGUSR1 handler
+//! first: the child must give it the default action before it unblocks signals).
 //!
 //! Output, one line each: `spawned` (after a successful start), then `exit CODE` or
 //! `signal N`, or `error ENAME` when the start failed; with `--pipe`, `stdout N bytes: TEXT`
@@ -74,6 +75,17 @@ fn main(mut rest: tinyrt::env::Args) -> i32 {
                 match rest.next().and_then(|n| n.to_str().ok()?.parse().ok()) {
                     Some(n) => repeat = n,
                     None => return usage("--repeat takes a count"),
+                }
+            }
+            b"--trap-usr1" => {
+                rest.next();
+                extern "C" fn nothing(_: i32) {}
+                let handler = tinyrt::signal::Action::new(tinyrt::signal::Handler::Plain(nothing));
+                // SAFETY: the handler does nothing.
+                if unsafe { tinyrt::signal::set_action(tinyrt::signal::Signal::USR1, &handler) }
+                    .is_err()
+                {
+                    return usage("sigaction failed");
                 }
             }
             b"--clear-env" => (clear, _) = (true, rest.next()),

@@ -353,6 +353,39 @@ fn strace_sees_a_vfork_child_that_only_sets_up_and_execs() {
     }
 }
 
+/// A handler of the parent's must never run in the vfork child (it would run in the
+/// parent's memory): the child gives SIGUSR1, which `run --trap-usr1` handles, the default
+/// action before its `rt_sigprocmask` opens the mask; without the handler it leaves SIGUSR1
+/// alone (it only reads it).
+#[test]
+fn the_child_resets_the_parents_handlers_before_unblocking() {
+    let exe = example(Build::Release, "run");
+    let exe = exe.to_str().unwrap();
+    for trap in [true, false] {
+        let mut args = vec!["-f", exe];
+        if trap {
+            args.push("--trap-usr1");
+        }
+        args.push("/bin/true");
+        let (out, log) = strace(&args, None);
+        assert!(out.status.success(), "{log}");
+        let child = vfork_child(&log, "trap");
+        let unmask = child
+            .iter()
+            .position(|c| c.name == "rt_sigprocmask")
+            .unwrap_or_else(|| panic!("no rt_sigprocmask in the child\n{log}"));
+        let reset = child.iter().position(|c| {
+            c.name == "rt_sigaction" && c.text.contains("SIGUSR1, {sa_handler=SIG_DFL")
+        });
+        match (trap, reset) {
+            (true, Some(r)) => assert!(r < unmask, "reset after unblocking\n{log}"),
+            (true, None) => panic!("SIGUSR1 was not reset in the child\n{log}"),
+            (false, None) => {}
+            (false, Some(_)) => panic!("SIGUSR1 reset without a handler\n{log}"),
+        }
+    }
+}
+
 /// The children of process `pid` (every /proc/*/stat whose ppid it is): (pid, state, name).
 fn children_of(pid: u32) -> Vec<(u32, char, String)> {
     let mut v = Vec::new();

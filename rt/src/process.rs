@@ -10,7 +10,7 @@
 //! It starts the child with `clone(CLONE_VM | CLONE_VFORK)` (per-architecture asm in
 //! `arch`): the child shares our memory on a stack of its own and we are suspended until it
 //! execs or exits, so nothing is copied. Before `clone` every signal is blocked; the child
-//! gives the signals we handle their default action before it sets its own mask, then
+//! gives every signal that has a handler its default action before it sets its own mask, then
 //! makes only system calls (no allocation, no lock, nothing of ours) up to `execve`. An
 //! exec that fails sends its errno back through a close-on-exec pipe: [`Command::spawn`]
 //! returns it (ENOENT, EACCES, ENOEXEC, ...) after reaping the child, so none is left
@@ -35,6 +35,10 @@ use crate::signal::{SigSet, Signal};
 use core::ffi::{CStr, c_char, c_void};
 use core::mem::MaybeUninit;
 use linux_raw_sys::general as g;
+
+/// The handler values of the default action and of ignoring.
+const SIG_DFL: usize = 0;
+const SIG_IGN: usize = 1;
 
 /// Ends the process (every thread) with `code`; the parent sees `code & 0xff`. Nothing
 /// runs first: no destructors, no buffers to flush (tinyrt has none).
@@ -417,7 +421,8 @@ impl<'a> Command<'a> {
         Some(Command::with(program, Argv::Process(argv)))
     }
 
-    /// Adds an argument.
+    /// Adds an argument (up to [`MAX_ARGS`]; a command made by [`Command::from_args`] takes
+    /// no more: its arguments are the process's own, and this is ignored).
     pub fn arg(&mut self, arg: &'a CStr) -> &mut Command<'a> {
         if let Argv::Listed(list, len, overflow) = &mut self.argv {
             match list.get_mut(*len) {
@@ -466,6 +471,7 @@ impl<'a> Command<'a> {
     pub fn env_clear(&mut self) -> &mut Command<'a> {
         self.env_clear = true;
         self.env_len = 0;
+        self.env_overflow = false;
         self.env_hook = Some(CHANGED_ENV);
         self
     }
@@ -522,7 +528,7 @@ impl<'a> Command<'a> {
     }
 
     /// Signals to give their default action in the child (ignored ones stay ignored across
-    /// execve otherwise; the ones we handle are always reset).
+    /// execve otherwise; every signal with a handler is always reset).
     pub fn default_signals(&mut self, set: SigSet) -> &mut Command<'a> {
         self.defaults = set;
         self
@@ -566,9 +572,16 @@ impl<'a> Command<'a> {
             Ok(p) => p,
             Err(e) => return e,
         };
-        plan.mask = self.mask.unwrap_or_else(crate::signal::mask);
+        // As in `spawn`: nothing may arrive while handlers are being reset (and a blocked
+        // SIGTTOU lets `foreground` take the terminal instead of stopping us).
+        let before = match crate::signal::set_mask(SigSet::FULL) {
+            Ok(m) => m,
+            Err(e) => return e,
+        };
+        plan.mask = self.mask.unwrap_or(before);
         // SAFETY: the plan's pointers are alive in this frame; on success nothing returns.
         let e = unsafe { run_plan(&plan) };
+        let _ = crate::signal::set_mask(before);
         drop(streams);
         e
     }
@@ -614,7 +627,8 @@ impl Child {
         Ok(r)
     }
 
-    /// Sends it SIGKILL (nothing once it has been reaped).
+    /// Sends it SIGKILL (nothing once [`Child::wait`] or [`Child::try_wait`] has reaped it;
+    /// after [`wait_any`] reaped it, its pid may be another process's: do not).
     pub fn kill(&mut self) -> Result<(), Errno> {
         match self.status {
             Some(_) => Ok(()),
@@ -821,7 +835,7 @@ fn plan<'a>(
         foreground: c.foreground,
         // `spawn` puts the mask it replaces here when none is asked for.
         mask: c.mask.unwrap_or(SigSet::EMPTY),
-        defaults: c.defaults | crate::signal::handled(),
+        defaults: c.defaults,
         report,
     })
 }
@@ -869,7 +883,15 @@ fn open_streams(c: &Command<'_>, s: &mut Streams) -> Result<(), Errno> {
                 s.ours[i] = Some(mine);
                 s.theirs[i] = Some(child);
             }
-            Stdio::Fd(fd) => s.fds[i] = fd.0,
+            Stdio::Fd(fd) => {
+                // A descriptor that is not open would be taken by the next one we open
+                // (the report pipe): refuse it now.
+                // SAFETY: F_GETFD takes no pointer.
+                let r =
+                    unsafe { syscall2(g::__NR_fcntl as usize, fd.0 as usize, g::F_GETFD as usize) };
+                Errno::from_ret(r)?;
+                s.fds[i] = fd.0;
+            }
             Stdio::Null => {
                 let fd = match null {
                     Some(fd) => fd,
@@ -906,7 +928,10 @@ fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
     let mut argv_buf: ArgvBuf = [const { MaybeUninit::uninit() }; MAX_ARGS + 1];
     let mut plan = plan(c, &mut argv_buf, &mut scratch, streams.fds, report_w.0.0)?;
 
-    let mut stack = MaybeUninit::<[u128; CHILD_STACK / 16]>::uninit();
+    /// The child's stack, 16-byte aligned on every architecture (`u128` is 8 on some).
+    #[repr(C, align(16))]
+    struct ChildStack([u8; CHILD_STACK]);
+    let mut stack = MaybeUninit::<ChildStack>::uninit();
     let top = (stack.as_mut_ptr() as usize + CHILD_STACK) as *mut u8;
     // Nothing of ours may run in the child: block every signal until it has reset the
     // handlers (a handler would run on its stack, in our memory).
@@ -975,11 +1000,20 @@ unsafe fn run_plan(plan: &ChildPlan<'_>) -> Errno {
     // SAFETY: (the whole body) each call passes integers, or pointers from the plan (alive
     // and terminated, the caller's contract) and into this frame.
     unsafe {
-        // Our handlers must not run here: their signals get the default action before the
-        // mask (all blocked, by `spawn`) opens.
-        for sig in plan.defaults.iter() {
-            if sig != Signal::KILL && sig != Signal::STOP {
-                let _ = crate::signal::sigaction_raw(sig.number(), Some((0, 0, SigSet::EMPTY)));
+        // No handler of the parent's may run here (it would run in the parent's memory,
+        // on this small stack): every signal with a handler, whoever installed it (ours,
+        // rustix's, libc's in library mode), and those asked for, get the default action
+        // before the mask (all blocked, by `spawn`) opens. Ignored ones stay ignored.
+        for n in 1..=Signal::MAX {
+            let Some(sig) = Signal::new(n) else { continue };
+            if sig == Signal::KILL || sig == Signal::STOP {
+                continue;
+            }
+            let reset = plan.defaults.contains(sig)
+                || crate::signal::sigaction_raw(n, None)
+                    .is_ok_and(|(h, _, _)| h != SIG_DFL && h != SIG_IGN);
+            if reset {
+                let _ = crate::signal::sigaction_raw(n, Some((SIG_DFL, 0, SigSet::EMPTY)));
             }
         }
         if let Some(pgid) = plan.pgroup {
@@ -1069,7 +1103,8 @@ unsafe fn install_streams(fds: &[i32; 3]) -> Option<Errno> {
         // A descriptor to install that is itself 0..=2 is moved up first, so that
         // installing another cannot close it.
         let mut fds = *fds;
-        for fd in fds.iter_mut() {
+        let mut moved = [false; 3];
+        for (fd, moved) in fds.iter_mut().zip(moved.iter_mut()) {
             if (0..=2).contains(fd) {
                 let r = syscall3(
                     g::__NR_fcntl as usize,
@@ -1078,20 +1113,29 @@ unsafe fn install_streams(fds: &[i32; 3]) -> Option<Errno> {
                     3,
                 );
                 match Errno::from_ret(r) {
-                    Ok(n) => *fd = n as i32,
+                    Ok(n) => (*fd, *moved) = (n as i32, true),
                     Err(e) => return Some(e),
                 }
             }
         }
+        let mut result = None;
         for (i, fd) in fds.iter().enumerate() {
             if *fd >= 0
+                && result.is_none()
                 && let Some(e) = fail(raw_dup2(*fd, i as i32))
             {
-                return Some(e);
+                result = Some(e);
             }
         }
+        // The copies moved up are no longer needed (after a successful exec they would be
+        // closed anyway; after a failed `Command::exec` they must not stay open).
+        for (fd, moved) in fds.iter().zip(moved.iter()) {
+            if *moved {
+                syscall1(g::__NR_close as usize, *fd as usize);
+            }
+        }
+        result
     }
-    None
 }
 
 /// `execve(path, argv, envp)`: returns only on failure.
@@ -1119,6 +1163,17 @@ unsafe fn execve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_descriptor_as_a_stream_is_refused() {
+        let r = Command::new(c"/bin/true").stdout(Stdio::Fd(Fd(1000))).spawn();
+        assert_eq!(r.err(), Some(Errno::EBADF));
+        let mut c = Command::new(c"/bin/true")
+            .stdout(Stdio::Fd(Fd(2)))
+            .spawn()
+            .unwrap();
+        assert!(c.wait().unwrap().success());
+    }
 
     #[test]
     fn exit_statuses() {

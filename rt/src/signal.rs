@@ -27,7 +27,7 @@ use crate::arch::{NR, syscall2, syscall3, syscall4};
 use crate::errno::Errno;
 use crate::io::Fd;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::AtomicBool;
 use core::time::Duration;
 use linux_raw_sys::general as g;
 use linux_raw_sys::general::{__kernel_timespec, kernel_sigset_t};
@@ -618,12 +618,18 @@ pub fn alt_stack_size() -> usize {
 pub fn install_alt_stack() -> Result<AltStack, Errno> {
     let size = alt_stack_size();
     let page = crate::auxv::page_size().unwrap_or(4096);
+    let len = size.checked_add(page).ok_or(Errno::ENOMEM)?;
     let base = crate::sys::mmap_anonymous(
-        size + page,
+        len,
         g::PROT_READ | g::PROT_WRITE,
         g::MAP_PRIVATE | g::MAP_ANONYMOUS | g::MAP_STACK,
     )?;
-    crate::sys::mprotect_none(base, page)?;
+    let give_back = |e: Errno| {
+        // SAFETY: our fresh mapping, which nothing uses yet.
+        let _ = unsafe { crate::sys::munmap(base, len) };
+        e
+    };
+    crate::sys::mprotect_none(base, page).map_err(give_back)?;
     let ss = g::stack_t {
         ss_sp: (base + page) as *mut c_void,
         ss_flags: 0,
@@ -637,7 +643,8 @@ pub fn install_alt_stack() -> Result<AltStack, Errno> {
             &ss as *const g::stack_t as usize,
             0,
         )
-    })?;
+    })
+    .map_err(give_back)?;
     Ok(AltStack {
         base: base + page,
         size,
@@ -682,8 +689,9 @@ pub enum Handler {
     /// Call this with the signal number, what the kernel tells about it, and the interrupted
     /// context (`ucontext_t`, architecture-specific) (SA_SIGINFO).
     Info(extern "C" fn(i32, &SigInfo, *mut c_void)),
-    /// A handler this module did not install, at this address (`sigaction`'s answer
-    /// only).
+    /// A handler, at this address: what [`action`] and [`set_action`] answer for any
+    /// installed handler (they cannot tell its type); it cannot be installed again from
+    /// here (EINVAL): keep the [`Action`] you installed to restore it.
     Other(usize),
 }
 
@@ -782,22 +790,7 @@ pub unsafe fn set_action(sig: Signal, action: &Action) -> Result<Action, Errno> 
     let flags = (action.flags.0 & CHOSEN | info) as usize;
     // SAFETY: the handler's type matches SA_SIGINFO; the rest is the caller's contract.
     let (h, f, m) = unsafe { sigaction_raw(sig.number(), Some((handler, flags, action.mask))) }?;
-    let bit = SigSet::EMPTY.with(sig).0;
-    match action.handler {
-        Handler::Plain(_) | Handler::Info(_) => HANDLED.fetch_or(bit, Ordering::Relaxed),
-        _ => HANDLED.fetch_and(!bit, Ordering::Relaxed),
-    };
     Ok(decode(h, f, m))
-}
-
-/// The signals that have a handler installed by [`set_action`]: a child started with
-/// `process::Command` sets them to the default action before it unblocks signals (it shares
-/// our memory until it execs, and must not run our handlers).
-static HANDLED: AtomicU64 = AtomicU64::new(0);
-
-/// The signals [`set_action`] gave a handler.
-pub(crate) fn handled() -> SigSet {
-    SigSet(HANDLED.load(Ordering::Relaxed))
 }
 
 /// What `sig` does now.
