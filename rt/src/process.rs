@@ -1166,7 +1166,9 @@ mod tests {
 
     #[test]
     fn a_closed_descriptor_as_a_stream_is_refused() {
-        let r = Command::new(c"/bin/true").stdout(Stdio::Fd(Fd(1000))).spawn();
+        let r = Command::new(c"/bin/true")
+            .stdout(Stdio::Fd(Fd(1000)))
+            .spawn();
         assert_eq!(r.err(), Some(Errno::EBADF));
         let mut c = Command::new(c"/bin/true")
             .stdout(Stdio::Fd(Fd(2)))
