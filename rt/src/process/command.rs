@@ -1,0 +1,386 @@
+//! [`Command`], the description of a program to start, and [`Child`], a started one. The
+//! starting itself (the plan, the clone, the child's work) is in `spawn`.
+//!
+//! # Safety
+//!
+//! `exec` runs the child's plan in this process: see `spawn`'s Safety section.
+
+use super::spawn::*;
+use super::*;
+
+/// What a child's standard input, output or error is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stdio {
+    /// Ours.
+    Inherit,
+    /// `/dev/null`.
+    Null,
+    /// A copy of this descriptor (it stays ours).
+    Fd(Fd),
+    /// A new pipe; our end is in [`Child::stdin`], [`Child::stdout`] or [`Child::stderr`].
+    Pipe,
+}
+
+/// The most arguments [`Command::arg`] keeps (`argv[0]` included); more make `spawn` fail
+/// with E2BIG. [`Command::from_args`] has no limit.
+pub const MAX_ARGS: usize = 32;
+/// The most environment changes ([`Command::env`], [`Command::env_remove`]) a command
+/// keeps; more make `spawn` fail with E2BIG.
+pub const MAX_ENV_CHANGES: usize = 16;
+
+/// Where the argument vector comes from. (No allocation: the listed arguments live inline,
+/// whichever variant is used.)
+#[derive(Clone, Copy)]
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Argv<'a> {
+    /// Ours, with `len` entries.
+    Listed([Option<&'a CStr>; MAX_ARGS], usize, bool),
+    /// The rest of the process's own argv, already NULL-terminated.
+    Process(*const *const c_char),
+}
+
+/// A program to start, and how: see the module documentation.
+#[derive(Clone, Copy)]
+pub struct Command<'a> {
+    pub(super) program: &'a CStr,
+    pub(super) argv: Argv<'a>,
+    /// Builds the `argv` of a listed one: set by `new`, so that a program that only runs
+    /// its own arguments carries none of that code.
+    pub(super) listed: Option<ListedFn>,
+    /// (name, Some(value)) to set, (name, None) to remove.
+    pub(super) env: [(&'a [u8], Option<&'a [u8]>); MAX_ENV_CHANGES],
+    pub(super) env_len: usize,
+    pub(super) env_overflow: bool,
+    pub(super) env_clear: bool,
+    pub(super) cwd: Option<&'a CStr>,
+    pub(super) stdio: [Stdio; 3],
+    pub(super) pgroup: Option<i32>,
+    pub(super) foreground: bool,
+    pub(super) mask: Option<SigSet>,
+    pub(super) defaults: SigSet,
+    /// Builds a changed environment: set by the methods that change it, so that a program
+    /// that never does carries none of that code.
+    pub(super) env_hook: Option<EnvHook>,
+    /// Opens pipes and /dev/null: set by the methods that ask for them, likewise.
+    pub(super) stdio_hook: Option<StdioHook>,
+}
+
+/// Writes a listed argument vector, NULL-terminated, into the buffer: its address.
+pub(super) type ListedFn =
+    for<'a, 'b> fn(&'b Command<'a>, &'b mut ArgvBuf) -> Result<*const *const c_char, Errno>;
+
+/// Room for a listed argument vector and its NULL, left uninitialised until one is built.
+pub(super) type ArgvBuf = [MaybeUninit<*const c_char>; MAX_ARGS + 1];
+
+/// The listed arguments, then NULL (the buffer has room for one more than the list).
+pub(super) fn listed_argv<'a, 'b>(
+    c: &'b Command<'a>,
+    argv_buf: &'b mut ArgvBuf,
+) -> Result<*const *const c_char, Errno> {
+    let Argv::Listed(list, len, overflow) = &c.argv else {
+        return Err(Errno::EINVAL);
+    };
+    if *overflow {
+        return Err(Errno::E2BIG);
+    }
+    let mut slots = argv_buf.iter_mut();
+    for (slot, a) in slots.by_ref().zip(list.iter().take(*len)) {
+        slot.write(a.map_or(core::ptr::null(), CStr::as_ptr));
+    }
+    if let Some(slot) = slots.next() {
+        slot.write(core::ptr::null());
+    }
+    // The first `len + 1` entries (all that execve reads, up to the NULL) are written.
+    Ok(argv_buf.as_ptr() as *const *const c_char)
+}
+
+/// Builds the changed environment; finds the `PATH` it gives the search.
+#[derive(Clone, Copy)]
+pub(super) struct EnvHook {
+    pub(super) build: fn(&Command<'_>, &mut Scratch) -> Result<*const *const c_char, Errno>,
+    pub(super) search: for<'a> fn(&Command<'a>) -> Option<&'a [u8]>,
+}
+
+/// What the methods that change the environment set.
+pub(super) const CHANGED_ENV: EnvHook = EnvHook {
+    build: changed_environment,
+    search: changed_search_path,
+};
+/// Opens what the streams need (in the parent); installs them (in the child).
+#[derive(Clone, Copy)]
+pub(super) struct StdioHook {
+    pub(super) open: fn(&Command<'_>, &mut Streams) -> Result<(), Errno>,
+    pub(super) install: InstallFn,
+}
+
+/// Puts the child's streams in place (in the child).
+pub(super) type InstallFn = unsafe fn(&[i32; 3]) -> Option<Errno>;
+
+/// What the methods that set a stream other than `Inherit` set.
+pub(super) const STDIO: StdioHook = StdioHook {
+    open: open_streams,
+    install: install_streams,
+};
+
+impl<'a> Command<'a> {
+    /// Runs `program` (with `/`: that file; without: the first match in `PATH`, like
+    /// `execvp` but without its /bin/sh fallback for ENOEXEC, as in musl), with `program`
+    /// as `argv[0]` and no other argument. The `PATH` searched is the child's when the
+    /// command changes it (as std does), else ours.
+    #[inline]
+    pub fn new(program: &'a CStr) -> Command<'a> {
+        let mut list = [None; MAX_ARGS];
+        list[0] = Some(program);
+        let mut c = Command::with(program, Argv::Listed(list, 1, false));
+        c.listed = Some(listed_argv);
+        c
+    }
+
+    /// A command for `program` with this argument vector and everything else as `new`
+    /// leaves it.
+    #[inline(always)]
+    fn with(program: &'a CStr, argv: Argv<'a>) -> Command<'a> {
+        Command {
+            program,
+            argv,
+            listed: None,
+            env: [(&[], None); MAX_ENV_CHANGES],
+            env_len: 0,
+            env_overflow: false,
+            env_clear: false,
+            cwd: None,
+            stdio: [Stdio::Inherit; 3],
+            pgroup: None,
+            foreground: false,
+            mask: None,
+            defaults: SigSet::EMPTY,
+            env_hook: None,
+            stdio_hook: None,
+        }
+    }
+
+    /// Runs the rest of this process's arguments: the first is the program (and `argv[0]`),
+    /// the others its arguments, passed on without copying (no limit). `None` if `args` is
+    /// empty, was taken from the back, or (library mode) is not the kernel's.
+    #[inline]
+    pub fn from_args(args: crate::env::Args) -> Option<Command<'static>> {
+        let argv = args.as_argv()?;
+        let program = args.clone().next()?;
+        Some(Command::with(program, Argv::Process(argv)))
+    }
+
+    /// Adds an argument (up to [`MAX_ARGS`]; a command made by [`Command::from_args`] takes
+    /// no more: its arguments are the process's own, and this is ignored).
+    pub fn arg(&mut self, arg: &'a CStr) -> &mut Command<'a> {
+        if let Argv::Listed(list, len, overflow) = &mut self.argv {
+            match list.get_mut(*len) {
+                Some(slot) => {
+                    *slot = Some(arg);
+                    *len += 1;
+                }
+                None => *overflow = true,
+            }
+        }
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args(&mut self, args: impl IntoIterator<Item = &'a CStr>) -> &mut Command<'a> {
+        for a in args {
+            self.arg(a);
+        }
+        self
+    }
+
+    fn env_change(&mut self, name: &'a [u8], value: Option<&'a [u8]>) -> &mut Command<'a> {
+        self.env_hook = Some(CHANGED_ENV);
+        match self.env.get_mut(self.env_len) {
+            Some(slot) => {
+                *slot = (name, value);
+                self.env_len += 1;
+            }
+            None => self.env_overflow = true,
+        }
+        self
+    }
+
+    /// Sets `name` to `value` in the child's environment. A name with `=` or NUL, or a
+    /// value with NUL, makes `spawn` fail with EINVAL.
+    pub fn env(&mut self, name: &'a [u8], value: &'a [u8]) -> &mut Command<'a> {
+        self.env_change(name, Some(value))
+    }
+
+    /// Removes `name` from the child's environment.
+    pub fn env_remove(&mut self, name: &'a [u8]) -> &mut Command<'a> {
+        self.env_change(name, None)
+    }
+
+    /// Starts the child's environment empty (what `env` sets after this still counts).
+    pub fn env_clear(&mut self) -> &mut Command<'a> {
+        self.env_clear = true;
+        self.env_len = 0;
+        self.env_overflow = false;
+        self.env_hook = Some(CHANGED_ENV);
+        self
+    }
+
+    /// Runs the child in `dir`. (A relative program is still searched in our `PATH`, and
+    /// a relative path with `/` is taken from `dir`, as `chdir` then `execve` do.)
+    pub fn current_dir(&mut self, dir: &'a CStr) -> &mut Command<'a> {
+        self.cwd = Some(dir);
+        self
+    }
+
+    /// The child's standard input.
+    pub fn stdin(&mut self, s: Stdio) -> &mut Command<'a> {
+        self.set_stdio(0, s)
+    }
+
+    /// The child's standard output.
+    pub fn stdout(&mut self, s: Stdio) -> &mut Command<'a> {
+        self.set_stdio(1, s)
+    }
+
+    /// The child's standard error.
+    pub fn stderr(&mut self, s: Stdio) -> &mut Command<'a> {
+        self.set_stdio(2, s)
+    }
+
+    fn set_stdio(&mut self, i: usize, s: Stdio) -> &mut Command<'a> {
+        if let Some(slot) = self.stdio.get_mut(i) {
+            *slot = s;
+        }
+        if s != Stdio::Inherit {
+            self.stdio_hook = Some(STDIO);
+        }
+        self
+    }
+
+    /// Puts the child in process group `pgid` (0: a new group, led by the child).
+    pub fn process_group(&mut self, pgid: i32) -> &mut Command<'a> {
+        self.pgroup = Some(pgid);
+        self
+    }
+
+    /// Makes the child's process group the terminal's foreground group (`tcsetpgrp` on
+    /// its standard input), where there is a terminal (no terminal is not an error).
+    pub fn foreground(&mut self, on: bool) -> &mut Command<'a> {
+        self.foreground = on;
+        self
+    }
+
+    /// The child's signal mask (default: ours when `spawn` is called).
+    pub fn signal_mask(&mut self, mask: SigSet) -> &mut Command<'a> {
+        self.mask = Some(mask);
+        self
+    }
+
+    /// Signals to give their default action in the child (ignored ones stay ignored across
+    /// execve otherwise; every signal with a handler is always reset).
+    pub fn default_signals(&mut self, set: SigSet) -> &mut Command<'a> {
+        self.defaults = set;
+        self
+    }
+
+    /// Starts the child. (Inlined where it can be: a program that spawns once then keeps
+    /// only the parts of `spawn` its command uses.)
+    #[inline]
+    pub fn spawn(&self) -> Result<Child, Errno> {
+        super::spawn::spawn(self)
+    }
+
+    /// Starts the child and waits for it to end.
+    pub fn status(&self) -> Result<ExitStatus, Errno> {
+        let mut c = self.spawn()?;
+        drop(c.stdin.take());
+        c.wait()
+    }
+
+    /// Replaces this process with the program (standard streams set as asked; a pipe is
+    /// EINVAL). Returns only on failure, with why; by then the process may already have
+    /// what the command asked for (handlers reset, mask, directory, streams), as after a
+    /// failed `execve` in C.
+    pub fn exec(&self) -> Errno {
+        if self.stdio.contains(&Stdio::Pipe) {
+            return Errno::EINVAL;
+        }
+        let mut scratch = Scratch::EMPTY;
+        let mut argv_buf: ArgvBuf = [const { MaybeUninit::uninit() }; MAX_ARGS + 1];
+        let mut streams = Streams {
+            ours: [None, None, None],
+            theirs: [None, None, None],
+            fds: [-1; 3],
+        };
+        if let Some(hook) = self.stdio_hook
+            && let Err(e) = (hook.open)(self, &mut streams)
+        {
+            return e;
+        }
+        let mut plan = match plan(self, &mut argv_buf, &mut scratch, streams.fds, -1) {
+            Ok(p) => p,
+            Err(e) => return e,
+        };
+        // As in `spawn`: nothing may arrive while handlers are being reset (and a blocked
+        // SIGTTOU lets `foreground` take the terminal instead of stopping us).
+        let before = match crate::signal::set_mask(SigSet::FULL) {
+            Ok(m) => m,
+            Err(e) => return e,
+        };
+        plan.mask = self.mask.unwrap_or(before);
+        // SAFETY: the plan's pointers are alive in this frame; on success nothing returns.
+        let e = unsafe { run_plan(&plan) };
+        let _ = crate::signal::set_mask(before);
+        drop(streams);
+        e
+    }
+}
+
+/// A started child.
+#[derive(Debug)]
+pub struct Child {
+    pub(super) pid: u32,
+    pub(super) status: Option<ExitStatus>,
+    /// Our end of its standard input, when that is [`Stdio::Pipe`].
+    pub stdin: Option<OwnedFd>,
+    /// Our end of its standard output, when that is [`Stdio::Pipe`].
+    pub stdout: Option<OwnedFd>,
+    /// Our end of its standard error, when that is [`Stdio::Pipe`].
+    pub stderr: Option<OwnedFd>,
+}
+
+impl Child {
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.pid
+    }
+
+    /// Waits for it to end (closing nothing) and reaps it; its status. Again after that:
+    /// the same status.
+    pub fn wait(&mut self) -> Result<ExitStatus, Errno> {
+        if let Some(s) = self.status {
+            return Ok(s);
+        }
+        let (_, s) = wait4(self.pid as i32, 0)?.ok_or(Errno::ECHILD)?;
+        self.status = Some(s);
+        Ok(s)
+    }
+
+    /// Its status if it has ended (reaping it), else `None`.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Errno> {
+        if let Some(s) = self.status {
+            return Ok(Some(s));
+        }
+        let r = wait4(self.pid as i32, g::WNOHANG)?.map(|(_, s)| s);
+        self.status = r;
+        Ok(r)
+    }
+
+    /// Sends it SIGKILL (nothing once [`Child::wait`] or [`Child::try_wait`] has reaped it;
+    /// after [`wait_any`] reaped it, its pid may be another process's: do not).
+    pub fn kill(&mut self) -> Result<(), Errno> {
+        match self.status {
+            Some(_) => Ok(()),
+            None => crate::signal::kill(self.pid as i32, Signal::KILL),
+        }
+    }
+}
