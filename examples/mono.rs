@@ -18,11 +18,11 @@ fn main() -> i32 {
     // Right to left: nine digits of nanoseconds, the dot, then the seconds. Through
     // `get_mut`: no index that could panic, so no panic code in the binary.
     let mut buf = [b'\n'; 32];
-    let (mut end, mut v, mut n) = (31, u64::from(ts.nsec), 0);
+    let (mut end, mut v, mut n) = (31, u64::from(ts.nsec()), 0);
     while end > 0 {
         end -= 1;
         let c = if n == 9 {
-            v = ts.sec as u64;
+            v = ts.sec() as u64;
             b'.'
         } else {
             let d = (v % 10) as u8;

@@ -51,7 +51,7 @@ struct Ts(Timespec);
 
 impl core::fmt::Display for Ts {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}.{:09}", self.0.sec, self.0.nsec)
+        write!(f, "{}.{:09}", self.0.sec(), self.0.nsec())
     }
 }
 
@@ -139,8 +139,8 @@ fn main(args: tinyrt::env::Args) -> i32 {
         } {
             Ok(tv) => println!(
                 "gettimeofday {}.{:06} {}",
-                tv.sec,
-                tv.usec,
+                tv.sec(),
+                tv.usec(),
                 tag(Function::Gettimeofday, raw)
             ),
             Err(e) => println!(

@@ -15,7 +15,7 @@
 #![no_main]
 
 use core::time::Duration;
-use tinyrt::time::{self, ClockId, Interval, MissedTicks, Timeout, TimerFd, TimerFlags, Timespec};
+use tinyrt::time::{self, ClockId, Interval, MissedTicks, Timeout, TimerFd, TimerFlags};
 use tinyrt::{eprintln, println};
 
 tinyrt::main!(main);
@@ -174,9 +174,8 @@ fn by_timerfd(period: Duration, count: usize, clock: ClockId) -> i32 {
         Err(e) => return fail("cannot read the clock", e),
     };
     let first_due = start.as_nanos() + period.as_nanos() as i128;
-    let first_at = Timespec {
-        sec: (first_due / 1_000_000_000) as i64,
-        nsec: (first_due % 1_000_000_000) as u32,
+    let Some(first_at) = start.checked_add(period) else {
+        return fail("cannot arm the timer", tinyrt::Errno::EOVERFLOW);
     };
     if let Err(e) = timer.set(Timeout::At(first_at), period) {
         return fail("cannot arm the timer", e);

@@ -170,10 +170,7 @@ fn an_interrupted_relative_clock_nanosleep_says_what_was_left() {
         unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
     });
     let now = time::clock_gettime(ClockId::MONOTONIC).unwrap();
-    let at = Timespec {
-        sec: now.sec + 1,
-        nsec: now.nsec,
-    };
+    let at = Timespec::new(now.sec() + 1, now.nsec()).unwrap();
     let r = time::clock_nanosleep(ClockId::MONOTONIC, Timeout::At(at));
     kicker.join().unwrap();
     assert_eq!(r, Err(SleepError::Errno(Errno::EINTR)));
@@ -223,10 +220,7 @@ fn boottime_and_realtime_deadlines_work() {
     for clock in [ClockId::BOOTTIME, ClockId::REALTIME, ClockId::MONOTONIC] {
         let now = time::clock_gettime(clock).unwrap();
         let d = now.as_nanos() + 30_000_000;
-        let at = Timespec {
-            sec: (d / 1_000_000_000) as i64,
-            nsec: (d % 1_000_000_000) as u32,
-        };
+        let at = Timespec::new((d / 1_000_000_000) as i64, (d % 1_000_000_000) as u32).unwrap();
         time::clock_nanosleep(clock, Timeout::At(at)).unwrap();
         let after = time::clock_gettime(clock).unwrap();
         assert!(after >= at, "{clock:?}: woke at {after:?} before {at:?}");
@@ -355,14 +349,8 @@ fn a_timerfd_counts_the_expirations_it_was_not_read_for() {
 fn a_wall_clock_change_cancels_a_cancel_on_set_timer() {
     let t = TimerFd::new(ClockId::REALTIME, TimerFlags::CLOEXEC).unwrap();
     let now = time::clock_gettime(ClockId::REALTIME).unwrap();
-    t.set_cancel_on_set(
-        Timespec {
-            sec: now.sec + 60,
-            nsec: 0,
-        },
-        Duration::ZERO,
-    )
-    .unwrap();
+    t.set_cancel_on_set(Timespec::new(now.sec() + 60, 0).unwrap(), Duration::ZERO)
+        .unwrap();
     // SAFETY: pure system calls on plain structs.
     let set = unsafe {
         let mut ts: libc::timespec = std::mem::zeroed();

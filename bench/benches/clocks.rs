@@ -1,11 +1,14 @@
 //! Clock reads through tinyrt (library mode: tinyrt-rt inside this std program, auto
 //! backend and forced system call) beside glibc (the `libc` crate), std and rustix, one
-//! Criterion group per function and clock. `scripts/report` turns the medians into the
-//! README's table; Criterion's HTML report is in target/criterion/report/index.html.
+//! Criterion group per function and clock. The clock id goes through `black_box` (a
+//! variable, as when a program picks the clock at run time), except in the `_const` groups,
+//! where it is a constant at the call. `scripts/report` turns the medians into the README's
+//! table; Criterion's HTML report is in target/criterion/report/index.html.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use tinyrt_rt::time::{self as t, ClockId};
 
+#[inline(always)]
 fn glibc_clock(id: libc::clockid_t) -> libc::timespec {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -16,9 +19,34 @@ fn glibc_clock(id: libc::clockid_t) -> libc::timespec {
     ts
 }
 
+#[inline(always)]
+fn glibc_res(id: libc::clockid_t) -> libc::timespec {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is ours.
+    unsafe { libc::clock_getres(id, &mut ts) };
+    ts
+}
+
+/// A `_const` group: the clock named by a constant at each call (a macro, so that each
+/// call site has the literal constant, not a captured value).
+macro_rules! const_clock {
+    ($c:expr, $name:literal, $ours:ident, $theirs:ident, $rustix:ident) => {{
+        let mut g = $c.benchmark_group(concat!("clock_gettime_", $name, "_const"));
+        g.bench_function("tinyrt", |b| b.iter(|| t::clock_gettime(ClockId::$ours)));
+        g.bench_function("glibc", |b| b.iter(|| glibc_clock(libc::$theirs)));
+        g.bench_function("rustix", |b| {
+            b.iter(|| rustix::time::clock_gettime(rustix::time::ClockId::$rustix))
+        });
+        g.finish();
+    }};
+}
+
 fn clocks(c: &mut Criterion) {
     use rustix::time::ClockId as R;
-    let cases: [(&str, ClockId, libc::clockid_t, Option<R>); 5] = [
+    let cases: [(&str, ClockId, libc::clockid_t, Option<R>); 6] = [
         (
             "MONOTONIC",
             ClockId::MONOTONIC,
@@ -36,6 +64,12 @@ fn clocks(c: &mut Criterion) {
             ClockId::MONOTONIC_COARSE,
             libc::CLOCK_MONOTONIC_COARSE,
             Some(R::MonotonicCoarse),
+        ),
+        (
+            "REALTIME_COARSE",
+            ClockId::REALTIME_COARSE,
+            libc::CLOCK_REALTIME_COARSE,
+            Some(R::RealtimeCoarse),
         ),
         (
             "BOOTTIME",
@@ -75,6 +109,26 @@ fn clocks(c: &mut Criterion) {
         g.finish();
     }
 
+    const_clock!(
+        c,
+        "MONOTONIC_COARSE",
+        MONOTONIC_COARSE,
+        CLOCK_MONOTONIC_COARSE,
+        MonotonicCoarse
+    );
+    const_clock!(
+        c,
+        "REALTIME_COARSE",
+        REALTIME_COARSE,
+        CLOCK_REALTIME_COARSE,
+        RealtimeCoarse
+    );
+
+    let mut g = c.benchmark_group("clock_getres_MONOTONIC_const");
+    g.bench_function("tinyrt", |b| b.iter(|| t::clock_getres(ClockId::MONOTONIC)));
+    g.bench_function("glibc", |b| b.iter(|| glibc_res(libc::CLOCK_MONOTONIC)));
+    g.finish();
+
     let mut g = c.benchmark_group("clock_getres_MONOTONIC");
     g.bench_function("tinyrt", |b| {
         b.iter(|| t::clock_getres(black_box(ClockId::MONOTONIC)))
@@ -83,15 +137,7 @@ fn clocks(c: &mut Criterion) {
         b.iter(|| t::syscall::clock_getres(black_box(ClockId::MONOTONIC)))
     });
     g.bench_function("glibc", |b| {
-        b.iter(|| {
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: ts is ours.
-            unsafe { libc::clock_getres(black_box(libc::CLOCK_MONOTONIC), &mut ts) };
-            ts
-        })
+        b.iter(|| glibc_res(black_box(libc::CLOCK_MONOTONIC)))
     });
     g.bench_function("rustix", |b| {
         b.iter(|| rustix::time::clock_getres(black_box(R::Monotonic)))

@@ -12,9 +12,8 @@
 //! Time is 64-bit everywhere in this API, also on 32-bit architectures.
 
 use crate::errno::Errno;
-use crate::vdso::{self, after_failure, errno_of};
+use crate::vdso::{self, errno_of, retries};
 use core::fmt;
-use core::time::Duration;
 use linux_raw_sys::general as g;
 use linux_raw_sys::general::{__kernel_old_timeval, __kernel_timespec};
 
@@ -105,47 +104,6 @@ impl fmt::Debug for ClockId {
     }
 }
 
-/// Seconds and nanoseconds, as clocks give them. `nsec` is always below 1,000,000,000;
-/// `sec` may be negative (REALTIME before 1970).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timespec {
-    /// Whole seconds.
-    pub sec: i64,
-    /// Nanoseconds, 0..=999,999,999.
-    pub nsec: u32,
-}
-
-impl Timespec {
-    /// The time since zero, for a non-negative value.
-    pub fn to_duration(self) -> Option<Duration> {
-        u64::try_from(self.sec)
-            .ok()
-            .map(|s| Duration::new(s, self.nsec))
-    }
-
-    /// Nanoseconds as one number (i128 cannot overflow).
-    pub fn as_nanos(self) -> i128 {
-        i128::from(self.sec) * 1_000_000_000 + i128::from(self.nsec)
-    }
-
-    fn from_kernel(ts: &__kernel_timespec) -> Timespec {
-        // The kernel keeps tv_nsec in 0..1e9.
-        Timespec {
-            sec: ts.tv_sec,
-            nsec: ts.tv_nsec as u32,
-        }
-    }
-}
-
-/// Seconds and microseconds, as `gettimeofday` gives them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timeval {
-    /// Whole seconds.
-    pub sec: i64,
-    /// Microseconds, 0..=999,999.
-    pub usec: u32,
-}
-
 /// Widens a C `long` (32 or 64 bits, by architecture) to i64.
 #[inline(always)]
 fn long(v: impl Into<i64>) -> i64 {
@@ -189,53 +147,58 @@ pub fn clock_backend(f: Function, clock: ClockId) -> Backend {
     }
 }
 
-/// `clock_gettime` and `clock_getres` differ only in their slot (`via_slot`) and their
-/// system call (`sys`): one body serves both, inlined, so that each keeps its hot path of
-/// one load and one indirect call (the `vdso_capable` test folds away for a constant clock).
+/// `clock_gettime` and `clock_getres` differ only in their slot (`via_slot`): one body
+/// serves both, inlined, so that each keeps a hot path of one load, one indirect call and
+/// one test (the `vdso_capable` test folds away for a constant clock, and is two compares
+/// for a variable one). The clocks the vDSO does not read itself, and every failure, go to
+/// [`read_slow`], out of line: nothing of theirs is prepared on the hot path.
 #[inline(always)]
 fn read(
     f: Function,
     clock: ClockId,
-    via_slot: impl FnOnce(i32, &mut __kernel_timespec) -> i32,
-    sys: impl Fn(i32, &mut __kernel_timespec) -> i32,
+    via_slot: impl FnOnce(i32) -> Result<__kernel_timespec, i32>,
 ) -> Result<Timespec, Errno> {
-    let mut ts = ZERO_TS;
-    let direct = !clock.vdso_capable();
-    let r = if direct {
-        sys(clock.0, &mut ts)
+    let failed = if clock.vdso_capable() {
+        match via_slot(clock.0) {
+            Ok(ts) => return Ok(Timespec::from_kernel(&ts)),
+            Err(r) => r,
+        }
     } else {
-        via_slot(clock.0, &mut ts)
+        0
     };
-    if r != 0 {
-        after_failure(
-            r as isize,
-            || direct || vdso::is_syscall(f),
-            || sys(clock.0, &mut ts) as isize,
-        )?;
+    match read_slow(f, clock, failed) {
+        Ok(ts) => Ok(Timespec::from_kernel(&ts)),
+        Err(r) => Err(errno_of(r as isize)),
     }
-    Ok(Timespec::from_kernel(&ts))
+}
+
+/// `read`'s way to the kernel: for a clock the vDSO does not read itself (`failed` 0), or
+/// after the slot answered `failed`, which the error rule either keeps or retries once by
+/// system call. The raw result, as the slot's.
+#[cold]
+#[inline(never)]
+fn read_slow(f: Function, clock: ClockId, failed: i32) -> Result<__kernel_timespec, i32> {
+    if failed != 0 && !retries(failed as isize, || vdso::is_syscall(f)) {
+        return Err(failed);
+    }
+    let mut ts = ZERO_TS;
+    let r = match f {
+        Function::ClockGetres => vdso::call_sys_clock_getres(clock.0, &mut ts),
+        _ => vdso::call_sys_clock_gettime(clock.0, &mut ts),
+    };
+    if r == 0 { Ok(ts) } else { Err(r) }
 }
 
 /// Reads `clock`.
 #[inline]
 pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
-    read(
-        Function::ClockGettime,
-        clock,
-        vdso::clock_gettime,
-        vdso::call_sys_clock_gettime,
-    )
+    read(Function::ClockGettime, clock, vdso::clock_gettime)
 }
 
 /// The resolution of `clock`.
 #[inline]
 pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
-    read(
-        Function::ClockGetres,
-        clock,
-        vdso::clock_getres,
-        vdso::call_sys_clock_getres,
-    )
+    read(Function::ClockGetres, clock, vdso::clock_getres)
 }
 
 /// 32-bit `long`s overflow in 2038: on such architectures `gettimeofday` and `time` are
@@ -243,10 +206,7 @@ pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
 const LONG_IS_32: bool = usize::BITS < 64;
 
 fn timeval_of(ts: Timespec) -> Timeval {
-    Timeval {
-        sec: ts.sec,
-        usec: ts.nsec / 1000,
-    }
+    Timeval::from_parts(ts.sec(), ts.nsec() / 1000)
 }
 
 /// The wall-clock time in microseconds (the time zone argument is obsolete and not offered).
@@ -255,22 +215,24 @@ pub fn gettimeofday() -> Result<Timeval, Errno> {
     if LONG_IS_32 {
         return clock_gettime(ClockId::REALTIME).map(timeval_of);
     }
-    let mut tv = __kernel_old_timeval {
-        tv_sec: 0,
-        tv_usec: 0,
-    };
-    let r = vdso::gettimeofday(&mut tv);
-    if r != 0 {
-        after_failure(
-            r as isize,
-            || vdso::is_syscall(Function::Gettimeofday),
-            || vdso::call_sys_gettimeofday(&mut tv) as isize,
-        )?;
+    match vdso::gettimeofday() {
+        Ok(tv) => Ok(timeval(&tv)),
+        Err(r) => gettimeofday_slow(r),
     }
-    Ok(Timeval {
-        sec: long(tv.tv_sec),
-        usec: tv.tv_usec as u32,
-    })
+}
+
+fn timeval(tv: &__kernel_old_timeval) -> Timeval {
+    Timeval::from_parts(long(tv.tv_sec), tv.tv_usec as u32)
+}
+
+/// `gettimeofday` after the slot answered `failed`: the error rule.
+#[cold]
+#[inline(never)]
+fn gettimeofday_slow(failed: i32) -> Result<Timeval, Errno> {
+    if !retries(failed as isize, || vdso::is_syscall(Function::Gettimeofday)) {
+        return Err(errno_of(failed as isize));
+    }
+    syscall::gettimeofday()
 }
 
 /// Seconds since the epoch (1970-01-01 UTC), like C's `time(NULL)`. It cannot fail on
@@ -278,16 +240,26 @@ pub fn gettimeofday() -> Result<Timeval, Errno> {
 #[inline]
 pub fn time() -> i64 {
     if LONG_IS_32 {
-        let t =
-            clock_gettime(ClockId::REALTIME_COARSE).or_else(|_| clock_gettime(ClockId::REALTIME));
-        return t.map_or(0, |ts| ts.sec);
+        // time() has one-tick precision: the coarse clock is enough, and the cheapest.
+        return match clock_gettime(ClockId::REALTIME_COARSE) {
+            Ok(ts) => ts.sec(),
+            Err(_) => time_slow(),
+        };
     }
     let t = vdso::time();
     if t >= 0 {
         return t as i64;
     }
-    // Only a system call or vDSO in trouble answers negative; ask the realtime clock.
-    clock_gettime(ClockId::REALTIME).map_or(0, |ts| ts.sec)
+    // Only a system call or vDSO in trouble answers negative.
+    time_slow()
+}
+
+/// `time` from the realtime clock, where the `time` slot (or on 32-bit architectures the
+/// coarse clock) failed.
+#[cold]
+#[inline(never)]
+fn time_slow() -> i64 {
+    clock_gettime(ClockId::REALTIME).map_or(0, |ts| ts.sec())
 }
 
 pub use crate::vdso::{Backend, Function};
@@ -315,6 +287,8 @@ pub fn peek(f: Function) -> Option<Backend> {
 }
 
 mod instant;
+mod timespec;
+pub use timespec::{Timespec, Timeval};
 pub(crate) mod sleep;
 mod timer;
 pub use instant::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
@@ -367,10 +341,7 @@ pub mod syscall {
             tv_usec: 0,
         };
         match vdso::call_sys_gettimeofday(&mut tv) as isize {
-            0 => Ok(Timeval {
-                sec: long(tv.tv_sec),
-                usec: tv.tv_usec as u32,
-            }),
+            0 => Ok(timeval(&tv)),
             r => Err(errno_of(r)),
         }
     }
@@ -379,7 +350,7 @@ pub mod syscall {
     /// architecture has no `time` call).
     pub fn time() -> Result<i64, Errno> {
         if LONG_IS_32 {
-            return clock_gettime(ClockId::REALTIME).map(|ts| ts.sec);
+            return clock_gettime(ClockId::REALTIME).map(|ts| ts.sec());
         }
         match vdso::call_sys_time() {
             t if t >= 0 => Ok(t as i64),
@@ -391,6 +362,7 @@ pub mod syscall {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::time::Duration;
 
     #[test]
     fn times_past_2038_are_representable() {
@@ -401,35 +373,23 @@ mod tests {
                 tv_nsec: 123,
             };
             let ts = Timespec::from_kernel(&k);
-            assert_eq!(ts, Timespec { sec, nsec: 123 });
+            assert_eq!(ts, Timespec::new(sec, 123).unwrap());
             let st = SystemTime::from_timespec(ts);
             assert_eq!(
                 st.duration_since(UNIX_EPOCH).unwrap(),
                 Duration::new(sec as u64, 123)
             );
             assert_eq!(st.to_timespec(), ts);
-            assert_eq!(timeval_of(ts), Timeval { sec, usec: 0 });
+            assert_eq!(timeval_of(ts), Timeval::new(sec, 0).unwrap());
             let later = st + Duration::from_secs(86_400 * 365 * 100);
-            assert_eq!(later.to_timespec().sec, sec + 86_400 * 365 * 100);
+            assert_eq!(later.to_timespec().sec(), sec + 86_400 * 365 * 100);
         }
         // Far past and far future, up to what an i64 of seconds holds.
-        let max = SystemTime::from_timespec(Timespec {
-            sec: i64::MAX,
-            nsec: 999_999_999,
-        });
+        let max = SystemTime::from_timespec(Timespec::new(i64::MAX, 999_999_999).unwrap());
         assert_eq!(max.checked_add(Duration::from_nanos(1)), None);
-        let min = SystemTime::from_timespec(Timespec {
-            sec: i64::MIN,
-            nsec: 0,
-        });
+        let min = SystemTime::from_timespec(Timespec::new(i64::MIN, 0).unwrap());
         assert_eq!(min.checked_sub(Duration::from_nanos(1)), None);
-        assert_eq!(
-            min.to_timespec(),
-            Timespec {
-                sec: i64::MIN,
-                nsec: 0
-            }
-        );
+        assert_eq!(min.to_timespec(), Timespec::new(i64::MIN, 0).unwrap());
     }
 
     #[test]

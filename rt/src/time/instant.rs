@@ -12,10 +12,10 @@ pub struct Instant(Duration);
 impl Instant {
     /// The reading as the clock's timespec (its seconds capped at what an i64 holds).
     pub(super) fn to_timespec(self) -> Timespec {
-        Timespec {
-            sec: i64::try_from(self.0.as_secs()).unwrap_or(i64::MAX),
-            nsec: self.0.subsec_nanos(),
-        }
+        Timespec::from_parts(
+            i64::try_from(self.0.as_secs()).unwrap_or(i64::MAX),
+            self.0.subsec_nanos(),
+        )
     }
 
     /// Now. (MONOTONIC cannot fail on Linux; if it ever did, this panics.)
@@ -164,10 +164,10 @@ impl SystemTime {
 
     /// As a `Timespec` (seconds and nanoseconds from the epoch, floor division).
     pub fn to_timespec(&self) -> Timespec {
-        Timespec {
-            sec: self.0.div_euclid(1_000_000_000) as i64,
-            nsec: self.0.rem_euclid(1_000_000_000) as u32,
-        }
+        Timespec::from_parts(
+            self.0.div_euclid(1_000_000_000) as i64,
+            self.0.rem_euclid(1_000_000_000) as u32,
+        )
     }
 
     /// From a `Timespec` (seconds and nanoseconds from the epoch).

@@ -74,7 +74,7 @@ pub fn sleep(d: Duration) -> Result<(), Errno> {
         return Ok(());
     }
     let now = clock_gettime(ClockId::MONOTONIC)?;
-    match add(now, d) {
+    match now.checked_add(d) {
         Some(deadline) => wait_until(ClockId::MONOTONIC, deadline),
         None => forever(),
     }
@@ -109,10 +109,7 @@ pub fn clock_nanosleep(clock: ClockId, t: Timeout) -> Result<(), SleepError> {
             Err(e) => Err(SleepError::Errno(e)),
         },
         Timeout::At(ts) => {
-            let at = __kernel_timespec {
-                tv_sec: ts.sec,
-                tv_nsec: i64::from(ts.nsec),
-            };
+            let at = ts.to_kernel();
             nanosleep(clock.raw(), TIMER_ABSTIME, &at, &mut rem).map_err(SleepError::Errno)
         }
     }
@@ -163,7 +160,7 @@ impl Interval {
         period: Duration,
         clock: ClockId,
     ) -> Result<Interval, Errno> {
-        if period.is_zero() || start.nsec >= 1_000_000_000 {
+        if period.is_zero() {
             return Err(Errno::EINVAL);
         }
         Ok(Interval {
@@ -381,34 +378,17 @@ pub(super) fn duration_of(ts: &__kernel_timespec) -> Duration {
     secs.saturating_add(Duration::from_nanos(u64::try_from(ts.tv_nsec).unwrap_or(0)))
 }
 
-/// `ts + d`, or `None` past what a timespec holds.
-pub(super) fn add(ts: Timespec, d: Duration) -> Option<Timespec> {
-    let secs = i64::try_from(d.as_secs()).ok()?;
-    let nsec = ts.nsec + d.subsec_nanos();
-    let carry = i64::from(nsec >= 1_000_000_000);
-    Some(Timespec {
-        sec: ts.sec.checked_add(secs)?.checked_add(carry)?,
-        nsec: nsec % 1_000_000_000,
-    })
-}
-
 /// The latest time a timespec holds: "never" for a deadline.
-const NEVER: Timespec = Timespec {
-    sec: i64::MAX,
-    nsec: 999_999_999,
-};
+const NEVER: Timespec = Timespec::from_parts(i64::MAX, 999_999_999);
 
 fn add_saturating(ts: Timespec, d: Duration) -> Timespec {
-    add(ts, d).unwrap_or(NEVER)
+    ts.checked_add(d).unwrap_or(NEVER)
 }
 
 fn add_nanos(ts: Timespec, ns: i128) -> Timespec {
     let total = ts.as_nanos() + ns;
     match i64::try_from(total.div_euclid(1_000_000_000)) {
-        Ok(sec) => Timespec {
-            sec,
-            nsec: total.rem_euclid(1_000_000_000) as u32,
-        },
+        Ok(sec) => Timespec::from_parts(sec, total.rem_euclid(1_000_000_000) as u32),
         Err(_) => NEVER,
     }
 }
@@ -419,16 +399,13 @@ mod tests {
 
     #[test]
     fn deadlines_add_with_carry_and_saturate() {
-        let t = Timespec {
-            sec: 5,
-            nsec: 900_000_000,
-        };
-        let a = add(t, Duration::from_millis(200)).unwrap();
-        assert_eq!((a.sec, a.nsec), (6, 100_000_000));
-        assert_eq!(add(t, Duration::MAX), None);
+        let t = Timespec::new(5, 900_000_000).unwrap();
+        let a = t.checked_add(Duration::from_millis(200)).unwrap();
+        assert_eq!((a.sec(), a.nsec()), (6, 100_000_000));
+        assert_eq!(t.checked_add(Duration::MAX), None);
         assert_eq!(add_saturating(t, Duration::MAX), NEVER);
         let late = add_nanos(t, 3 * 1_000_000_000 + 200_000_000);
-        assert_eq!((late.sec, late.nsec), (9, 100_000_000));
+        assert_eq!((late.sec(), late.nsec()), (9, 100_000_000));
         assert_eq!(add_nanos(NEVER, 1), NEVER);
     }
 

@@ -119,8 +119,8 @@ impl TimerFd {
             // The clock's zero would read as "disarm" too: 1 ns after it is as long past.
             Timeout::At(ts) => (
                 __kernel_timespec {
-                    tv_sec: ts.sec,
-                    tv_nsec: i64::from(ts.nsec).max(i64::from(ts.sec == 0)),
+                    tv_sec: ts.sec(),
+                    tv_nsec: i64::from(ts.nsec()).max(i64::from(ts.sec() == 0)),
                 },
                 flags | g::TFD_TIMER_ABSTIME,
             ),

@@ -31,6 +31,7 @@ use super::fallback::{
 use super::{image, random};
 use crate::arch::{NR, VDSO};
 use core::ffi::c_void;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use linux_raw_sys::general::{__kernel_old_timeval, __kernel_timespec};
 
@@ -330,33 +331,55 @@ pub(super) fn is_vdso(f: Function) -> bool {
 // The calls through the slots. SAFETY (all five; getrandom's is in `random`): see the
 // module's Safety section.
 
-/// `clock_gettime(clock, ts)` through the slot; the raw result (0 or a negated errno).
-#[inline]
-pub(crate) fn clock_gettime(clock: i32, ts: &mut __kernel_timespec) -> i32 {
-    // SAFETY: see above.
-    unsafe {
-        core::mem::transmute::<*mut (), ClockFn>(CLOCK_GETTIME.load(Ordering::Relaxed))(clock, ts)
+/// A clock function through `slot`: the kernel's timespec, or the raw error (a negated
+/// errno). Nothing is written before the call: on success every slot's function has
+/// written the whole timespec, and on failure it is not read.
+#[inline(always)]
+fn clock_via(slot: &AtomicPtr<()>, clock: i32) -> Result<__kernel_timespec, i32> {
+    let mut ts = MaybeUninit::<__kernel_timespec>::uninit();
+    // SAFETY: see above; `ts` is ours, valid for the write.
+    let r = unsafe {
+        core::mem::transmute::<*mut (), ClockFn>(slot.load(Ordering::Relaxed))(
+            clock,
+            ts.as_mut_ptr(),
+        )
+    };
+    if r == 0 {
+        // SAFETY: 0 is success, after which the function has written all of `ts`.
+        Ok(unsafe { ts.assume_init() })
+    } else {
+        Err(r)
     }
 }
 
-/// `clock_getres(clock, ts)` through the slot; the raw result.
-#[inline]
-pub(crate) fn clock_getres(clock: i32, ts: &mut __kernel_timespec) -> i32 {
-    // SAFETY: see above.
-    unsafe {
-        core::mem::transmute::<*mut (), ClockFn>(CLOCK_GETRES.load(Ordering::Relaxed))(clock, ts)
-    }
+/// `clock_gettime(clock)` through the slot.
+#[inline(always)]
+pub(crate) fn clock_gettime(clock: i32) -> Result<__kernel_timespec, i32> {
+    clock_via(&CLOCK_GETTIME, clock)
 }
 
-/// `gettimeofday(tv, NULL)` through the slot; the raw result.
-#[inline]
-pub(crate) fn gettimeofday(tv: &mut __kernel_old_timeval) -> i32 {
-    // SAFETY: see above; the time zone pointer may be NULL.
-    unsafe {
+/// `clock_getres(clock)` through the slot.
+#[inline(always)]
+pub(crate) fn clock_getres(clock: i32) -> Result<__kernel_timespec, i32> {
+    clock_via(&CLOCK_GETRES, clock)
+}
+
+/// `gettimeofday(tv, NULL)` through the slot: the timeval, or the raw error.
+#[inline(always)]
+pub(crate) fn gettimeofday() -> Result<__kernel_old_timeval, i32> {
+    let mut tv = MaybeUninit::<__kernel_old_timeval>::uninit();
+    // SAFETY: see above; `tv` is ours, and the time zone pointer may be NULL.
+    let r = unsafe {
         core::mem::transmute::<*mut (), GettimeofdayFn>(GETTIMEOFDAY.load(Ordering::Relaxed))(
-            tv,
+            tv.as_mut_ptr(),
             core::ptr::null_mut(),
         )
+    };
+    if r == 0 {
+        // SAFETY: 0 is success, after which the function has written all of `tv`.
+        Ok(unsafe { tv.assume_init() })
+    } else {
+        Err(r)
     }
 }
 

@@ -4,7 +4,7 @@
 //! The rule: a vDSO result of 0 is success and `-EINVAL` is `Err(EINVAL)` (an unknown
 //! clock); any other error from the vDSO (some answer `ENOSYS` for clocks they cannot
 //! serve) is retried once by system call, whose answer is final: [`retries`], which `time`
-//! applies through [`after_failure`] and `cpu` directly.
+//! and `cpu` apply on their out-of-line failure paths.
 //!
 //! On 32-bit architectures the clocks are read with the 64-bit-time system calls, and
 //! with their 32-bit twins where those fail ([`time64_call`]).
@@ -24,6 +24,7 @@ use linux_raw_sys::general::{__kernel_old_timeval, __kernel_timespec};
 
 /// The error of a nonzero raw result: a negated errno; anything else, which neither the
 /// kernel nor a vDSO answers, is EINVAL.
+#[inline(never)]
 pub(crate) fn errno_of(r: isize) -> Errno {
     Errno::new(r.checked_neg().map_or(0, |e| e.min(4096) as i32)).unwrap_or(Errno::EINVAL)
 }
@@ -35,24 +36,6 @@ pub(crate) fn errno_of(r: isize) -> Errno {
 #[inline(always)]
 pub(crate) fn retries(r: isize, is_syscall: impl FnOnce() -> bool) -> bool {
     r != -(Errno::EINVAL.raw() as isize) && !is_syscall()
-}
-
-/// [`retries`] applied: `Err` for a result that stands, else `retry()`'s answer (the
-/// system call).
-#[cold]
-#[inline(never)]
-pub(crate) fn after_failure(
-    r: isize,
-    is_syscall: impl FnOnce() -> bool,
-    retry: impl FnOnce() -> isize,
-) -> Result<(), Errno> {
-    if !retries(r, is_syscall) {
-        return Err(errno_of(r));
-    }
-    match retry() {
-        0 => Ok(()),
-        r => Err(errno_of(r)),
-    }
 }
 
 /// Set once a 64-bit-time system call failed and its 32-bit twin then worked.
@@ -143,15 +126,15 @@ pub(super) unsafe extern "C" fn sys_clock_getres(clock: i32, ts: *mut __kernel_t
 /// through the clock_gettime slot when given, else (or when that fails) CLOCK_REALTIME by
 /// system call. The raw error on failure.
 fn realtime(first: Option<u32>) -> Result<__kernel_timespec, i32> {
+    if let Some(clock) = first
+        && let Ok(ts) = super::dispatch::clock_gettime(clock as i32)
+    {
+        return Ok(ts);
+    }
     let mut ts = __kernel_timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    if let Some(clock) = first
-        && super::dispatch::clock_gettime(clock as i32, &mut ts) == 0
-    {
-        return Ok(ts);
-    }
     match call_sys_clock_gettime(linux_raw_sys::general::CLOCK_REALTIME as i32, &mut ts) {
         0 => Ok(ts),
         r => Err(r),

@@ -29,6 +29,6 @@ pub(crate) use dispatch::{
     backend, clock_getres, clock_gettime, getcpu, gettimeofday, is_syscall, peek, time,
 };
 pub(crate) use fallback::{
-    after_failure, call_sys_clock_getres, call_sys_clock_gettime, call_sys_getcpu,
-    call_sys_getrandom, call_sys_gettimeofday, call_sys_time, errno_of, retries,
+    call_sys_clock_getres, call_sys_clock_gettime, call_sys_getcpu, call_sys_getrandom,
+    call_sys_gettimeofday, call_sys_time, errno_of, retries,
 };

@@ -1,0 +1,207 @@
+//! `Timespec` and `Timeval`: seconds with nanoseconds or microseconds, as the clocks give
+//! them.
+//!
+//! The fraction is kept with bit 31 set (`FRACTION_TAG`; a fraction never reaches 2^30),
+//! so that it is never zero. That zero is a niche: `Result<Timespec, Errno>` and
+//! `Option<Timespec>` are 16 bytes with no tag of their own, returned in two registers and
+//! copied without reading padding. (Without it the result is 24 bytes, and copying it
+//! read 8 bytes over a 4-byte store: a failed store forward on every clock read, which
+//! cost a cheap read a third of its time.)
+
+use core::fmt;
+use core::num::NonZeroU32;
+use core::time::Duration;
+use linux_raw_sys::general::__kernel_timespec;
+
+const FRACTION_TAG: u32 = 1 << 31;
+
+/// `v` with the tag bit: never zero (the `None` arm is never taken and folds away).
+#[inline(always)]
+const fn tagged(v: u32) -> NonZeroU32 {
+    match NonZeroU32::new(v | FRACTION_TAG) {
+        Some(n) => n,
+        None => NonZeroU32::MAX,
+    }
+}
+
+/// Seconds and nanoseconds, as clocks give them. The nanoseconds are always below
+/// 1,000,000,000; the seconds may be negative (REALTIME before 1970). Ordered by time.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timespec {
+    sec: i64,
+    /// The nanoseconds, tagged.
+    nsec: NonZeroU32,
+}
+
+impl Timespec {
+    /// Zero seconds, zero nanoseconds (the epoch, or the start of a clock).
+    pub const ZERO: Timespec = Timespec::from_parts(0, 0);
+
+    /// `sec` seconds and `nsec` nanoseconds; `None` unless `nsec` is below 1,000,000,000.
+    pub const fn new(sec: i64, nsec: u32) -> Option<Timespec> {
+        if nsec >= 1_000_000_000 {
+            return None;
+        }
+        Some(Timespec::from_parts(sec, nsec))
+    }
+
+    /// `new` for a fraction known to be in range.
+    #[inline(always)]
+    pub(crate) const fn from_parts(sec: i64, nsec: u32) -> Timespec {
+        Timespec {
+            sec,
+            nsec: tagged(nsec),
+        }
+    }
+
+    /// Whole seconds.
+    #[inline(always)]
+    pub const fn sec(self) -> i64 {
+        self.sec
+    }
+
+    /// Nanoseconds, 0..=999,999,999.
+    #[inline(always)]
+    pub const fn nsec(self) -> u32 {
+        self.nsec.get() & !FRACTION_TAG
+    }
+
+    /// The time since zero, for a non-negative value.
+    pub fn to_duration(self) -> Option<Duration> {
+        u64::try_from(self.sec)
+            .ok()
+            .map(|s| Duration::new(s, self.nsec()))
+    }
+
+    /// `self + d`, or `None` past what a timespec holds.
+    pub fn checked_add(self, d: Duration) -> Option<Timespec> {
+        let secs = i64::try_from(d.as_secs()).ok()?;
+        let nsec = self.nsec() + d.subsec_nanos();
+        let carry = i64::from(nsec >= 1_000_000_000);
+        Some(Timespec::from_parts(
+            self.sec.checked_add(secs)?.checked_add(carry)?,
+            nsec % 1_000_000_000,
+        ))
+    }
+
+    /// Nanoseconds as one number (i128 cannot overflow).
+    pub fn as_nanos(self) -> i128 {
+        i128::from(self.sec) * 1_000_000_000 + i128::from(self.nsec())
+    }
+
+    /// The kernel's timespec (whose `tv_nsec` the kernel keeps in 0..1e9).
+    #[inline(always)]
+    pub(crate) fn from_kernel(ts: &__kernel_timespec) -> Timespec {
+        Timespec::from_parts(ts.tv_sec, ts.tv_nsec as u32)
+    }
+
+    /// As the kernel's timespec.
+    #[inline(always)]
+    pub(crate) fn to_kernel(self) -> __kernel_timespec {
+        __kernel_timespec {
+            tv_sec: self.sec,
+            tv_nsec: i64::from(self.nsec()),
+        }
+    }
+}
+
+impl Default for Timespec {
+    fn default() -> Timespec {
+        Timespec::ZERO
+    }
+}
+
+impl fmt::Debug for Timespec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timespec")
+            .field("sec", &self.sec)
+            .field("nsec", &self.nsec())
+            .finish()
+    }
+}
+
+/// Seconds and microseconds, as `gettimeofday` gives them (the microseconds below
+/// 1,000,000). Ordered by time.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timeval {
+    sec: i64,
+    /// The microseconds, tagged.
+    usec: NonZeroU32,
+}
+
+impl Timeval {
+    /// `sec` seconds and `usec` microseconds; `None` unless `usec` is below 1,000,000.
+    pub const fn new(sec: i64, usec: u32) -> Option<Timeval> {
+        if usec >= 1_000_000 {
+            return None;
+        }
+        Some(Timeval::from_parts(sec, usec))
+    }
+
+    #[inline(always)]
+    pub(crate) const fn from_parts(sec: i64, usec: u32) -> Timeval {
+        Timeval {
+            sec,
+            usec: tagged(usec),
+        }
+    }
+
+    /// Whole seconds.
+    #[inline(always)]
+    pub const fn sec(self) -> i64 {
+        self.sec
+    }
+
+    /// Microseconds, 0..=999,999.
+    #[inline(always)]
+    pub const fn usec(self) -> u32 {
+        self.usec.get() & !FRACTION_TAG
+    }
+}
+
+impl Default for Timeval {
+    fn default() -> Timeval {
+        Timeval::from_parts(0, 0)
+    }
+}
+
+impl fmt::Debug for Timeval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeval")
+            .field("sec", &self.sec)
+            .field("usec", &self.usec())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errno::Errno;
+
+    #[test]
+    fn results_are_two_words() {
+        assert_eq!(size_of::<Result<Timespec, Errno>>(), 16);
+        assert_eq!(size_of::<Option<Timespec>>(), 16);
+        assert_eq!(size_of::<Result<Timeval, Errno>>(), 16);
+    }
+
+    #[test]
+    fn fractions_round_trip_and_order() {
+        for ns in [0, 1, 999_999_999, 1 << 29] {
+            assert_eq!(Timespec::new(-3, ns).unwrap().nsec(), ns);
+        }
+        assert_eq!(Timespec::new(0, 1_000_000_000), None);
+        assert_eq!(Timeval::new(0, 1_000_000), None);
+        assert_eq!(Timeval::new(7, 999_999).unwrap().usec(), 999_999);
+        let a = Timespec::new(1, 999_999_999).unwrap();
+        let b = Timespec::new(2, 0).unwrap();
+        assert!(a < b && Timespec::new(-1, 5).unwrap() < Timespec::ZERO);
+        assert_eq!(Timespec::default(), Timespec::ZERO);
+        extern crate std;
+        assert_eq!(
+            std::format!("{:?}", a),
+            "Timespec { sec: 1, nsec: 999999999 }"
+        );
+    }
+}
