@@ -135,7 +135,16 @@ pub fn iter() -> Iter {
 /// The value of `key`, like C's `getauxval`, except that an absent key is `None` rather than
 /// 0 (many keys are legitimately 0). The first entry with the key wins.
 pub fn get(key: u32) -> Option<usize> {
-    iter().find(|e| e.key == key as usize).map(|e| e.value)
+    // The stack's pairs are walked up to the key (nothing counted); the library-mode copy
+    // is searched in place.
+    if crate::stack::recorded() {
+        return stack_get(key);
+    }
+    let view = library::view().1;
+    (0..view.len())
+        .filter_map(|i| view.at(i))
+        .find(|e| e.key == key as usize)
+        .map(|e| e.value)
 }
 
 /// `get`, but only from the initial stack: for keys whose values are pointers.

@@ -315,56 +315,92 @@ pub unsafe fn auxv_start(sp: *const usize) -> *const usize {
     }
 }
 
-/// The auxiliary vector of the initial stack at `sp`: its first word and its number of
-/// pairs before AT_NULL.
-///
-/// # Safety
-/// `sp` is a kernel initial stack pointer (or a faithful copy of that layout).
-unsafe fn auxv_at(sp: *const usize) -> (*const usize, usize) {
-    // SAFETY: the pairs up to AT_NULL are the initialised stack (caller), which lies above
-    // `sp`: their address is not null.
-    unsafe {
-        let start = auxv_start(sp);
-        core::hint::assert_unchecked(!start.is_null());
-        let mut n = 0;
-        while *start.add(2 * n) != 0 {
-            n += 1;
-        }
-        (start, n)
-    }
-}
-
+/// The first word of the initial stack's auxiliary vector (found on first use past the
+/// arguments and the environment, then cached), or null.
 static AUXV: AtomicPtr<usize> = AtomicPtr::new(core::ptr::null_mut());
-static AUXV_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The number of its pairs before AT_NULL, plus one; 0 until `auxv` first counts them.
+static AUXV_PAIRS: AtomicUsize = AtomicUsize::new(0);
+
+/// The first word of the auxiliary vector; `None` when tinyrt's `_start` did not run.
+/// Racing threads find and store the same pointer.
+#[inline]
+fn auxv_first() -> Option<*const usize> {
+    let p = AUXV.load(Ordering::Acquire);
+    if !p.is_null() {
+        return Some(p);
+    }
+    let sp = sp();
+    if sp.is_null() {
+        return None;
+    }
+    // SAFETY: SP is the kernel's initial stack (see `init`).
+    let start = unsafe { auxv_start(sp) };
+    AUXV.store(start.cast_mut(), Ordering::Release);
+    Some(start)
+}
 
 /// The auxiliary vector on the initial stack as (key, value) pairs, without the terminating
-/// AT_NULL pair; `None` when tinyrt's `_start` did not run. Found on first use, then cached.
+/// AT_NULL pair; `None` when tinyrt's `_start` did not run. Counted on first use, then
+/// cached.
 pub(crate) fn auxv() -> Option<&'static [[usize; 2]]> {
-    let mut p = AUXV.load(Ordering::Acquire);
-    let mut len = AUXV_LEN.load(Ordering::Acquire);
-    if p.is_null() {
-        let sp = sp();
-        if sp.is_null() {
-            return None;
-        }
-        // SAFETY: SP is the kernel's initial stack (see `init`).
-        let (start, n) = unsafe { auxv_at(sp) };
-        (p, len) = (start.cast_mut(), n);
-        // Racing threads compute the same pair; the length is published first so that a
-        // reader that sees the pointer (loaded first, above) also sees the length.
-        AUXV_LEN.store(len, Ordering::Release);
-        AUXV.store(p, Ordering::Release);
+    let p = auxv_first()?;
+    let mut pairs = AUXV_PAIRS.load(Ordering::Relaxed);
+    if pairs == 0 {
+        // SAFETY: `p` is the initial stack's vector.
+        pairs = unsafe { pairs_before_null(p) } + 1;
+        // Racing threads count the same number.
+        AUXV_PAIRS.store(pairs, Ordering::Relaxed);
     }
-    // SAFETY: p..p+2*len words are the kernel's auxv pairs, alive for the whole process;
+    // SAFETY: the pairs before AT_NULL are the kernel's, alive for the whole process;
     // [usize; 2] has the layout of two consecutive words.
-    Some(unsafe { core::slice::from_raw_parts(p as *const [usize; 2], len) })
+    Some(unsafe { core::slice::from_raw_parts(p as *const [usize; 2], pairs - 1) })
 }
 
-/// The first (key, value) pair with `key` in the stack's auxiliary vector; `None` when no
-/// stack was recorded or the key is absent.
+/// The first (key, value) pair with `key` in the stack's auxiliary vector, walked up to it
+/// (nothing counted: a key near the start, as AT_SYSINFO_EHDR is, costs a few steps);
+/// `None` when no stack was recorded or the key is absent.
 #[inline]
 pub(crate) fn auxv_entry(key: usize) -> Option<&'static [usize; 2]> {
-    auxv()?.iter().find(|e| e[0] == key)
+    // SAFETY: the initial stack's vector.
+    unsafe { pair_with(auxv_first()?, key) }
+}
+
+/// The number of (key, value) pairs from `start` before the AT_NULL key.
+///
+/// # Safety
+/// `start` is the first word of an auxiliary vector ended by AT_NULL.
+unsafe fn pairs_before_null(start: *const usize) -> usize {
+    let mut n = 0;
+    // SAFETY: the pairs up to AT_NULL are readable (caller).
+    while unsafe { *start.add(2 * n) } != 0 {
+        n += 1;
+    }
+    n
+}
+
+/// The first pair from `start` with `key`, before the AT_NULL key.
+///
+/// # Safety
+/// `start` is the first word of an auxiliary vector ended by AT_NULL, alive for the whole
+/// process.
+unsafe fn pair_with(start: *const usize, key: usize) -> Option<&'static [usize; 2]> {
+    let mut p = start as *const [usize; 2];
+    loop {
+        // SAFETY: pairs up to and including AT_NULL are readable and alive (caller).
+        let e = unsafe { &*p };
+        match e[0] {
+            0 => return None,
+            k if k == key => return Some(e),
+            // SAFETY: not yet AT_NULL: another pair follows.
+            _ => p = unsafe { p.add(1) },
+        }
+    }
+}
+
+/// Whether tinyrt's `_start` recorded the initial stack.
+#[inline]
+pub(crate) fn recorded() -> bool {
+    !sp().is_null()
 }
 
 #[cfg(test)]
@@ -374,6 +410,15 @@ pub(crate) mod tests {
     use super::*;
     use std::ffi::CString;
     use std::vec::Vec;
+
+    /// The vector of the stack at `sp`: its first word and its number of pairs.
+    unsafe fn auxv_at(sp: *const usize) -> (*const usize, usize) {
+        // SAFETY: a faithful stack layout (caller).
+        unsafe {
+            let start = auxv_start(sp);
+            (start, pairs_before_null(start))
+        }
+    }
 
     /// A leaked string pointer (the stack's strings live for the whole process too).
     fn s(text: &str) -> usize {
@@ -443,11 +488,16 @@ pub(crate) mod tests {
         assert_eq!(args.clone().nth(3), None);
         assert_eq!(strings(vars), env.map(str::as_bytes));
         // SAFETY: a faithful stack layout.
-        let (_, n) = unsafe { auxv_at(sp) };
+        let (start, n) = unsafe { auxv_at(sp) };
         assert_eq!(
             n, 2,
             "a zero value does not end the vector, only key AT_NULL does"
         );
+        // SAFETY: as above; the test's stack is leaked (alive for the process).
+        let find = |key| unsafe { pair_with(start, key) }.copied();
+        assert_eq!(find(25), Some([25, 0]));
+        assert_eq!(find(1), Some([1, 7]));
+        assert_eq!(find(6), None, "the walk stops at AT_NULL");
     }
 
     #[test]

@@ -81,17 +81,41 @@ fn rd(r: &[u8], off: usize, n: usize) -> usize {
     }
 }
 
+/// Whether `a` and `b`, of the same length, hold the same bytes: four at a time (a symbol
+/// name is compared in a fifth of the steps of a byte loop).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let (mut x, mut y) = (a.chunks_exact(4), b.chunks_exact(4));
+    x.by_ref()
+        .zip(y.by_ref())
+        .all(|(p, q)| rd(p, 0, 4) == rd(q, 0, 4))
+        && x.remainder().iter().eq(y.remainder())
+}
+
 /// The records of `size` bytes from `off` to the end of `d`.
 #[inline(always)]
 fn records(d: &[u8], off: usize, size: usize) -> core::slice::ChunksExact<'_, u8> {
     d.get(off..).unwrap_or_default().chunks_exact(size)
 }
 
-/// The bytes the header's `PT_LOAD` ends at, if the header is one this lookup accepts;
-/// `head` must hold the ELF header and the program headers.
-pub fn extent(head: &[u8]) -> Option<usize> {
-    let [off, _, size, _] = load::<NATIVE_W, NATIVE_MACHINE>(head)?;
-    off.checked_add(size)
+/// What the lookup needs of an image's headers, read once: its one `PT_LOAD`'s p_offset,
+/// p_vaddr and p_filesz, and `PT_DYNAMIC`'s p_offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Headers([usize; 4]);
+
+impl Headers {
+    /// The headers of the image starting with `head` (which holds the ELF header and the
+    /// program headers), if it is one this lookup accepts, for this program's class and
+    /// machine.
+    pub fn read(head: &[u8]) -> Option<Headers> {
+        load::<NATIVE_W, NATIVE_MACHINE>(head).map(Headers)
+    }
+
+    /// The bytes the `PT_LOAD` ends at: how much of the mapping the lookup reads.
+    pub fn extent(self) -> Option<usize> {
+        let [off, _, size, _] = self.0;
+        off.checked_add(size)
+    }
 }
 
 /// Whether the ELF header `h` is a little-endian shared object of class `W` for `MACHINE`
@@ -106,7 +130,7 @@ fn accepts<const W: usize, const MACHINE: usize>(h: &[u8]) -> bool {
 }
 
 /// The one `PT_LOAD`'s p_offset, p_vaddr and p_filesz, and `PT_DYNAMIC`'s p_offset.
-#[inline(never)]
+#[inline(always)]
 fn load<const W: usize, const MACHINE: usize>(d: &[u8]) -> Option<[usize; 4]> {
     let l = layout::<W>();
     let h = d.get(..64)?;
@@ -130,17 +154,6 @@ fn load<const W: usize, const MACHINE: usize>(d: &[u8]) -> Option<[usize; 4]> {
     let [off, vaddr, size] = load?;
     Some([off, vaddr, size, dynamic?])
 }
-
-/// The dynamic entries the lookup reads, in the order of its table of offsets. (As
-/// `u32`: every tag fits, and the table is half the size of a `usize` one.)
-const TAGS: [u32; 6] = [
-    e::DT_HASH as u32,
-    e::DT_STRTAB as u32,
-    e::DT_SYMTAB as u32,
-    e::DT_GNU_HASH as u32,
-    e::DT_VERSYM as u32,
-    e::DT_VERDEF as u32,
-];
 
 /// The image's one `PT_LOAD`: where its file bytes lie in the image and in its link.
 #[derive(Clone, Copy)]
@@ -170,9 +183,17 @@ fn tables<const W: usize>(d: &[u8], dynamic: usize, seg: Segment) -> Option<[usi
         if tag == e::DT_NULL {
             break;
         }
-        if let Some(i) = TAGS.iter().position(|&k| k as usize == tag)
-            && let Some(slot) = t.get_mut(i)
-        {
+        // A match, not a search of a table of tags: a few compares per entry.
+        let i = match tag {
+            e::DT_HASH => 0,
+            e::DT_STRTAB => 1,
+            e::DT_SYMTAB => 2,
+            e::DT_GNU_HASH => 3,
+            e::DT_VERSYM => 4,
+            e::DT_VERDEF => 5,
+            _ => continue,
+        };
+        if let Some(slot) = t.get_mut(i) {
             *slot = seg.at(rd(entry, W, W))?;
         }
     }
@@ -210,17 +231,19 @@ fn version_index(
     }
 }
 
-/// The indices of the symbols to compare: the GNU hash chain of `name`'s bucket (from the
+/// The indices of the symbols to compare: the GNU hash chain of the bucket of the name
+/// hashed to `name_hash` (from the
 /// bucket to the word with the end bit, or the image's end), or without DT_GNU_HASH
 /// DT_HASH's `nchain` symbols from 1 (in table order: where two symbols have the same name
 /// and version, which no linker produces, the full parser's chain walk may pick the other
-/// one).
+/// one). The chain words' hashes are not compared: a chain is a few symbols, and their
+/// names decide (comparing cost more code than it saved instructions).
 #[inline(always)]
 fn candidates<const W: usize>(
     d: &[u8],
     gnu: usize,
     hash: usize,
-    name: &[u8],
+    name_hash: u32,
 ) -> Option<Range<usize>> {
     if gnu != 0 {
         // Every product and sum of image words is checked: on a 32-bit target they could
@@ -228,7 +251,7 @@ fn candidates<const W: usize>(
         let g = d.get(gnu..)?;
         let (nbuckets, symoffset) = (rd(g, 0, 4), rd(g, 4, 4));
         let buckets = rd(g, 8, 4).checked_mul(W)?.checked_add(16)?;
-        let bucket = (gnu_hash(name) as usize).checked_rem(nbuckets)?;
+        let bucket = (name_hash as usize).checked_rem(nbuckets)?;
         let chain = nbuckets.checked_mul(4)?.checked_add(buckets)?;
         // bucket < nbuckets: its product fits where nbuckets' did.
         let first = rd(g.get(buckets + bucket * 4..)?, 0, 4);
@@ -262,21 +285,52 @@ fn exported<const W: usize>(s: &[u8]) -> bool {
 
 /// The run-time address of the exported function `name` with GNU version `version`
 /// (any version when the image has no version tables) in the image `d` mapped at
-/// `base`, or `None`.
-#[inline(never)]
+/// `base`, or `None`. Reads the headers and hashes the name first: the dispatch, which
+/// has both already, calls [`lookup_with`].
 pub fn lookup(d: &[u8], base: usize, name: &[u8], version: &[u8]) -> Option<usize> {
     lookup_as::<NATIVE_W, NATIVE_MACHINE>(d, base, name, version)
 }
 
 /// `lookup` for an image of word size `W` (4 or 8) and machine `MACHINE` (EM_ARM, 40,
-/// keeps the Thumb bit of function addresses).
+/// keeps the Thumb bit of function addresses), reading the headers from the image's first
+/// page as the dispatch does.
 pub fn lookup_as<const W: usize, const MACHINE: usize>(
     d: &[u8],
     base: usize,
     name: &[u8],
     version: &[u8],
 ) -> Option<usize> {
-    let [offset, vaddr, size, dynamic] = load::<W, MACHINE>(d)?;
+    let headers = Headers(load::<W, MACHINE>(d.get(..PAGE).unwrap_or(d))?);
+    find::<W, MACHINE>(d, &headers, base, name, gnu_hash(name), version)
+}
+
+/// The first page: what the dispatch reads the headers from.
+const PAGE: usize = 4096;
+
+/// `lookup` in an image whose headers were read (from its first page, by
+/// [`Headers::read`]) when it was bounded, for a name whose GNU hash is known (the
+/// dispatch's are computed at compile time).
+#[inline(always)]
+pub fn lookup_with(
+    d: &[u8],
+    headers: &Headers,
+    base: usize,
+    name: &[u8],
+    name_hash: u32,
+    version: &[u8],
+) -> Option<usize> {
+    find::<NATIVE_W, NATIVE_MACHINE>(d, headers, base, name, name_hash, version)
+}
+
+#[inline(always)]
+fn find<const W: usize, const MACHINE: usize>(
+    d: &[u8],
+    &Headers([offset, vaddr, size, dynamic]): &Headers,
+    base: usize,
+    name: &[u8],
+    name_hash: u32,
+    version: &[u8],
+) -> Option<usize> {
     if offset > d.len() || size > d.len() - offset {
         return None;
     }
@@ -289,8 +343,8 @@ pub fn lookup_as<const W: usize, const MACHINE: usize>(
     // Whether the NUL-terminated string `off` of the string table is `want`.
     let strs = d.get(strtab..)?;
     let is = |off: usize, want: &[u8]| {
-        strs.get(off..)
-            .is_some_and(|s| s.starts_with(want) && s.get(want.len()) == Some(&0))
+        let s = strs.get(off..).unwrap_or_default();
+        s.get(want.len()) == Some(&0) && s.get(..want.len()).is_some_and(|s| same(s, want))
     };
     // Any version when the image has no version tables.
     let want = if versym != 0 && verdef != 0 {
@@ -299,7 +353,7 @@ pub fn lookup_as<const W: usize, const MACHINE: usize>(
         None
     };
     let l = layout::<W>();
-    for i in candidates::<W>(d, gnu, hash, name)? {
+    for i in candidates::<W>(d, gnu, hash, name_hash)? {
         let s = d
             .get(i.checked_mul(l.sym)?.checked_add(symtab)?..)?
             .get(..l.sym)?;

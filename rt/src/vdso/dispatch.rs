@@ -30,6 +30,7 @@ use super::fallback::{
 };
 use super::{image, random};
 use crate::arch::{NR, VDSO};
+use crate::elf::{gnu_hash, native};
 use core::ffi::c_void;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
@@ -132,9 +133,19 @@ struct Spec {
     name: &'static str,
     /// The architecture's vDSO symbol.
     symbol: Option<&'static str>,
+    /// The symbol's GNU hash (0 without a symbol), computed here, at compile time.
+    hash: u32,
     slot: &'static AtomicPtr<()>,
     /// The raw system call, with the vDSO function's signature.
     syscall: *mut (),
+}
+
+/// A symbol's GNU hash, at compile time.
+const fn hash(symbol: Option<&'static str>) -> u32 {
+    match symbol {
+        Some(s) => gnu_hash(s.as_bytes()),
+        None => 0,
+    }
 }
 
 /// The functions, in the order of [`Function`].
@@ -142,36 +153,42 @@ const SPECS: [Spec; 6] = [
     Spec {
         name: "clock_gettime",
         symbol: VDSO.clock_gettime,
+        hash: hash(VDSO.clock_gettime),
         slot: &CLOCK_GETTIME,
         syscall: sys_clock_gettime as *mut (),
     },
     Spec {
         name: "clock_getres",
         symbol: VDSO.clock_getres,
+        hash: hash(VDSO.clock_getres),
         slot: &CLOCK_GETRES,
         syscall: sys_clock_getres as *mut (),
     },
     Spec {
         name: "gettimeofday",
         symbol: VDSO.gettimeofday,
+        hash: hash(VDSO.gettimeofday),
         slot: &GETTIMEOFDAY,
         syscall: sys_gettimeofday as *mut (),
     },
     Spec {
         name: "time",
         symbol: VDSO.time,
+        hash: hash(VDSO.time),
         slot: &TIME,
         syscall: sys_time as *mut (),
     },
     Spec {
         name: "getcpu",
         symbol: VDSO.getcpu,
+        hash: hash(VDSO.getcpu),
         slot: &GETCPU,
         syscall: sys_getcpu as *mut (),
     },
     Spec {
         name: "getrandom",
         symbol: VDSO.getrandom,
+        hash: hash(VDSO.getrandom),
         slot: &GETRANDOM,
         syscall: sys_getrandom as *mut (),
     },
@@ -203,24 +220,31 @@ fn resolved_as(f: Function, k: Kind) -> bool {
 #[inline(always)]
 fn lookup(f: Function) -> Option<usize> {
     let name = f.symbol()?;
-    let data = image::mapped()?;
-    let base = data.as_ptr() as usize;
-    let version = VDSO.version.as_bytes();
     if f == Function::ClockGettime
         && let Some(required) = VDSO.clock_gettime_requires
     {
-        crate::elf::native::lookup(data, base, required.as_bytes(), version)?;
+        find_hashed(
+            required.as_bytes(),
+            const { hash(VDSO.clock_gettime_requires) },
+        )?;
     }
-    crate::elf::native::lookup(data, base, name.as_bytes(), version)
+    find_hashed(name.as_bytes(), field!(f, hash))
 }
 
 /// The address of the live vDSO's `name` with this architecture's version, found the way
 /// the dispatch finds its functions (the small native lookup); `None` without a vDSO, for
 /// a missing symbol, or for an image of another shape. For diagnostics and benchmarks.
 pub fn find(name: &str) -> Option<usize> {
-    let data = image::mapped()?;
+    find_hashed(name.as_bytes(), gnu_hash(name.as_bytes()))
+}
+
+/// `find` of a name whose GNU hash is known: the one place that bounds the live image and
+/// looks a symbol up (every resolver calls it with constants: three registers).
+#[inline(never)]
+fn find_hashed(name: &[u8], hash: u32) -> Option<usize> {
+    let (data, headers) = image::mapped()?;
     let base = data.as_ptr() as usize;
-    crate::elf::native::lookup(data, base, name.as_bytes(), VDSO.version.as_bytes())
+    native::lookup_with(data, &headers, base, name, hash, VDSO.version.as_bytes())
 }
 
 /// `resolve_now(Function::ALL[F])`, one instance per function.

@@ -7,7 +7,8 @@
 //! then is a slice of exactly that many bytes made, at most 1 MiB. [`live`] measures with
 //! the full parser's header reading (every `PT_LOAD`, plus the section headers when they
 //! share the last page) and hands the slice to [`Image::parse`]; the dispatch measures
-//! with the small native lookup (`elf::native::extent`: the one `PT_LOAD`).
+//! with the small native lookup (`elf::native::Headers`: the one `PT_LOAD`), whose headers
+//! it keeps for the lookup.
 //!
 //! # Safety
 //!
@@ -19,6 +20,7 @@
 //! it describes, in pages.
 #![allow(unsafe_code)]
 
+use crate::elf::native::Headers;
 use crate::elf::{self, Image};
 use core::fmt;
 
@@ -80,14 +82,21 @@ pub fn live() -> Result<Image<'static>, Error> {
 }
 
 /// The live image as a slice for the small native lookup (it starts at the image's run-time
-/// address); `None` without a vDSO or for an image of a shape the lookup does not read.
-pub(super) fn mapped() -> Option<&'static [u8]> {
+/// address), with the headers the lookup read to bound it; `None` without a vDSO or for an
+/// image of a shape the lookup does not read.
+pub(super) fn mapped() -> Option<(&'static [u8], Headers)> {
     let base = crate::auxv::sysinfo_ehdr()?;
     // The lookup only needs to know whether there is an image it can read: which error
     // it is does not matter here.
-    let extent = |page: &[u8]| elf::native::extent(page).ok_or(Error::NoVdso);
+    let mut headers = None;
+    let extent = |page: &[u8]| {
+        let h = Headers::read(page).ok_or(Error::NoVdso)?;
+        headers = Some(h);
+        h.extent().ok_or(Error::NoVdso)
+    };
     // SAFETY: AT_SYSINFO_EHDR is the start of the vDSO mapping (module Safety section).
-    unsafe { bound(base, extent) }.ok()
+    let data = unsafe { bound(base, extent) }.ok()?;
+    Some((data, headers?))
 }
 
 /// Bounds the image at `base`: its first page, then exactly `extent(first page)` bytes.
