@@ -1,8 +1,9 @@
 //! Every clock's value and resolution, gettimeofday, time and getcpu, one per line, each
-//! tagged with the backend that served it: `[vdso]` (a vDSO function, no system call) or
+//! tagged with the backend that served it: `[vdso]` (a vDSO function, no system call),
 //! `[syscall]` (the raw system call: for functions the vDSO lacks, and for the clocks the
-//! vDSO cannot read itself, such as CPU time). A clock the kernel does not support prints
-//! its error instead of a value.
+//! vDSO cannot read itself, such as CPU time) or, for getcpu, `[rseq]` (the thread's rseq
+//! area, where the kernel registered it). A clock the kernel does not support prints its
+//! error instead of a value.
 //!
 //! ```text
 //! clock_gettime REALTIME 1764230000.123456789 [vdso]
@@ -10,7 +11,7 @@
 //! ...
 //! gettimeofday 1764230000.123456 [vdso]
 //! time 1764230000 [vdso]
-//! getcpu cpu 1 node 0 [vdso]
+//! getcpu cpu 1 node 0 [rseq]
 //! ```
 //!
 //! Arguments select lines: clock names (`REALTIME`, `MONOTONIC`, ...) and `gettimeofday`,
@@ -30,6 +31,17 @@ fn tag(f: Function, raw: bool) -> &'static str {
         return "[syscall]";
     }
     backend_tag(time::backend(f))
+}
+
+/// The tag of the getcpu line: `[rseq]` where the rseq area serves it.
+fn cpu_tag(raw: bool) -> &'static str {
+    if raw {
+        return "[syscall]";
+    }
+    match cpu::backend() {
+        cpu::Backend::Rseq => "[rseq]",
+        cpu::Backend::Dispatch(b) => backend_tag(b),
+    }
 }
 
 /// The tag of a clock line: clocks the vDSO cannot read go to the kernel directly.
@@ -167,13 +179,8 @@ fn main(args: tinyrt::env::Args) -> i32 {
         } else {
             cpu::getcpu()
         } {
-            Ok((c, node)) => println!(
-                "getcpu cpu {} node {} {}",
-                c,
-                node,
-                tag(Function::Getcpu, raw)
-            ),
-            Err(e) => println!("getcpu error {:?} {}", e, tag(Function::Getcpu, raw)),
+            Ok((c, node)) => println!("getcpu cpu {} node {} {}", c, node, cpu_tag(raw)),
+            Err(e) => println!("getcpu error {:?} {}", e, cpu_tag(raw)),
         }
     }
     0

@@ -137,7 +137,7 @@ pub fn iter() -> Iter {
 pub fn get(key: u32) -> Option<usize> {
     // The stack's pairs are walked up to the key (nothing counted); the library-mode copy
     // is searched in place.
-    if crate::stack::recorded() {
+    if crate::stack::started_by_tinyrt() {
         return stack_get(key);
     }
     let view = library::view().1;

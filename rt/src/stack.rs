@@ -397,12 +397,6 @@ unsafe fn pair_with(start: *const usize, key: usize) -> Option<&'static [usize; 
     }
 }
 
-/// Whether tinyrt's `_start` recorded the initial stack.
-#[inline]
-pub(crate) fn recorded() -> bool {
-    !sp().is_null()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     //! crt0's view of odd stacks, built by hand in the kernel's layout.

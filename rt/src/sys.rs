@@ -76,6 +76,68 @@ pub fn mprotect_none(addr: usize, len: usize) -> Result<(), Errno> {
     .map(|_| ())
 }
 
+/// The kernel's `struct rseq` (include/uapi/linux/rseq.h) with room for later fields: the
+/// area a thread registers with `rseq`, which the kernel updates on every return to user
+/// space after the thread was preempted, migrated or signalled. The fields are atomics: the
+/// kernel writes them while the program may read them.
+#[repr(C, align(32))]
+pub struct RseqArea {
+    /// `cpu_id_start`, `cpu_id`, `rseq_cs` (two words, kept 0: no critical section),
+    /// `flags`, `node_id` (Linux 6.3+), `mm_cid` (6.3+), then room.
+    words: [core::sync::atomic::AtomicU32; 16],
+}
+
+impl RseqArea {
+    /// An unregistered area: `cpu_id` is `RSEQ_CPU_ID_UNINITIALIZED`, every other field 0.
+    pub const fn new() -> RseqArea {
+        use core::sync::atomic::AtomicU32;
+        let mut words = [const { AtomicU32::new(0) }; 16];
+        words[1] = AtomicU32::new(u32::MAX);
+        RseqArea { words }
+    }
+
+    /// `cpu_id`: the CPU the thread last returned to user space on; above `i32::MAX` while
+    /// unregistered.
+    #[inline(always)]
+    pub fn cpu_id(&self) -> u32 {
+        self.words[1].load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `node_id`: its NUMA node, written by kernels whose feature size covers it (24 bytes
+    /// and more).
+    #[inline(always)]
+    pub fn node_id(&self) -> u32 {
+        self.words[5].load(core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Default for RseqArea {
+    fn default() -> RseqArea {
+        RseqArea::new()
+    }
+}
+
+/// `rseq(area, len, 0, sig)`: registers `area` as the calling thread's rseq area, of `len`
+/// bytes (at least 32, at most the area's size, else EINVAL here) with the signature `sig`.
+/// Safe: the area is `'static` and made of atomics, so the kernel's writes into it for the
+/// rest of the thread's life (and of a forked child's) race with nothing the program holds.
+pub fn rseq_register(area: &'static RseqArea, len: u32, sig: u32) -> Result<(), Errno> {
+    if !(32..=size_of::<RseqArea>() as u32).contains(&len) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: see above; `rseq_cs` is 0, so the kernel never jumps to an abort handler.
+    Errno::from_ret(unsafe {
+        syscall4(
+            NR.rseq,
+            area as *const RseqArea as usize,
+            len as usize,
+            0,
+            sig as usize,
+        )
+    })
+    .map(|_| ())
+}
+
 /// `read(fd, buf)`: the number of bytes read, 0 at end of file.
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.

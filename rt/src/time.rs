@@ -295,8 +295,9 @@ pub use instant::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
 pub use sleep::{Interval, MissedTicks, SleepError, Timeout, clock_nanosleep, sleep, sleep_until};
 pub use timer::{TimerFd, TimerFlags, TimerState};
 
-/// Resolves every function now rather than on its first call, and sets getrandom's state
-/// pool up (one `mmap`) where the vDSO has getrandom. The first call is async-signal-safe,
+/// Resolves every function now rather than on its first call, sets getrandom's state
+/// pool up (one `mmap`) where the vDSO has getrandom, and decides where `cpu::getcpu`
+/// reads from (in a tinyrt program, one `rseq` call). The first call is async-signal-safe,
 /// but it needs a few KiB of stack (it validates the vDSO image, and in library mode reads
 /// the auxiliary vector): call this before relying on a small alternate signal stack, or
 /// before installing a seccomp filter that forbids `prctl`, `openat` or `mmap`. Later
@@ -305,6 +306,7 @@ pub fn init() {
     for f in Function::ALL {
         backend(f);
     }
+    crate::cpu::backend();
 }
 
 /// The raw system calls, bypassing the vDSO: for comparison, benchmarks and tests.

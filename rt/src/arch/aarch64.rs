@@ -33,6 +33,10 @@ pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6.39",
 /// 64-bit time throughout; no `time` system call.
 pub const NR: SyscallNumbers = SyscallNumbers::time64(None);
 
+/// The rseq signature: the word the kernel expects before an abort handler, `brk #0x45e0`
+/// (the value of the kernel's rseq selftests and of glibc, which must agree on it).
+pub const RSEQ_SIG: u32 = 0xd428_bc00;
+
 // Our own signal return: without one the kernel returns through the vDSO's
 // `__kernel_rt_sigreturn`, and a process may have no vDSO.
 kernel_action!(restorer: |_| restore_rt);

@@ -138,8 +138,8 @@ compile_error!("tinyrt is a runtime for Linux only");
 use linux_raw_sys::general as nr;
 
 pub use imp::{
-    NR, VDSO, auxv_name, clone_vfork, exit_group, extras, kernel_action, syscall0, syscall1,
-    syscall2, syscall3, syscall4, syscall5, syscall6,
+    NR, RSEQ_SIG, VDSO, auxv_name, clone_vfork, exit_group, extras, kernel_action, syscall0,
+    syscall1, syscall2, syscall3, syscall4, syscall5, syscall6,
 };
 
 /// What an architecture's vDSO exports, as far as tinyrt uses it: the symbol of each
@@ -217,6 +217,8 @@ pub struct SyscallNumbers {
     /// `mmap` with its offset in bytes, or on 32-bit architectures `mmap2` (offset in pages;
     /// the plain call of some takes a pointer to its arguments).
     pub mmap: usize,
+    /// `rseq` (Linux 4.18+): registers the thread's restartable-sequences area.
+    pub rseq: usize,
 }
 
 impl SyscallNumbers {
@@ -241,6 +243,7 @@ impl SyscallNumbers {
             rt_sigtimedwait: nr::__NR_rt_sigtimedwait as usize,
             rt_sigtimedwait32: None,
             mmap: nr::__NR_mmap as usize,
+            rseq: nr::__NR_rseq as usize,
         }
     }
 
@@ -268,6 +271,7 @@ impl SyscallNumbers {
             rt_sigtimedwait: nr::__NR_rt_sigtimedwait_time64 as usize,
             rt_sigtimedwait32: Some(nr::__NR_rt_sigtimedwait as usize),
             mmap: nr::__NR_mmap2 as usize,
+            rseq: nr::__NR_rseq as usize,
         }
     }
 }

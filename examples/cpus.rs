@@ -1,0 +1,203 @@
+//! getcpu from the rseq area, checked against the kernel:
+//!
+//! ```text
+//! cpus backend        # the path that serves getcpu: rseq, vdso or syscall
+//! cpus check ROUNDS   # pins itself to each allowed CPU in turn, ROUNDS times, and
+//!                     # checks every read against the getcpu system call
+//! cpus reads N        # N reads (for strace: one rseq call, no getcpu call)
+//! cpus fork           # reads on CPU A, forks; the child pins itself to CPU B and reads
+//! ```
+//!
+//! Each mode prints one line ending in the backend's tag (`[rseq]`, `[vdso]`, `[syscall]`)
+//! and exits 0, or prints what disagreed and exits 1. Pinning goes through
+//! `sched_setaffinity` (rustix), the fork through the raw `clone` system call.
+#![no_std]
+#![no_main]
+
+use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
+use tinyrt::cpu::{self, Backend};
+use tinyrt::time::Backend as Served;
+use tinyrt::{eprintln, println};
+
+tinyrt::main!(main);
+
+fn tag() -> &'static str {
+    match cpu::backend() {
+        Backend::Rseq => "[rseq]",
+        Backend::Dispatch(Served::Vdso { .. }) => "[vdso]",
+        Backend::Dispatch(Served::Syscall) => "[syscall]",
+    }
+}
+
+/// The CPUs this process may run on.
+fn allowed() -> Option<CpuSet> {
+    sched_getaffinity(None).ok()
+}
+
+fn pin(cpu: usize) -> bool {
+    let mut set = CpuSet::new();
+    set.set(cpu);
+    sched_setaffinity(None, &set).is_ok()
+}
+
+/// `reads` reads on `cpu` (pinned there): each must be `cpu`, as the system call says.
+fn check_on(cpu: usize, reads: u32) -> Result<(), &'static str> {
+    if !pin(cpu) {
+        return Err("sched_setaffinity failed");
+    }
+    for _ in 0..reads {
+        let ours = cpu::getcpu().map_err(|_| "getcpu failed")?;
+        let kernel = cpu::syscall_getcpu().map_err(|_| "the getcpu system call failed")?;
+        let current = cpu::current().map_err(|_| "current failed")?;
+        if ours != kernel || ours.0 as usize != cpu || current as usize != cpu {
+            eprintln!(
+                "cpus: pinned to {}: getcpu {:?}, current {}, the kernel {:?}",
+                cpu, ours, current, kernel
+            );
+            return Err("a read disagreed");
+        }
+    }
+    Ok(())
+}
+
+fn check(rounds: u32) -> i32 {
+    let Some(set) = allowed() else {
+        eprintln!("cpus: sched_getaffinity failed");
+        return 1;
+    };
+    let cpus = (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c));
+    let (mut n, mut migrations) = (0u32, 0u32);
+    for _ in 0..rounds {
+        for c in cpus.clone() {
+            if let Err(e) = check_on(c, 100) {
+                eprintln!("cpus: {}", e);
+                return 1;
+            }
+            n += 100;
+            migrations += 1;
+        }
+    }
+    println!(
+        "check {} reads agree over {} migrations on {} cpus {}",
+        n,
+        migrations,
+        set.count(),
+        tag()
+    );
+    0
+}
+
+fn reads(n: u64) -> i32 {
+    let mut sum = 0u64;
+    for _ in 0..n {
+        match cpu::getcpu() {
+            Ok((c, _)) => sum = sum.wrapping_add(u64::from(c)),
+            Err(e) => {
+                eprintln!("cpus: getcpu: {:?}", e);
+                return 1;
+            }
+        }
+    }
+    println!("reads {} sum {} {}", n, core::hint::black_box(sum), tag());
+    0
+}
+
+/// fork(): the raw `clone(SIGCHLD)` (the other arguments 0, whose order differs between
+/// architectures).
+fn fork() -> isize {
+    use tinyrt::syscall::{nr, syscall2};
+    // SAFETY: a clone without CLONE_VM is a fork: the child gets a copy of the memory and
+    // returns here with 0 on its own copy of this stack.
+    unsafe { syscall2(nr::__NR_clone as usize, nr::SIGCHLD as usize, 0) as isize }
+}
+
+fn fork_check() -> i32 {
+    let Some(set) = allowed() else {
+        eprintln!("cpus: sched_getaffinity failed");
+        return 1;
+    };
+    let mut cpus = (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c));
+    let (Some(a), Some(b)) = (cpus.next(), cpus.next()) else {
+        eprintln!("cpus: fork needs two cpus");
+        return 1;
+    };
+    // The parent reads first: the child inherits a registered area (or the decision not to).
+    if let Err(e) = check_on(a, 10) {
+        eprintln!("cpus: parent: {}", e);
+        return 1;
+    }
+    let before = tag();
+    match fork() {
+        0 => {
+            let code = match check_on(b, 1000) {
+                Ok(()) if tag() == before => 0,
+                Ok(()) => 3,
+                Err(e) => {
+                    eprintln!("cpus: child: {}", e);
+                    2
+                }
+            };
+            tinyrt::process::exit(code)
+        }
+        pid if pid < 0 => {
+            eprintln!("cpus: fork failed");
+            1
+        }
+        pid => match tinyrt::process::wait_any() {
+            Ok((p, status)) if p as isize == pid && status.code() == Some(0) => {
+                // The parent's own area still says its own CPU.
+                if let Err(e) = check_on(a, 10) {
+                    eprintln!("cpus: parent after fork: {}", e);
+                    return 1;
+                }
+                println!("fork child on cpu {} parent on cpu {} {}", b, a, tag());
+                0
+            }
+            Ok((_, status)) => {
+                eprintln!("cpus: the child ended with {:?}", status);
+                1
+            }
+            Err(e) => {
+                eprintln!("cpus: wait: {:?}", e);
+                1
+            }
+        },
+    }
+}
+
+fn number(a: Option<&core::ffi::CStr>) -> Option<u64> {
+    let a = a?;
+    let mut n = 0u64;
+    for &d in a.to_bytes() {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(n)
+}
+
+fn main(mut args: tinyrt::env::Args) -> i32 {
+    let mode = args.nth(1);
+    match mode.as_ref().map(|m| m.to_bytes()) {
+        Some(b"backend") => {
+            println!("backend {}", tag());
+            0
+        }
+        Some(b"check") => match number(args.next()) {
+            Some(r) if r <= u32::MAX as u64 => check(r as u32),
+            _ => usage(),
+        },
+        Some(b"reads") => match number(args.next()) {
+            Some(n) => reads(n),
+            None => usage(),
+        },
+        Some(b"fork") => fork_check(),
+        _ => usage(),
+    }
+}
+
+fn usage() -> i32 {
+    eprintln!("usage: cpus backend | check ROUNDS | reads N | fork");
+    2
+}
