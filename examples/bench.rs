@@ -7,10 +7,17 @@
 //! ```
 //!
 //! Each case doubles its call count until one timed run takes at least 50 ms (1 ms with
-//! `--quick`, a smoke run for the tests), then reports that run; results go through `black_box` so the compiler cannot drop the calls. The
-//! timer is CLOCK_MONOTONIC through tinyrt itself. Also: the first-call cost (validating
-//! the live vDSO image and looking one symbol up), and on i686 a system call through
-//! `int $0x80` against `__kernel_vsyscall`. Under qemu-user the numbers are emulated.
+//! `--quick`, a smoke run for the tests), then reports that run; results go through
+//! `black_box` so the compiler cannot drop the calls. The timer is CLOCK_MONOTONIC through
+//! tinyrt itself. Also: the first-call cost (validating the live vDSO image and looking one
+//! symbol up), and on i686 a system call through `int $0x80` against `__kernel_vsyscall`.
+//!
+//! Then the cheapest reads side by side with rustix in this same program (`side` lines):
+//! 15 rounds (3 with `--quick`), each timing a batch of tinyrt's call and then one of the
+//! other's, and the median of the per-round ratios, so that the machine's drift hits both
+//! alike. The clock id is a constant at the call (`const`) or comes through `black_box`
+//! (`var`). getcpu from the rseq area is set beside the dispatch's getcpu (the vDSO's where
+//! it has one) and rustix's. Under qemu-user the numbers are emulated.
 #![no_std]
 #![no_main]
 
@@ -117,7 +124,11 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     let r = measure(|| {
         black_box(cpu::getcpu().ok());
     });
-    report("getcpu", "auto", tag(Function::Getcpu), r);
+    report("getcpu", "auto", cpu_tag(), r);
+    let r = measure(|| {
+        black_box(cpu::dispatch_getcpu().ok());
+    });
+    report("getcpu", "dispatch", tag(Function::Getcpu), r);
     let r = measure(|| {
         black_box(cpu::syscall_getcpu().ok());
     });
@@ -155,7 +166,133 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     report("first-call resolution (lookup)", "vdso", "vdso", r);
 
     entry_bench();
+    side_by_side();
     0
+}
+
+fn cpu_tag() -> &'static str {
+    match cpu::backend() {
+        cpu::Backend::Rseq => "rseq",
+        cpu::Backend::Dispatch(Backend::Vdso { .. }) => "vdso",
+        cpu::Backend::Dispatch(Backend::Syscall) => "syscall",
+    }
+}
+
+/// `ours` and `theirs` in alternating batches of the same call count: the median of their
+/// ns/call and of the per-round ratios (ours / theirs).
+fn pair(mut ours: impl FnMut(), mut theirs: impl FnMut()) -> (f64, f64, f64) {
+    let quick = BATCH_NS.load(core::sync::atomic::Ordering::Relaxed) < 50_000_000;
+    const MAX_ROUNDS: usize = 15;
+    let rounds = if quick { 3 } else { MAX_ROUNDS };
+    // A batch of a fifth of the measuring time, for the slower of the two.
+    let (_, n) = measure(&mut ours);
+    let (_, m) = measure(&mut theirs);
+    let n = (n.min(m) / 5).max(64);
+    let (mut a, mut b, mut r) = ([0f64; MAX_ROUNDS], [0f64; MAX_ROUNDS], [0f64; MAX_ROUNDS]);
+    for i in 0..rounds {
+        a[i] = batch(&mut ours, n);
+        b[i] = batch(&mut theirs, n);
+        r[i] = if b[i] > 0.0 { a[i] / b[i] } else { 0.0 };
+    }
+    (
+        median(&mut a[..rounds]),
+        median(&mut b[..rounds]),
+        median(&mut r[..rounds]),
+    )
+}
+
+/// ns per call of `n` calls of `f` (generic: no indirect call around the call timed).
+fn batch<F: FnMut()>(f: &mut F, n: u64) -> f64 {
+    let start = now_ns();
+    for _ in 0..n {
+        f();
+    }
+    (now_ns() - start) as f64 / n as f64
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_unstable_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn side(name: &str, other: &str, tag: &str, (a, b, r): (f64, f64, f64)) {
+    println!(
+        "side {:<38} tinyrt {:>8.2} ns  {:<8} {:>8.2} ns  ratio {:.3}  [{}]",
+        name, a, other, b, r, tag
+    );
+}
+
+/// One clock read, `const` and `var`, beside rustix's.
+macro_rules! clock_pair {
+    ($read:ident, $name:literal, $ours:ident, $theirs:ident) => {{
+        let r = pair(
+            || {
+                black_box(time::$read(ClockId::$ours).ok());
+            },
+            || {
+                black_box(rustix::time::$read(rustix::time::ClockId::$theirs));
+            },
+        );
+        side(
+            concat!(stringify!($read), "(", $name, ") const"),
+            "rustix",
+            "vdso",
+            r,
+        );
+        let r = pair(
+            || {
+                black_box(time::$read(black_box(ClockId::$ours)).ok());
+            },
+            || {
+                black_box(rustix::time::$read(black_box(
+                    rustix::time::ClockId::$theirs,
+                )));
+            },
+        );
+        side(
+            concat!(stringify!($read), "(", $name, ") var"),
+            "rustix",
+            "vdso",
+            r,
+        );
+    }};
+}
+
+fn side_by_side() {
+    clock_pair!(
+        clock_gettime,
+        "MONOTONIC_COARSE",
+        MONOTONIC_COARSE,
+        MonotonicCoarse
+    );
+    clock_pair!(
+        clock_gettime,
+        "REALTIME_COARSE",
+        REALTIME_COARSE,
+        RealtimeCoarse
+    );
+    clock_pair!(clock_gettime, "MONOTONIC", MONOTONIC, Monotonic);
+    // rustix's clock_getres is the system call.
+    clock_pair!(clock_getres, "MONOTONIC", MONOTONIC, Monotonic);
+    let tag = cpu_tag();
+    let r = pair(
+        || {
+            black_box(cpu::getcpu().ok());
+        },
+        || {
+            black_box(cpu::dispatch_getcpu().ok());
+        },
+    );
+    side("getcpu", "dispatch", tag, r);
+    let r = pair(
+        || {
+            black_box(cpu::getcpu().ok());
+        },
+        || {
+            black_box(rustix::thread::sched_getcpu());
+        },
+    );
+    side("getcpu", "rustix", tag, r);
 }
 
 /// i686: the same system call through both kernel entries.

@@ -45,8 +45,6 @@ const DISPATCH: u8 = 3;
 
 /// The smallest rseq length the kernel takes, and `struct rseq`'s alignment.
 const ORIG_RSEQ_SIZE: usize = 32;
-/// The feature size that covers `node_id` (at offset 20).
-const NODE_ID_END: usize = 24;
 
 /// The state, registering on the first call.
 #[inline(always)]
@@ -66,7 +64,8 @@ fn state() -> u8 {
 fn register() -> u8 {
     let s = if crate::env::started_by_tinyrt() {
         // Kernels before 6.3 have no AT_RSEQ_FEATURE_SIZE: their area is the original 20
-        // bytes (in a 32-byte registration).
+        // bytes (in a 32-byte registration). Whether the kernel writes `node_id` is read
+        // from the area itself after the registration.
         let feature = crate::auxv::get(linux_raw_sys::auxvec::AT_RSEQ_FEATURE_SIZE).unwrap_or(20);
         let len = feature
             .checked_next_multiple_of(ORIG_RSEQ_SIZE)
@@ -74,8 +73,9 @@ fn register() -> u8 {
             .unwrap_or(ORIG_RSEQ_SIZE)
             .max(ORIG_RSEQ_SIZE);
         match sys::rseq_register(&AREA, len as u32, crate::arch::RSEQ_SIG) {
-            // Registered: the kernel has written the area on the way back.
-            Ok(()) if AREA.cpu_id() <= i32::MAX as u32 && feature >= NODE_ID_END => AREA_CPU_NODE,
+            // Registered: the kernel has written the area on the way back to user space,
+            // the node too where it has one.
+            Ok(()) if area_cpu_node().is_some() => AREA_CPU_NODE,
             Ok(()) if AREA.cpu_id() <= i32::MAX as u32 => AREA_CPU,
             _ => DISPATCH,
         }
@@ -86,24 +86,37 @@ fn register() -> u8 {
     s
 }
 
-/// (cpu, node) from the area: the CPU read again after the node, so that a migration
-/// between the two reads (the kernel rewrites both on the way back) is read again.
+/// (cpu, node) from the area, if the kernel writes both there: before the registration,
+/// without one and on kernels without `node_id` one of them is still all ones. The CPU is
+/// read again after the node, so that a migration between the two reads (the kernel
+/// rewrites both on the way back to user space) is not answered half.
 #[inline(always)]
-fn area_cpu_node() -> (u32, u32) {
-    loop {
-        let cpu = AREA.cpu_id();
-        let node = AREA.node_id();
-        if AREA.cpu_id() == cpu {
-            return (cpu, node);
-        }
+fn area_cpu_node() -> Option<(u32, u32)> {
+    let cpu = AREA.cpu_id();
+    let node = AREA.node_id();
+    ((cpu | node) <= i32::MAX as u32 && AREA.cpu_id() == cpu).then_some((cpu, node))
+}
+
+/// (cpu, node) of the calling thread. Once the area serves, one test of the area itself
+/// decides: no state is read.
+#[inline]
+pub fn getcpu() -> Result<(u32, u32), Errno> {
+    match area_cpu_node() {
+        Some(pair) => Ok(pair),
+        None => getcpu_elsewhere(),
     }
 }
 
-/// (cpu, node) of the calling thread.
-#[inline]
-pub fn getcpu() -> Result<(u32, u32), Errno> {
-    if state() == AREA_CPU_NODE {
-        return Ok(area_cpu_node());
+/// `getcpu` where the area does not serve: registering it on the first call, else the
+/// dispatch. Out of line, so that a loop of reads from the area is a few instructions.
+#[cold]
+#[inline(never)]
+fn getcpu_elsewhere() -> Result<(u32, u32), Errno> {
+    if STATE.load(Ordering::Relaxed) == UNDECIDED
+        && register() == AREA_CPU_NODE
+        && let Some(pair) = area_cpu_node()
+    {
+        return Ok(pair);
     }
     dispatch_getcpu()
 }

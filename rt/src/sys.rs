@@ -88,11 +88,13 @@ pub struct RseqArea {
 }
 
 impl RseqArea {
-    /// An unregistered area: `cpu_id` is `RSEQ_CPU_ID_UNINITIALIZED`, every other field 0.
+    /// An unregistered area: `cpu_id` is `RSEQ_CPU_ID_UNINITIALIZED` (all ones), and so is
+    /// `node_id`, which only kernels that have it overwrite; every other field 0.
     pub const fn new() -> RseqArea {
         use core::sync::atomic::AtomicU32;
         let mut words = [const { AtomicU32::new(0) }; 16];
         words[1] = AtomicU32::new(u32::MAX);
+        words[5] = AtomicU32::new(u32::MAX);
         RseqArea { words }
     }
 
@@ -104,7 +106,7 @@ impl RseqArea {
     }
 
     /// `node_id`: its NUMA node, written by kernels whose feature size covers it (24 bytes
-    /// and more).
+    /// and more); all ones before (and on other kernels).
     #[inline(always)]
     pub fn node_id(&self) -> u32 {
         self.words[5].load(core::sync::atomic::Ordering::Relaxed)
