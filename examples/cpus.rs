@@ -9,13 +9,14 @@
 //! ```
 //!
 //! Each mode prints one line ending in the backend's tag (`[rseq]`, `[vdso]`, `[syscall]`)
-//! and exits 0, or prints what disagreed and exits 1. Pinning goes through
-//! `sched_setaffinity` (rustix), the fork through the raw `clone` system call.
+//! and exits 0, or prints what disagreed and exits 1. Pinning goes through the raw
+//! `sched_setaffinity` system call, the fork through the raw `clone` (raw: rustix has no
+//! libc-free backend on every architecture tinyrt runs on).
 #![no_std]
 #![no_main]
 
-use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
 use tinyrt::cpu::{self, Backend};
+use tinyrt::syscall::{nr, syscall2, syscall3};
 use tinyrt::time::Backend as Served;
 use tinyrt::{eprintln, println};
 
@@ -29,15 +30,50 @@ fn tag() -> &'static str {
     }
 }
 
+/// A CPU mask of the kernel's `sched_{get,set}affinity`: 1,024 CPUs.
+#[derive(Clone, Copy)]
+struct CpuSet([u64; 16]);
+
+impl CpuSet {
+    const MAX_CPU: usize = 1024;
+    fn is_set(&self, c: usize) -> bool {
+        self.0.get(c / 64).is_some_and(|w| w & (1 << (c % 64)) != 0)
+    }
+    fn count(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+}
+
 /// The CPUs this process may run on.
 fn allowed() -> Option<CpuSet> {
-    sched_getaffinity(None).ok()
+    let mut set = CpuSet([0; 16]);
+    // SAFETY: the kernel writes at most the given length into `set`, which is ours.
+    let r = unsafe {
+        syscall3(
+            nr::__NR_sched_getaffinity as usize,
+            0,
+            size_of::<CpuSet>(),
+            &mut set as *mut CpuSet as usize,
+        )
+    } as isize;
+    (r > 0).then_some(set)
 }
 
 fn pin(cpu: usize) -> bool {
-    let mut set = CpuSet::new();
-    set.set(cpu);
-    sched_setaffinity(None, &set).is_ok()
+    let mut set = CpuSet([0; 16]);
+    if let Some(w) = set.0.get_mut(cpu / 64) {
+        *w = 1 << (cpu % 64);
+    }
+    // SAFETY: the kernel reads the given length from `set`.
+    let r = unsafe {
+        syscall3(
+            nr::__NR_sched_setaffinity as usize,
+            0,
+            size_of::<CpuSet>(),
+            &set as *const CpuSet as usize,
+        )
+    };
+    r == 0
 }
 
 /// `reads` reads on `cpu` (pinned there): each must be `cpu`, as the system call says.
@@ -102,13 +138,17 @@ fn reads(n: u64) -> i32 {
     0
 }
 
-/// fork(): the raw `clone(SIGCHLD)` (the other arguments 0, whose order differs between
-/// architectures).
+/// fork(): the raw `clone(SIGCHLD)`, the other arguments 0 (s390x takes the stack first
+/// and the flags second).
 fn fork() -> isize {
-    use tinyrt::syscall::{nr, syscall2};
+    let (a1, a2) = if cfg!(target_arch = "s390x") {
+        (0, nr::SIGCHLD as usize)
+    } else {
+        (nr::SIGCHLD as usize, 0)
+    };
     // SAFETY: a clone without CLONE_VM is a fork: the child gets a copy of the memory and
     // returns here with 0 on its own copy of this stack.
-    unsafe { syscall2(nr::__NR_clone as usize, nr::SIGCHLD as usize, 0) as isize }
+    unsafe { syscall2(nr::__NR_clone as usize, a1, a2) as isize }
 }
 
 fn fork_check() -> i32 {

@@ -167,19 +167,16 @@ pub fn mmap_anonymous(len: usize, prot: u32, flags: u32) -> Result<usize, Errno>
     if flags & fixed != 0 || flags & nr::MAP_ANONYMOUS == 0 {
         return Err(Errno::EINVAL);
     }
+    let args = [0, len, prot as usize, flags as usize, -1isize as usize, 0];
+    if NR.mmap_args_in_memory {
+        // SAFETY: as below; the kernel reads the six arguments from `args`, which lives
+        // across the call.
+        return Errno::from_ret(unsafe { syscall1(NR.mmap, args.as_ptr() as usize) });
+    }
+    let [a1, a2, a3, a4, a5, a6] = args;
     // SAFETY: without MAP_FIXED the kernel picks an address no mapping uses, so nothing
     // the program holds changes; no pointer is passed.
-    Errno::from_ret(unsafe {
-        syscall6(
-            NR.mmap,
-            0,
-            len,
-            prot as usize,
-            flags as usize,
-            -1isize as usize,
-            0,
-        )
-    })
+    Errno::from_ret(unsafe { syscall6(NR.mmap, a1, a2, a3, a4, a5, a6) })
 }
 
 /// `munmap(addr, len)`: gives back whole pages. Only the heap and `process` call it, for

@@ -28,8 +28,20 @@
 #[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]
 #[cfg_attr(target_arch = "riscv64", path = "arch/riscv64.rs")]
 #[cfg_attr(target_arch = "arm", path = "arch/arm.rs")]
+#[cfg_attr(target_arch = "s390x", path = "arch/s390x.rs")]
+#[cfg_attr(target_arch = "powerpc64", path = "arch/powerpc64.rs")]
 mod arch;
 mod mem;
+
+#[cfg(all(
+    feature = "rustix",
+    any(target_arch = "powerpc64", target_arch = "s390x")
+))]
+compile_error!(
+    "ERROR(tinyrt): the `rustix` feature needs rustix's libc-free backend, which needs a \
+     nightly feature on powerpc64 and s390x (`--cfg rustix_use_experimental_asm`): build \
+     without it there"
+);
 #[cfg(feature = "pie")]
 mod pie;
 

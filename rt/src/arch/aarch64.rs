@@ -33,7 +33,7 @@ pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6.39",
 /// 64-bit time throughout; no `time` system call.
 pub const NR: SyscallNumbers = SyscallNumbers::time64(None);
 
-/// The rseq signature: the word the kernel expects before an abort handler, `brk #0x45e0`
+/// The rseq signature, the word the kernel expects before an abort handler: `brk #0x45e0`
 /// (the value of the kernel's rseq selftests and of glibc, which must agree on it).
 pub const RSEQ_SIG: u32 = 0xd428_bc00;
 

@@ -40,8 +40,9 @@ pub const NR: SyscallNumbers = SyscallNumbers::time32(
     nr::__NR_clock_getres_time64 as usize,
 );
 
-/// The rseq signature: the word the kernel expects before an abort handler, a permanently undefined instruction (`udf #24035`)
-/// (the value of the kernel's rseq selftests and of glibc, which must agree on it).
+/// The rseq signature, the word the kernel expects before an abort handler: a permanently
+/// undefined instruction (`udf #24035`) (the value of the kernel's rseq selftests and of
+/// glibc, which must agree on it).
 pub const RSEQ_SIG: u32 = 0xe7f5_def3;
 
 // arm picks by the frame the kernel built: `rt_sigreturn` for a handler with SA_SIGINFO,

@@ -35,7 +35,8 @@ macro_rules! vdso_names {
 /// An architecture's `kernel_action`: the kernel's `struct sigaction` for `handler` (an
 /// address, SIG_DFL or SIG_IGN), `flags` and `mask`. `restorer: pick` adds SA_RESTORER and
 /// the signal return `pick(flags)` chooses (a naked function of the architecture's file);
-/// `no_restorer` is for an architecture whose struct has no field for one.
+/// `no_restorer` is for an architecture whose struct has no field for one, and
+/// `restorer_ignored` for one whose kernel never reads it.
 macro_rules! kernel_action {
     (restorer: $pick:expr) => {
         /// The kernel's `struct sigaction` for `handler`, `flags` and `mask`, with this
@@ -50,6 +51,22 @@ macro_rules! kernel_action {
                 sa_handler_kernel: super::handler_field(handler),
                 sa_flags: (flags | linux_raw_sys::general::SA_RESTORER as usize) as _,
                 sa_restorer: Some(pick(flags)),
+                sa_mask: mask,
+            }
+        }
+    };
+    (restorer_ignored) => {
+        /// The kernel's `struct sigaction` for `handler`, `flags` and `mask` (the kernel
+        /// never reads its restorer field: see `arch::kernel_action!`).
+        pub fn kernel_action(
+            handler: usize,
+            flags: usize,
+            mask: linux_raw_sys::general::kernel_sigset_t,
+        ) -> linux_raw_sys::general::kernel_sigaction {
+            linux_raw_sys::general::kernel_sigaction {
+                sa_handler_kernel: super::handler_field(handler),
+                sa_flags: flags as _,
+                sa_restorer: None,
                 sa_mask: mask,
             }
         }
@@ -120,13 +137,17 @@ mod register;
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
 #[cfg_attr(target_arch = "riscv64", path = "riscv64.rs")]
 #[cfg_attr(target_arch = "arm", path = "arm.rs")]
+#[cfg_attr(target_arch = "s390x", path = "s390x.rs")]
+#[cfg_attr(target_arch = "powerpc64", path = "powerpc64.rs")]
 #[cfg_attr(
     not(any(
         target_arch = "x86_64",
         target_arch = "x86",
         target_arch = "aarch64",
         target_arch = "riscv64",
-        target_arch = "arm"
+        target_arch = "arm",
+        target_arch = "s390x",
+        target_arch = "powerpc64"
     )),
     path = "unsupported.rs"
 )]
@@ -162,6 +183,10 @@ pub struct VdsoNames {
     pub getcpu: Option<&'static str>,
     /// `getrandom` with the opaque-state protocol (Linux 6.11+).
     pub getrandom: Option<&'static str>,
+    /// Whether the functions answer an error with a positive errno (powerpc64, where the
+    /// flag that says so, CR0.SO, is invisible to a Rust call) rather than a negated one.
+    /// Each function that answers `int` answers 0 on success.
+    pub positive_errors: bool,
 }
 
 impl VdsoNames {
@@ -175,6 +200,7 @@ impl VdsoNames {
         time: None,
         getcpu: None,
         getrandom: None,
+        positive_errors: false,
     };
 }
 
@@ -219,6 +245,9 @@ pub struct SyscallNumbers {
     pub mmap: usize,
     /// `rseq` (Linux 4.18+): registers the thread's restartable-sequences area.
     pub rseq: usize,
+    /// Whether `mmap` takes one pointer to its six arguments (s390x's old `mmap`) instead
+    /// of the arguments themselves.
+    pub mmap_args_in_memory: bool,
 }
 
 impl SyscallNumbers {
@@ -244,6 +273,7 @@ impl SyscallNumbers {
             rt_sigtimedwait32: None,
             mmap: nr::__NR_mmap as usize,
             rseq: nr::__NR_rseq as usize,
+            mmap_args_in_memory: false,
         }
     }
 
@@ -272,6 +302,16 @@ impl SyscallNumbers {
             rt_sigtimedwait32: Some(nr::__NR_rt_sigtimedwait as usize),
             mmap: nr::__NR_mmap2 as usize,
             rseq: nr::__NR_rseq as usize,
+            mmap_args_in_memory: false,
+        }
+    }
+
+    /// These numbers, with `mmap` taking its arguments in memory.
+    #[cfg_attr(not(target_arch = "s390x"), allow(dead_code))]
+    const fn with_mmap_args_in_memory(self) -> SyscallNumbers {
+        SyscallNumbers {
+            mmap_args_in_memory: true,
+            ..self
         }
     }
 }

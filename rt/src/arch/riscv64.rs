@@ -32,8 +32,9 @@ pub const VDSO: VdsoNames = vdso_names!("LINUX_4.15", clock_gettime: "__vdso_clo
 /// 64-bit time throughout; no `time` system call.
 pub const NR: SyscallNumbers = SyscallNumbers::time64(None);
 
-/// The rseq signature: the word the kernel expects before an abort handler, `csrr mhartid, x0`, an illegal instruction for user code
-/// (the value of the kernel's rseq selftests and of glibc, which must agree on it).
+/// The rseq signature, the word the kernel expects before an abort handler: `csrr mhartid,
+/// x0`, an illegal instruction for user code (the value of the kernel's rseq selftests and
+/// of glibc, which must agree on it).
 pub const RSEQ_SIG: u32 = 0xf140_1073;
 
 // riscv64's `struct sigaction` has no restorer field: a returning handler always goes

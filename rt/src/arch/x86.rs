@@ -298,6 +298,7 @@ pub const NR: SyscallNumbers = SyscallNumbers::time32(
     nr::__NR_clock_getres_time64 as usize,
 );
 
-/// The rseq signature: the word the kernel expects before an abort handler, an `ud1` operand: the same on both x86 architectures
-/// (the value of the kernel's rseq selftests and of glibc, which must agree on it).
+/// The rseq signature, the word the kernel expects before an abort handler: an `ud1`
+/// operand: the same on both x86 architectures (the value of the kernel's rseq selftests
+/// and of glibc, which must agree on it).
 pub const RSEQ_SIG: u32 = 0x5305_3053;

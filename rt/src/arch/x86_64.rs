@@ -36,8 +36,9 @@ pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6", clock_gettime: "__vdso_cloc
 /// 64-bit time throughout, and a `time` system call.
 pub const NR: SyscallNumbers = SyscallNumbers::time64(Some(nr::__NR_time as usize));
 
-/// The rseq signature: the word the kernel expects before an abort handler, an `ud1` operand: the same on both x86 architectures
-/// (the value of the kernel's rseq selftests and of glibc, which must agree on it).
+/// The rseq signature, the word the kernel expects before an abort handler: an `ud1`
+/// operand: the same on both x86 architectures (the value of the kernel's rseq selftests
+/// and of glibc, which must agree on it).
 pub const RSEQ_SIG: u32 = 0x5305_3053;
 
 // x86_64 has no default signal return: without SA_RESTORER and `restore_rt` a handler

@@ -355,6 +355,14 @@ pub(super) fn is_vdso(f: Function) -> bool {
 // The calls through the slots. SAFETY (all five; getrandom's is in `random`): see the
 // module's Safety section.
 
+/// A slot's `int` answer with the architecture's error convention undone: a positive errno
+/// (`VdsoNames::positive_errors`, powerpc64's vDSO) becomes the negated one every other
+/// answer is. Nothing anywhere else (the test folds away).
+#[inline(always)]
+fn answer(r: i32) -> i32 {
+    if VDSO.positive_errors && r > 0 { -r } else { r }
+}
+
 /// A clock function through `slot`: the kernel's timespec, or the raw error (a negated
 /// errno). Nothing is written before the call: on success every slot's function has
 /// written the whole timespec, and on failure it is not read.
@@ -362,12 +370,12 @@ pub(super) fn is_vdso(f: Function) -> bool {
 fn clock_via(slot: &AtomicPtr<()>, clock: i32) -> Result<__kernel_timespec, i32> {
     let mut ts = MaybeUninit::<__kernel_timespec>::uninit();
     // SAFETY: see above; `ts` is ours, valid for the write.
-    let r = unsafe {
+    let r = answer(unsafe {
         core::mem::transmute::<*mut (), ClockFn>(slot.load(Ordering::Relaxed))(
             clock,
             ts.as_mut_ptr(),
         )
-    };
+    });
     if r == 0 {
         // SAFETY: 0 is success, after which the function has written all of `ts`.
         Ok(unsafe { ts.assume_init() })
@@ -393,12 +401,12 @@ pub(crate) fn clock_getres(clock: i32) -> Result<__kernel_timespec, i32> {
 pub(crate) fn gettimeofday() -> Result<__kernel_old_timeval, i32> {
     let mut tv = MaybeUninit::<__kernel_old_timeval>::uninit();
     // SAFETY: see above; `tv` is ours, and the time zone pointer may be NULL.
-    let r = unsafe {
+    let r = answer(unsafe {
         core::mem::transmute::<*mut (), GettimeofdayFn>(GETTIMEOFDAY.load(Ordering::Relaxed))(
             tv.as_mut_ptr(),
             core::ptr::null_mut(),
         )
-    };
+    });
     if r == 0 {
         // SAFETY: 0 is success, after which the function has written all of `tv`.
         Ok(unsafe { tv.assume_init() })
@@ -420,13 +428,13 @@ pub(crate) fn time() -> isize {
 #[inline]
 pub(crate) fn getcpu(cpu: &mut u32, node: &mut u32) -> i32 {
     // SAFETY: see above; the cache argument has been unused since Linux 2.6.24 and may be NULL.
-    unsafe {
+    answer(unsafe {
         core::mem::transmute::<*mut (), GetcpuFn>(GETCPU.load(Ordering::Relaxed))(
             cpu,
             node,
             core::ptr::null_mut(),
         )
-    }
+    })
 }
 
 // The resolvers, one per function: resolve, then call what was chosen.
