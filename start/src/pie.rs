@@ -36,10 +36,11 @@
 //! section, which the linker wrote and the kernel mapped: it writes only to addresses that
 //! the program's relocations name, which lie in its writable segments.
 
+use crate::arch::R_RELATIVE;
 use linux_raw_sys::auxvec::{AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHNUM};
 use linux_raw_sys::elf::{
     DT_NULL, DT_REL, DT_RELA, DT_RELASZ, DT_RELSZ, Elf_Dyn, Elf_Phdr, Elf_Rel, Elf_Rela,
-    PT_DYNAMIC, PT_GNU_RELRO, PT_PHDR, R_RELATIVE,
+    PT_DYNAMIC, PT_GNU_RELRO, PT_PHDR,
 };
 
 /// DT_RELRSZ, DT_RELR (not in linux-raw-sys).

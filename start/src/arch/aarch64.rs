@@ -35,3 +35,7 @@ pub use generic_mem::{copy_backward, copy_forward, fill};
 /// that object out. 0 selects the load/store-exclusive loops every ARMv8 CPU runs.
 #[unsafe(no_mangle)]
 pub static __aarch64_have_lse_atomics: u8 = 0;
+
+/// The relative relocation type static-PIE start-up applies (linux-raw-sys has it here).
+#[cfg(feature = "pie")]
+pub use linux_raw_sys::elf::R_RELATIVE;

@@ -24,3 +24,7 @@ pub unsafe extern "C" fn _start() -> ! {
 #[path = "generic_mem.rs"]
 mod generic_mem;
 pub use generic_mem::{copy_backward, copy_forward, fill};
+
+/// The relative relocation type static-PIE start-up applies (linux-raw-sys has it here).
+#[cfg(feature = "pie")]
+pub use linux_raw_sys::elf::R_RELATIVE;

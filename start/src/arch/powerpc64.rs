@@ -34,3 +34,8 @@ pub unsafe extern "C" fn _start() -> ! {
 #[path = "generic_mem.rs"]
 mod generic_mem;
 pub use generic_mem::{copy_backward, copy_forward, fill};
+
+/// `R_PPC64_RELATIVE`: the relative relocation type static-PIE start-up applies (64-bit
+/// PowerPC ELF ABI; linux-raw-sys has none for powerpc64).
+#[cfg(feature = "pie")]
+pub const R_RELATIVE: u32 = 22;

@@ -28,3 +28,8 @@ pub unsafe extern "C" fn _start() -> ! {
 #[path = "generic_mem.rs"]
 mod generic_mem;
 pub use generic_mem::{copy_backward, copy_forward, fill};
+
+/// `R_390_RELATIVE`: the relative relocation type static-PIE start-up applies (s390x ELF
+/// ABI; linux-raw-sys has none for s390x).
+#[cfg(feature = "pie")]
+pub const R_RELATIVE: u32 = 12;

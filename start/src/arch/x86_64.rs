@@ -64,3 +64,7 @@ pub unsafe fn fill(d: *mut u8, c: u8, n: usize) {
                          options(nostack, preserves_flags));
     }
 }
+
+/// The relative relocation type static-PIE start-up applies (linux-raw-sys has it here).
+#[cfg(feature = "pie")]
+pub use linux_raw_sys::elf::R_RELATIVE;
