@@ -223,6 +223,7 @@ fn side(name: &str, other: &str, tag: &str, (a, b, r): (f64, f64, f64)) {
 }
 
 /// One clock read, `const` and `var`, beside rustix's.
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 macro_rules! clock_pair {
     ($read:ident, $name:literal, $ours:ident, $theirs:ident) => {{
         let r = pair(

@@ -17,7 +17,9 @@
 //! Arguments select lines: clock names (`REALTIME`, `MONOTONIC`, ...) and `gettimeofday`,
 //! `time`, `getcpu`. `-v` first adds a `#` line per function saying where its backend is.
 //! `--syscall` reads everything through the raw system calls (`time::syscall`), bypassing
-//! the vDSO, and tags every line `[syscall]`.
+//! the vDSO, and tags every line `[syscall]`. `--slot ID` reads clock number ID through the
+//! clock_gettime slot alone (`time::slot_clock_gettime`: for a vDSO, its function's own
+//! answer, also for a clock it refuses) and prints `slot ID VALUE-OR-ERROR TAG`.
 #![no_std]
 #![no_main]
 
@@ -59,6 +61,21 @@ fn backend_tag(b: Backend) -> &'static str {
     }
 }
 
+/// `now --slot ID`: clock ID through the dispatch's clock_gettime slot alone
+/// (`time::slot_clock_gettime`: what the vDSO function itself answers), one line.
+fn slot(id: Option<&[u8]>) -> i32 {
+    let Some(id) = id.and_then(|d| core::str::from_utf8(d).ok()?.parse::<i32>().ok()) else {
+        tinyrt::eprintln!("now: --slot needs a clock number");
+        return 2;
+    };
+    let t = tag(Function::ClockGettime, false);
+    match time::slot_clock_gettime(ClockId::from_raw(id)) {
+        Ok(ts) => println!("slot {} {} {}", id, Ts(ts), t),
+        Err(e) => println!("slot {} error {:?} {}", id, e, t),
+    }
+    0
+}
+
 struct Ts(Timespec);
 
 impl core::fmt::Display for Ts {
@@ -72,8 +89,12 @@ fn main(args: tinyrt::env::Args) -> i32 {
     let mut raw = false;
     let mut selected = [&[] as &[u8]; 32];
     let mut n = 0;
-    for a in args.skip(1) {
+    let mut args = args.skip(1);
+    while let Some(a) = args.next() {
         let a = a.to_bytes();
+        if a == b"--slot" {
+            return slot(args.next().map(|a| a.to_bytes()));
+        }
         if a == b"-v" {
             verbose = true;
         } else if a == b"--syscall" {

@@ -201,6 +201,17 @@ pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
     read(Function::ClockGetres, clock, vdso::clock_getres)
 }
 
+/// `clock_gettime` through the dispatch's slot alone, for any clock id: none of
+/// [`clock_gettime`]'s rules around it (no direct system call for the clocks the vDSO
+/// cannot read, no retry of a failure), so where the vDSO serves this is its function's
+/// own answer, an error included (on powerpc64 the vDSO's CR0.SO error convention undone).
+/// For tests and diagnostics.
+pub fn slot_clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
+    vdso::clock_gettime(clock.0)
+        .map(|ts| Timespec::from_kernel(&ts))
+        .map_err(|r| errno_of(r as isize))
+}
+
 /// 32-bit `long`s overflow in 2038: on such architectures `gettimeofday` and `time` are
 /// read from the 64-bit `clock_gettime`.
 const LONG_IS_32: bool = usize::BITS < 64;

@@ -127,8 +127,11 @@ macro_rules! clone_vfork {
     };
 }
 
-// i686 writes its own system call functions (see register.rs).
-#[cfg_attr(target_arch = "x86", allow(unused_macros))]
+// i686 and powerpc64 write their own system call functions (see register.rs).
+#[cfg_attr(
+    any(target_arch = "x86", target_arch = "powerpc64"),
+    allow(unused_macros)
+)]
 #[macro_use]
 mod register;
 

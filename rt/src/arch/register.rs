@@ -1,8 +1,9 @@
 //! `syscall0` ..= `syscall6` and `exit_group` for the architectures whose system call
 //! instruction takes the number in one register and up to six arguments in six others,
-//! and returns the result in one register (x86_64, aarch64, riscv64, arm). Each of them
-//! invokes [`register_syscalls!`] with its instruction and registers; i686, whose kernel
-//! entry is a call and whose registers LLVM partly reserves, writes its own.
+//! and returns the result in one register (x86_64, aarch64, riscv64, arm, s390x). Each of
+//! them invokes [`register_syscalls!`] with its instruction and registers; i686, whose
+//! kernel entry is a call and whose registers LLVM partly reserves, and powerpc64, whose
+//! errors come back in a condition register, write their own.
 //!
 //! # Safety
 //!
