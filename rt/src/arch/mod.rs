@@ -56,24 +56,14 @@ macro_rules! kernel_action {
         }
     };
     (restorer_ignored) => {
-        /// The kernel's `struct sigaction` for `handler`, `flags` and `mask` (the kernel
-        /// never reads its restorer field: see `arch::kernel_action!`).
-        pub fn kernel_action(
-            handler: usize,
-            flags: usize,
-            mask: linux_raw_sys::general::kernel_sigset_t,
-        ) -> linux_raw_sys::general::kernel_sigaction {
-            linux_raw_sys::general::kernel_sigaction {
-                sa_handler_kernel: super::handler_field(handler),
-                sa_flags: flags as _,
-                sa_restorer: None,
-                sa_mask: mask,
-            }
-        }
+        kernel_action!(@plain "the kernel never reads its restorer field", sa_restorer: None,);
     };
     (no_restorer) => {
-        /// The kernel's `struct sigaction` for `handler`, `flags` and `mask` (no restorer
-        /// field: see `arch::kernel_action!`).
+        kernel_action!(@plain "no restorer field",);
+    };
+    (@plain $why:literal, $($restorer:tt)*) => {
+        #[doc = concat!("The kernel's `struct sigaction` for `handler`, `flags` and `mask` (",
+            $why, ": see `arch::kernel_action!`).")]
         pub fn kernel_action(
             handler: usize,
             flags: usize,
@@ -82,6 +72,7 @@ macro_rules! kernel_action {
             linux_raw_sys::general::kernel_sigaction {
                 sa_handler_kernel: super::handler_field(handler),
                 sa_flags: flags as _,
+                $($restorer)*
                 sa_mask: mask,
             }
         }
