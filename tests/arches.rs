@@ -162,9 +162,11 @@ fn every_example_runs_on_every_arch() {
     }
 }
 
+/// getcpu reads the rseq area in native runs (i686 under IA32 emulation registers it as
+/// x86_64 does); qemu-user does not implement rseq (ENOSYS), so there the dispatch serves.
 #[test]
 fn now_on_every_arch_uses_the_vdso_where_it_exports_the_function() {
-    use common::now::check_values;
+    use common::now::{check_values, native_rseq};
     for arch in ARCHES {
         let Some(dir) = cross_examples(&arch) else {
             continue;
@@ -173,10 +175,11 @@ fn now_on_every_arch_uses_the_vdso_where_it_exports_the_function() {
         let m = check_values(&name, || {
             ok_stdout(run_on(&arch, &dir.join("now"), &[]), &name)
         });
+        let rseq = arch.runner.is_none() && native_rseq();
         for (key, (_, tag)) in &m {
             assert_eq!(
                 tag,
-                common::now::expected_tag(key, arch.now_syscall),
+                common::now::expected_tag(key, arch.now_syscall, rseq),
                 "{name}: {key}"
             );
         }
@@ -201,6 +204,15 @@ mod i686 {
         AUDIT_ARCH as AUDIT_ARCH_I386, CLOCK_GETRES_TIME64, CLOCK_GETRES32, CLOCK_GETTIME32,
         CLOCK_GETTIME64, GETCPU,
     };
+    /// `rseq` in the i386 ABI (arch/x86/entry/syscalls/syscall_32.tbl).
+    const RSEQ: i64 = 386;
+
+    /// A seccomp program that makes the i386 `rseq` fail with EPERM: getcpu's dispatch
+    /// serves.
+    fn refusing_rseq() -> Vec<libc::sock_filter> {
+        let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+        common::seccomp_program(AUDIT_ARCH_I386, &[(RSEQ, eperm)])
+    }
 
     #[test]
     fn without_a_vdso_the_syscalls_serve_valgrind_and_ptrace() {
@@ -216,11 +228,14 @@ mod i686 {
                 .unwrap();
             ok_stdout(out, "valgrind")
         });
+        // valgrind implements no rseq for its guest (ENOSYS): getcpu too is a system call.
         assert!(tags(&m).iter().all(|t| t == "[syscall]"), "{m:?}");
 
+        // rseq refused: every function, getcpu too, by system call.
         let mut counts = None;
-        let m = check_values("i686 ptrace", || {
-            let t = run_traced(&now, &[], Tamper::HideVdso);
+        let m = check_values("i686 ptrace, rseq refused", || {
+            let t =
+                common::ptrace::run_traced_with(&now, &[], Tamper::HideVdso, Some(refusing_rseq()));
             assert_eq!(t.code, 0);
             counts = Some(t.syscalls);
             t.stdout
@@ -233,6 +248,32 @@ mod i686 {
         assert_eq!(n(CLOCK_GETRES_TIME64), 11, "{c:?}");
         assert_eq!(n(CLOCK_GETTIME32) + n(CLOCK_GETRES32), 0, "{c:?}");
         assert_eq!(n(GETCPU), 1, "{c:?}");
+        assert_eq!(n(RSEQ), 1, "{c:?}");
+
+        // rseq allowed: the area serves getcpu without a vDSO, and no getcpu call is made.
+        let mut counts = None;
+        let m = check_values("i686 ptrace", || {
+            let t = run_traced(&now, &[], Tamper::HideVdso);
+            assert_eq!(t.code, 0);
+            counts = Some(t.syscalls);
+            t.stdout
+        });
+        let rseq = common::now::native_rseq();
+        for (key, (_, tag)) in &m {
+            let want = if key == "getcpu" && rseq {
+                "[rseq]"
+            } else {
+                "[syscall]"
+            };
+            assert_eq!(tag, want, "{key}: {m:?}");
+        }
+        let c = counts.unwrap();
+        let n = |nr: i64| c.get(&nr).copied().unwrap_or(0);
+        assert_eq!(n(CLOCK_GETTIME64), 13, "{c:?}");
+        assert_eq!(n(CLOCK_GETRES_TIME64), 11, "{c:?}");
+        assert_eq!(n(CLOCK_GETTIME32) + n(CLOCK_GETRES32), 0, "{c:?}");
+        assert_eq!(n(GETCPU), usize::from(!rseq), "{c:?}");
+        assert_eq!(n(RSEQ), 1, "{c:?}");
 
         // With the vDSO, the 32-bit child makes no clock_gettime64 call for the vDSO clocks.
         let t = run_traced(&now, &common::now::VDSO_CLOCKS, Tamper::None);

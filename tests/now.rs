@@ -1,22 +1,61 @@
 //! The `now` example, a real tinyrt process: its values are right, the vDSO path makes no
 //! clock system calls (strace, seccomp), and without a vDSO (valgrind, a ptrace harness) it
-//! reports and uses the system calls, still with the right values.
+//! reports and uses the system calls, still with the right values. getcpu reads the rseq
+//! area where the kernel takes the registration (`[rseq]`); the runs that prove getcpu's
+//! dispatch (the vDSO, else the system call) refuse `rseq` with a seccomp filter.
 #![cfg(target_arch = "x86_64")]
 
 mod common;
-use common::now::{VDSO_CLOCKS, check_values, expected_tag, parse, tags};
-use common::ptrace::{Tamper, run_traced};
+use common::now::{VDSO_CLOCKS, check_values, expected_tag, native_rseq, parse, tags};
+use common::ptrace::{Tamper, run_traced, run_traced_with};
 use common::{Build, example, run, stdout};
 use std::process::Command;
+
+/// A seccomp rule that makes `rseq` fail with EPERM: getcpu's dispatch serves.
+const REFUSE_RSEQ: (i64, u32) = (libc::SYS_rseq, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32);
+
+/// A seccomp program of REFUSE_RSEQ alone, for the ptrace harness.
+fn refusing_rseq() -> Vec<libc::sock_filter> {
+    common::seccomp_program(common::AUDIT_ARCH_X86_64, &[REFUSE_RSEQ])
+}
 
 #[test]
 fn now_uses_the_vdso_for_every_function_with_correct_values() {
     let exe = example(Build::Release, "now");
     let m = check_values("plain", || stdout(&run(&exe, &[] as &[&str])));
     for (key, (_, tag)) in &m {
-        assert_eq!(tag, expected_tag(key, &[]), "{key}");
+        assert_eq!(tag, expected_tag(key, &[], native_rseq()), "{key}");
     }
-    // Not vacuous: most lines are vDSO reads.
+    // Not vacuous: most lines are vDSO reads (getcpu one of the rseq area where it serves).
+    assert!(
+        tags(&m).iter().filter(|t| *t == "[vdso]").count() >= 16,
+        "{m:?}"
+    );
+    assert!(
+        tags(&m)
+            .iter()
+            .filter(|t| *t == "[vdso]" || *t == "[rseq]")
+            .count()
+            >= 17,
+        "{m:?}"
+    );
+}
+
+#[test]
+fn with_rseq_refused_getcpu_uses_the_vdso() {
+    let exe = example(Build::Release, "now");
+    let mut cmd = Command::new(&exe);
+    cmd.stdin(std::process::Stdio::null());
+    common::with_seccomp(&mut cmd, refusing_rseq());
+    let m = check_values("rseq refused", || {
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        stdout(&out)
+    });
+    for (key, (_, tag)) in &m {
+        assert_eq!(tag, expected_tag(key, &[], false), "{key}");
+    }
+    assert_eq!(m["getcpu"].1, "[vdso]");
     assert!(
         tags(&m).iter().filter(|t| *t == "[vdso]").count() >= 17,
         "{m:?}"
@@ -26,9 +65,13 @@ fn now_uses_the_vdso_for_every_function_with_correct_values() {
 #[test]
 fn strace_sees_no_clock_syscalls_for_clocks_the_vdso_serves() {
     let exe = example(Build::Release, "now");
-    let filter = "trace=clock_gettime,clock_getres,gettimeofday,time,getcpu";
+    let filter = "trace=clock_gettime,clock_getres,gettimeofday,time,getcpu,rseq";
     let (out, text) = common::strace(&[&exe], Some(filter));
     assert!(out.status.success());
+    // getcpu costs one rseq call (the registration), taken.
+    let rseq: Vec<&str> = text.lines().filter(|l| l.starts_with("rseq(")).collect();
+    assert_eq!(rseq.len(), 1, "{text}");
+    assert!(rseq[0].ends_with("= 0"), "{text}");
     for line in text.lines() {
         assert!(
             !line.contains("gettimeofday(") && !line.contains("time(") || line.contains("clock_"),
@@ -58,13 +101,11 @@ const KILL: [i64; 5] = [
 ];
 
 /// Runs `exe args` (empty environment) under a seccomp filter that kills the process on
-/// any of KILL; returns (wait status, stdout).
-fn run_under_seccomp(exe: &std::path::Path, args: &[&str]) -> (i32, String) {
+/// any of KILL (and applies the `extra` rules first); returns (wait status, stdout).
+fn run_under_seccomp(exe: &std::path::Path, args: &[&str], extra: &[(i64, u32)]) -> (i32, String) {
     use std::os::unix::process::ExitStatusExt;
-    let kill: Vec<(i64, u32)> = KILL
-        .iter()
-        .map(|&nr| (nr, libc::SECCOMP_RET_KILL_PROCESS))
-        .collect();
+    let mut kill: Vec<(i64, u32)> = extra.to_vec();
+    kill.extend(KILL.iter().map(|&nr| (nr, libc::SECCOMP_RET_KILL_PROCESS)));
     let mut cmd = Command::new(exe);
     cmd.args(args).env_clear();
     common::with_seccomp(
@@ -83,16 +124,28 @@ fn a_seccomp_filter_that_kills_on_clock_syscalls_does_not_stop_vdso_reads() {
     let exe = example(Build::Release, "now");
     let mut args: Vec<&str> = VDSO_CLOCKS.to_vec();
     args.extend(["gettimeofday", "time", "getcpu"]);
-    let (status, text) = run_under_seccomp(&exe, &args);
+    // With rseq refused, getcpu goes through the vDSO too: every line a vDSO read.
+    let (status, text) = run_under_seccomp(&exe, &args, &[REFUSE_RSEQ]);
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "status {status:#x}: {text}"
     );
     let m = parse(&text);
     assert_eq!(m.len(), 2 * VDSO_CLOCKS.len() + 3, "{text}");
-    assert!(tags(&m).iter().all(|t| t == "[vdso]"));
+    assert!(tags(&m).iter().all(|t| t == "[vdso]"), "{text}");
+    // With rseq allowed, getcpu reads the rseq area (natively): still no getcpu call.
+    let (status, text) = run_under_seccomp(&exe, &args, &[]);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}: {text}"
+    );
+    let m = parse(&text);
+    assert_eq!(m.len(), 2 * VDSO_CLOCKS.len() + 3, "{text}");
+    for (key, (_, tag)) in &m {
+        assert_eq!(tag, expected_tag(key, &[], native_rseq()), "{key}: {text}");
+    }
     // The control: a clock the vDSO passes to the kernel dies by SIGSYS under the filter.
-    let (status, _) = run_under_seccomp(&exe, &["PROCESS_CPUTIME_ID"]);
+    let (status, _) = run_under_seccomp(&exe, &["PROCESS_CPUTIME_ID"], &[]);
     assert!(
         libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
         "status {status:#x}"
@@ -119,6 +172,8 @@ fn under_valgrind_there_is_no_vdso_and_the_syscalls_serve() {
         text = log;
         stdout(&out)
     });
+    // valgrind (3.19) has no vDSO for its guest and does not implement rseq (the guest's
+    // call fails with ENOSYS, never reaching the kernel): getcpu too is a system call.
     assert!(tags(&m).iter().all(|t| t == "[syscall]"), "{m:?}");
     // strace sees the program's own clock_getres calls (valgrind passes them through).
     assert!(text.contains("clock_getres(CLOCK_TAI"), "{text}");
@@ -127,9 +182,10 @@ fn under_valgrind_there_is_no_vdso_and_the_syscalls_serve() {
 #[test]
 fn ptrace_harness_without_vdso_counts_the_syscalls() {
     let exe = example(Build::Release, "now");
+    // rseq refused: every function, getcpu too, by system call.
     let mut counts = None;
-    let m = check_values("ptrace, no vDSO", || {
-        let t = run_traced(&exe, &[], Tamper::HideVdso);
+    let m = check_values("ptrace, no vDSO, rseq refused", || {
+        let t = run_traced_with(&exe, &[], Tamper::HideVdso, Some(refusing_rseq()));
         assert_eq!(t.code, 0);
         counts = Some(t.syscalls.clone());
         t.stdout
@@ -142,6 +198,33 @@ fn ptrace_harness_without_vdso_counts_the_syscalls() {
     assert_eq!(n(libc::SYS_gettimeofday), 1, "{c:?}");
     assert_eq!(n(libc::SYS_time), 1, "{c:?}");
     assert_eq!(n(libc::SYS_getcpu), 1, "{c:?}");
+    assert_eq!(n(libc::SYS_rseq), 1, "{c:?}");
+
+    // rseq allowed: the area needs no vDSO, and getcpu makes no getcpu call.
+    let mut counts = None;
+    let m = check_values("ptrace, no vDSO", || {
+        let t = run_traced(&exe, &[], Tamper::HideVdso);
+        assert_eq!(t.code, 0);
+        counts = Some(t.syscalls.clone());
+        t.stdout
+    });
+    let rseq = native_rseq();
+    for (key, (_, tag)) in &m {
+        let want = if key == "getcpu" && rseq {
+            "[rseq]"
+        } else {
+            "[syscall]"
+        };
+        assert_eq!(tag, want, "{key}: {m:?}");
+    }
+    let c = counts.unwrap();
+    let n = |nr: i64| c.get(&nr).copied().unwrap_or(0);
+    assert_eq!(n(libc::SYS_clock_gettime), 11, "{c:?}");
+    assert_eq!(n(libc::SYS_clock_getres), 11, "{c:?}");
+    assert_eq!(n(libc::SYS_gettimeofday), 1, "{c:?}");
+    assert_eq!(n(libc::SYS_time), 1, "{c:?}");
+    assert_eq!(n(libc::SYS_getcpu), usize::from(!rseq), "{c:?}");
+    assert_eq!(n(libc::SYS_rseq), 1, "{c:?}");
 }
 
 #[test]
@@ -150,11 +233,12 @@ fn ptrace_harness_with_the_vdso_counts_no_syscalls_for_vdso_functions() {
     let t = run_traced(&exe, &[], Tamper::None);
     assert_eq!(t.code, 0);
     for (key, (_, tag)) in &parse(&t.stdout) {
-        assert_eq!(tag, expected_tag(key, &[]), "{key}");
+        assert_eq!(tag, expected_tag(key, &[], native_rseq()), "{key}");
     }
     assert_eq!(t.count(libc::SYS_gettimeofday), 0);
     assert_eq!(t.count(libc::SYS_time), 0);
     assert_eq!(t.count(libc::SYS_getcpu), 0);
+    assert_eq!(t.count(libc::SYS_rseq), 1, "{:?}", t.syscalls);
     // Exactly the four clocks the vDSO cannot read (two CPU-time, two alarm) reach the
     // kernel, for both the value and the resolution.
     assert_eq!(t.count(libc::SYS_clock_gettime), 4, "{:?}", t.syscalls);
@@ -164,6 +248,25 @@ fn ptrace_harness_with_the_vdso_counts_no_syscalls_for_vdso_functions() {
 #[test]
 fn a_symbol_missing_from_the_vdso_falls_back_alone() {
     let exe = example(Build::Release, "now");
+    // rseq refused, so that getcpu goes through the dispatch, which finds no vDSO getcpu.
+    let t = run_traced_with(
+        &exe,
+        &[],
+        Tamper::RenameInVdso(b"__vdso_getcpu", b"__vdso_getcpX"),
+        Some(refusing_rseq()),
+    );
+    assert_eq!(t.code, 0);
+    let m = parse(&t.stdout);
+    for (k, (_, tag)) in &m {
+        assert_eq!(tag, expected_tag(k, &["getcpu"], false), "{k}");
+    }
+    assert_eq!(t.count(libc::SYS_getcpu), 1);
+    assert_eq!(t.count(libc::SYS_gettimeofday), 0);
+    assert_eq!(t.count(libc::SYS_time), 0);
+    assert_eq!(t.count(libc::SYS_rseq), 1, "{:?}", t.syscalls);
+    assert!(m["getcpu"].0.starts_with("cpu "));
+
+    // With rseq allowed the area serves getcpu, whatever the vDSO lacks.
     let t = run_traced(
         &exe,
         &[],
@@ -171,11 +274,12 @@ fn a_symbol_missing_from_the_vdso_falls_back_alone() {
     );
     assert_eq!(t.code, 0);
     let m = parse(&t.stdout);
+    let rseq = native_rseq();
+    let syscall: &[&str] = if rseq { &[] } else { &["getcpu"] };
     for (k, (_, tag)) in &m {
-        assert_eq!(tag, expected_tag(k, &["getcpu"]), "{k}");
+        assert_eq!(tag, expected_tag(k, syscall, rseq), "{k}");
     }
-    assert_eq!(t.count(libc::SYS_getcpu), 1);
-    assert_eq!(t.count(libc::SYS_gettimeofday), 0);
-    assert_eq!(t.count(libc::SYS_time), 0);
+    assert_eq!(t.count(libc::SYS_getcpu), usize::from(!rseq));
+    assert_eq!(t.count(libc::SYS_rseq), 1, "{:?}", t.syscalls);
     assert!(m["getcpu"].0.starts_with("cpu "));
 }

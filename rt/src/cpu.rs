@@ -136,12 +136,7 @@ pub fn current() -> Result<u32, Errno> {
 /// comparison.
 #[inline]
 pub fn dispatch_getcpu() -> Result<(u32, u32), Errno> {
-    let (mut cpu, mut node) = (0u32, 0u32);
-    let r = vdso::getcpu(&mut cpu, &mut node);
-    if r != 0 {
-        return getcpu_failed(r);
-    }
-    Ok((cpu, node))
+    vdso::getcpu().or_else(getcpu_failed)
 }
 
 /// After the slot answered `failed`: the error rule.

@@ -29,7 +29,11 @@ pub fn parse(text: &str) -> BTreeMap<String, (String, String)> {
             Some((f, v)) => (f.to_owned(), v.to_owned()),
             None => (rest.to_owned(), String::new()),
         };
-        assert!(tag == "[vdso]" || tag == "[syscall]", "{line}");
+        // `[rseq]` (the rseq area) can only serve getcpu.
+        assert!(
+            tag == "[vdso]" || tag == "[syscall]" || (tag == "[rseq]" && key == "getcpu"),
+            "{line}"
+        );
         m.insert(key, (value, tag.to_owned()));
     }
     m
@@ -118,10 +122,21 @@ pub fn tags(m: &BTreeMap<String, (String, String)>) -> Vec<String> {
     m.values().map(|v| v.1.clone()).collect()
 }
 
+/// Whether a tinyrt program run natively here reads getcpu from its rseq area (`[rseq]`):
+/// the kernel's rseq has `node_id` (`AT_RSEQ_FEATURE_SIZE`, 27, at least 24: Linux 6.3+).
+/// On older kernels the area serves the CPU alone and getcpu goes through the dispatch.
+pub fn native_rseq() -> bool {
+    // SAFETY: getauxval has no preconditions.
+    unsafe { libc::getauxval(27) >= 24 }
+}
+
 /// The tag `now` must print for line `key` ("clock_gettime CPU...", "getcpu", ...) when the
-/// functions in `syscall_functions` have no vDSO entry: clocks outside VDSO_CLOCKS always go
-/// to the kernel directly; every other line says `[vdso]` unless its function lacks one.
-pub fn expected_tag(key: &str, syscall_functions: &[&str]) -> &'static str {
+/// functions in `syscall_functions` have no vDSO entry and `rseq` says whether the rseq
+/// area serves getcpu (a native run where the kernel takes the registration: not under
+/// qemu-user, valgrind or a filter that refuses `rseq`): clocks outside VDSO_CLOCKS always
+/// go to the kernel directly; getcpu says `[rseq]` where the area serves it; every other
+/// line says `[vdso]` unless its function lacks one.
+pub fn expected_tag(key: &str, syscall_functions: &[&str], rseq: bool) -> &'static str {
     let mut words = key.split(' ');
     let function = words.next().unwrap();
     if let Some(clock) = words.next()
@@ -129,7 +144,9 @@ pub fn expected_tag(key: &str, syscall_functions: &[&str]) -> &'static str {
     {
         return "[syscall]";
     }
-    if syscall_functions.contains(&function) {
+    if function == "getcpu" && rseq {
+        "[rseq]"
+    } else if syscall_functions.contains(&function) {
         "[syscall]"
     } else {
         "[vdso]"

@@ -271,7 +271,10 @@ fn resolve(f: Function) -> *mut () {
 #[inline(always)]
 fn resolve_now(f: Function) -> *mut () {
     let (kind, ptr) = match lookup(f) {
-        Some(addr) => (Kind::Vdso, addr as *mut ()),
+        // A vDSO getcpu is asked once before it is trusted (see `getcpu_answers`).
+        Some(addr) if f != Function::Getcpu || getcpu_answers(addr as *mut ()) => {
+            (Kind::Vdso, addr as *mut ())
+        }
         // No vDSO time: read the coarse realtime clock through the vDSO if it serves
         // clock_gettime (time() has one-tick precision anyway), else the time system call
         // where the architecture has one.
@@ -280,7 +283,7 @@ fn resolve_now(f: Function) -> *mut () {
         {
             (Kind::ViaClock, time_via_clock as *mut ())
         }
-        None => (Kind::Syscall, field!(f, syscall)),
+        _ => (Kind::Syscall, field!(f, syscall)),
     };
     field!(f, slot).store(ptr, Ordering::Relaxed);
     KIND[f as usize].store(kind as u8, Ordering::Release);
@@ -424,17 +427,42 @@ pub(crate) fn time() -> isize {
     }
 }
 
-/// `getcpu(cpu, node, NULL)` through the slot; the raw result.
-#[inline]
-pub(crate) fn getcpu(cpu: &mut u32, node: &mut u32) -> i32 {
-    // SAFETY: see above; the cache argument has been unused since Linux 2.6.24 and may be NULL.
-    answer(unsafe {
-        core::mem::transmute::<*mut (), GetcpuFn>(GETCPU.load(Ordering::Relaxed))(
-            cpu,
-            node,
+/// `getcpu(cpu, node, NULL)` through `f`: (cpu, node) or the raw error. Each number is read
+/// from a two-word buffer: qemu-user's i386 vDSO answers getcpu with gettimeofday, which
+/// writes a `struct timezone` (8 bytes) where the node (4) goes; without the room it wrote
+/// over the caller's stack.
+#[inline(always)]
+fn getcpu_via(f: *mut ()) -> Result<(u32, u32), i32> {
+    let (mut cpu, mut node) = ([0u32; 2], [0u32; 2]);
+    // SAFETY: see above; both buffers are ours and larger than what getcpu writes; the
+    // cache argument has been unused since Linux 2.6.24 and may be NULL.
+    let r = answer(unsafe {
+        core::mem::transmute::<*mut (), GetcpuFn>(f)(
+            cpu.as_mut_ptr(),
+            node.as_mut_ptr(),
             core::ptr::null_mut(),
         )
-    })
+    });
+    if r == 0 {
+        Ok((cpu[0], node[0]))
+    } else {
+        Err(r)
+    }
+}
+
+/// `getcpu()` through the slot.
+#[inline]
+pub(crate) fn getcpu() -> Result<(u32, u32), i32> {
+    getcpu_via(GETCPU.load(Ordering::Relaxed))
+}
+
+/// Whether the vDSO getcpu at `f` answers like one: success, and a CPU number below 2^16
+/// (Linux allows 8,192 CPUs). qemu-user's i386 vDSO answers the time of day instead; such a
+/// function is not used (the system call serves).
+#[cold]
+#[inline(never)]
+fn getcpu_answers(f: *mut ()) -> bool {
+    matches!(getcpu_via(f), Ok((cpu, _)) if cpu < 1 << 16)
 }
 
 // The resolvers, one per function: resolve, then call what was chosen.
