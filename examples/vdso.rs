@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! vdso                 list the live vDSO's symbols
-//! vdso FILE            list the symbols of an image file (any arch, 32/64-bit, little-endian)
+//! vdso FILE            list the symbols of an image file (any arch, 32/64-bit, either byte order)
 //! vdso --dump FILE     write the live vDSO image to FILE
 //! ```
 //!
@@ -15,7 +15,7 @@
 #![no_main]
 
 use core::ffi::CStr;
-use tinyrt::elf::{Error, Image};
+use tinyrt::elf::Image;
 use tinyrt::{eprintln, print, println, vdso};
 
 tinyrt::main!(main);
@@ -120,7 +120,6 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
             };
             match Image::parse(&buf[..len], 0) {
                 Ok(img) => list(&img, f),
-                Err(e @ Error::BigEndian) => fail(f, e),
                 Err(e) => fail(f, e),
             }
         }

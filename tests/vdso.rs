@@ -1,6 +1,7 @@
 //! The vDSO parser and the `vdso` inspector against pyelftools, on the live vDSO, on the
-//! committed dumps of other architectures' vDSOs, and on images linked by the tests; and
-//! lookups behaving as specified on each kind of image.
+//! committed dumps of other architectures' vDSOs (big-endian ones among them), and on
+//! images linked by the tests in both byte orders; and lookups behaving as specified on
+//! each kind of image.
 
 mod common;
 use common::{Build, example, pyelftools_list, root, run, stdout, vdso_fixtures, vdso_images};
@@ -42,6 +43,41 @@ fn live_vdso_listing_matches_pyelftools() {
     assert!(live.starts_with("# class=ELF64 machine=62 "), "{live}");
 }
 
+/// What the inspector must list for the dumps of qemu-user's big-endian and powerpc vDSOs
+/// (besides matching pyelftools): their `#` line and the functions DESIGN.md names.
+const BIG_ENDIAN_AND_POWER_DUMPS: [(&str, &str, &[&str]); 3] = [
+    (
+        "s390x-qemu-10.0.2.so",
+        "# class=ELF64 machine=22 hash=gnu,sysv versions=yes\n",
+        &[
+            "__kernel_clock_gettime@LINUX_2.6.29 ",
+            "__kernel_clock_getres@LINUX_2.6.29 ",
+            "__kernel_gettimeofday@LINUX_2.6.29 ",
+            "__kernel_getcpu@LINUX_2.6.29 ",
+        ],
+    ),
+    (
+        "ppc64le-qemu-10.0.2.so",
+        "# class=ELF64 machine=21 hash=gnu,sysv versions=yes\n",
+        &[
+            "__kernel_clock_gettime@LINUX_2.6.15 ",
+            "__kernel_clock_getres@LINUX_2.6.15 ",
+            "__kernel_gettimeofday@LINUX_2.6.15 ",
+            "__kernel_time@LINUX_2.6.15 ",
+            "__kernel_getcpu@LINUX_2.6.15 ",
+        ],
+    ),
+    (
+        "ppc-qemu-10.0.2.so",
+        "# class=ELF32 machine=20 hash=gnu,sysv versions=yes\n",
+        &[
+            "__kernel_clock_gettime@LINUX_2.6.15 ",
+            "__kernel_clock_gettime64@LINUX_2.6.15 ",
+            "__kernel_gettimeofday@LINUX_2.6.15 ",
+        ],
+    ),
+];
+
 #[test]
 fn committed_dumps_match_pyelftools() {
     let fixtures = vdso_fixtures();
@@ -53,13 +89,32 @@ fn committed_dumps_match_pyelftools() {
             f.display(),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(stdout(&out), pyelftools_list(f), "{}", f.display());
+        let text = stdout(&out);
+        assert_eq!(text, pyelftools_list(f), "{}", f.display());
+        let name = f.file_name().unwrap().to_str().unwrap();
+        if let Some((_, head, symbols)) = BIG_ENDIAN_AND_POWER_DUMPS.iter().find(|d| d.0 == name) {
+            assert!(text.starts_with(head), "{name}:\n{text}");
+            for s in *symbols {
+                assert!(text.contains(s), "{name}: {s} missing:\n{text}");
+            }
+        }
+    }
+    for (name, ..) in BIG_ENDIAN_AND_POWER_DUMPS {
+        assert!(
+            fixtures.iter().any(|f| f.ends_with(name)),
+            "tests/fixtures/vdso/{name} missing"
+        );
     }
     eprintln!("{} committed dumps checked", fixtures.len());
 }
 
 #[test]
 fn built_images_match_pyelftools() {
+    let big = vdso_images().iter().filter(|i| i.big_endian).count();
+    assert!(
+        big >= 20 && vdso_images().len() - big >= 20,
+        "{big} big-endian images"
+    );
     for img in vdso_images() {
         let out = inspect(&img.path);
         assert!(
@@ -85,7 +140,39 @@ fn built_images_match_pyelftools() {
             "{}: {text}",
             img.name
         );
+        if img.big_endian {
+            assert!(text.contains(" machine=22 "), "{}: {text}", img.name);
+        }
     }
+}
+
+/// DT_HASH's entry size, as readelf sees the `.hash` section: the built s390 images and
+/// the s390x dump have the shapes the parser's two entry sizes are tested on.
+#[test]
+fn s390x_hash_tables_have_8_byte_entries() {
+    let entsize = |p: &std::path::Path| {
+        let sections = common::tool("readelf", &["-SW", p.to_str().unwrap()]);
+        let line = sections
+            .lines()
+            .find(|l| l.contains(" .hash "))
+            .unwrap_or_else(|| panic!("{}: no .hash\n{sections}", p.display()));
+        // [Nr] Name Type Address Off Size ES ...: ES is the seventh field after "]".
+        let fields: Vec<&str> = line.split(']').nth(1).unwrap().split_whitespace().collect();
+        fields[5].to_owned()
+    };
+    let s390x = root().join("tests/fixtures/vdso/s390x-qemu-10.0.2.so");
+    assert_eq!(entsize(&s390x), "08");
+    let mut checked = 0;
+    for img in vdso_images().iter().filter(|i| i.hash != "gnu") {
+        let want = if img.name.starts_with("elf64be") {
+            "08"
+        } else {
+            "04"
+        };
+        assert_eq!(entsize(&img.path), want, "{}", img.name);
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked}");
 }
 
 #[test]
@@ -195,11 +282,23 @@ fn lookups_behave_as_specified_on_each_kind_of_image() {
 }
 
 #[test]
-fn big_endian_and_non_elf_inputs_are_clear_errors() {
+fn unknown_byte_orders_and_non_elf_inputs_are_clear_errors() {
     let img = &vdso_images()[0];
+    assert!(!img.big_endian);
     let mut bytes = std::fs::read(&img.path).unwrap();
-    bytes[5] = 2; // EI_DATA = ELFDATA2MSB
-    assert_eq!(Image::parse(&bytes, 0).unwrap_err(), Error::BigEndian);
+    // EI_DATA neither ELFDATA2LSB nor ELFDATA2MSB.
+    for d in [0, 3, 0xff] {
+        bytes[5] = d;
+        assert_eq!(
+            Image::parse(&bytes, 0).unwrap_err(),
+            Error::BadDataEncoding(d)
+        );
+    }
+    // A little-endian image marked big-endian is read big-endian: e_version is then
+    // 0x0100_0000, not 1.
+    let mut swapped = std::fs::read(&img.path).unwrap();
+    swapped[5] = 2;
+    assert_eq!(Image::parse(&swapped, 0).unwrap_err(), Error::BadVersion);
     assert_eq!(
         Image::parse(b"", 0).unwrap_err(),
         Error::Truncated("the ELF header")
@@ -214,16 +313,23 @@ fn big_endian_and_non_elf_inputs_are_clear_errors() {
     );
 
     let dir = root().join("target/tinyrt-tests");
-    let f = dir.join("big-endian.so");
-    std::fs::write(&f, &bytes).unwrap();
-    let out = inspect(&f);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("big-endian ELF images are not supported"),
-        "{err}"
-    );
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, data, message) in [
+        (
+            "bad-data-encoding.so",
+            &bytes,
+            "unknown ELF data encoding 255",
+        ),
+        ("swapped-byte-order.so", &swapped, "unknown ELF version"),
+    ] {
+        let f = dir.join(name);
+        std::fs::write(&f, data).unwrap();
+        let out = inspect(&f);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(message), "{err}");
+    }
 
     let out = inspect(&dir.join("does-not-exist.so"));
     assert_eq!(out.status.code(), Some(1));
@@ -235,44 +341,68 @@ fn big_endian_and_non_elf_inputs_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// `elf::native::lookup_as` for the five (word size, machine) pairs tinyrt runs on.
-fn native_for(
-    class64: bool,
-    machine: u16,
-    d: &[u8],
-    base: usize,
-    name: &[u8],
-    ver: &[u8],
-) -> Option<Option<usize>> {
+/// The class, machine and byte order of the image `d`, from its ELF header's bytes (not
+/// from the parser): (ELFCLASS64, e_machine, ELFDATA2MSB).
+fn kind_of(d: &[u8]) -> (bool, u16, bool) {
+    let big = d[5] == 2;
+    let m = [d[18], d[19]];
+    let machine = if big {
+        u16::from_be_bytes(m)
+    } else {
+        u16::from_le_bytes(m)
+    };
+    (d[4] == 2, machine, big)
+}
+
+/// `elf::native::lookup_as` for the (word size, machine, byte order) of the five
+/// architectures tinyrt runs on, s390x and powerpc64le (issue 19), and the big-endian
+/// ELF32 images (s390 31-bit, powerpc).
+fn native_for(d: &[u8], base: usize, name: &[u8], ver: &[u8]) -> Option<Option<usize>> {
     use tinyrt_rt::elf::native::lookup_as;
-    Some(match (class64, machine) {
-        (true, 62) => lookup_as::<8, 62>(d, base, name, ver),
-        (false, 3) => lookup_as::<4, 3>(d, base, name, ver),
-        (true, 183) => lookup_as::<8, 183>(d, base, name, ver),
-        (true, 243) => lookup_as::<8, 243>(d, base, name, ver),
-        (false, 40) => lookup_as::<4, 40>(d, base, name, ver),
+    Some(match kind_of(d) {
+        (true, 62, false) => lookup_as::<8, 62, false>(d, base, name, ver),
+        (false, 3, false) => lookup_as::<4, 3, false>(d, base, name, ver),
+        (true, 183, false) => lookup_as::<8, 183, false>(d, base, name, ver),
+        (true, 243, false) => lookup_as::<8, 243, false>(d, base, name, ver),
+        (false, 40, false) => lookup_as::<4, 40, false>(d, base, name, ver),
+        (true, 22, true) => lookup_as::<8, 22, true>(d, base, name, ver),
+        (true, 21, false) => lookup_as::<8, 21, false>(d, base, name, ver),
+        (false, 22, true) => lookup_as::<4, 22, true>(d, base, name, ver),
+        (false, 20, true) => lookup_as::<4, 20, true>(d, base, name, ver),
         _ => return None,
     })
 }
 
 /// The small lookup the dispatch uses (`elf::native`) answers exactly as the full parser on
-/// every image with one PT_LOAD (the shape of every real vDSO) for each of the five
-/// architectures' class and machine (arm keeps the Thumb bit), and declines every other
-/// image. The public `native::lookup` is the host's instantiation.
+/// every image with one PT_LOAD (the shape of every real vDSO) for each architecture's
+/// class, machine and byte order (arm keeps the Thumb bit; s390x reads 8-byte DT_HASH
+/// entries), and declines every other image. The real images include copies without
+/// DT_GNU_HASH, so that their DT_HASH is read too. The public `native::lookup` is the
+/// host's instantiation.
 #[test]
 fn native_lookup_agrees_with_the_full_parser() {
     const BASE: usize = 0x7f00_0000;
-    let mut paths: Vec<std::path::PathBuf> = vdso_fixtures();
-    paths.extend(vdso_images().iter().map(|i| i.path.clone()));
-    let (mut compared, mut declined, mut thumb) = (0, 0, 0);
-    for p in paths {
+    let mut images: Vec<(String, Vec<u8>, usize)> = Vec::new();
+    for p in vdso_fixtures()
+        .into_iter()
+        .chain(vdso_images().iter().map(|i| i.path.clone()))
+    {
         let bytes = std::fs::read(&p).unwrap();
-        let full = Image::parse(&bytes, BASE).unwrap();
         let loads = common::tool("readelf", &["-lW", p.to_str().unwrap()])
             .lines()
             .filter(|l| l.trim_start().starts_with("LOAD"))
             .count();
-        let class64 = full.class() == tinyrt_rt::elf::Class::Elf64;
+        if let Some(sysv) = without_gnu_hash(&p, &bytes) {
+            images.push((format!("{} without DT_GNU_HASH", p.display()), sysv, loads));
+        }
+        images.push((p.display().to_string(), bytes, loads));
+    }
+    let (mut compared, mut declined, mut thumb) = (0, 0, 0);
+    // Found by the big-endian instantiations; by s390x's through its 8-byte DT_HASH.
+    let (mut big_found, mut s390x_sysv_found) = (0, 0);
+    for (what_image, bytes, loads) in &images {
+        let full = Image::parse(bytes, BASE).unwrap_or_else(|e| panic!("{what_image}: {e}"));
+        let (class64, machine, big) = kind_of(bytes);
         let mut names: Vec<(Vec<u8>, Vec<u8>)> = full
             .symbols()
             .map(|s| s.unwrap())
@@ -282,36 +412,93 @@ fn native_lookup_agrees_with_the_full_parser() {
         names.push((b"__vdso_clock_gettime".to_vec(), b"LINUX_9.9".to_vec()));
         for (name, ver) in &names {
             let what = format!(
-                "{}: {}@{}",
-                p.display(),
+                "{what_image}: {}@{}",
                 String::from_utf8_lossy(name),
                 String::from_utf8_lossy(ver)
             );
-            let native = native_for(class64, full.machine(), &bytes, BASE, name, ver)
-                .expect("a known machine");
-            if loads == 1 {
+            let native = native_for(bytes, BASE, name, ver).expect("a known machine");
+            if *loads == 1 {
                 let expected = full.lookup(name, ver).ok().flatten().map(|(_, a)| a);
                 assert_eq!(native, expected, "{what}");
                 compared += 1;
                 thumb += usize::from(native.is_some_and(|a| a & 1 == 1));
+                if native.is_some() && big {
+                    big_found += 1;
+                    s390x_sysv_found +=
+                        usize::from(class64 && machine == 22 && !full.has_gnu_hash());
+                }
             } else {
                 assert_eq!(native, None, "{what}: should decline");
                 declined += 1;
             }
             // The host's own entry point is the host's instantiation.
-            if class64 && full.machine() == 62 {
+            if (class64, machine, big) == (true, 62, false) {
                 assert_eq!(
-                    tinyrt_rt::elf::native::lookup(&bytes, BASE, name, ver),
+                    tinyrt_rt::elf::native::lookup(bytes, BASE, name, ver),
                     native,
                     "{what}"
                 );
             }
         }
     }
-    assert!(
-        compared > 100 && declined > 40 && thumb > 0,
-        "compared {compared}, declined {declined}, thumb {thumb}"
+    let counts = format!(
+        "compared {compared}, declined {declined}, thumb {thumb}, big-endian found \
+         {big_found}, s390x through DT_HASH {s390x_sysv_found}"
     );
+    eprintln!("{counts}");
+    assert!(
+        compared > 100 && declined > 40 && thumb > 0 && big_found > 40 && s390x_sysv_found > 10,
+        "{counts}"
+    );
+}
+
+/// A copy of the image at `path` with its DT_GNU_HASH entry turned into DT_DEBUG (21), so
+/// that readers fall back to DT_HASH; `None` when it does not have both. Little- or
+/// big-endian, either class; the dynamic section's offset from readelf.
+fn without_gnu_hash(path: &std::path::Path, bytes: &[u8]) -> Option<Vec<u8>> {
+    let p = path.to_str().unwrap();
+    let dynamic = common::tool("readelf", &["-dW", p]);
+    if !dynamic.contains("(GNU_HASH)") || !dynamic.contains("(HASH)") {
+        return None;
+    }
+    let segs = common::tool("readelf", &["-lW", p]);
+    let line = segs
+        .lines()
+        .find(|l| l.trim_start().starts_with("DYNAMIC"))?;
+    let off = line.split_whitespace().nth(1)?;
+    let off = usize::from_str_radix(off.trim_start_matches("0x"), 16).ok()?;
+    let (class64, _, big) = kind_of(bytes);
+    let w = if class64 { 8 } else { 4 };
+    let word = |b: &[u8]| {
+        let mut v = [0u8; 8];
+        if big {
+            v[8 - w..].copy_from_slice(b);
+            u64::from_be_bytes(v)
+        } else {
+            v[..w].copy_from_slice(b);
+            u64::from_le_bytes(v)
+        }
+    };
+    let mut out = bytes.to_vec();
+    for e in (off..bytes.len() - 2 * w).step_by(2 * w).take(64) {
+        match word(&bytes[e..e + w]) {
+            0 => break,
+            0x6fff_fef5 => {
+                let debug = if big {
+                    21u64.to_be_bytes()[8 - w..].to_vec()
+                } else {
+                    21u64.to_le_bytes()[..w].to_vec()
+                };
+                out[e..e + w].copy_from_slice(&debug);
+                let img = Image::parse(&out, 0)
+                    .unwrap_or_else(|e| panic!("{p} without DT_GNU_HASH: {e}"));
+                assert!(!img.has_gnu_hash() && img.has_sysv_hash(), "{p}");
+                return Some(out);
+            }
+            _ => {}
+        }
+    }
+    panic!("{p}: no DT_GNU_HASH entry found in the dynamic section");
 }
 
 /// Damaged copies of the kernel's x86_64 vDSO that the full parser refuses or answers
@@ -338,7 +525,7 @@ fn native_lookup_declines_what_the_full_parser_refuses() {
     let both = |img: &[u8], name: &[u8], ver: &[u8]| {
         let full = Image::parse(img, BASE).and_then(|i| i.lookup(name, ver));
         (
-            lookup_as::<8, 62>(img, BASE, name, ver),
+            lookup_as::<8, 62, false>(img, BASE, name, ver),
             full.ok().flatten().map(|(_, a)| a),
         )
     };

@@ -9,19 +9,24 @@ use super::build::root;
 /// A vDSO-shaped image the tests link themselves from tests/images/vdso.s.
 #[derive(Clone, Debug)]
 pub struct Image {
-    /// e.g. "elf64-gnu-v2.6".
+    /// e.g. "elf64-gnu-LINUX_2.6", "elf64be-sysv-unversioned-oneload".
     pub name: String,
     pub path: PathBuf,
+    /// ELFDATA2MSB (the s390 images).
+    pub big_endian: bool,
     /// "gnu", "sysv" or "both".
     pub hash: &'static str,
     /// The version the exported symbols carry, or None for an unversioned image.
     pub version: Option<&'static str>,
 }
 
-/// Links every variant once per test process with binutils (as, ld): both classes; GNU
-/// hash only (like arm64 since 2024), SysV only, both; versioned (LINUX_2.6, with a
-/// hidden LINUX_2.5 symbol), unversioned, and versioned with another version (LINUX_4.15);
-/// one variant in a single code segment (-z noseparate-code).
+/// Links every variant once per test process with binutils (as, ld): both classes in both
+/// byte orders (little-endian: the host's x86_64 and i386; big-endian: Debian's cross
+/// binutils-s390x-linux-gnu, ELF64 s390x, whose DT_HASH entries are 8 bytes, and ELF32
+/// s390, `-m31`, whose are 4); GNU hash only (like arm64 since 2024), SysV only, both;
+/// versioned (LINUX_2.6, with a hidden LINUX_2.5 symbol), unversioned, and versioned with
+/// another version (LINUX_4.15); one variant in a single code segment
+/// (-z noseparate-code), and a few in one PT_LOAD (-N).
 pub fn vdso_images() -> &'static [Image] {
     static IMAGES: OnceLock<Vec<Image>> = OnceLock::new();
     IMAGES.get_or_init(|| {
@@ -29,9 +34,12 @@ pub fn vdso_images() -> &'static [Image] {
         let out = root().join("target/tinyrt-tests/images");
         std::fs::create_dir_all(&out).unwrap();
         let mut v = Vec::new();
-        for (class, as_flag, ld_emul) in [
-            ("elf64", "--64", "elf_x86_64"),
-            ("elf32", "--32", "elf_i386"),
+        let s390 = ("s390x-linux-gnu-as", "s390x-linux-gnu-ld");
+        for (class, (as_cmd, ld_cmd), as_flag, ld_emul) in [
+            ("elf64", ("as", "ld"), "--64", "elf_x86_64"),
+            ("elf32", ("as", "ld"), "--32", "elf_i386"),
+            ("elf64be", s390, "-m64", "elf64_s390"),
+            ("elf32be", s390, "-m31", "elf_s390"),
         ] {
             let variants: [(&str, Option<&str>, &[&str]); 11] = [
                 ("both", Some("LINUX_2.6"), &[]),
@@ -59,13 +67,13 @@ pub fn vdso_images() -> &'static [Image] {
                 );
                 let obj = out.join(format!("{name}.o"));
                 let so = out.join(format!("{name}.so"));
-                let mut a = Command::new("as");
+                let mut a = Command::new(as_cmd);
                 a.arg(as_flag).arg("-o").arg(&obj);
                 if version.is_none() {
                     a.args(["--defsym", "UNVERSIONED=1"]);
                 }
                 run_ok(a.arg(src.join("vdso.s")));
-                let mut l = Command::new("ld");
+                let mut l = Command::new(ld_cmd);
                 l.args(["-m", ld_emul, "-shared", "-soname", "linux-vdso.so.1"])
                     .arg(format!("--hash-style={hash}"))
                     .args(extra)
@@ -80,6 +88,7 @@ pub fn vdso_images() -> &'static [Image] {
                 v.push(Image {
                     name,
                     path: so,
+                    big_endian: class.ends_with("be"),
                     hash,
                     version,
                 });
@@ -90,9 +99,9 @@ pub fn vdso_images() -> &'static [Image] {
 }
 
 fn run_ok(c: &mut Command) {
-    let out = c
-        .output()
-        .unwrap_or_else(|e| panic!("{c:?}: {e} (install binutils)"));
+    let out = c.output().unwrap_or_else(|e| {
+        panic!("{c:?}: {e} (install binutils and binutils-s390x-linux-gnu: scripts/test)")
+    });
     assert!(
         out.status.success(),
         "{c:?}: {}",

@@ -1,6 +1,16 @@
-# Symbols shaped like a vDSO's, for images the tests link themselves (tests/common/mod.rs).
-# The same source assembles as ELF64 (as --64) and ELF32 (as --32); images linked
-# without a version script assemble it with --defsym UNVERSIONED=1.
+# Symbols shaped like a vDSO's, for images the tests link themselves (tests/common/images.rs).
+# The same source assembles as ELF64 and ELF32 (x86: as --64, as --32; s390x's as: -m64,
+# -m31) for either byte order; images linked without a version script assemble it with
+# --defsym UNVERSIONED=1. The functions' code is written as bytes, x86's `nop` (0x90) and
+# `ret` (0xc3), so that every target's assembler takes it and the tests can check that a
+# symbol's address points at its code.
+        .macro  nop
+        .byte   0x90
+        .endm
+        .macro  ret
+        .byte   0xc3
+        .endm
+
         .text
         .globl  __vdso_clock_gettime
         .type   __vdso_clock_gettime, @function

@@ -8,7 +8,8 @@
 Exported: type FUNC or NOTYPE, binding GLOBAL or WEAK, section not UND or ABS, versym
 hidden bit clear. Sorted by (name, version, value). Versions come from pyelftools' own
 .gnu.version / .gnu.version_d readers; the symbols from the .dynsym section, or from the
-PT_DYNAMIC segment when the image has no section headers.
+PT_DYNAMIC segment when the image has no section headers. Either byte order: pyelftools
+reads every field in the image's own.
 """
 import sys
 
@@ -72,10 +73,10 @@ def main(path):
 
 
 def machine(elf):
-    """e_machine as a number (pyelftools decodes it to a name)."""
+    """e_machine as a number (pyelftools decodes it to a name), in the image's byte order."""
     elf.stream.seek(18)
     data = elf.stream.read(2)
-    return int.from_bytes(data, "little")
+    return int.from_bytes(data, "little" if elf.little_endian else "big")
 
 
 if __name__ == "__main__":

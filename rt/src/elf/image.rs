@@ -1,4 +1,4 @@
-//! A bounded reader for vDSO images: ELF32 and ELF64 shared objects, little-endian.
+//! A bounded reader for vDSO images: ELF32 and ELF64 shared objects of either byte order.
 //!
 //! [`Image::parse`] takes the image as a byte slice and validates everything it will later
 //! use: the ELF header, the program headers, the dynamic section, the symbol, string, hash
@@ -13,6 +13,10 @@
 //! them (`offset = vaddr - p_vaddr + p_offset`), so both resolve correctly. A symbol's run
 //! time address is then `base + offset`, where `base` is where the slice lives (for the live
 //! vDSO: `AT_SYSINFO_EHDR`); it must fall inside an executable `PT_LOAD`.
+//!
+//! Every field is read in the image's byte order (`EI_DATA`), whatever the host's, so the
+//! inspector reads an s390x vDSO on x86_64. DT_HASH's entries are 8 bytes on ELF64 s390x
+//! and alpha, 4 elsewhere (`elf::sysv_hash_entry`).
 
 mod hash;
 mod header;
@@ -44,7 +48,7 @@ struct Versions {
 /// A validated vDSO image; see the [module documentation](self).
 #[derive(Clone, Copy, Debug)]
 pub struct Image<'a> {
-    data: &'a [u8],
+    bytes: Bytes<'a>,
     base: usize,
     class: Class,
     machine: u16,
@@ -101,13 +105,13 @@ impl<'a> Image<'a> {
     pub fn parse(data: &'a [u8], base: usize) -> Result<Image<'a>, Error> {
         let (class, b) = ident(data)?;
         let machine = b.u16(18).ok_or(Error::Truncated("the ELF header"))?;
-        let (phoff, phentsize, phnum) = ph_table(class, b)?;
+        let (phoff, phentsize, phnum) = ph_table(class, &b)?;
 
         let mut loads = [Load::default(); MAX_LOADS];
         let mut nloads = 0;
         let mut dynamic = None;
         for i in 0..phnum {
-            let (ty, seg, memsz) = phdr(class, b, phoff + i * phentsize)?;
+            let (ty, seg, memsz) = phdr(class, &b, phoff + i * phentsize)?;
             if ty == e::PT_LOAD {
                 let end = seg.offset.checked_add(seg.filesz).ok_or(Error::BadLoad)?;
                 if end > data.len() as u64 || seg.filesz > memsz {
@@ -128,7 +132,7 @@ impl<'a> Image<'a> {
         let dynamic = dynamic.ok_or(Error::NoDynamic)?;
 
         let mut img = Image {
-            data,
+            bytes: b,
             base,
             class,
             machine,
@@ -146,7 +150,7 @@ impl<'a> Image<'a> {
         // The dynamic section, read through its file offset.
         let dyn_off = to_usize(dynamic.offset).ok_or(Error::BadDynamic)?;
         let dyn_len = to_usize(dynamic.filesz).ok_or(Error::BadDynamic)?;
-        let dyn_bytes = Bytes(b.get(dyn_off, dyn_len).ok_or(Error::BadDynamic)?);
+        let dyn_bytes = b.sub(dyn_off, dyn_len).ok_or(Error::BadDynamic)?;
         let (mut symtab, mut strtab, mut strsz, mut hash, mut gnu_hash) =
             (None, None, None, None, None);
         let (mut versym, mut verdef, mut verdefnum, mut syment) = (None, None, None, None);
@@ -193,7 +197,7 @@ impl<'a> Image<'a> {
         }
         img.nsyms = match (img.gnu, img.sysv) {
             (Some(g), _) => img.gnu_nsyms(&g)?,
-            (None, Some(s)) => img.sysv_nchain(&s)?,
+            (None, Some(s)) => Image::sysv_nchain(&s),
             (None, None) => return Err(Error::NoHashTable),
         };
         let symtab_len = img
@@ -245,6 +249,11 @@ impl<'a> Image<'a> {
         self.machine
     }
 
+    /// Whether the image is big-endian (`ELFDATA2MSB`).
+    pub fn is_big_endian(&self) -> bool {
+        self.bytes.big
+    }
+
     /// Whether `DT_GNU_HASH` is present (and used for lookups).
     pub fn has_gnu_hash(&self) -> bool {
         self.gnu.is_some()
@@ -267,11 +276,11 @@ impl<'a> Image<'a> {
 
     /// The image's bytes.
     pub fn bytes(&self) -> &'a [u8] {
-        self.data
+        self.bytes.data
     }
 
-    fn b(&self) -> Bytes<'a> {
-        Bytes(self.data)
+    fn b(&self) -> &Bytes<'a> {
+        &self.bytes
     }
 
     fn loads(&self) -> &[Load] {
@@ -347,11 +356,10 @@ impl<'a> Image<'a> {
     }
 
     fn string(&self, off: usize) -> Result<&'a [u8], Error> {
-        let strtab = Bytes(
-            self.b()
-                .get(self.strtab, self.strsz)
-                .ok_or(Error::BadString)?,
-        );
+        let strtab = self
+            .b()
+            .sub(self.strtab, self.strsz)
+            .ok_or(Error::BadString)?;
         strtab.cstr(off).ok_or(Error::BadString)
     }
 

@@ -1,7 +1,8 @@
 //! ELF for vDSO images: what the full parser and the dispatch's small lookup share (the
 //! [`Error`] of a malformed image, the [`Class`], the two hash functions), the parser
 //! itself ([`image`]: [`Image::parse`], for the inspector and the tests) and the lookup
-//! ([`native`], for the running program's own class and machine).
+//! ([`native`], for the running program's own class, machine and byte order). Both read
+//! either byte order.
 //!
 //! Written from the ELF gABI, the GNU hash and symbol-versioning conventions as glibc's
 //! `elf.h` and the Linux kernel's `tools/testing/selftests/vDSO/parse_vdso.c` describe them
@@ -24,6 +25,23 @@ pub(crate) const ELFDATA2LSB: u8 = 1;
 pub(crate) const ELFDATA2MSB: u8 = 2;
 /// `EM_ARM`: function symbols with bit 0 set are Thumb code at the even address.
 pub(crate) const EM_ARM: u16 = 40;
+/// `EM_S390` (s390 and s390x), its old unofficial value, and the `EM_ALPHA` Linux uses:
+/// see [`sysv_hash_entry`].
+pub(crate) const EM_S390: u16 = 22;
+const EM_S390_OLD: u16 = 0xa390;
+const EM_ALPHA: u16 = 0x9026;
+
+/// The size of a DT_HASH entry (nbucket, nchain and each bucket and chain): 8 bytes in
+/// ELF64 images for s390x and alpha, 4 everywhere else, as binutils (readelf, bfd) reads
+/// them; the kernel's s390x vDSO is such an image (its commit 01587d80 notes it).
+/// DT_GNU_HASH's buckets and chains are 4 bytes on every machine.
+pub(crate) const fn sysv_hash_entry(elf64: bool, machine: u16) -> usize {
+    if elf64 && matches!(machine, EM_S390 | EM_S390_OLD | EM_ALPHA) {
+        8
+    } else {
+        4
+    }
+}
 
 /// What is wrong with an image. Each variant names the part that failed a check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,8 +53,6 @@ pub enum Error {
     BadMagic,
     /// `EI_CLASS` is neither ELFCLASS32 nor ELFCLASS64.
     BadClass(u8),
-    /// A big-endian image: not supported yet.
-    BigEndian,
     /// `EI_DATA` is neither little- nor big-endian.
     BadDataEncoding(u8),
     /// `EI_VERSION` or `e_version` is not 1.
@@ -85,7 +101,6 @@ impl fmt::Display for Error {
             Error::Truncated(what) => write!(f, "truncated image: no room for {what}"),
             Error::BadMagic => f.write_str("not an ELF image (bad magic)"),
             Error::BadClass(c) => write!(f, "unknown ELF class {c}"),
-            Error::BigEndian => f.write_str("big-endian ELF images are not supported"),
             Error::BadDataEncoding(d) => write!(f, "unknown ELF data encoding {d}"),
             Error::BadVersion => f.write_str("unknown ELF version"),
             Error::NotSharedObject(t) => write!(f, "not a shared object (e_type {t})"),
@@ -177,4 +192,81 @@ pub const fn gnu_hash(name: &[u8]) -> u32 {
         i += 1;
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::native::lookup_as;
+    use super::*;
+
+    type Native = fn(&[u8], usize, &[u8], &[u8]) -> Option<usize>;
+
+    /// A real image, what it is, and the small lookup's instantiation for it.
+    struct Case {
+        data: &'static [u8],
+        kind: (Class, u16, bool),
+        version: &'static str,
+        native: Native,
+        functions: &'static [&'static str],
+    }
+
+    /// qemu-user's vDSOs for s390x (ELF64, big-endian, 8-byte DT_HASH entries), 32-bit
+    /// powerpc (ELF32, big-endian) and ppc64le: the full parser reads each in its own byte
+    /// order on any host, and the small lookup's instantiation for it finds the same
+    /// functions at the same addresses, where the other byte order's finds nothing.
+    #[test]
+    fn images_are_read_in_their_own_byte_order() {
+        const BASE: usize = 0x7f00_0000;
+        const POWERPC: &[&str] = &[
+            "clock_gettime",
+            "clock_getres",
+            "gettimeofday",
+            "time",
+            "getcpu",
+        ];
+        let cases = [
+            Case {
+                data: include_bytes!("../../../tests/fixtures/vdso/s390x-qemu-10.0.2.so"),
+                kind: (Class::Elf64, EM_S390, true),
+                version: "LINUX_2.6.29",
+                native: lookup_as::<8, 22, true>,
+                functions: &["clock_gettime", "clock_getres", "gettimeofday", "getcpu"],
+            },
+            Case {
+                data: include_bytes!("../../../tests/fixtures/vdso/ppc-qemu-10.0.2.so"),
+                kind: (Class::Elf32, 20, true),
+                version: "LINUX_2.6.15",
+                native: lookup_as::<4, 20, true>,
+                functions: POWERPC,
+            },
+            Case {
+                data: include_bytes!("../../../tests/fixtures/vdso/ppc64le-qemu-10.0.2.so"),
+                kind: (Class::Elf64, 21, false),
+                version: "LINUX_2.6.15",
+                native: lookup_as::<8, 21, false>,
+                functions: POWERPC,
+            },
+        ];
+        for c in cases {
+            let img = Image::parse(c.data, BASE).unwrap();
+            assert_eq!((img.class(), img.machine(), img.is_big_endian()), c.kind);
+            assert!(img.has_gnu_hash() && img.has_sysv_hash() && img.has_versions());
+            let other: Native = match c.kind {
+                (Class::Elf64, _, true) => lookup_as::<8, 22, false>,
+                (Class::Elf32, ..) => lookup_as::<4, 20, false>,
+                _ => lookup_as::<8, 21, true>,
+            };
+            let version = c.version.as_bytes();
+            for f in c.functions {
+                let name = [b"__kernel_", f.as_bytes()].concat();
+                let (_, at) = img.lookup(&name, version).unwrap().unwrap();
+                assert!(at > BASE && at < BASE + c.data.len(), "{f}");
+                assert_eq!((c.native)(c.data, BASE, &name, version), Some(at), "{f}");
+                assert_eq!(other(c.data, BASE, &name, version), None, "{f}");
+            }
+        }
+        assert_eq!(sysv_hash_entry(true, EM_S390), 8);
+        assert_eq!(sysv_hash_entry(false, EM_S390), 4);
+        assert_eq!(sysv_hash_entry(true, 62), 4);
+    }
 }

@@ -137,11 +137,14 @@ fn file_extent(head: &[u8]) -> Result<usize, Error> {
     })
 }
 
-/// The image, if it is for the running program's class and machine: an emulator may hand
-/// over a vDSO for another architecture (or /proc/self/auxv may describe the host's).
+/// The image, if it is for the running program's class, machine and byte order: an
+/// emulator may hand over a vDSO for another architecture (or /proc/self/auxv may describe
+/// the host's).
 fn for_this_machine(img: Image<'_>) -> Result<Image<'_>, Error> {
+    // ppc64 and ppc64le share a class and a machine: the byte order must match too.
     if img.class().ident() != linux_raw_sys::elf::ELFCLASS
         || img.machine() != linux_raw_sys::elf::EM_CURRENT
+        || img.is_big_endian() != cfg!(target_endian = "big")
     {
         return Err(Error::WrongMachine {
             class: img.class().ident(),
@@ -157,7 +160,7 @@ mod tests {
 
     #[test]
     fn only_images_for_this_machine_are_used() {
-        let fixtures: [&[u8]; 7] = [
+        let fixtures: [&[u8]; 10] = [
             include_bytes!("../../../tests/fixtures/vdso/x86_64-linux-6.18.so"),
             include_bytes!("../../../tests/fixtures/vdso/i386-linux-6.18.so"),
             include_bytes!("../../../tests/fixtures/vdso/x86_64-qemu-10.0.2.so"),
@@ -165,12 +168,18 @@ mod tests {
             include_bytes!("../../../tests/fixtures/vdso/aarch64-qemu-10.0.2.so"),
             include_bytes!("../../../tests/fixtures/vdso/riscv64-qemu-10.0.2.so"),
             include_bytes!("../../../tests/fixtures/vdso/arm-qemu-10.0.2.so"),
+            // Big-endian ELF64 and ELF32, and ppc64le: on a big-endian ppc64 host, the
+            // little-endian image has the right class and machine but not the byte order.
+            include_bytes!("../../../tests/fixtures/vdso/s390x-qemu-10.0.2.so"),
+            include_bytes!("../../../tests/fixtures/vdso/ppc-qemu-10.0.2.so"),
+            include_bytes!("../../../tests/fixtures/vdso/ppc64le-qemu-10.0.2.so"),
         ];
         let (mut used, mut refused) = (0, 0);
         for f in fixtures {
             let img = Image::parse(f, 0).unwrap();
             let ours = img.class().ident() == linux_raw_sys::elf::ELFCLASS
-                && img.machine() == linux_raw_sys::elf::EM_CURRENT;
+                && img.machine() == linux_raw_sys::elf::EM_CURRENT
+                && img.is_big_endian() == cfg!(target_endian = "big");
             match for_this_machine(img) {
                 Ok(_) => {
                     assert!(ours);
@@ -185,7 +194,7 @@ mod tests {
         }
         // Whatever the host, at least one fixture is its own (its kernel's or qemu's) and
         // most are another machine's.
-        assert_eq!(used + refused, 7);
-        assert!(used >= 1 && refused >= 4, "used {used}, refused {refused}");
+        assert_eq!(used + refused, 10);
+        assert!(used >= 1 && refused >= 7, "used {used}, refused {refused}");
     }
 }

@@ -1,12 +1,17 @@
 //! The two hash tables of an image: validating DT_HASH and DT_GNU_HASH, the symbol count
-//! they imply, and the lookup by name through them.
+//! they imply, and the lookup by name through them. DT_HASH's entries are 4 or 8 bytes
+//! (`elf::sysv_hash_entry`); DT_GNU_HASH's buckets and chains are always 4.
 
 use super::Image;
-use crate::elf::{Error, Symbol, elf_hash, gnu_hash};
+use super::header::to_usize;
+use crate::elf::{Class, Error, Symbol, elf_hash, gnu_hash, sysv_hash_entry};
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct SysvHash {
+    /// The size of every entry: 4 or 8 bytes.
+    entry: usize,
     nbucket: usize,
+    nchain: usize,
     buckets: usize,
     chains: usize,
 }
@@ -26,29 +31,33 @@ impl<'a> Image<'a> {
     pub(super) fn parse_sysv(&self, off: usize) -> Result<SysvHash, Error> {
         let b = self.b();
         let bad = Error::BadHashTable("DT_HASH outside the image");
-        let nbucket = b.u32(off).ok_or(bad)? as usize;
-        let nchain = b.u32(off + 4).ok_or(bad)? as usize;
+        let entry = sysv_hash_entry(self.class == Class::Elf64, self.machine);
+        let field = |at: usize| b.uint(at, entry).and_then(to_usize).ok_or(bad);
+        let nbucket = field(off)?;
+        let nchain = field(off + entry)?;
         if nbucket == 0 {
             return Err(Error::BadHashTable("DT_HASH with no buckets"));
         }
-        let buckets = off + 8;
+        let buckets = off + 2 * entry;
         let chains = nbucket
-            .checked_mul(4)
+            .checked_mul(entry)
             .and_then(|n| n.checked_add(buckets))
             .ok_or(bad)?;
-        b.get(chains, nchain.checked_mul(4).ok_or(bad)?)
+        b.get(chains, nchain.checked_mul(entry).ok_or(bad)?)
             .ok_or(bad)?;
         Ok(SysvHash {
+            entry,
             nbucket,
+            nchain,
             buckets,
             chains,
         })
     }
 
-    pub(super) fn sysv_nchain(&self, h: &SysvHash) -> Result<usize, Error> {
-        // The chain array has one entry per symbol; its length was checked at parse.
-        let bad = Error::BadHashTable("DT_HASH");
-        Ok(self.b().u32(h.buckets - 4).ok_or(bad)? as usize)
+    /// The symbol count DT_HASH gives: the chain array has one entry per symbol (its length
+    /// was checked at parse).
+    pub(super) fn sysv_nchain(h: &SysvHash) -> usize {
+        h.nchain
     }
 
     pub(super) fn parse_gnu(&self, off: usize) -> Result<GnuHash, Error> {
@@ -79,7 +88,7 @@ impl<'a> Image<'a> {
             .checked_mul(4)
             .and_then(|n| n.checked_add(buckets))
             .ok_or(bad)?;
-        if chain > self.data.len() {
+        if chain > self.bytes.data.len() {
             return Err(bad);
         }
         Ok(GnuHash {
@@ -185,9 +194,8 @@ impl<'a> Image<'a> {
         if let Some(s) = self.sysv {
             let b = self.b();
             let bad = Error::BadHashChain;
-            let mut i = b
-                .u32(s.buckets + 4 * (elf_hash(name) as usize % s.nbucket))
-                .ok_or(bad)? as usize;
+            let entry = |at: usize| b.uint(at, s.entry).and_then(to_usize).ok_or(bad);
+            let mut i = entry(s.buckets + s.entry * (elf_hash(name) as usize % s.nbucket))?;
             // A chain visits each symbol at most once: more steps than symbols is a cycle.
             for _ in 0..self.nsyms {
                 if i == 0 {
@@ -199,7 +207,7 @@ impl<'a> Image<'a> {
                 if let Some(found) = check(i)? {
                     return Ok(Some(found));
                 }
-                i = b.u32(s.chains + 4 * i).ok_or(bad)? as usize;
+                i = entry(s.chains + s.entry * i)?;
             }
             return if i == 0 { Ok(None) } else { Err(bad) };
         }

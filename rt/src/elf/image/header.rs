@@ -1,40 +1,81 @@
-//! The headers of an image: little-endian reads that fail instead of panicking, the ELF
-//! header's identification, and the program headers.
+//! The headers of an image: reads in the image's byte order that fail instead of
+//! panicking, the ELF header's identification, and the program headers.
 
 use super::MAX_PHNUM;
 use crate::elf::{Class, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, Error};
 use linux_raw_sys::elf as e;
 
-/// Little-endian reads that fail instead of panicking.
-#[derive(Clone, Copy)]
-pub(super) struct Bytes<'a>(pub(super) &'a [u8]);
+/// The image's bytes and its byte order (`EI_DATA`): reads of its fields that fail instead
+/// of panicking.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Bytes<'a> {
+    pub(super) data: &'a [u8],
+    /// `ELFDATA2MSB`: the fields are big-endian.
+    pub(super) big: bool,
+}
 
 impl<'a> Bytes<'a> {
-    pub(super) fn get(self, off: usize, len: usize) -> Option<&'a [u8]> {
-        self.0.get(off..off.checked_add(len)?)
+    pub(super) fn get(&self, off: usize, len: usize) -> Option<&'a [u8]> {
+        self.data.get(off..off.checked_add(len)?)
     }
-    pub(super) fn u8(self, off: usize) -> Option<u8> {
-        self.0.get(off).copied()
+    /// The `len` bytes at `off`, read in the same byte order.
+    pub(super) fn sub(self, off: usize, len: usize) -> Option<Bytes<'a>> {
+        Some(Bytes {
+            data: self.get(off, len)?,
+            big: self.big,
+        })
     }
-    pub(super) fn u16(self, off: usize) -> Option<u16> {
-        Some(u16::from_le_bytes(self.get(off, 2)?.try_into().ok()?))
+    fn array<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        self.get(off, N)?.try_into().ok()
     }
-    pub(super) fn u32(self, off: usize) -> Option<u32> {
-        Some(u32::from_le_bytes(self.get(off, 4)?.try_into().ok()?))
+    pub(super) fn u8(&self, off: usize) -> Option<u8> {
+        self.data.get(off).copied()
     }
-    pub(super) fn u64(self, off: usize) -> Option<u64> {
-        Some(u64::from_le_bytes(self.get(off, 8)?.try_into().ok()?))
+    /// The fields of 2, 4 and 8 bytes, in the image's order. Out of line (each is a bounds
+    /// check, a load and a byte-order test): the parser is for the inspector and the
+    /// tests, where its size counts more than its speed.
+    #[inline(never)]
+    pub(super) fn u16(&self, off: usize) -> Option<u16> {
+        let b = self.array(off)?;
+        Some(if self.big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    }
+    #[inline(never)]
+    pub(super) fn u32(&self, off: usize) -> Option<u32> {
+        let b = self.array(off)?;
+        Some(if self.big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+    #[inline(never)]
+    pub(super) fn u64(&self, off: usize) -> Option<u64> {
+        let b = self.array(off)?;
+        Some(if self.big {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        })
+    }
+    /// A field of `size` bytes, 4 or 8, widened to u64.
+    pub(super) fn uint(&self, off: usize, size: usize) -> Option<u64> {
+        if size == 8 {
+            self.u64(off)
+        } else {
+            self.u32(off).map(u64::from)
+        }
     }
     /// A word of the class: 4 or 8 bytes, widened to u64.
-    pub(super) fn word(self, class: Class, off: usize) -> Option<u64> {
-        match class {
-            Class::Elf32 => self.u32(off).map(u64::from),
-            Class::Elf64 => self.u64(off),
-        }
+    pub(super) fn word(&self, class: Class, off: usize) -> Option<u64> {
+        self.uint(off, class.word())
     }
     /// A NUL-terminated string starting at `off`, without its NUL, within `self`.
     pub(super) fn cstr(self, off: usize) -> Option<&'a [u8]> {
-        let rest = self.0.get(off..)?;
+        let rest = self.data.get(off..)?;
         let n = rest.iter().position(|&b| b == 0)?;
         Some(&rest[..n])
     }
@@ -59,10 +100,10 @@ pub(super) struct Load {
 /// whose length is not known yet.
 pub(crate) fn file_ends(head: &[u8]) -> Result<(usize, Option<usize>), Error> {
     let (class, b) = ident(head)?;
-    let (phoff, phentsize, phnum) = ph_table(class, b)?;
+    let (phoff, phentsize, phnum) = ph_table(class, &b)?;
     let mut end = 0usize;
     for i in 0..phnum {
-        let ph = phdr(class, b, phoff + i * phentsize)?;
+        let ph = phdr(class, &b, phoff + i * phentsize)?;
         if ph.0 == e::PT_LOAD {
             let stop = ph.1.offset.checked_add(ph.1.filesz).and_then(to_usize);
             end = end.max(stop.ok_or(Error::BadLoad)?);
@@ -82,8 +123,10 @@ pub(crate) fn file_ends(head: &[u8]) -> Result<(usize, Option<usize>), Error> {
     Ok((end, sh_end.and_then(to_usize)))
 }
 
+/// The class and the byte order of the ELF header at the start of `data`, checked to be
+/// a shared object's.
 pub(super) fn ident(data: &[u8]) -> Result<(Class, Bytes<'_>), Error> {
-    let b = Bytes(data);
+    let mut b = Bytes { data, big: false };
     if b.get(0, 4).ok_or(Error::Truncated("the ELF header"))? != e::ELFMAG {
         return Err(Error::BadMagic);
     }
@@ -95,11 +138,11 @@ pub(super) fn ident(data: &[u8]) -> Result<(Class, Bytes<'_>), Error> {
         ELFCLASS64 => Class::Elf64,
         c => return Err(Error::BadClass(c)),
     };
-    match b.u8(e::EI_DATA).ok_or(Error::Truncated("the ELF header"))? {
-        ELFDATA2LSB => {}
-        ELFDATA2MSB => return Err(Error::BigEndian),
+    b.big = match b.u8(e::EI_DATA).ok_or(Error::Truncated("the ELF header"))? {
+        ELFDATA2LSB => false,
+        ELFDATA2MSB => true,
         d => return Err(Error::BadDataEncoding(d)),
-    }
+    };
     if data.len() < class.ehsize() {
         return Err(Error::Truncated("the ELF header"));
     }
@@ -114,17 +157,17 @@ pub(super) fn ident(data: &[u8]) -> Result<(Class, Bytes<'_>), Error> {
 }
 
 /// (e_phoff, e_phentsize, e_phnum), with the table inside `b`.
-pub(super) fn ph_table(class: Class, b: Bytes<'_>) -> Result<(usize, usize, usize), Error> {
+pub(super) fn ph_table(class: Class, b: &Bytes<'_>) -> Result<(usize, usize, usize), Error> {
     let (phoff, phentsize, phnum) = ph_fields(class, b)?;
     let end = phoff.checked_add(phentsize * phnum);
-    if end.is_none_or(|end| end > b.0.len()) {
+    if end.is_none_or(|end| end > b.data.len()) {
         return Err(Error::Truncated("the program headers"));
     }
     Ok((phoff, phentsize, phnum))
 }
 
 /// (e_phoff, e_phentsize, e_phnum), checked against the class and MAX_PHNUM only.
-fn ph_fields(class: Class, b: Bytes<'_>) -> Result<(usize, usize, usize), Error> {
+fn ph_fields(class: Class, b: &Bytes<'_>) -> Result<(usize, usize, usize), Error> {
     let t = Error::Truncated("the ELF header");
     let (phoff, phentsize, phnum) = match class {
         Class::Elf32 => (b.u32(28).map(u64::from), b.u16(42), b.u16(44)),
@@ -143,7 +186,7 @@ fn ph_fields(class: Class, b: Bytes<'_>) -> Result<(usize, usize, usize), Error>
 }
 
 /// (p_type, the segment as a Load, p_memsz) of the program header at `off`.
-pub(super) fn phdr(class: Class, b: Bytes<'_>, off: usize) -> Result<(u32, Load, u64), Error> {
+pub(super) fn phdr(class: Class, b: &Bytes<'_>, off: usize) -> Result<(u32, Load, u64), Error> {
     let t = Error::Truncated("the program headers");
     let r = match class {
         Class::Elf32 => (
