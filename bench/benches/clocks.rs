@@ -3,7 +3,8 @@
 //! Criterion group per function and clock. The clock id goes through `black_box` (a
 //! variable, as when a program picks the clock at run time), except in the `_const` groups,
 //! where it is a constant at the call. `scripts/report` turns the medians into the README's
-//! table; Criterion's HTML report is in target/criterion/report/index.html.
+//! table (built with loops aligned, in target/bench-aligned); Criterion's HTML report is in
+//! that target directory's criterion/report/index.html.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use tinyrt_rt::time::{self as t, ClockId};
