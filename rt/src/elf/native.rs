@@ -20,7 +20,7 @@
 //! The byte order is a constant like the class and the machine: a little-endian program
 //! reads little-endian fields with plain loads and a big-endian one big-endian fields, and
 //! neither carries code for the other. DT_HASH's entries are 8 bytes on ELF64 s390x
-//! ([`sysv_hash_entry`](super::sysv_hash_entry)), also a constant.
+//! (`elf::sysv_hash_entry`), also a constant.
 
 use super::{ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, EM_ARM, gnu_hash, sysv_hash_entry};
 use core::ops::Range;
