@@ -381,7 +381,8 @@ fn pie_on_every_arch() {
             );
             // Natively, and under qemu-aarch64, the kernel (or qemu) picks a random base
             // each run. qemu-user loads the other guests' ET_DYN programs at one fixed base
-            // (0x555555554000-ish for 64-bit, 0x400000 for 32-bit): its choice, not ours;
+            // (0x555555554000-ish for most 64-bit guests, 0x2aa00000000 for s390x,
+            // 0x100000000 for powerpc64le, 0x400000 for 32-bit): its choice, not ours;
             // there the non-zero base above proves the relocations were applied.
             if aslr_on() && (arch.runner.is_none() || arch.runner == Some("qemu-aarch64")) {
                 assert_ne!(one, load_base(&exe, arch.runner), "{name}");

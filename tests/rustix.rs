@@ -174,15 +174,19 @@ fn without_the_feature_rustix_asks_the_kernel_once_for_the_auxiliary_vector() {
     let _ = std::fs::remove_file(file);
 }
 
-/// On every architecture: the example runs, and with the feature it never asks for the
-/// auxiliary vector (qemu-user's `-strace` for the guests, whose vDSO functions are system
-/// calls into qemu, so only the auxv calls are told apart there); without it rustix asks
-/// (qemu refuses PR_GET_AUXV, and rustix reads /proc/self/auxv, which qemu emulates).
+/// On every architecture where rustix has its libc-free backend (`Arch::rustix`): the
+/// example runs, and with the feature it never asks for the auxiliary vector (qemu-user's
+/// `-strace` for the guests, whose vDSO functions are system calls into qemu, so only the
+/// auxv calls are told apart there); without it rustix asks (qemu refuses PR_GET_AUXV, and
+/// rustix reads /proc/self/auxv, which qemu emulates). The others (s390x, powerpc64le)
+/// are checked by `where_rustix_has_no_libc_free_backend_the_limit_is_stated` instead.
 #[test]
 fn on_every_arch_the_feature_spares_rustix_the_auxv_calls() {
     let file = input("arch");
     for arch in ARCHES {
-        if !common::runnable(&arch) {
+        // Left out on purpose: rustix's linux_raw backend needs nightly there (see
+        // `Arch::rustix`), so there is no rustix in a tinyrt program to check.
+        if !arch.rustix || !common::runnable(&arch) {
             continue;
         }
         let name = arch.name();
@@ -220,6 +224,52 @@ fn on_every_arch_the_feature_spares_rustix_the_auxv_calls() {
         }
     }
     let _ = std::fs::remove_file(file);
+}
+
+/// Where rustix has no libc-free backend with stable Rust (`Arch::rustix` false: s390x and
+/// powerpc64le, whose linux_raw needs `--cfg rustix_use_experimental_asm`), the limit is
+/// what the README says: `with_rustix` says why and exits 2, and tinyrt's `rustix` feature
+/// stops the build with its `compile_error!` (start/src/lib.rs). When rustix gains a stable
+/// backend there, this fails and the arch entries can say `rustix: true`.
+#[test]
+fn where_rustix_has_no_libc_free_backend_the_limit_is_stated() {
+    for arch in ARCHES.iter().filter(|a| !a.rustix) {
+        if !common::runnable(arch) {
+            continue;
+        }
+        let name = arch.name();
+        let exe = built_for(Some(arch.target), "").join("with_rustix");
+        let out = arch
+            .command(&exe)
+            .arg("/dev/null")
+            .arg("1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "with_rustix: rustix has no libc-free backend on this architecture with stable Rust\n",
+            "{name}"
+        );
+        assert_eq!(stdout(&out), "", "{name}");
+        // The feature: refused at compile time, with the reason.
+        let out = cargo()
+            .env(
+                "CARGO_TARGET_DIR",
+                root().join("target/tinyrt-tests/rustix-refused"),
+            )
+            .args(["build", "--release", "--quiet", "--example", "hello"])
+            .args(["--features", "rustix", "--target", arch.target])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}: the rustix feature built");
+        assert!(
+            err.contains("ERROR(tinyrt): the `rustix` feature needs rustix's libc-free backend"),
+            "{name}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -15,22 +15,31 @@ pub struct Arch {
     /// The functions `now` must tag `[syscall]` (DESIGN.md's table: what the vDSO lacks, or
     /// has only with 32-bit time); every other line must say `[vdso]`.
     pub now_syscall: &'static [&'static str],
+    /// Whether rustix has its libc-free backend (`linux_raw`) here with stable Rust, so that
+    /// tinyrt's `rustix` feature and `examples/with_rustix.rs` build. Not on s390x and
+    /// powerpc64: rustix's linux_raw needs `--cfg rustix_use_experimental_asm` (nightly)
+    /// there, tinyrt's feature is a `compile_error!` (start/src/lib.rs) and `with_rustix`
+    /// only says why and exits 2. The rustix checks leave those architectures out; every
+    /// other check runs on them.
+    pub rustix: bool,
 }
 
 /// Every architecture besides the host's native build: i686 natively (IA32 emulation), the
 /// rest under qemu-user >= 8.1 (the first with a guest vDSO), x86_64 and i386 too.
-pub const ARCHES: [Arch; 6] = [
+pub const ARCHES: [Arch; 8] = [
     Arch {
         target: "i686-unknown-linux-gnu",
         runner: None,
         vdso_symbol: "__vdso_clock_gettime64@LINUX_2.6",
         now_syscall: &["clock_getres"],
+        rustix: true,
     },
     Arch {
         target: "x86_64-unknown-linux-gnu",
         runner: Some("qemu-x86_64"),
         vdso_symbol: "__vdso_clock_gettime@LINUX_2.6",
         now_syscall: &[],
+        rustix: true,
     },
     Arch {
         target: "i686-unknown-linux-gnu",
@@ -39,24 +48,48 @@ pub const ARCHES: [Arch; 6] = [
         // qemu's i386 __vdso_getcpu answers the time of day (it is gettimeofday): the
         // dispatch asks it once, refuses it, and the system call serves.
         now_syscall: &["clock_getres", "getcpu"],
+        rustix: true,
     },
     Arch {
         target: "aarch64-unknown-linux-gnu",
         runner: Some("qemu-aarch64"),
         vdso_symbol: "__kernel_clock_gettime@LINUX_2.6.39",
         now_syscall: &["getcpu"],
+        rustix: true,
     },
     Arch {
         target: "riscv64gc-unknown-linux-gnu",
         runner: Some("qemu-riscv64"),
         vdso_symbol: "__vdso_clock_gettime@LINUX_4.15",
         now_syscall: &[],
+        rustix: true,
     },
     Arch {
         target: "armv7-unknown-linux-gnueabihf",
         runner: Some("qemu-arm"),
         vdso_symbol: "__vdso_clock_gettime64@LINUX_2.6",
         now_syscall: &["clock_getres", "getcpu"],
+        rustix: true,
+    },
+    Arch {
+        target: "s390x-unknown-linux-gnu",
+        runner: Some("qemu-s390x"),
+        // Big-endian: its vDSO is read with the big-endian lookup, 8-byte DT_HASH words.
+        vdso_symbol: "__kernel_clock_gettime@LINUX_2.6.29",
+        // No __kernel_time (time reads __kernel_clock_gettime, tagged as it); qemu's vDSO
+        // has no getrandom either (the `random` check reads the listing).
+        now_syscall: &[],
+        rustix: false,
+    },
+    Arch {
+        target: "powerpc64le-unknown-linux-gnu",
+        runner: Some("qemu-ppc64le"),
+        vdso_symbol: "__kernel_clock_gettime@LINUX_2.6.15",
+        // __kernel_time is exported, and every function the dispatch asks is there
+        // (__kernel_getrandom, which qemu's vDSO lacks anyway, is never used: its count and
+        // errno are both positive).
+        now_syscall: &[],
+        rustix: false,
     },
 ];
 
