@@ -33,15 +33,6 @@
 mod arch;
 mod mem;
 
-#[cfg(all(
-    feature = "rustix",
-    any(target_arch = "powerpc64", target_arch = "s390x")
-))]
-compile_error!(
-    "ERROR(tinyrt): the `rustix` feature needs rustix's libc-free backend, which needs a \
-     nightly feature on powerpc64 and s390x (`--cfg rustix_use_experimental_asm`): build \
-     without it there"
-);
 #[cfg(feature = "pie")]
 mod pie;
 

@@ -130,6 +130,16 @@ pub fn tags(m: &BTreeMap<String, (String, String)>) -> Vec<String> {
 /// Whether a tinyrt program run natively here reads getcpu from its rseq area (`[rseq]`):
 /// the kernel's rseq has `node_id` (`AT_RSEQ_FEATURE_SIZE`, 27, at least 24: Linux 6.3+).
 /// On older kernels the area serves the CPU alone and getcpu goes through the dispatch.
+/// The tag of line `key` when the process has no vDSO: `[syscall]`, but getcpu from the rseq
+/// area where the kernel's has `node_id` (`rseq`: `native_rseq()` and rseq not refused).
+pub fn no_vdso_tag(key: &str, rseq: bool) -> &'static str {
+    if key == "getcpu" && rseq {
+        "[rseq]"
+    } else {
+        "[syscall]"
+    }
+}
+
 pub fn native_rseq() -> bool {
     // SAFETY: getauxval has no preconditions.
     unsafe { libc::getauxval(27) >= 24 }

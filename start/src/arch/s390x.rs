@@ -33,3 +33,12 @@ pub use generic_mem::{copy_backward, copy_forward, fill};
 /// ABI; linux-raw-sys has none for s390x).
 #[cfg(feature = "pie")]
 pub const R_RELATIVE: u32 = 12;
+
+// rustix's libc-free backend needs a nightly feature here (`--cfg rustix_use_experimental_asm`),
+// and its libc one cannot link into a static tinyrt program.
+#[cfg(feature = "rustix")]
+compile_error!(
+    "ERROR(tinyrt): the `rustix` feature needs rustix's libc-free backend, which needs a \
+     nightly feature on powerpc64 and s390x (`--cfg rustix_use_experimental_asm`): build \
+     without it there"
+);
