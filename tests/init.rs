@@ -128,13 +128,35 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        if let Some(g) = self.group {
-            // SAFETY: kill takes no pointers; `g` is a process group that we started.
+        // SAFETY: getpgrp takes no pointers.
+        let ours = unsafe { libc::getpgrp() };
+        if let Some(g) = self.group.filter(|&g| g > 1 && g != ours) {
+            // SAFETY: kill takes no pointers; `g` is a process group that we started, and
+            // not our own (the test runner's and CI's), which `group_of` and the filter keep.
             unsafe { libc::kill(-g, libc::SIGKILL) };
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The process group `pid` moved into, once it left ours: init puts its child into a group
+/// of its own after the fork, so reading it at once may see ours, and killing that group would
+/// kill the test runner and CI with it (a CI run ended with exit 137 that way).
+fn group_of(pid: i32) -> i32 {
+    // SAFETY: getpgrp takes no pointers.
+    let ours = unsafe { libc::getpgrp() };
+    let mut g = -1;
+    let moved = within(5.0, || {
+        // SAFETY: getpgid takes no pointers.
+        g = unsafe { libc::getpgid(pid) };
+        g > 1 && g != ours
+    });
+    assert!(
+        moved,
+        "process {pid} is still in our process group ({g}) after 5 s"
+    );
+    g
 }
 
 fn kill(pid: i32, sig: i32) {
@@ -283,7 +305,7 @@ fn every_forwarded_signal_reaches_the_child() {
                 let mut c = command(p);
                 c.args(["-s", "--", "sh", "-c", &trapping_child()]);
                 let mut proc = Proc::spawn(c, &format!("{init} SIG{name}"));
-                proc.group = Some(proc.number("ready "));
+                proc.group = Some(group_of(proc.number("ready ")));
                 kill(proc.pid(), sig);
                 let saw = proc.try_line(10.0);
                 (*init, (saw, proc.finish().0))
@@ -375,9 +397,7 @@ fn group_signals_reach_a_grandchild_only_with_g() {
                 }
                 let mut proc = Proc::spawn(c, &format!("{init} {how}"));
                 let grandchild = proc.number("ready ");
-                // SAFETY: getpgid takes no pointers.
-                let group_id = unsafe { libc::getpgid(grandchild) };
-                proc.group = Some(group_id);
+                proc.group = Some(group_of(grandchild));
                 kill(proc.pid(), libc::SIGTERM);
                 let code = proc.wait().code();
                 // Without -g the grandchild must not hear of it: give it time to.
@@ -537,8 +557,7 @@ fn parent_death_signal() {
                 });
                 assert!(found, "{init}: no child of init {pid}");
                 let sleep = sleep.unwrap();
-                // SAFETY: getpgid takes no pointers.
-                parent.group = Some(unsafe { libc::getpgid(sleep) });
+                parent.group = Some(group_of(sleep));
                 drop(parent.child.stdin.take());
                 assert_eq!(parent.finish().0, Some(0), "{init}: the parent shell");
                 let init_died = within(if p_kill { 2.0 } else { 0.3 }, || gone(pid));
