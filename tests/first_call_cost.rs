@@ -8,7 +8,6 @@
 
 mod common;
 use common::{Build, example};
-use std::ffi::CString;
 use std::path::Path;
 
 /// Instructions of tinyrt's start, first call and exit (about 1,183 today).
@@ -21,36 +20,9 @@ const STEP_LIMIT: usize = 1_000_000;
 
 /// One single-stepped run: (instructions outside the vDSO, inside it).
 fn single_step(exe: &Path) -> (usize, usize) {
-    let path = CString::new(exe.to_str().unwrap()).unwrap();
-    let devnull = CString::new("/dev/null").unwrap();
-    let argv: [*const libc::c_char; 2] = [path.as_ptr(), std::ptr::null()];
-    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
-    // SAFETY: the child calls only async-signal-safe functions on memory prepared before
-    // the fork.
-    let pid = unsafe {
-        let pid = libc::fork();
-        assert!(pid >= 0, "fork");
-        if pid == 0 {
-            let fd = libc::open(devnull.as_ptr(), libc::O_WRONLY);
-            libc::dup2(fd, 1);
-            libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
-            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-            libc::_exit(127);
-        }
-        pid
-    };
+    // Its stdout (one line) goes to a pipe that lives until the run ends.
+    let (pid, _stdout) = common::ptrace::start_traced(exe, &[], None);
     let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { assert_eq!(libc::waitpid(pid, &mut status, 0), pid) };
-    assert!(
-        libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGTRAP,
-        "no stop at exec: {status:#x}"
-    );
-    // SAFETY: an option for our stopped tracee: it dies with us if the test panics.
-    unsafe {
-        let opts = libc::PTRACE_O_EXITKILL as usize as *mut libc::c_void;
-        assert_eq!(libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, opts), 0);
-    }
     // The vDSO's mapping at the exec stop (it does not move).
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
     let (lo, hi) = maps
@@ -64,18 +36,7 @@ fn single_step(exe: &Path) -> (usize, usize) {
         .unwrap_or_else(|| panic!("no [vdso] mapping:\n{maps}"));
     let (mut outside, mut inside) = (0usize, 0usize);
     loop {
-        // SAFETY: GETREGS fills the struct we own from the stopped tracee.
-        let rip = unsafe {
-            let mut r: libc::user_regs_struct = std::mem::zeroed();
-            let rc = libc::ptrace(
-                libc::PTRACE_GETREGS,
-                pid,
-                0,
-                &mut r as *mut _ as *mut libc::c_void,
-            );
-            assert_eq!(rc, 0, "GETREGS");
-            r.rip
-        };
+        let rip = common::ptrace::regs(pid).rip;
         // The instruction at rip is the next one to run: count it, then run it.
         if (lo..hi).contains(&rip) {
             inside += 1;

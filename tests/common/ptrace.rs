@@ -56,7 +56,8 @@ fn poke(pid: i32, addr: u64, v: u64) {
     assert_eq!(r, 0, "POKEDATA {addr:#x}");
 }
 
-fn regs(pid: i32) -> libc::user_regs_struct {
+/// The stopped tracee's registers.
+pub fn regs(pid: i32) -> libc::user_regs_struct {
     // SAFETY: GETREGS fills the struct we own from the stopped tracee.
     unsafe {
         let mut r: libc::user_regs_struct = std::mem::zeroed();
@@ -71,19 +72,16 @@ fn regs(pid: i32) -> libc::user_regs_struct {
     }
 }
 
-/// Runs `exe args` under the harness.
-pub fn run_traced(exe: &Path, args: &[&str], tamper: Tamper) -> Traced {
-    run_traced_with(exe, args, tamper, None)
-}
-
-/// `run_traced`, with a seccomp program installed in the child before it execs.
-pub fn run_traced_with(
+/// Starts `exe args` with an empty environment, traced, its stdout a pipe (whose read end
+/// is returned), optionally under a seccomp program installed before the exec: it returns
+/// with the child stopped at its exec, set to die with us (and to mark its system call stops).
+pub fn start_traced(
     exe: &Path,
     args: &[&str],
-    tamper: Tamper,
-    seccomp: Option<Vec<libc::sock_filter>>,
-) -> Traced {
-    let fprog = seccomp.as_ref().map(|p| libc::sock_fprog {
+    seccomp: Option<&[libc::sock_filter]>,
+) -> (i32, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let fprog = seccomp.map(|p| libc::sock_fprog {
         len: p.len() as u16,
         filter: p.as_ptr() as *mut _,
     });
@@ -119,6 +117,8 @@ pub fn run_traced_with(
         libc::close(fds[1]);
         pid
     };
+    // SAFETY: fds[0] is the pipe's read end, ours alone from here.
+    let stdout = unsafe { std::fs::File::from_raw_fd(fds[0]) };
     let mut status = 0;
     // SAFETY: waiting for our own child.
     unsafe { assert_eq!(libc::waitpid(pid, &mut status, 0), pid) };
@@ -139,6 +139,23 @@ pub fn run_traced_with(
             0
         );
     }
+    (pid, stdout)
+}
+
+/// Runs `exe args` under the harness.
+pub fn run_traced(exe: &Path, args: &[&str], tamper: Tamper) -> Traced {
+    run_traced_with(exe, args, tamper, None)
+}
+
+/// `run_traced`, with a seccomp program installed in the child before it execs.
+pub fn run_traced_with(
+    exe: &Path,
+    args: &[&str],
+    tamper: Tamper,
+    seccomp: Option<Vec<libc::sock_filter>>,
+) -> Traced {
+    let (pid, mut stdout) = start_traced(exe, args, seccomp.as_deref());
+    let mut status = 0;
 
     // Walk the new stack to the auxiliary vector, in the tracee's word size.
     let w: u64 = if std::fs::read(exe).unwrap()[4] == 1 {
@@ -220,21 +237,11 @@ pub fn run_traced_with(
             deliver = sig;
         }
     };
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        // SAFETY: reading the pipe we own into our buffer.
-        let n = unsafe { libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n as usize]);
-    }
-    // SAFETY: closing our fd.
-    unsafe { libc::close(fds[0]) };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
     Traced {
         code,
-        stdout: String::from_utf8(out).unwrap(),
+        stdout: out,
         syscalls,
     }
 }
