@@ -205,11 +205,25 @@ fn within(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// `init` with stdin closed: on a terminal, tini would make its child's group the
-/// foreground one.
+/// `init` with stdin closed (on a terminal, tini would make its child's group the
+/// foreground one) and every signal's action the default: an action ignored where the test
+/// runs (`nohup` ignores SIGHUP) is passed on by init to its child, and a shell cannot trap
+/// a signal that was ignored when it started.
 fn command(init: &Path) -> Command {
     let mut c = Command::new(init);
     c.stdin(Stdio::null());
+    // SAFETY: the closure only calls sigaction (async-signal-safe) between fork and exec;
+    // 1..32 are the standard signals (glibc keeps 32 and 33 for itself).
+    unsafe {
+        c.pre_exec(|| {
+            for sig in 1..32 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            Ok(())
+        });
+    }
     c
 }
 
