@@ -52,7 +52,61 @@ fn vdso_listing_on_every_arch_matches_pyelftools() {
             live.contains(&format!("{} ", arch.vdso_symbol)),
             "{name}: {live}"
         );
+        // What tinyrt's own lookup resolved in a live run (`now -v`), at its offset in the
+        // image: the symbol pyelftools lists in the dump, at the same offset from the
+        // image's first load address (qemu's images are relocated to where they are mapped).
+        let verbose = ok_stdout(
+            arch.command(&dir.join("now")).arg("-v").output().unwrap(),
+            &name,
+        );
+        let resolved = resolved_offsets(&verbose);
+        assert!(
+            resolved.iter().any(|(f, _, _)| f == "clock_gettime"),
+            "{name}: {verbose}"
+        );
+        let first_load = lowest_load_address(&dump);
+        for (function, symbol, offset) in resolved {
+            let value = reference
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{symbol} 0x")))
+                .and_then(|v| u64::from_str_radix(v, 16).ok())
+                .unwrap_or_else(|| panic!("{name}: {function}: {symbol} not in\n{reference}"));
+            assert_eq!(offset, value - first_load, "{name}: {function} ({symbol})");
+        }
     }
+}
+
+/// `now -v`'s lines for the functions the vDSO serves (`# time: vdso NAME@VERSION at
+/// 0xADDR`): (function, NAME@VERSION, ADDR minus the image's address).
+fn resolved_offsets(verbose: &str) -> Vec<(String, String, u64)> {
+    let hex = |v: &str| u64::from_str_radix(v.trim_start_matches("0x"), 16).unwrap();
+    let base = verbose
+        .lines()
+        .find_map(|l| l.strip_prefix("# vdso image: "))
+        .and_then(|l| l.split(" at ").nth(1))
+        .map(|l| hex(l.split(',').next().unwrap()))
+        .unwrap_or_else(|| panic!("no image line in {verbose}"));
+    verbose
+        .lines()
+        .filter_map(|l| {
+            let (function, rest) = l.strip_prefix("# ")?.split_once(": vdso ")?;
+            let (symbol, addr) = rest.split_once(" at ")?;
+            Some((function.to_owned(), symbol.to_owned(), hex(addr) - base))
+        })
+        .collect()
+}
+
+/// The lowest PT_LOAD address of an image, read by pyelftools.
+fn lowest_load_address(image: &std::path::Path) -> u64 {
+    let script = "import sys\nfrom elftools.elf.elffile import ELFFile\n\
+        f = ELFFile(open(sys.argv[1], 'rb'))\n\
+        print(min(s['p_vaddr'] for s in f.iter_segments() if s['p_type'] == 'PT_LOAD'))";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(image)
+        .output()
+        .unwrap();
+    ok_stdout(out, "pyelftools").trim().parse().unwrap()
 }
 
 fn run_on(arch: &common::Arch, exe: &std::path::Path, args: &[&str]) -> std::process::Output {
