@@ -17,7 +17,8 @@
 //! other's, and the median of the per-round ratios, so that the machine's drift hits both
 //! alike. The clock id is a constant at the call (`const`) or comes through `black_box`
 //! (`var`). getcpu from the rseq area is set beside the dispatch's getcpu (the vDSO's where
-//! it has one) and rustix's. Under qemu-user the numbers are emulated.
+//! it has one), and the CPU alone (`cpu::current`) beside rustix's `sched_getcpu`. Under
+//! qemu-user the numbers are emulated.
 #![no_std]
 #![no_main]
 
@@ -178,6 +179,17 @@ fn cpu_tag() -> &'static str {
     }
 }
 
+/// What serves `cpu::current`: the rseq area whenever it is registered (with or without
+/// the node), else the dispatch.
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
+fn current_tag() -> &'static str {
+    if cpu::rseq_registered() {
+        "rseq"
+    } else {
+        cpu_tag()
+    }
+}
+
 /// `ours` and `theirs` in alternating batches of the same call count: the median of their
 /// ns/call and of the per-round ratios (ours / theirs).
 fn pair(mut ours: impl FnMut(), mut theirs: impl FnMut()) -> (f64, f64, f64) {
@@ -292,15 +304,16 @@ fn rustix_pairs() {
     clock_pair!(clock_gettime, "MONOTONIC", MONOTONIC, Monotonic);
     // rustix's clock_getres is the system call.
     clock_pair!(clock_getres, "MONOTONIC", MONOTONIC, Monotonic);
+    // The CPU alone on both sides (rustix has no call for the node).
     let r = pair(
         || {
-            black_box(cpu::getcpu().ok());
+            black_box(cpu::current().ok());
         },
         || {
             black_box(rustix::thread::sched_getcpu());
         },
     );
-    side("getcpu", "rustix", cpu_tag(), r);
+    side("sched_getcpu", "rustix", current_tag(), r);
 }
 
 #[cfg(any(target_arch = "powerpc64", target_arch = "s390x"))]

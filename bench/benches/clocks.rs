@@ -7,6 +7,7 @@
 //! that target directory's criterion/report/index.html.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use tinyrt_bench::iter;
 use tinyrt_rt::time::{self as t, ClockId};
 
 #[inline(always)]
@@ -36,10 +37,12 @@ fn glibc_res(id: libc::clockid_t) -> libc::timespec {
 macro_rules! const_clock {
     ($c:expr, $name:literal, $ours:ident, $theirs:ident, $rustix:ident) => {{
         let mut g = $c.benchmark_group(concat!("clock_gettime_", $name, "_const"));
-        g.bench_function("tinyrt", |b| b.iter(|| t::clock_gettime(ClockId::$ours)));
-        g.bench_function("glibc", |b| b.iter(|| glibc_clock(libc::$theirs)));
+        g.bench_function("tinyrt", |b| iter(b, || t::clock_gettime(ClockId::$ours)));
+        g.bench_function("glibc", |b| iter(b, || glibc_clock(libc::$theirs)));
         g.bench_function("rustix", |b| {
-            b.iter(|| rustix::time::clock_gettime(rustix::time::ClockId::$rustix))
+            iter(b, || {
+                rustix::time::clock_gettime(rustix::time::ClockId::$rustix)
+            })
         });
         g.finish();
     }};
@@ -88,22 +91,22 @@ fn clocks(c: &mut Criterion) {
     t::init();
     for (name, ours, theirs, rustix_id) in cases {
         let mut g = c.benchmark_group(format!("clock_gettime_{name}"));
-        g.bench_function("tinyrt", |b| b.iter(|| t::clock_gettime(black_box(ours))));
+        g.bench_function("tinyrt", |b| iter(b, || t::clock_gettime(black_box(ours))));
         g.bench_function("tinyrt_syscall", |b| {
-            b.iter(|| t::syscall::clock_gettime(black_box(ours)))
+            iter(b, || t::syscall::clock_gettime(black_box(ours)))
         });
-        g.bench_function("glibc", |b| b.iter(|| glibc_clock(black_box(theirs))));
+        g.bench_function("glibc", |b| iter(b, || glibc_clock(black_box(theirs))));
         if let Some(r) = rustix_id {
             g.bench_function("rustix", |b| {
-                b.iter(|| rustix::time::clock_gettime(black_box(r)))
+                iter(b, || rustix::time::clock_gettime(black_box(r)))
             });
         }
         match name {
             "MONOTONIC" => {
-                g.bench_function("std_Instant", |b| b.iter(std::time::Instant::now));
+                g.bench_function("std_Instant", |b| iter(b, std::time::Instant::now));
             }
             "REALTIME" => {
-                g.bench_function("std_SystemTime", |b| b.iter(std::time::SystemTime::now));
+                g.bench_function("std_SystemTime", |b| iter(b, std::time::SystemTime::now));
             }
             _ => {}
         }
@@ -126,30 +129,34 @@ fn clocks(c: &mut Criterion) {
     );
 
     let mut g = c.benchmark_group("clock_getres_MONOTONIC_const");
-    g.bench_function("tinyrt", |b| b.iter(|| t::clock_getres(ClockId::MONOTONIC)));
-    g.bench_function("glibc", |b| b.iter(|| glibc_res(libc::CLOCK_MONOTONIC)));
+    g.bench_function("tinyrt", |b| {
+        iter(b, || t::clock_getres(ClockId::MONOTONIC))
+    });
+    g.bench_function("glibc", |b| iter(b, || glibc_res(libc::CLOCK_MONOTONIC)));
     g.finish();
 
     let mut g = c.benchmark_group("clock_getres_MONOTONIC");
     g.bench_function("tinyrt", |b| {
-        b.iter(|| t::clock_getres(black_box(ClockId::MONOTONIC)))
+        iter(b, || t::clock_getres(black_box(ClockId::MONOTONIC)))
     });
     g.bench_function("tinyrt_syscall", |b| {
-        b.iter(|| t::syscall::clock_getres(black_box(ClockId::MONOTONIC)))
+        iter(b, || {
+            t::syscall::clock_getres(black_box(ClockId::MONOTONIC))
+        })
     });
     g.bench_function("glibc", |b| {
-        b.iter(|| glibc_res(black_box(libc::CLOCK_MONOTONIC)))
+        iter(b, || glibc_res(black_box(libc::CLOCK_MONOTONIC)))
     });
     g.bench_function("rustix", |b| {
-        b.iter(|| rustix::time::clock_getres(black_box(R::Monotonic)))
+        iter(b, || rustix::time::clock_getres(black_box(R::Monotonic)))
     });
     g.finish();
 
     let mut g = c.benchmark_group("gettimeofday");
-    g.bench_function("tinyrt", |b| b.iter(t::gettimeofday));
-    g.bench_function("tinyrt_syscall", |b| b.iter(t::syscall::gettimeofday));
+    g.bench_function("tinyrt", |b| iter(b, t::gettimeofday));
+    g.bench_function("tinyrt_syscall", |b| iter(b, t::syscall::gettimeofday));
     g.bench_function("glibc", |b| {
-        b.iter(|| {
+        iter(b, || {
             let mut tv = libc::timeval {
                 tv_sec: 0,
                 tv_usec: 0,
@@ -162,23 +169,48 @@ fn clocks(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("time");
-    g.bench_function("tinyrt", |b| b.iter(t::time));
-    g.bench_function("tinyrt_syscall", |b| b.iter(t::syscall::time));
+    g.bench_function("tinyrt", |b| iter(b, t::time));
+    g.bench_function("tinyrt_syscall", |b| iter(b, t::syscall::time));
     g.bench_function("glibc", |b| {
-        b.iter(|| {
+        iter(b, || {
             // SAFETY: time(NULL) has no preconditions.
             unsafe { libc::time(std::ptr::null_mut()) }
         })
     });
     g.finish();
 
+    // The CPU and the node: glibc's getcpu (the vDSO's) answers the same pair; rustix has
+    // no call for the node.
     let mut g = c.benchmark_group("getcpu");
-    g.bench_function("tinyrt", |b| b.iter(tinyrt_rt::cpu::getcpu));
-    g.bench_function("tinyrt_syscall", |b| b.iter(tinyrt_rt::cpu::syscall_getcpu));
-    // SAFETY: sched_getcpu has no preconditions (glibc serves it from rseq where it can).
-    g.bench_function("glibc", |b| b.iter(|| unsafe { libc::sched_getcpu() }));
-    g.bench_function("rustix", |b| b.iter(rustix::thread::sched_getcpu));
+    g.bench_function("tinyrt", |b| iter(b, tinyrt_rt::cpu::getcpu));
+    g.bench_function("tinyrt_syscall", |b| {
+        iter(b, tinyrt_rt::cpu::syscall_getcpu)
+    });
+    g.bench_function("glibc", |b| {
+        iter(b, || {
+            let (mut cpu, mut node) = (0, 0);
+            // SAFETY: both pointers are to our own locals.
+            match unsafe { getcpu(&mut cpu, &mut node) } {
+                0 => Ok((cpu, node)),
+                _ => Err(()),
+            }
+        })
+    });
     g.finish();
+
+    // The CPU alone, as C's sched_getcpu answers it (glibc serves it from its rseq area where
+    // it can).
+    let mut g = c.benchmark_group("sched_getcpu");
+    g.bench_function("tinyrt", |b| iter(b, tinyrt_rt::cpu::current));
+    // SAFETY: sched_getcpu has no preconditions.
+    g.bench_function("glibc", |b| iter(b, || unsafe { libc::sched_getcpu() }));
+    g.bench_function("rustix", |b| iter(b, rustix::thread::sched_getcpu));
+    g.finish();
+}
+
+unsafe extern "C" {
+    /// glibc's getcpu (2.29 and later; the libc crate does not declare it).
+    fn getcpu(cpu: *mut libc::c_uint, node: *mut libc::c_uint) -> libc::c_int;
 }
 
 criterion_group! {

@@ -4,6 +4,7 @@
 //! reads. `scripts/report` turns the medians into the README's getrandom table.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use tinyrt_bench::iter;
 use tinyrt_rt::random::{self, Flags};
 
 fn getrandom(c: &mut Criterion) {
@@ -14,13 +15,17 @@ fn getrandom(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("getrandom_{n}"));
         g.throughput(criterion::Throughput::Bytes(n as u64));
         g.bench_function("tinyrt", |b| {
-            b.iter(|| random::getrandom(black_box(&mut buf[..n]), Flags::NONE))
+            iter(b, || {
+                random::getrandom(black_box(&mut buf[..n]), Flags::NONE)
+            })
         });
         g.bench_function("tinyrt_syscall", |b| {
-            b.iter(|| random::syscall::getrandom(black_box(&mut buf[..n]), Flags::NONE))
+            iter(b, || {
+                random::syscall::getrandom(black_box(&mut buf[..n]), Flags::NONE)
+            })
         });
         g.bench_function("glibc", |b| {
-            b.iter(|| {
+            iter(b, || {
                 let p = black_box(&mut buf[..n]);
                 // SAFETY: writes at most n bytes into our buffer.
                 unsafe { libc::getrandom(p.as_mut_ptr().cast(), n, 0) }

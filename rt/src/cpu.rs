@@ -131,6 +131,10 @@ fn getcpu_elsewhere() -> Result<(u32, u32), Errno> {
 /// registered, even where the kernel's area has no node.
 #[inline]
 pub fn current() -> Result<u32, Errno> {
+    // In library mode, as in `getcpu`: straight to the dispatch.
+    if cfg!(feature = "library-mode") && !crate::env::started_by_tinyrt() {
+        return dispatch_getcpu().map(|(cpu, _)| cpu);
+    }
     match state() {
         AREA_CPU_NODE | AREA_CPU => Ok(AREA.cpu_id()),
         _ => dispatch_getcpu().map(|(cpu, _)| cpu),
