@@ -229,7 +229,7 @@ fn on_every_arch_the_feature_spares_rustix_the_auxv_calls() {
 /// Where rustix has no libc-free backend with stable Rust (`Arch::rustix` false: s390x and
 /// powerpc64le, whose linux_raw needs `--cfg rustix_use_experimental_asm`), the limit is
 /// what the README says: `with_rustix` says why and exits 2, and tinyrt's `rustix` feature
-/// stops the build with its `compile_error!` (start/src/lib.rs). When rustix gains a stable
+/// stops the build with its `compile_error!` (start/src/arch/no_rustix.rs). When rustix gains a stable
 /// backend there, this fails and the arch entries can say `rustix: true`.
 #[test]
 fn where_rustix_has_no_libc_free_backend_the_limit_is_stated() {

@@ -33,6 +33,15 @@ impl Traced {
     }
 }
 
+/// Asserts how many times each system call of `want` (name, number, count) was made, as
+/// `syscalls` (a run's `Traced::syscalls`) counted them.
+pub fn assert_counts(syscalls: &HashMap<i64, usize>, want: &[(&str, i64, usize)]) {
+    for &(name, nr, n) in want {
+        let got = syscalls.get(&nr).copied().unwrap_or(0);
+        assert_eq!(got, n, "{name} ({nr}) calls: {syscalls:?}");
+    }
+}
+
 fn peek(pid: i32, addr: u64) -> u64 {
     // SAFETY: PTRACE_PEEKDATA reads a word of the stopped tracee; errors come back in errno.
     unsafe {

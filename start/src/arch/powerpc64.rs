@@ -40,11 +40,6 @@ pub use generic_mem::{copy_backward, copy_forward, fill};
 #[cfg(feature = "pie")]
 pub const R_RELATIVE: u32 = 22;
 
-// rustix's libc-free backend needs a nightly feature here (`--cfg rustix_use_experimental_asm`),
-// and its libc one cannot link into a static tinyrt program.
-#[cfg(feature = "rustix")]
-compile_error!(
-    "ERROR(tinyrt): the `rustix` feature needs rustix's libc-free backend, which needs a \
-     nightly feature on powerpc64 and s390x (`--cfg rustix_use_experimental_asm`): build \
-     without it there"
-);
+// No `rustix` feature here (see the file).
+#[path = "no_rustix.rs"]
+mod no_rustix;
