@@ -16,7 +16,7 @@
 use core::time::Duration;
 use tinyrt::io::{self, STDERR, STDOUT};
 
-tinyrt::main!(main);
+tinyrt::main!(main, keep_closed_stdio);
 
 /// Nanoseconds, saturated: `FOREVER` stands for every interval too long to count.
 const FOREVER: u64 = u64::MAX;

@@ -143,6 +143,25 @@ fn every_example_runs_on_every_arch() {
             err.starts_with("panicked at examples/panic.rs:") && err.ends_with(":\nboom\n"),
             "{name}: {err}"
         );
+        // Started with 0 and 1 closed: both on /dev/null before main (one ppoll, the old
+        // 32-bit one where time is 32-bit), and a pipe takes 3 and 4.
+        let mut c = arch.command(&dir.join("stdfds"));
+        // SAFETY: close is async-signal-safe; the descriptors are the child's own.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+                libc::close(0);
+                libc::close(1);
+                Ok(())
+            });
+        }
+        let out = c.output().unwrap();
+        let report = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {report}");
+        assert!(
+            report.starts_with("0 /dev/null\n1 /dev/null\n2 pipe:[")
+                && report.ends_with("\npipe 3 4\n"),
+            "{name}: {report}"
+        );
         let out = run_on(&arch, &dir.join("auxv"), &[]);
         let text = ok_stdout(out, &name);
         assert!(

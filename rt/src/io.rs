@@ -20,6 +20,25 @@ pub const STDOUT: Fd = Fd(1);
 /// Standard error.
 pub const STDERR: Fd = Fd(2);
 
+/// Opens `/dev/null` on each of the descriptors 0, 1 and 2 that is closed, as std does
+/// before `main`: otherwise the program's first `open` or `pipe` would take the number, and
+/// what it prints would go into that file or pipe. One `ppoll` when all three are open
+/// (`tinyrt::main!` calls this unless told `keep_closed_stdio`). `Err` when one is closed
+/// and `/dev/null` cannot be opened onto it (the descriptor stays closed).
+pub fn open_closed_std_fds() -> Result<(), Errno> {
+    for (fd, closed) in crate::sys::closed_std_fds().into_iter().enumerate() {
+        if closed {
+            // The lowest free number: this one, since the ones below it are open by now.
+            let got = crate::sys::open(c"/dev/null", linux_raw_sys::general::O_RDWR, 0)?;
+            if got != fd as i32 {
+                let _ = crate::sys::close(got);
+                return Err(Errno::EBADF);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `write(2)` once: the number of bytes the kernel took.
 #[inline]
 pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
