@@ -37,6 +37,8 @@ pub use tinyrt_rt::*;
 /// `/dev/null`, as std does (one `ppoll` when they are open: see
 /// [`io::open_closed_std_fds`](crate::io::open_closed_std_fds)); if `/dev/null` cannot be
 /// opened the program says so and aborts (SIGABRT), as std does.
+/// When `f` returns, a failed `print!` to standard output is reported as GNU's tools do
+/// (see [`io`](crate::io)).
 /// `tinyrt::main!(f, keep_closed_stdio)` leaves them as they came, for the smallest
 /// programs: no system call before `f`, but a closed one is then the number the program's
 /// first `open` or `pipe` gets.
@@ -50,7 +52,8 @@ macro_rules! main {
             vars: $crate::env::Vars,
         ) -> i32 {
             $crate::__private::open_closed_std_fds();
-            $crate::__private::call_main($main, args, vars)
+            let code = $crate::__private::call_main($main, args, vars);
+            $crate::process::exit_code_after_main(code)
         }
     };
     ($main:path, keep_closed_stdio) => {
@@ -60,7 +63,8 @@ macro_rules! main {
             args: $crate::env::Args,
             vars: $crate::env::Vars,
         ) -> i32 {
-            $crate::__private::call_main($main, args, vars)
+            let code = $crate::__private::call_main($main, args, vars);
+            $crate::process::exit_code_after_main(code)
         }
     };
 }

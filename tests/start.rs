@@ -368,3 +368,37 @@ fn closed_standard_descriptors_are_opened_on_dev_null() {
         "{err}"
     );
 }
+
+/// A program whose `println!` fails (standard output on a full device) says so when `main`
+/// returns and exits 1, as GNU's tools do: side by side with coreutils' `echo`, run under the
+/// same name. Writes that succeed leave the status alone.
+#[test]
+fn a_failed_print_is_reported_at_exit_as_gnu_tools_do() {
+    use std::os::unix::process::CommandExt;
+    let run = |program: &std::path::Path| {
+        let out = Command::new(program)
+            .arg0("echo")
+            .arg("hi")
+            .env("LC_ALL", "C")
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let gnu = run(std::path::Path::new("/bin/echo"));
+    assert_eq!(
+        gnu,
+        (
+            Some(1),
+            "echo: write error: No space left on device\n".to_owned()
+        )
+    );
+    let exe = example(Build::Release, "args");
+    assert_eq!(run(&exe), gnu);
+    let out = Command::new(&exe).arg("hi").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+}
