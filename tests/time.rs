@@ -1,6 +1,8 @@
 //! The time API in library mode (tinyrt-rt inside this std test program): it finds the vDSO
 //! through prctl(PR_GET_AUXV) or /proc/self/auxv, and every clock agrees with glibc's.
 
+mod common;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use tinyrt_rt::auxv;
 use tinyrt_rt::time::{
@@ -50,13 +52,24 @@ fn library_mode_finds_the_vdso_through_the_kernel() {
     // SAFETY: as above.
     let page = unsafe { libc::getauxval(libc::AT_PAGESZ) } as usize;
     assert_eq!(auxv::page_size(), Some(page));
+    // getrandom is in x86_64's vDSO from Linux 6.11 (pyelftools on this process's vDSO
+    // says whether this kernel's has it); before, the system call serves it.
+    let vdso_getrandom = common::host_vdso_exports("__vdso_getrandom");
     for f in Function::ALL {
         match time::backend(f) {
+            Backend::Syscall if f == Function::Getrandom && !vdso_getrandom => {
+                eprintln!("this kernel's vDSO has no getrandom: the system call serves it");
+                assert!(tinyrt_rt::random::fill(&mut [0u8; 16]).is_ok());
+            }
             Backend::Vdso {
                 symbol,
                 version,
                 address,
             } => {
+                assert!(
+                    f != Function::Getrandom || vdso_getrandom,
+                    "{symbol} taken, yet pyelftools lists no __vdso_getrandom"
+                );
                 assert_eq!(version, "LINUX_2.6");
                 assert!(symbol.starts_with("__vdso_"), "{symbol}");
                 assert!(
