@@ -285,7 +285,7 @@ mod tests {
             assert!(got >= ORIG_RSEQ_SIZE && got <= size_of::<RseqArea>());
             if got != ORIG_RSEQ_SIZE {
                 let (f, a) = (feature.unwrap_or(0), align.unwrap_or(32));
-                assert!(got >= f && got % a == 0 && a <= align_of::<RseqArea>());
+                assert!(got >= f && got.is_multiple_of(a) && a <= align_of::<RseqArea>());
             }
         }
         // An area aligned to 128 (a larger static) serves a kernel asking for 128.
