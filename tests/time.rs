@@ -36,6 +36,30 @@ fn glibc_res(clock: ClockId) -> Result<Timespec, i32> {
     }
 }
 
+/// What `library_mode_finds_the_vdso_through_the_kernel` prints where the kernel's vDSO has
+/// no getrandom (before Linux 6.11).
+const NO_VDSO_GETRANDOM: &str = "this kernel's vDSO has no getrandom: the system call serves it";
+
+/// Set in the re-run of `library_mode_finds_the_vdso_through_the_kernel` that
+/// `before_linux_6_11_the_system_call_serves_getrandom` starts.
+const CHILD: &str = "TINYRT_TESTS_TIME_NO_VDSO_GETRANDOM";
+
+/// The check below on a kernel without the vDSO's getrandom, wherever the tests run: this
+/// binary runs it again with the symbol renamed in its vDSO (ptrace), and it takes the
+/// system-call branch and passes.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn before_linux_6_11_the_system_call_serves_getrandom() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let out = common::ptrace::rerun_without_vdso_getrandom(
+        "library_mode_finds_the_vdso_through_the_kernel",
+        CHILD,
+    );
+    assert!(out.contains(NO_VDSO_GETRANDOM), "{out}");
+}
+
 #[test]
 fn library_mode_finds_the_vdso_through_the_kernel() {
     assert!(
@@ -58,7 +82,7 @@ fn library_mode_finds_the_vdso_through_the_kernel() {
     for f in Function::ALL {
         match time::backend(f) {
             Backend::Syscall if f == Function::Getrandom && !vdso_getrandom => {
-                eprintln!("this kernel's vDSO has no getrandom: the system call serves it");
+                println!("{NO_VDSO_GETRANDOM}");
                 assert!(tinyrt_rt::random::fill(&mut [0u8; 16]).is_ok());
             }
             Backend::Vdso {

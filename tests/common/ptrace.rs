@@ -114,6 +114,16 @@ pub fn start_traced(
     args: &[&str],
     seccomp: Option<&[libc::sock_filter]>,
 ) -> (i32, std::fs::File) {
+    start_traced_env(exe, args, &[], seccomp)
+}
+
+/// `start_traced` with the environment `env` ("NAME=value" each).
+fn start_traced_env(
+    exe: &Path,
+    args: &[&str],
+    env: &[String],
+    seccomp: Option<&[libc::sock_filter]>,
+) -> (i32, std::fs::File) {
     use std::os::fd::FromRawFd;
     let fprog = seccomp.map(|p| libc::sock_fprog {
         len: p.len() as u16,
@@ -124,7 +134,12 @@ pub fn start_traced(
     argv_c.extend(args.iter().map(|a| CString::new(*a).unwrap()));
     let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|c| c.as_ptr()).collect();
     argv.push(std::ptr::null());
-    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    let env_c: Vec<CString> = env
+        .iter()
+        .map(|e| CString::new(e.as_str()).unwrap())
+        .collect();
+    let mut envp: Vec<*const libc::c_char> = env_c.iter().map(|c| c.as_ptr()).collect();
+    envp.push(std::ptr::null());
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills fds; fork's child only calls async-signal-safe functions on
     // memory prepared before the fork.
@@ -188,7 +203,22 @@ pub fn run_traced_with(
     tamper: Tamper,
     seccomp: Option<Vec<libc::sock_filter>>,
 ) -> Traced {
-    let (pid, mut stdout) = start_traced(exe, args, seccomp.as_deref());
+    run_traced_full(exe, args, &[], tamper, seccomp)
+}
+
+/// `run_traced` with the environment `env` ("NAME=value" each).
+pub fn run_traced_env(exe: &Path, args: &[&str], env: &[String], tamper: Tamper) -> Traced {
+    run_traced_full(exe, args, env, tamper, None)
+}
+
+fn run_traced_full(
+    exe: &Path,
+    args: &[&str],
+    env: &[String],
+    tamper: Tamper,
+    seccomp: Option<Vec<libc::sock_filter>>,
+) -> Traced {
+    let (pid, mut stdout) = start_traced_env(exe, args, env, seccomp.as_deref());
     let mut status = 0;
 
     // Walk the new stack to the auxiliary vector, in the tracee's word size.
@@ -381,4 +411,30 @@ fn rename(pid: i32, base: u64, from: &[u8], to: &[u8]) {
         + 1;
     // /proc/pid/mem writes reach read-only pages of a ptrace-stopped tracee (copy on write).
     mem.write_all_at(to, base + at as u64).unwrap();
+}
+
+/// Runs the test `name` of the calling test binary again, alone, under the harness, with
+/// `__vdso_getrandom` renamed in its vDSO at exec: the process sees what a kernel before
+/// 6.11 gives (no vDSO getrandom; pyelftools on its own vDSO agrees). `child` is set in its
+/// environment (the test's way to know it is the re-run), and PATH (for pyelftools). Its
+/// libtest output (`--nocapture`: the test's own prints too) after checking it passed.
+pub fn rerun_without_vdso_getrandom(name: &str, child: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let env = [
+        format!("PATH={}", std::env::var("PATH").unwrap_or_default()),
+        format!("{child}=1"),
+    ];
+    let t = run_traced_env(
+        &exe,
+        &[name, "--exact", "--nocapture", "--test-threads=1"],
+        &env,
+        Tamper::RenameInVdso(b"__vdso_getrandom", b"__vdso_getrandoX"),
+    );
+    assert!(
+        t.code == 0 && t.stdout.contains("test result: ok. 1 passed"),
+        "{name} without a vDSO getrandom: exit {}: {}",
+        t.code,
+        t.stdout
+    );
+    t.stdout
 }
