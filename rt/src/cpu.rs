@@ -2,8 +2,9 @@
 //!
 //! In a tinyrt program the first [`getcpu`] registers an rseq area for the thread (Linux
 //! 4.18+: a static area, 64-byte aligned, its length from `AT_RSEQ_FEATURE_SIZE` and
-//! `AT_RSEQ_ALIGN` as [`rseq_len`] says, the architecture's signature). From then on the kernel writes the thread's CPU into the area
-//! whenever it returns to user space on another one, and a read is two loads, no call. The
+//! `AT_RSEQ_ALIGN` as `rseq_len` says, the architecture's signature). From then on the
+//! kernel writes the thread's CPU into the area whenever it returns to user space on
+//! another one, and a read is two loads, no call. The
 //! node comes from the area too where the kernel's rseq has `node_id` (Linux 6.3+, a feature
 //! size of 24 bytes or more). Where the registration is refused (qemu-user answers ENOSYS;
 //! EINVAL, EBUSY; a seccomp filter), or the kernel's area has no node, `getcpu` goes
@@ -62,7 +63,7 @@ const ORIG_RSEQ_SIZE: usize = 32;
 /// at a 32-byte-aligned address: the kernel then writes the original fields (`cpu_id`, and
 /// from Linux 6.3 `node_id`, both inside them), never a later one. Nothing is allocated, and
 /// no kernel's answer can make the area move: a read stays three loads of one static.
-pub const fn rseq_len(
+const fn rseq_len(
     feature: Option<usize>,
     kernel_align: Option<usize>,
     size: usize,
