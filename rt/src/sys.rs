@@ -79,8 +79,9 @@ pub fn mprotect_none(addr: usize, len: usize) -> Result<(), Errno> {
 /// The kernel's `struct rseq` (include/uapi/linux/rseq.h) with room for later fields: the
 /// area a thread registers with `rseq`, which the kernel updates on every return to user
 /// space after the thread was preempted, migrated or signalled. The fields are atomics: the
-/// kernel writes them while the program may read them.
-#[repr(C, align(32))]
+/// kernel writes them while the program may read them. 64-byte aligned: the alignment Linux
+/// 7.x asks (`AT_RSEQ_ALIGN`) for a registration longer than the original 32 bytes.
+#[repr(C, align(64))]
 pub struct RseqArea {
     /// `cpu_id_start`, `cpu_id`, `rseq_cs` (two words, kept 0: no critical section),
     /// `flags`, `node_id` (Linux 6.3+), `mm_cid` (6.3+), then room.
