@@ -286,7 +286,8 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     cmd.process_group(0)
         .foreground(true)
         .signal_mask(child_mask)
-        .default_signals(restore);
+        .default_signals(restore)
+        .shell_fallback(true);
     let child = match cmd.spawn() {
         Ok(c) => c.id(),
         Err(e) => {

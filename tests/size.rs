@@ -32,9 +32,11 @@ fn size_budgets() {
         "mono is {mono} bytes, over issue 18's 2,976 (it was 2,888)"
     );
     let init = size(Build::Size, "init");
+    // Issue 17 asked for 8 KiB (it was 8,128); issue 24 added tini's /bin/sh fallback for a
+    // program without `#!` (193 bytes) and the report of a failed print at exit.
     assert!(
-        init <= 8_192,
-        "init is {init} bytes in size mode, over issue 17's 8 KiB (was 8,128)"
+        init <= 8_448,
+        "init is {init} bytes in size mode, over 8,448 (8,384 with issue 24's fixes)"
     );
     // The budgets are about the file the user ships: it must be complete (runs), not cut.
     assert_eq!(

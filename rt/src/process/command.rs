@@ -64,6 +64,9 @@ pub struct Command<'a> {
     pub(super) env_hook: Option<EnvHook>,
     /// Opens pipes and /dev/null: set by the methods that ask for them, likewise.
     pub(super) stdio_hook: Option<StdioHook>,
+    /// How the child execs: set by `shell_fallback`, so that a program that never asks
+    /// carries none of the fallback.
+    pub(super) exec: ExecFn,
 }
 
 /// Listed arguments: the first [`MAX_ARGS`] inline, the rest on the heap (feature `alloc`)
@@ -186,10 +189,10 @@ pub(super) const STDIO: StdioHook = StdioHook {
 
 impl<'a> Command<'a> {
     /// Runs `program` (with `/`: that file; without: the first match in `PATH`, like
-    /// `execvp`), with `program` as `argv[0]` and no other argument. The `PATH` searched is
-    /// the child's when the command changes it (as std does), else ours. A file that is
-    /// neither ELF nor `#!` (ENOEXEC) runs as `/bin/sh FILE ARGS...`, as glibc's `execvp`
-    /// (and so std's `Command`) runs it; past 254 arguments it stays ENOEXEC.
+    /// `execvp` but without its /bin/sh fallback for ENOEXEC unless
+    /// [`Command::shell_fallback`] asks for it, as std's `Command` and musl), with `program`
+    /// as `argv[0]` and no other argument. The `PATH` searched is the child's when the
+    /// command changes it (as std does), else ours.
     #[inline]
     pub fn new(program: &'a CStr) -> Command<'a> {
         let mut list = Listed {
@@ -226,6 +229,7 @@ impl<'a> Command<'a> {
             defaults: SigSet::EMPTY,
             env_hook: None,
             stdio_hook: None,
+            exec: plain_execve,
         }
     }
 
@@ -345,6 +349,18 @@ impl<'a> Command<'a> {
     /// execve otherwise; every signal with a handler is always reset).
     pub fn default_signals(&mut self, set: SigSet) -> &mut Command<'a> {
         self.defaults = set;
+        self
+    }
+
+    /// With `true`, a file the kernel refuses as not a program (ENOEXEC: neither ELF nor
+    /// `#!`) runs as `/bin/sh FILE ARGS...`, as glibc's `execvp` (and so tini) runs it; past
+    /// 254 arguments it stays ENOEXEC. Off by default, as in std's `Command` (glibc's
+    /// `posix_spawn`) and musl.
+    pub fn shell_fallback(&mut self, on: bool) -> &mut Command<'a> {
+        self.exec = match on {
+            true => exec_or_shell,
+            false => plain_execve,
+        };
         self
     }
 

@@ -31,7 +31,13 @@ pub(super) struct ChildPlan<'a> {
     pub(super) defaults: SigSet,
     /// The write end of the error pipe (-1 for `exec`).
     pub(super) report: i32,
+    /// `execve`, or `exec_or_shell` when the command asks for the shell fallback.
+    pub(super) exec: ExecFn,
 }
+
+/// How the child execs a path: `execve`'s contract.
+pub(super) type ExecFn =
+    unsafe fn(*const c_char, *const *const c_char, *const *const c_char) -> Errno;
 
 /// Memory for a changed environment: the pointer array and the `NAME=value` strings.
 pub(super) struct Scratch {
@@ -214,6 +220,7 @@ pub(super) fn plan<'a>(
         mask: c.mask.unwrap_or(SigSet::EMPTY),
         defaults: c.defaults,
         report,
+        exec: c.exec,
     })
 }
 
@@ -434,7 +441,7 @@ pub(super) unsafe fn run_plan(plan: &ChildPlan<'_>) -> Errno {
             return e;
         }
         let Some(search) = plan.search else {
-            return exec_or_shell(plan.program, plan.argv, plan.envp);
+            return (plan.exec)(plan.program, plan.argv, plan.envp);
         };
         // `execvp`: each PATH entry in turn (an empty one is the current directory); ENOENT
         // and ENOTDIR try the next, EACCES too but is what we report if nothing else runs.
@@ -454,7 +461,7 @@ pub(super) unsafe fn run_plan(plan: &ChildPlan<'_>) -> Errno {
             if !fits {
                 continue;
             }
-            match exec_or_shell(buf.as_ptr() as *const c_char, plan.argv, plan.envp) {
+            match (plan.exec)(buf.as_ptr() as *const c_char, plan.argv, plan.envp) {
                 Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG => {}
                 Errno::EACCES => seen_eacces = true,
                 e => return e,
@@ -519,15 +526,15 @@ pub(super) unsafe fn install_streams(fds: &[i32; 3]) -> Option<Errno> {
 const SHELL_ARGS: usize = 256;
 
 /// `execve`, and where the kernel answers ENOEXEC (a file with neither an ELF header nor
-/// `#!`), `/bin/sh PATH ARGS...` as glibc's `execvp` does (so std's `Command` on glibc, and
-/// tini): returns only on failure, ENOEXEC if the shell cannot be run either or the
-/// arguments are more than `SHELL_ARGS`. Learned from glibc's and POSIX's description of
-/// `execvp`; musl does not do this.
+/// `#!`), `/bin/sh PATH ARGS...` as glibc's `execvp` does (and so tini): returns only on
+/// failure, ENOEXEC if the shell cannot be run either or the arguments are more than
+/// `SHELL_ARGS`. Learned from POSIX's description of `execvp`; musl's `execvp` and glibc's
+/// `posix_spawn` (std's `Command`) do not do this.
 ///
 /// # Safety
 /// As `execve`.
 #[inline(never)]
-unsafe fn exec_or_shell(
+pub(super) unsafe fn exec_or_shell(
     path: *const c_char,
     argv: *const *const c_char,
     envp: *const *const c_char,
@@ -562,6 +569,19 @@ unsafe fn exec_or_shell(
     // strings: ours, `path` and the caller's.
     let _ = unsafe { execve(new[0], new.as_ptr(), envp) };
     Errno::ENOEXEC
+}
+
+/// `execve` as an `ExecFn` (the commands that do not ask for the shell fallback).
+///
+/// # Safety
+/// As `execve`.
+pub(super) unsafe fn plain_execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> Errno {
+    // SAFETY: the caller's contract.
+    unsafe { execve(path, argv, envp) }
 }
 
 /// `execve(path, argv, envp)`: returns only on failure.
@@ -699,8 +719,9 @@ mod tests {
         assert_eq!(asked, "SigBlk:\t0000000000004001\n");
     }
 
-    /// A script without `#!` runs through `/bin/sh` with its path and arguments, as glibc's
-    /// execvp (and so std's Command) runs it, named by path and found in PATH.
+    /// With `shell_fallback`, a script without `#!` runs through `/bin/sh` with its path and
+    /// arguments, as glibc's execvp runs it, named by path and found in PATH; without it,
+    /// ENOEXEC.
     #[test]
     fn a_script_without_a_shebang_runs_through_sh() {
         use std::os::unix::fs::PermissionsExt;
@@ -712,7 +733,10 @@ mod tests {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = CString::new(script.to_str().unwrap()).unwrap();
         let out = |c: &mut Command<'_>| {
-            let mut child = c.arg(c"a b").arg(c"c").stdout(Stdio::Pipe).spawn()?;
+            let c = c.arg(c"a b").arg(c"c").stdout(Stdio::Pipe);
+            // Not asked for: ENOEXEC, as std's Command (posix_spawn) and musl answer.
+            assert_eq!(c.spawn().err(), Some(Errno::ENOEXEC));
+            let mut child = c.shell_fallback(true).spawn()?;
             let mut buf = [0u8; 512];
             let n = child.stdout.take().unwrap().read_full(&mut buf)?;
             assert!(child.wait()?.success());
@@ -726,7 +750,8 @@ mod tests {
         // A damaged ELF file: the kernel's ENOEXEC sends it to the shell too (as glibc
         // does), which refuses it.
         std::fs::write(&script, [0x7f, b'E', b'L', b'F', 2, 1, 1, 0]).unwrap();
-        let status = Command::new(&path).spawn().unwrap().wait().unwrap();
+        let mut c = Command::new(&path);
+        let status = c.shell_fallback(true).spawn().unwrap().wait().unwrap();
         assert!(!status.success());
         let _ = std::fs::remove_dir_all(&dir);
     }
