@@ -6,8 +6,8 @@
 //! The spec, applied in order: `--arg X` (one `.arg(X)`, never `from_args`), `--env N=V`,
 //! `--unset N`, `--clear-env`, `--cwd D`, `--mask LIST` (`signal_mask`), `--default LIST`
 //! (`default_signals`); set up in this process first: `--block LIST` (our own mask),
-//! `--ignore LIST` (ignored here), `--trap LIST` (a handler here). A LIST is signal numbers
-//! separated by commas (empty: no signal).
+//! `--ignore LIST` (ignored here), `--trap LIST` (a handler here); `--exec`: `exec` instead
+//! of `status`. A LIST is signal numbers separated by commas (empty: no signal).
 //!
 //! Output: nothing of its own when the child starts (it writes to our stdout); `error N`
 //! (the errno's number) and exit code 127 when the start fails; 2 for a usage error.
@@ -43,10 +43,15 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
         return usage("PROGRAM is missing");
     };
     let mut cmd = Command::new(program);
+    let mut exec = false;
     while let Some(opt) = args.next() {
         let opt = opt.to_bytes();
         if opt == b"--clear-env" {
             cmd.env_clear();
+            continue;
+        }
+        if opt == b"--exec" {
+            exec = true;
             continue;
         }
         let Some(v) = args.next() else {
@@ -82,6 +87,10 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
             }
             _ => return usage("unknown option"),
         }
+    }
+    if exec {
+        println!("error {}", cmd.exec().raw());
+        return 127;
     }
     match cmd.status() {
         Ok(s) => s.shell_code(),

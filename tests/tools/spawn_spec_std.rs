@@ -51,11 +51,15 @@ fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let mut cmd = Command::new(&args[0]);
     let mut ignored = Vec::new();
-    let (mut mask, mut defaults, mut blocked) = (None, None, false);
+    let (mut mask, mut defaults, mut blocked, mut exec) = (None, None, false, false);
     let mut it = args[1..].iter();
     while let Some(opt) = it.next() {
         if opt == "--clear-env" {
             cmd.env_clear();
+            continue;
+        }
+        if opt == "--exec" {
+            exec = true;
             continue;
         }
         let v = it.next().expect("an option's value").as_bytes();
@@ -126,6 +130,11 @@ fn main() {
                 }
             })
         };
+    }
+    if exec {
+        let e = cmd.exec();
+        println!("error {}", e.raw_os_error().unwrap_or(0));
+        std::process::exit(127)
     }
     match cmd.status() {
         Ok(s) => std::process::exit(s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))),
