@@ -256,3 +256,102 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+/// A raw environment entry: `NAME=VALUE` over a few names (prefixes of each other, the
+/// empty one), or an entry without `=`; values with `=` and `,` (printable, nothing that
+/// `escape_ascii` would change).
+fn entry() -> impl Strategy<Value = Vec<u8>> {
+    let name = proptest::sample::select(vec![
+        &b"HOME"[..],
+        b"PATH",
+        b"TINYRT_ARGS_TEST",
+        b"A",
+        b"AB",
+        b"B",
+        b"",
+    ]);
+    let value = proptest::collection::vec(proptest::sample::select(b"ab=,1 ".to_vec()), 0..5);
+    let show = proptest::collection::vec(
+        proptest::sample::select(vec![&b"A"[..], b"AB", b"B", b"HOME", b"C", b""]),
+        0..4,
+    );
+    prop_oneof![
+        6 => (name.clone(), value).prop_map(|(n, v)| [n, b"=", &v].concat()),
+        1 => name.prop_map(<[u8]>::to_vec),
+        2 => show.prop_map(|s| [&b"TINYRT_SHOW="[..], &s.join(&b","[..])].concat()),
+    ]
+}
+
+/// The `env` lines `program` prints when started with exactly `env` as its environment
+/// (through execve, so that duplicates and entries without `=` reach it as they are).
+fn env_lines(program: &std::path::Path, env: &[Vec<u8>]) -> String {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let path = CString::new(program.as_os_str().as_bytes()).unwrap();
+    let entries: Vec<CString> = env
+        .iter()
+        .map(|e| CString::new(e.clone()).unwrap())
+        .collect();
+    let mut envp: Vec<usize> = entries.iter().map(|c| c.as_ptr() as usize).collect();
+    envp.push(0);
+    let argv = [path.as_ptr() as usize, 0];
+    let (p, a, e) = (
+        path.as_ptr() as usize,
+        argv.as_ptr() as usize,
+        envp.as_ptr() as usize,
+    );
+    let mut cmd = std::process::Command::new(program);
+    // SAFETY: execve is async-signal-safe; the strings and arrays live in this frame until
+    // `output` has returned (the child has exec'd or failed by then).
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::execve(
+                p as *const c_char,
+                a as *const *const c_char,
+                e as *const *const c_char,
+            );
+            Err(std::io::Error::last_os_error())
+        })
+    };
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("env "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// glibc's `getenv` beside the `args` example, built once.
+fn getenv_probe() -> &'static std::path::Path {
+    static P: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let out = common::root().join("target/tinyrt-tests/oracle/getenv");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let src = common::root().join("tests/tools/getenv.c");
+        common::tool(
+            "gcc",
+            &["-O2", "-o", out.to_str().unwrap(), src.to_str().unwrap()],
+        );
+        out
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// `env::var` finds what glibc's `getenv` finds, in raw environments with duplicate
+    /// names (the first wins), entries without `=`, an empty name, and names that are
+    /// prefixes of others. (Names with `=`, which getenv matches against a longer entry and
+    /// `env::var` refuses, as documented, are not asked.)
+    #[test]
+    fn env_var_agrees_with_getenv(env in proptest::collection::vec(entry(), 0..10)) {
+        let args = common::example(common::Build::Release, "args");
+        prop_assert_eq!(env_lines(&args, &env), env_lines(getenv_probe(), &env));
+    }
+}
