@@ -133,6 +133,45 @@ fn name_like() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 4000, failure_persistence: None, ..ProptestConfig::default() })]
 
+    /// `SigSet` built from signals, and with one taken out, against glibc's `sigset_t`
+    /// (`sigaddset`, `sigdelset`, `sigismember`; its first 64 bits are the kernel's set).
+    /// Not 32 and 33: glibc refuses its own two.
+    #[test]
+    fn sigset_agrees_with_glibc(list in proptest::collection::vec(
+        (1i32..=64).prop_filter("glibc's own", |n| !(32..=33).contains(n)), 0..12),
+        out in (1i32..=64).prop_filter("glibc's own", |n| !(32..=33).contains(n)))
+    {
+        let signals: Vec<Signal> = list.iter().map(|&n| Signal::new(n).unwrap()).collect();
+        let ours = tinyrt_rt::signal::SigSet::of(&signals);
+        // SAFETY: a zeroed sigset_t is a valid argument for the glibc calls below.
+        let mut theirs: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: a set of ours and valid signal numbers.
+        unsafe {
+            libc::sigemptyset(&mut theirs);
+            for &n in &list {
+                assert_eq!(libc::sigaddset(&mut theirs, n), 0);
+            }
+        }
+        let first_word = |s: &libc::sigset_t| {
+            // SAFETY: sigset_t is at least 8 bytes of plain integers.
+            unsafe { std::ptr::read_unaligned(s as *const libc::sigset_t as *const u64) }
+        };
+        prop_assert_eq!(ours.bits(), first_word(&theirs));
+        for n in (1..=64).filter(|n| !(32..=33).contains(n)) {
+            // SAFETY: a set of ours and a valid signal number.
+            let member = unsafe { libc::sigismember(&theirs, n) } == 1;
+            prop_assert_eq!(ours.contains(Signal::new(n).unwrap()), member);
+        }
+        let listed: Vec<i32> = ours.iter().map(Signal::number).collect();
+        let mut want = list.clone();
+        want.sort();
+        want.dedup();
+        prop_assert_eq!(listed, want);
+        // SAFETY: as above.
+        unsafe { libc::sigdelset(&mut theirs, out) };
+        prop_assert_eq!(ours.without(Signal::new(out).unwrap()).bits(), first_word(&theirs));
+    }
+
     /// `from_name` takes exactly bash's names of the standard signals, with or without
     /// `SIG`, in capitals (bash also takes lowercase; no alias: SIGPOLL, SIGIOT, SIGCLD).
     #[test]
