@@ -6,8 +6,9 @@
 //! invalid interval; intervals past about 584 years, and infinity, sleep for ever. Options
 //! are GNU's: `--help`, `--version` (and their unambiguous prefixes), `--` ending them;
 //! anything else starting with `-` is an invalid option. Messages and exit statuses are
-//! GNU's: `PROGRAM: invalid time interval 'X'` for each bad operand, `PROGRAM: missing
-//! operand`, then `Try 'PROGRAM --help' for more information.` and status 1.
+//! GNU's: `PROGRAM: invalid time interval 'X'` for each bad operand (X escaped as GNU's
+//! `quote` does in the C locale), `PROGRAM: missing operand`, then `Try 'PROGRAM --help'
+//! for more information.` and status 1.
 //!
 //! Written without `core::fmt` and without a path that can panic, so that it stays small.
 #![no_std]
@@ -64,7 +65,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
         match interval(a) {
             Some(ns) => total = total.saturating_add(ns),
             None => {
-                say(program, &[b"invalid time interval '", a, b"'"]);
+                invalid(program, a);
                 ok = false;
             }
         }
@@ -111,6 +112,28 @@ fn say(program: &[u8], parts: &[&[u8]]) {
         let _ = io::write_all(STDERR, p);
     }
     let _ = io::write_all(STDERR, b"\n");
+}
+
+/// `PROGRAM: invalid time interval 'A'`, with A as GNU's `quote` shows it in the C locale:
+/// printable ASCII as it is but `\` and `'` after a backslash, the C escapes `\a \b \f
+/// \n \r \t \v`, any other byte as a backslash and three octal digits.
+fn invalid(program: &[u8], a: &[u8]) {
+    let _ = io::write_all(STDERR, program);
+    let _ = io::write_all(STDERR, b": invalid time interval '");
+    // A write per byte: an error path, kept small.
+    for &c in a {
+        let (e, len) = match c {
+            b'\\' | b'\'' => ([b'\\', c, 0, 0], 2),
+            7..=13 => ([b'\\', b"abtnvfr"[usize::from(c - 7)], 0, 0], 2),
+            0x20..=0x7e => ([c, 0, 0, 0], 1),
+            _ => (
+                [b'\\', b'0' + (c >> 6), b'0' + (c >> 3 & 7), b'0' + (c & 7)],
+                4,
+            ),
+        };
+        let _ = io::write_all(STDERR, e.get(..len).unwrap_or(&[]));
+    }
+    let _ = io::write_all(STDERR, b"'\n");
 }
 
 fn try_help(program: &[u8]) -> i32 {

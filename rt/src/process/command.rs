@@ -226,7 +226,7 @@ impl<'a> Command<'a> {
             pgroup: None,
             foreground: false,
             mask: None,
-            defaults: SigSet::EMPTY,
+            defaults: SigSet::of(&[Signal::PIPE]),
             env_hook: None,
             stdio_hook: None,
             exec: plain_execve,
@@ -338,15 +338,20 @@ impl<'a> Command<'a> {
         self
     }
 
-    /// The child's signal mask (default: empty, as std's `Command` gives it, whatever our
-    /// own mask is: a program that blocks signals to wait for them does not hand that on).
+    /// The child's signal mask (default: empty, whatever our own mask is: a program that
+    /// blocks signals to wait for them does not hand that on, as tini and libuv do not).
+    /// std's `Command` differs here: since Rust 1.66 it passes the parent's mask on (so
+    /// that `nohup`'s blocked SIGHUP reaches every descendant); `signal_mask(signal::mask())`
+    /// does that.
     pub fn signal_mask(&mut self, mask: SigSet) -> &mut Command<'a> {
         self.mask = Some(mask);
         self
     }
 
-    /// Signals to give their default action in the child (ignored ones stay ignored across
-    /// execve otherwise; every signal with a handler is always reset).
+    /// Signals to give their default action in the child: this set replaces the default
+    /// one, SIGPIPE alone (as std's `Command` resets it: a program that ignores SIGPIPE to
+    /// see EPIPE does not make `yes | head` run forever). Others that we ignore stay ignored
+    /// across execve; every signal with a handler is always reset.
     pub fn default_signals(&mut self, set: SigSet) -> &mut Command<'a> {
         self.defaults = set;
         self

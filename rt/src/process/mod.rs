@@ -6,8 +6,8 @@
 //! any number with the `alloc` feature; or the rest of our own argv,
 //! [`Command::from_args`], without limit), the environment (inherited, cleared, changed), a
 //! working directory, standard input/output/error (inherited, null, a descriptor, a pipe),
-//! a process group, and the signal mask (empty by default, as std's) and dispositions in
-//! the child.
+//! a process group, and the signal mask (empty by default: std's passes ours on) and
+//! dispositions (SIGPIPE reset by default, as std's) in the child.
 //!
 //! It starts the child with `clone(CLONE_VM | CLONE_VFORK)` (per-architecture asm in
 //! `arch`): the child shares our memory on a stack of its own and we are suspended until it

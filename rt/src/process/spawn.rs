@@ -216,7 +216,7 @@ pub(super) fn plan<'a>(
         install: c.stdio_hook.map(|h| h.install),
         pgroup: c.pgroup,
         foreground: c.foreground,
-        // Empty unless asked for, as std's `Command` has it.
+        // Empty unless asked for (std's `Command` passes ours on: see `signal_mask`).
         mask: c.mask.unwrap_or(SigSet::EMPTY),
         defaults: c.defaults,
         report,
@@ -694,8 +694,13 @@ mod tests {
 
     /// The child's `SigBlk` line, as `grep` started through `Command` sees it.
     fn child_blocked(c: &mut Command<'_>) -> std::string::String {
+        child_status(c, c"SigBlk")
+    }
+
+    /// The child's `/proc/self/status` line for `field`, as `grep` started through `c` sees it.
+    fn child_status<'a>(c: &mut Command<'a>, field: &'a CStr) -> std::string::String {
         let mut child = c
-            .arg(c"SigBlk")
+            .arg(field)
             .arg(c"/proc/self/status")
             .stdout(Stdio::Pipe)
             .spawn()
@@ -706,7 +711,7 @@ mod tests {
         std::string::String::from_utf8_lossy(&out[..n]).into_owned()
     }
 
-    /// Like std's: a child starts with an empty mask whatever ours is, unless one is asked.
+    /// A child starts with an empty mask whatever ours is, unless one is asked.
     #[test]
     fn the_child_mask_is_empty_unless_asked() {
         let ours = crate::signal::block(SigSet::of(&[Signal::TERM, Signal::USR1])).unwrap();
@@ -754,5 +759,27 @@ mod tests {
         let status = c.shell_fallback(true).spawn().unwrap().wait().unwrap();
         assert!(!status.success());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Like std's: a child gets SIGPIPE's default action though we ignore it (as a std
+    /// program, this test, does), unless the command's default set leaves it out.
+    #[test]
+    fn the_child_gets_sigpipe_back_unless_told() {
+        let ignored = |line: std::string::String| {
+            let bits = line.trim().strip_prefix("SigIgn:\t").unwrap();
+            u64::from_str_radix(bits, 16).unwrap() & 1 << (Signal::PIPE.number() - 1) != 0
+        };
+        let ours = crate::signal::action(Signal::PIPE);
+        assert!(matches!(
+            ours.map(|a| a.handler),
+            Ok(crate::signal::Handler::Ignore)
+        ));
+        let by_default = child_status(&mut Command::new(c"/bin/grep"), c"SigIgn");
+        let kept = child_status(
+            Command::new(c"/bin/grep").default_signals(SigSet::of(&[Signal::USR1])),
+            c"SigIgn",
+        );
+        assert!(!ignored(by_default.clone()), "{by_default}");
+        assert!(ignored(kept.clone()), "{kept}");
     }
 }

@@ -75,11 +75,13 @@ impl Timespec {
 
     /// `self + d`, or `None` past what a timespec holds.
     pub fn checked_add(self, d: Duration) -> Option<Timespec> {
-        let secs = i64::try_from(d.as_secs()).ok()?;
+        // Unsigned: a duration past i64::MAX seconds still fits from a negative time.
         let nsec = self.nsec() + d.subsec_nanos();
         let carry = i64::from(nsec >= 1_000_000_000);
         Some(Timespec::from_parts(
-            self.sec.checked_add(secs)?.checked_add(carry)?,
+            self.sec
+                .checked_add_unsigned(d.as_secs())?
+                .checked_add(carry)?,
             nsec % 1_000_000_000,
         ))
     }
@@ -178,6 +180,22 @@ impl fmt::Debug for Timeval {
 mod tests {
     use super::*;
     use crate::errno::Errno;
+
+    /// As std's `SystemTime::checked_add`: a duration longer than i64::MAX seconds added
+    /// to a negative time gives the time it reaches, if that fits.
+    #[test]
+    fn adding_past_i64_seconds_to_a_negative_time() {
+        let t = Timespec::new(-(i64::MAX - 1), 0).unwrap();
+        let d = Duration::from_secs(i64::MAX as u64 + 1);
+        assert_eq!(t.checked_add(d), Timespec::new(2, 0));
+        assert_eq!(t.checked_add(Duration::MAX), None);
+        assert_eq!(
+            Timespec::new(i64::MAX, 999_999_999)
+                .unwrap()
+                .checked_add(Duration::new(0, 1)),
+            None
+        );
+    }
 
     #[test]
     fn results_are_two_words() {
