@@ -17,6 +17,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 /// A newtype of `u32` flags: its constants, `bits`, and `|`.
 macro_rules! flags_type {
     ($(#[$m:meta])* pub struct $name:ident; $($(#[$cm:meta])* $c:ident = $v:expr;)*) => {

@@ -21,26 +21,27 @@ pub enum Stdio {
     Pipe,
 }
 
-/// The most arguments [`Command::arg`] keeps (`argv[0]` included); more make `spawn` fail
-/// with E2BIG. [`Command::from_args`] has no limit.
+/// The most arguments a [`Command`] keeps inline (`argv[0]` included). Without the `alloc`
+/// feature that is its limit: more make `spawn` (and `exec`) fail with E2BIG. With `alloc`,
+/// the arguments past these go to the heap and only the kernel limits them (`execve`'s
+/// E2BIG). [`Command::from_args`] has no limit either way.
 pub const MAX_ARGS: usize = 32;
 /// The most environment changes ([`Command::env`], [`Command::env_remove`]) a command
 /// keeps; more make `spawn` fail with E2BIG.
 pub const MAX_ENV_CHANGES: usize = 16;
 
-/// Where the argument vector comes from. (No allocation: the listed arguments live inline,
-/// whichever variant is used.)
-#[derive(Clone, Copy)]
+/// Where the argument vector comes from.
+#[derive(Clone)]
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Argv<'a> {
-    /// Ours, with `len` entries.
-    Listed([Option<&'a CStr>; MAX_ARGS], usize, bool),
+    /// Ours, listed by `new` and `arg`.
+    Listed(Listed<'a>),
     /// The rest of the process's own argv, already NULL-terminated.
     Process(*const *const c_char),
 }
 
 /// A program to start, and how: see the module documentation.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Command<'a> {
     pub(super) program: &'a CStr,
     pub(super) argv: Argv<'a>,
@@ -65,33 +66,94 @@ pub struct Command<'a> {
     pub(super) stdio_hook: Option<StdioHook>,
 }
 
+/// Listed arguments: the first [`MAX_ARGS`] inline, the rest on the heap (feature `alloc`)
+/// or refused.
+#[derive(Clone)]
+pub(super) struct Listed<'a> {
+    inline: [Option<&'a CStr>; MAX_ARGS],
+    /// How many of `inline` are set.
+    len: usize,
+    #[cfg(feature = "alloc")]
+    more: alloc::vec::Vec<&'a CStr>,
+    /// An argument did not fit.
+    #[cfg(not(feature = "alloc"))]
+    overflow: bool,
+}
+
+impl<'a> Listed<'a> {
+    fn push(&mut self, arg: &'a CStr) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(arg);
+                self.len += 1;
+            }
+            #[cfg(feature = "alloc")]
+            None => self.more.push(arg),
+            #[cfg(not(feature = "alloc"))]
+            None => self.overflow = true,
+        }
+    }
+}
+
 /// Writes a listed argument vector, NULL-terminated, into the buffer: its address.
 pub(super) type ListedFn =
     for<'a, 'b> fn(&'b Command<'a>, &'b mut ArgvBuf) -> Result<*const *const c_char, Errno>;
 
-/// Room for a listed argument vector and its NULL, left uninitialised until one is built.
-pub(super) type ArgvBuf = [MaybeUninit<*const c_char>; MAX_ARGS + 1];
+/// Room for a listed argument vector and its NULL, left uninitialised until one is built
+/// (inline; on the heap for a longer one with the `alloc` feature).
+pub(super) struct ArgvBuf {
+    inline: [MaybeUninit<*const c_char>; MAX_ARGS + 1],
+    #[cfg(feature = "alloc")]
+    heap: alloc::vec::Vec<*const c_char>,
+}
 
-/// The listed arguments, then NULL (the buffer has room for one more than the list).
+impl ArgvBuf {
+    pub(super) const fn new() -> ArgvBuf {
+        ArgvBuf {
+            inline: [const { MaybeUninit::uninit() }; MAX_ARGS + 1],
+            #[cfg(feature = "alloc")]
+            heap: alloc::vec::Vec::new(),
+        }
+    }
+}
+
+/// The listed arguments, then NULL. (Built in the parent: the child only reads it.)
 pub(super) fn listed_argv<'a, 'b>(
     c: &'b Command<'a>,
-    argv_buf: &'b mut ArgvBuf,
+    buf: &'b mut ArgvBuf,
 ) -> Result<*const *const c_char, Errno> {
-    let Argv::Listed(list, len, overflow) = &c.argv else {
+    let Argv::Listed(l) = &c.argv else {
         return Err(Errno::EINVAL);
     };
-    if *overflow {
+    let inline = l.inline.iter().take(l.len);
+    let pointers = inline.map(|a| a.map_or(core::ptr::null(), CStr::as_ptr));
+    #[cfg(not(feature = "alloc"))]
+    if l.overflow {
         return Err(Errno::E2BIG);
     }
-    let mut slots = argv_buf.iter_mut();
-    for (slot, a) in slots.by_ref().zip(list.iter().take(*len)) {
-        slot.write(a.map_or(core::ptr::null(), CStr::as_ptr));
+    #[cfg(feature = "alloc")]
+    if !l.more.is_empty() {
+        let v = &mut buf.heap;
+        v.clear();
+        v.try_reserve_exact(l.len + l.more.len() + 1)
+            .map_err(|_| Errno::ENOMEM)?;
+        v.extend(pointers);
+        v.extend(l.more.iter().map(|a| a.as_ptr()));
+        v.push(core::ptr::null());
+        return Ok(v.as_ptr());
     }
-    if let Some(slot) = slots.next() {
+    // The list drives the zip, so that no slot is taken past its end: `len` written, then
+    // the NULL at `len` (the buffer has room for one more than the list).
+    let mut n = 0;
+    for (p, slot) in pointers.zip(buf.inline.iter_mut()) {
+        slot.write(p);
+        n += 1;
+    }
+    if let Some(slot) = buf.inline.get_mut(n) {
         slot.write(core::ptr::null());
     }
-    // The first `len + 1` entries (all that execve reads, up to the NULL) are written.
-    Ok(argv_buf.as_ptr() as *const *const c_char)
+    // The first `n + 1` entries (all that execve reads, up to the NULL) are written.
+    Ok(buf.inline.as_ptr() as *const *const c_char)
 }
 
 /// Builds the changed environment; finds the `PATH` it gives the search.
@@ -129,9 +191,16 @@ impl<'a> Command<'a> {
     /// command changes it (as std does), else ours.
     #[inline]
     pub fn new(program: &'a CStr) -> Command<'a> {
-        let mut list = [None; MAX_ARGS];
-        list[0] = Some(program);
-        let mut c = Command::with(program, Argv::Listed(list, 1, false));
+        let mut list = Listed {
+            inline: [None; MAX_ARGS],
+            len: 0,
+            #[cfg(feature = "alloc")]
+            more: alloc::vec::Vec::new(),
+            #[cfg(not(feature = "alloc"))]
+            overflow: false,
+        };
+        list.push(program);
+        let mut c = Command::with(program, Argv::Listed(list));
         c.listed = Some(listed_argv);
         c
     }
@@ -169,17 +238,12 @@ impl<'a> Command<'a> {
         Some(Command::with(program, Argv::Process(argv)))
     }
 
-    /// Adds an argument (up to [`MAX_ARGS`]; a command made by [`Command::from_args`] takes
-    /// no more: its arguments are the process's own, and this is ignored).
+    /// Adds an argument (past [`MAX_ARGS`] only with the `alloc` feature, else `spawn`
+    /// fails with E2BIG; a command made by [`Command::from_args`] takes no more: its
+    /// arguments are the process's own, and this is ignored).
     pub fn arg(&mut self, arg: &'a CStr) -> &mut Command<'a> {
-        if let Argv::Listed(list, len, overflow) = &mut self.argv {
-            match list.get_mut(*len) {
-                Some(slot) => {
-                    *slot = Some(arg);
-                    *len += 1;
-                }
-                None => *overflow = true,
-            }
+        if let Argv::Listed(list) = &mut self.argv {
+            list.push(arg);
         }
         self
     }
@@ -269,7 +333,8 @@ impl<'a> Command<'a> {
         self
     }
 
-    /// The child's signal mask (default: ours when `spawn` is called).
+    /// The child's signal mask (default: empty, as std's `Command` gives it, whatever our
+    /// own mask is: a program that blocks signals to wait for them does not hand that on).
     pub fn signal_mask(&mut self, mask: SigSet) -> &mut Command<'a> {
         self.mask = Some(mask);
         self
@@ -305,7 +370,7 @@ impl<'a> Command<'a> {
             return Errno::EINVAL;
         }
         let mut scratch = Scratch::EMPTY;
-        let mut argv_buf: ArgvBuf = [const { MaybeUninit::uninit() }; MAX_ARGS + 1];
+        let mut argv_buf = ArgvBuf::new();
         let mut streams = Streams {
             ours: [None, None, None],
             theirs: [None, None, None],
@@ -316,7 +381,7 @@ impl<'a> Command<'a> {
         {
             return e;
         }
-        let mut plan = match plan(self, &mut argv_buf, &mut scratch, streams.fds, -1) {
+        let plan = match plan(self, &mut argv_buf, &mut scratch, streams.fds, -1) {
             Ok(p) => p,
             Err(e) => return e,
         };
@@ -326,7 +391,6 @@ impl<'a> Command<'a> {
             Ok(m) => m,
             Err(e) => return e,
         };
-        plan.mask = self.mask.unwrap_or(before);
         // SAFETY: the plan's pointers are alive in this frame; on success nothing returns.
         let e = unsafe { run_plan(&plan) };
         let _ = crate::signal::set_mask(before);

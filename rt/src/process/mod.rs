@@ -1,11 +1,13 @@
 //! This process (its id, ending it, subreaper and parent-death settings) and other
 //! programs: [`Command`] starts one, [`Child`] and [`wait_any`] collect how they ended.
 //!
-//! [`Command`] is shaped like std's, without allocation: a program (absolute, or searched
-//! in `PATH` like `execvp`), up to [`MAX_ARGS`] arguments borrowed from the caller (or the
-//! rest of our own argv, [`Command::from_args`], without limit), the environment (inherited,
-//! cleared, changed), a working directory, standard input/output/error (inherited, null, a
-//! descriptor, a pipe), a process group, and the signal mask and dispositions in the child.
+//! [`Command`] is shaped like std's: a program (absolute, or searched in `PATH` like
+//! `execvp`), arguments borrowed from the caller (up to [`MAX_ARGS`] without allocation,
+//! any number with the `alloc` feature; or the rest of our own argv,
+//! [`Command::from_args`], without limit), the environment (inherited, cleared, changed), a
+//! working directory, standard input/output/error (inherited, null, a descriptor, a pipe),
+//! a process group, and the signal mask (empty by default, as std's) and dispositions in
+//! the child.
 //!
 //! It starts the child with `clone(CLONE_VM | CLONE_VFORK)` (per-architecture asm in
 //! `arch`): the child shares our memory on a stack of its own and we are suspended until it

@@ -210,7 +210,7 @@ pub(super) fn plan<'a>(
         install: c.stdio_hook.map(|h| h.install),
         pgroup: c.pgroup,
         foreground: c.foreground,
-        // `spawn` puts the mask it replaces here when none is asked for.
+        // Empty unless asked for, as std's `Command` has it.
         mask: c.mask.unwrap_or(SigSet::EMPTY),
         defaults: c.defaults,
         report,
@@ -302,8 +302,8 @@ pub(super) fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
     let (report_r, report_w) = pipe()?;
     let report_w = above_stdio(report_w)?;
     let mut scratch = Scratch::EMPTY;
-    let mut argv_buf: ArgvBuf = [const { MaybeUninit::uninit() }; MAX_ARGS + 1];
-    let mut plan = plan(c, &mut argv_buf, &mut scratch, streams.fds, report_w.0.0)?;
+    let mut argv_buf = ArgvBuf::new();
+    let plan = plan(c, &mut argv_buf, &mut scratch, streams.fds, report_w.0.0)?;
 
     /// The child's stack, 16-byte aligned on every architecture (`u128` is 8 on some).
     #[repr(C, align(16))]
@@ -313,7 +313,6 @@ pub(super) fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
     // Nothing of ours may run in the child: block every signal until it has reset the
     // handlers (a handler would run on its stack, in our memory).
     let before = crate::signal::set_mask(SigSet::FULL)?;
-    plan.mask = c.mask.unwrap_or(before);
     // SAFETY: `stack` lies in this frame and is not touched again until the child has
     // exec'd or exited (the kernel suspends us until then); `child_main` reads only `plan`,
     // also in this frame, and ends in execve or exit.
@@ -552,5 +551,101 @@ mod tests {
             .spawn()
             .unwrap();
         assert!(c.wait().unwrap().success());
+    }
+
+    extern crate std;
+    use std::ffi::CString;
+    use std::vec::Vec;
+
+    /// What `/bin/echo` prints for these arguments, started through `Command::arg`.
+    fn echo(args: &[&CStr]) -> Result<Vec<u8>, Errno> {
+        let mut c = Command::new(c"/bin/echo");
+        for a in args {
+            c.arg(a);
+        }
+        let mut child = c.stdout(Stdio::Pipe).spawn()?;
+        let mut out = std::vec![0u8; 64 * 1024];
+        let n = child.stdout.take().unwrap().read_full(&mut out)?;
+        assert!(child.wait()?.success());
+        out.truncate(n);
+        Ok(out)
+    }
+
+    /// Every count of listed arguments up to the inline limit reaches the child exactly:
+    /// none lost, none stale past the end (a NULL one slot late gave EFAULT or an old one).
+    #[test]
+    fn listed_arguments_reach_the_child_exactly() {
+        let owned: Vec<CString> = (0..MAX_ARGS)
+            .map(|i| CString::new(std::format!("a{i}")).unwrap())
+            .collect();
+        let all: Vec<&CStr> = owned.iter().map(|a| a.as_c_str()).collect();
+        // Longer lists first, so that a shorter one would find their stale pointers.
+        for n in (0..MAX_ARGS).rev() {
+            let want = std::format!(
+                "{}\n",
+                all[..n]
+                    .iter()
+                    .map(|a| a.to_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            assert_eq!(
+                echo(&all[..n]).map(|o| std::string::String::from_utf8(o).unwrap()),
+                Ok(want),
+                "{n} arguments"
+            );
+        }
+    }
+
+    /// Past `MAX_ARGS` (argv[0] included): E2BIG without the heap, the child gets them all
+    /// with it.
+    #[test]
+    fn arguments_past_the_inline_limit() {
+        let owned: Vec<CString> = (0..200)
+            .map(|i| CString::new(std::format!("b{i}")).unwrap())
+            .collect();
+        let all: Vec<&CStr> = owned.iter().map(|a| a.as_c_str()).collect();
+        let got = echo(&all[..MAX_ARGS]);
+        if cfg!(feature = "alloc") {
+            let want = std::format!(
+                "{}\n",
+                all.iter()
+                    .map(|a| a.to_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            assert_eq!(echo(&all).unwrap(), want.into_bytes());
+            assert!(got.is_ok());
+        } else {
+            assert_eq!(got, Err(Errno::E2BIG));
+            assert!(echo(&all[..MAX_ARGS - 1]).is_ok());
+        }
+    }
+
+    /// The child's `SigBlk` line, as `grep` started through `Command` sees it.
+    fn child_blocked(c: &mut Command<'_>) -> std::string::String {
+        let mut child = c
+            .arg(c"SigBlk")
+            .arg(c"/proc/self/status")
+            .stdout(Stdio::Pipe)
+            .spawn()
+            .unwrap();
+        let mut out = [0u8; 256];
+        let n = child.stdout.take().unwrap().read_full(&mut out).unwrap();
+        assert!(child.wait().unwrap().success());
+        std::string::String::from_utf8_lossy(&out[..n]).into_owned()
+    }
+
+    /// Like std's: a child starts with an empty mask whatever ours is, unless one is asked.
+    #[test]
+    fn the_child_mask_is_empty_unless_asked() {
+        let ours = crate::signal::block(SigSet::of(&[Signal::TERM, Signal::USR1])).unwrap();
+        let by_default = child_blocked(&mut Command::new(c"/bin/grep"));
+        let asked = child_blocked(
+            Command::new(c"/bin/grep").signal_mask(SigSet::of(&[Signal::HUP, Signal::TERM])),
+        );
+        crate::signal::set_mask(ours).unwrap();
+        assert_eq!(by_default, "SigBlk:\t0000000000000000\n");
+        assert_eq!(asked, "SigBlk:\t0000000000004001\n");
     }
 }
