@@ -61,11 +61,11 @@ const RUNS: [&str; 9] = [
 const DEADLINE: Duration = Duration::from_secs(240);
 
 /// For each architecture, the vDSO symbol (from the kernel's `vdso.lds.S`; DESIGN.md's
-/// table) that must serve each function when the image exports it; a function absent here,
-/// or whose symbol the image lacks, must be a system call. `time` reads `clock_gettime`'s
-/// symbol where the architecture has no `time` of its own (and on i386, whose `__vdso_time`
-/// has 32-bit time); 32-bit time (`__vdso_clock_gettime`, `__vdso_gettimeofday` on i386 and
-/// arm) is never used.
+/// table, and the README's "Architectures") that must serve each function when the image
+/// exports it; a function absent here, or whose symbol the image lacks, must be a system
+/// call. `time` reads `clock_gettime`'s symbol where the architecture has no `time` of its
+/// own, and on i386 and arm, whose `__vdso_time` and `__vdso_gettimeofday` have 32-bit
+/// time, both read `__vdso_clock_gettime64`; the 32-bit-time entries are never used.
 fn vdso_symbols(target: &str) -> &'static [(&'static str, &'static str)] {
     match target {
         "x86_64-unknown-linux-gnu" => &[
@@ -79,6 +79,7 @@ fn vdso_symbols(target: &str) -> &'static [(&'static str, &'static str)] {
         "i686-unknown-linux-gnu" => &[
             ("clock_gettime", "__vdso_clock_gettime64"),
             ("clock_getres", "__vdso_clock_getres_time64"),
+            ("gettimeofday", "__vdso_clock_gettime64"),
             ("time", "__vdso_clock_gettime64"),
             ("getcpu", "__vdso_getcpu"),
         ],
@@ -100,6 +101,7 @@ fn vdso_symbols(target: &str) -> &'static [(&'static str, &'static str)] {
         "armv7-unknown-linux-gnueabihf" => &[
             ("clock_gettime", "__vdso_clock_gettime64"),
             ("clock_getres", "__vdso_clock_getres_time64"),
+            ("gettimeofday", "__vdso_clock_gettime64"),
             ("time", "__vdso_clock_gettime64"),
         ],
         "s390x-unknown-linux-gnu" => &[
@@ -229,6 +231,8 @@ fn kernel_version(image: &std::path::Path) -> (String, (u32, u32)) {
 
 /// One row of the table, and what was wrong.
 struct Row {
+    /// Programs, kernel and suite.
+    who: String,
     line: String,
     problems: Vec<String>,
 }
@@ -256,7 +260,7 @@ fn check(m: &Machine, suite: &str, image: &std::path::Path, b: &Boot) -> Row {
     // What the dumped image exports, read by pyelftools.
     let dumps = root().join("target/tinyrt-tests/kernels/vdso");
     std::fs::create_dir_all(&dumps).unwrap();
-    let dump = dumps.join(format!("{}-linux-{version}.so", m.deb_arch));
+    let dump = dumps.join(format!("{}-linux-{version}.so", m.vdso));
     let mut served = Vec::new();
     if r.vdso.is_empty() || r.vdso.len() != r.vdso_len {
         p(format!(
@@ -324,9 +328,11 @@ fn check(m: &Machine, suite: &str, image: &std::path::Path, b: &Boot) -> Row {
         }
     }
     Row {
+        who: format!("{} on {} {suite} ({version})", m.target, m.deb_arch),
         line: format!(
-            "{:<30} {:<9} {:<22} {:<60} rseq {:<3} getcpu {:<7} {:>6.1} s",
+            "{:<30} {:<7} {:<9} {:<22} {:<60} rseq {:<3} getcpu {:<7} {:>6.1} s",
             m.target,
+            m.deb_arch,
             suite,
             version,
             served.join(","),
@@ -355,7 +361,7 @@ fn examples_run_as_init_of_real_kernels() {
             continue;
         }
         for suite in m.suites {
-            let name = format!("{}/{suite}", m.target);
+            let name = format!("{}/{}/{suite}", m.target, m.deb_arch);
             if only
                 .as_ref()
                 .is_some_and(|o| !o.split(',').any(|w| name.contains(w)))
@@ -367,10 +373,10 @@ fn examples_run_as_init_of_real_kernels() {
     }
     // Builds first, one architecture at a time (cargo's own parallelism).
     let mut initrds = BTreeMap::new();
-    for m in MACHINES
-        .iter()
-        .filter(|m| jobs.iter().any(|j| j.0.target == m.target))
-    {
+    for (m, _) in &jobs {
+        if initrds.contains_key(m.target) {
+            continue;
+        }
         if let Some(i) = initramfs(m) {
             initrds.insert(m.target, i);
         }
@@ -397,14 +403,13 @@ fn examples_run_as_init_of_real_kernels() {
                             continue;
                         }
                     };
-                    let b = boot(m, &image, initrd, DEADLINE);
                     let log = root().join("target/tinyrt-tests/kernels/console");
                     std::fs::create_dir_all(&log).unwrap();
-                    let log = log.join(format!("{}-{suite}.txt", m.target));
-                    std::fs::write(&log, &b.console).unwrap();
+                    let log = log.join(format!("{}-{}-{suite}.txt", m.target, m.deb_arch));
+                    let b = boot(m, &image, initrd, &log, DEADLINE);
                     let row = check(m, suite, &image, &b);
                     if !row.problems.is_empty() {
-                        eprintln!("=== {} {suite}: console in {}", m.target, log.display());
+                        eprintln!("=== {}: console in {}", m.target, log.display());
                     }
                     rows.lock().unwrap().push((i, row));
                 }
@@ -412,16 +417,24 @@ fn examples_run_as_init_of_real_kernels() {
         }
     });
     for (target, suite, e) in skips.into_inner().unwrap() {
+        // apt's errors, not its progress lines.
+        let errors = |s: &str| {
+            let e: Vec<&str> = s.lines().filter(|l| !l.starts_with("Get:")).collect();
+            e[e.len().saturating_sub(3)..].join(" | ")
+        };
         let why = match e {
-            Fetch::Absent(s) => format!("Debian {suite} has no kernel for it: {s}"),
-            Fetch::Failed(s) => format!("fetching Debian {suite}'s kernel failed: {s}"),
+            Fetch::Absent(s) => format!("Debian {suite} has no kernel for it: {}", errors(&s)),
+            Fetch::Failed(s) => format!("fetching Debian {suite}'s kernel failed: {}", errors(&s)),
         };
         skip(&format!("{target} on Debian {suite}'s kernel"), &why);
     }
     let mut rows = rows.into_inner().unwrap();
     rows.sort_by_key(|r| r.0);
     let mut problems = Vec::new();
-    eprintln!("\narchitecture                   suite     kernel                 vDSO served");
+    eprintln!(
+        "\n{:<30} {:<7} {:<9} {:<22} vDSO served",
+        "programs", "kernel", "suite", "version"
+    );
     for (_, row) in &rows {
         eprintln!("{}", row.line);
         for p in &row.problems {

@@ -2,7 +2,6 @@
 //! machines, Debian's kernels fetched into a cache, the initramfs (a cpio "newc" archive
 //! written here), and one boot with a deadline.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +13,9 @@ use crate::common::root;
 pub struct Machine {
     /// The rustup target of the programs it runs.
     pub target: &'static str,
+    /// The vDSO those programs get (the fixtures' name prefix): `arm` for armv7 programs
+    /// on an arm64 kernel too (its compat vDSO), `i386` for i686 ones on amd64.
+    pub vdso: &'static str,
     /// Debian's name of the architecture.
     pub deb_arch: &'static str,
     /// The kernel metapackage (its dependencies lead to the image).
@@ -26,6 +28,9 @@ pub struct Machine {
     pub args: &'static [&'static str],
     /// The kernel's console device.
     pub console: &'static str,
+    /// How many CPUs the guest gets: 2 (`cpus check` then migrates), but 1 for 32-bit arm,
+    /// whose SMP kernel under one TCG thread stalls for minutes before /init.
+    pub cpus: u32,
 }
 
 const ALL_SUITES: &[&str] = &["bookworm", "trixie", "sid"];
@@ -35,69 +40,108 @@ const ALL_SUITES: &[&str] = &["bookworm", "trixie", "sid"];
 /// otherwise finds its PCI window above 4 GiB); riscv `virt` needs OpenSBI (`-bios
 /// default`); powerpc `pseries` with qemu's own firmware (`x-vof=on`, no SLOF) and hvc0;
 /// s390x's SCLP console.
-pub const MACHINES: [Machine; 7] = [
+/// The last two run 32-bit programs on 64-bit kernels (IA32 emulation, arm64's AArch32
+/// compat), which is how trixie and sid, without an i386 kernel, run i686 programs, and
+/// gives the armv7 programs arm64's compat vDSO.
+pub const MACHINES: [Machine; 9] = [
     Machine {
         target: "x86_64-unknown-linux-gnu",
+        vdso: "x86_64",
         deb_arch: "amd64",
         meta: "linux-image-amd64",
         suites: ALL_SUITES,
         qemu: "qemu-system-x86_64",
         args: &["-M", "pc", "-cpu", "max"],
         console: "ttyS0",
+        cpus: 2,
     },
     Machine {
         target: "i686-unknown-linux-gnu",
+        vdso: "i386",
         deb_arch: "i386",
         meta: "linux-image-686",
         suites: &["bookworm"],
         qemu: "qemu-system-i386",
         args: &["-M", "pc", "-cpu", "max"],
         console: "ttyS0",
+        cpus: 2,
     },
     Machine {
         target: "aarch64-unknown-linux-gnu",
+        vdso: "aarch64",
         deb_arch: "arm64",
         meta: "linux-image-arm64",
         suites: ALL_SUITES,
         qemu: "qemu-system-aarch64",
         args: &["-M", "virt", "-cpu", "max"],
         console: "ttyAMA0",
+        cpus: 2,
     },
     Machine {
         target: "riscv64gc-unknown-linux-gnu",
+        vdso: "riscv64",
         deb_arch: "riscv64",
         meta: "linux-image-riscv64",
         suites: &["trixie", "sid"],
         qemu: "qemu-system-riscv64",
         args: &["-M", "virt", "-bios", "default"],
         console: "ttyS0",
+        cpus: 2,
     },
     Machine {
         target: "armv7-unknown-linux-gnueabihf",
+        vdso: "arm",
         deb_arch: "armhf",
         meta: "linux-image-armmp-lpae",
         suites: ALL_SUITES,
         qemu: "qemu-system-arm",
         args: &["-M", "virt,highmem=off", "-cpu", "cortex-a15"],
         console: "ttyAMA0",
+        cpus: 1,
     },
     Machine {
         target: "s390x-unknown-linux-gnu",
+        vdso: "s390x",
         deb_arch: "s390x",
         meta: "linux-image-s390x",
         suites: ALL_SUITES,
         qemu: "qemu-system-s390x",
         args: &["-M", "s390-ccw-virtio"],
         console: "ttysclp0",
+        cpus: 2,
     },
     Machine {
         target: "powerpc64le-unknown-linux-gnu",
+        vdso: "ppc64le",
         deb_arch: "ppc64el",
         meta: "linux-image-powerpc64le",
         suites: ALL_SUITES,
         qemu: "qemu-system-ppc64",
         args: &["-M", "pseries,x-vof=on"],
         console: "hvc0",
+        cpus: 2,
+    },
+    Machine {
+        target: "i686-unknown-linux-gnu",
+        vdso: "i386",
+        deb_arch: "amd64",
+        meta: "linux-image-amd64",
+        suites: &["trixie", "sid"],
+        qemu: "qemu-system-x86_64",
+        args: &["-M", "pc", "-cpu", "max"],
+        console: "ttyS0",
+        cpus: 2,
+    },
+    Machine {
+        target: "armv7-unknown-linux-gnueabihf",
+        vdso: "arm",
+        deb_arch: "arm64",
+        meta: "linux-image-arm64",
+        suites: ALL_SUITES,
+        qemu: "qemu-system-aarch64",
+        args: &["-M", "virt", "-cpu", "max"],
+        console: "ttyAMA0",
+        cpus: 2,
     },
 ];
 
@@ -213,14 +257,19 @@ pub struct Boot {
     pub finished: bool,
 }
 
-/// Boots `kernel` with `initrd` on `m` (TCG, one host thread, 2 CPUs, no network); the run
+/// Boots `kernel` with `initrd` on `m` (TCG, one host thread, no network); the run
 /// ends when the guest restarts (`-no-reboot`: /init's last act, or a panic with
-/// `panic=-1`), or at `deadline`.
-pub fn boot(m: &Machine, kernel: &Path, initrd: &Path, deadline: Duration) -> Boot {
+/// `panic=-1`), or at `deadline`. The console goes to `log` as it comes (and qemu's own
+/// messages after it).
+pub fn boot(m: &Machine, kernel: &Path, initrd: &Path, log: &Path, deadline: Duration) -> Boot {
     let start = Instant::now();
+    let out = std::fs::File::create(log).unwrap();
+    let err_path = log.with_extension("stderr");
+    let err = std::fs::File::create(&err_path).unwrap();
     let mut child = Command::new(m.qemu)
         .args(m.args)
-        .args(["-accel", "tcg,thread=single", "-smp", "2", "-m", "1024"])
+        .args(["-accel", "tcg,thread=single", "-m", "1024", "-smp"])
+        .arg(m.cpus.to_string())
         .args(["-nographic", "-no-reboot", "-nic", "none"])
         .arg("-kernel")
         .arg(kernel)
@@ -229,22 +278,10 @@ pub fn boot(m: &Machine, kernel: &Path, initrd: &Path, deadline: Duration) -> Bo
         .arg("-append")
         .arg(format!("console={} panic=-1 loglevel=1", m.console))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out)
+        .stderr(err)
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", m.qemu));
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
     let mut finished = true;
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -259,8 +296,8 @@ pub fn boot(m: &Machine, kernel: &Path, initrd: &Path, deadline: Duration) -> Bo
         std::thread::sleep(Duration::from_millis(50));
     }
     let seconds = start.elapsed().as_secs_f64();
-    let mut console = String::from_utf8_lossy(&reader.join().unwrap()).replace('\r', "");
-    let err = err_reader.join().unwrap();
+    let mut console = String::from_utf8_lossy(&std::fs::read(log).unwrap()).replace('\r', "");
+    let err = std::fs::read(&err_path).unwrap();
     if !err.is_empty() {
         console.push_str("\n[qemu stderr]\n");
         console.push_str(&String::from_utf8_lossy(&err));
