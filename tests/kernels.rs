@@ -438,10 +438,7 @@ fn examples_run_as_init_of_real_kernels() {
     for (_, row) in &rows {
         eprintln!("{}", row.line);
         for p in &row.problems {
-            problems.push(format!(
-                "{}: {p}",
-                row.line.split("  ").next().unwrap_or("")
-            ));
+            problems.push(format!("{}: {p}", row.who));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
