@@ -19,7 +19,9 @@
 //! Unlike tini (glibc's getopt), options end at the first operand, so `init ls -l` runs
 //! `ls -l`; and a script without `#!` is not run with /bin/sh (exit 1, ENOEXEC).
 //!
-//! Written without `core::fmt`, to stay small: messages are put together by `say`.
+//! Written without `core::fmt`, to stay small: messages are put together by `say`. Its
+//! standard descriptors are kept as they come (`keep_closed_stdio`), as tini keeps them: as
+//! PID 1 it must not abort at start for want of a `/dev/null`.
 #![no_std]
 #![no_main]
 
@@ -29,7 +31,7 @@ use tinyrt::io::{STDERR, STDOUT};
 use tinyrt::process::{self, Command};
 use tinyrt::signal::{self, Handler, SigSet, Signal};
 
-tinyrt::main!(main);
+tinyrt::main!(main, keep_closed_stdio);
 
 /// Writes `parts` and a newline to `fd`. (A `write` each: these lines are rare, and a
 /// buffer to gather them would cost more code than the calls.)

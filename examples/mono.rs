@@ -9,7 +9,7 @@
 use tinyrt::io::{STDOUT, write_all};
 use tinyrt::time::{ClockId, clock_gettime};
 
-tinyrt::main!(main);
+tinyrt::main!(main, keep_closed_stdio);
 
 fn main() -> i32 {
     let Ok(ts) = clock_gettime(ClockId::MONOTONIC) else {

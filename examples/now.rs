@@ -15,7 +15,8 @@
 //! ```
 //!
 //! Arguments select lines: clock names (`REALTIME`, `MONOTONIC`, ...) and `gettimeofday`,
-//! `time`, `getcpu`. `-v` first adds a `#` line per function saying where its backend is.
+//! `time`, `getcpu`. `-v` first adds a `#` line per function saying where its backend is
+//! (a system call names the architecture's vDSO symbol that did not serve, if it has one).
 //! `--syscall` reads everything through the raw system calls (`time::syscall`), bypassing
 //! the vDSO, and tags every line `[syscall]`. `--slot ID` reads clock number ID through the
 //! clock_gettime slot alone (`time::slot_clock_gettime`: for a vDSO, its function's own
@@ -135,7 +136,10 @@ fn main(args: tinyrt::env::Args) -> i32 {
                         address
                     )
                 }
-                Backend::Syscall => println!("# {}: syscall", f.name()),
+                Backend::Syscall => match f.symbol() {
+                    Some(symbol) => println!("# {}: syscall (not served by {symbol})", f.name()),
+                    None => println!("# {}: syscall", f.name()),
+                },
             }
         }
     }

@@ -16,7 +16,7 @@
 use core::time::Duration;
 use tinyrt::io::{self, STDERR, STDOUT};
 
-tinyrt::main!(main);
+tinyrt::main!(main, keep_closed_stdio);
 
 /// Nanoseconds, saturated: `FOREVER` stands for every interval too long to count.
 const FOREVER: u64 = u64::MAX;
@@ -38,8 +38,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
             b"--" => options = false,
             [b'-', b'-', long @ ..] if b"help".starts_with(long) => return help(program),
             [b'-', b'-', long @ ..] if b"version".starts_with(long) => {
-                let _ = io::write_all(STDOUT, b"sleep (tinyrt) 0.1.0\n");
-                return 0;
+                return written(program, io::write_all(STDOUT, b"sleep (tinyrt) 0.1.0\n"));
             }
             [b'-', b'-', ..] => return usage(program, &[b"unrecognized option '", a, b"'"]),
             [b'-', c, ..] => {
@@ -49,6 +48,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
         }
     }
     options = true;
+    let seen_any = args.len() > 0;
     for a in args {
         let a = a.to_bytes();
         match a {
@@ -69,7 +69,8 @@ fn main(args: tinyrt::env::Args) -> i32 {
             }
         }
     }
-    if operands == 0 {
+    // As GNU's: only no argument at all is a missing operand (`sleep --` sleeps for 0).
+    if operands == 0 && !seen_any {
         return usage(program, &[b"missing operand"]);
     }
     if !ok {
@@ -124,7 +125,21 @@ fn usage(program: &[u8], parts: &[&[u8]]) -> i32 {
     try_help(program)
 }
 
+/// The exit status after writing to standard output: 0, or 1 with GNU's `PROGRAM: write
+/// error: TEXT` (`sleep --help >/dev/full`: "No space left on device").
+fn written(program: &[u8], r: Result<(), tinyrt::Errno>) -> i32 {
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            let text = e.text().unwrap_or("Unknown error").as_bytes();
+            say(program, &[b"write error: ", text]);
+            1
+        }
+    }
+}
+
 fn help(program: &[u8]) -> i32 {
+    let mut r = Ok(());
     for p in [
         &b"Usage: "[..],
         program,
@@ -134,9 +149,9 @@ fn help(program: &[u8]) -> i32 {
 Pause for the sum of the NUMBERs of seconds; SUFFIX is s (seconds, the default),\n\
 m (minutes), h (hours) or d (days). --help, --version: say so and exit.\n",
     ] {
-        let _ = io::write_all(STDOUT, p);
+        r = r.and_then(|()| io::write_all(STDOUT, p));
     }
-    0
+    written(program, r)
 }
 
 /// One operand in nanoseconds (saturated at `FOREVER`), or `None` when it is invalid.

@@ -51,7 +51,8 @@ mod imp {
         match run(file, millis) {
             Ok(()) => 0,
             Err((what, e)) => {
-                // tinyrt's Errno names the error (rustix's no_std Display gives only the number).
+                // tinyrt's Errno says the error's text, as std does (rustix's no_std Display gives only
+                // the number).
                 match Errno::new(e.raw_os_error()) {
                     Some(e) => eprintln!("with_rustix: {what} {file:?}: {e}"),
                     None => eprintln!("with_rustix: {what} {file:?}: {e}"),

@@ -32,6 +32,16 @@ pub use tinyrt_rt::*;
 /// (`tinyrt::env::Args`), or the arguments and the environment (`tinyrt::env::Vars`), and
 /// returns an `i32` or `u8` exit code, `()` (exit 0), or a `Result<T, E: Debug>` (an `Err`
 /// prints `Error: {e:?}` to stderr and exits 1). The parent sees the code modulo 256.
+///
+/// Before `f` runs, each of the descriptors 0, 1 and 2 that is closed is opened on
+/// `/dev/null`, as std does (one `ppoll` when they are open: see
+/// [`io::open_closed_std_fds`](crate::io::open_closed_std_fds)); if `/dev/null` cannot be
+/// opened the program says so and aborts (SIGABRT), as std does.
+/// When `f` returns, a failed `print!` to standard output is reported as GNU's tools do
+/// (see [`io`](crate::io)).
+/// `tinyrt::main!(f, keep_closed_stdio)` leaves them as they came, for the smallest
+/// programs: no system call before `f`, but a closed one is then the number the program's
+/// first `open` or `pipe` gets.
 #[macro_export]
 macro_rules! main {
     ($main:path) => {
@@ -41,7 +51,20 @@ macro_rules! main {
             args: $crate::env::Args,
             vars: $crate::env::Vars,
         ) -> i32 {
-            $crate::__private::call_main($main, args, vars)
+            $crate::__private::open_closed_std_fds();
+            let code = $crate::__private::call_main($main, args, vars);
+            $crate::process::exit_code_after_main(code)
+        }
+    };
+    ($main:path, keep_closed_stdio) => {
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "Rust" fn __tinyrt_main(
+            args: $crate::env::Args,
+            vars: $crate::env::Vars,
+        ) -> i32 {
+            let code = $crate::__private::call_main($main, args, vars);
+            $crate::process::exit_code_after_main(code)
         }
     };
 }
@@ -79,6 +102,22 @@ pub mod __private {
     #[inline(always)]
     pub fn call_main<M, F: MainFn<M>>(f: F, args: Args, vars: Vars) -> i32 {
         f.call(args, vars)
+    }
+
+    /// `main!`'s start: descriptors 0-2 open, else a message and SIGABRT (as std). Small on
+    /// purpose (no `core::fmt`, no errno names): every program that prints carries it.
+    #[inline(never)]
+    pub fn open_closed_std_fds() {
+        use tinyrt_rt::{io, process, signal};
+        if io::open_closed_std_fds().is_err() {
+            let _ = io::write_all(
+                io::STDERR,
+                b"fatal: a standard descriptor is closed and /dev/null cannot be opened\n",
+            );
+            let _ = signal::set_mask(signal::SigSet::EMPTY);
+            let _ = signal::raise(signal::Signal::ABRT);
+            process::exit(134);
+        }
     }
 
     pub use crate::Termination;

@@ -4,8 +4,11 @@
 //! (EPERM, ENOSYS, EINVAL, EBUSY) the dispatch serves (the vDSO, no getcpu system call)
 //! after one attempt; under qemu-user (no rseq) the dispatch serves on every architecture,
 //! after one attempt (where qemu's own vDSO getcpu answers wrong, the test holds it to the
-//! known way: `known_wrong_vdso_getcpu`); in library mode tinyrt leaves rseq to glibc (and
-//! makes no rseq call where glibc made none) and still answers the pinned CPU.
+//! known way: `known_wrong_vdso_getcpu`); the area's address and registered length follow
+//! the auxiliary vector (`AT_RSEQ_FEATURE_SIZE`, `AT_RSEQ_ALIGN`, rewritten at exec by a
+//! ptrace harness to Linux 7.2's values, a larger alignment, none at all) on x86_64 and
+//! i686; in library mode tinyrt leaves rseq to glibc (and makes no rseq call where glibc
+//! made none) and still answers the pinned CPU.
 #![cfg(target_arch = "x86_64")]
 
 mod common;
@@ -238,6 +241,93 @@ fn with_rseq_refused_the_vdso_serves_after_one_attempt() {
             "{what}: the attempt did not fail with {name}:\n{log}"
         );
         assert_eq!(calls(&log, "getcpu"), [], "{what}: the vDSO serves:\n{log}");
+    }
+}
+
+/// `AT_RSEQ_FEATURE_SIZE` and `AT_RSEQ_ALIGN` (include/uapi/linux/auxvec.h).
+const AT_RSEQ_FEATURE_SIZE: u64 = 27;
+const AT_RSEQ_ALIGN: u64 = 28;
+
+/// The area's registration follows the auxiliary vector, natively on x86_64 and i686 (IA32
+/// emulation): a ptrace harness rewrites `AT_RSEQ_FEATURE_SIZE` and `AT_RSEQ_ALIGN` at exec,
+/// and the one `rseq` call is read from its registers. As given here, Linux 7.2's 33 and 64
+/// (an area registered with 64 bytes at a 64-byte boundary: the 32-byte alignment 7.2
+/// refused), 64 asked of a 28-byte feature size, 128 asked (more than the static area
+/// serves: the original 32 bytes, which every kernel takes at a 32-byte boundary), and no
+/// entries (Linux before 6.3: the original 32 bytes). The kernel here (its own rule:
+/// kernel/rseq.c) takes every one of them, and the area serves (`[rseq]`).
+#[test]
+fn the_area_is_registered_as_the_auxiliary_vector_asks() {
+    use common::ptrace::{Tamper, run_traced};
+    // SAFETY: getauxval has no preconditions.
+    let host = unsafe {
+        (
+            libc::getauxval(AT_RSEQ_FEATURE_SIZE),
+            libc::getauxval(AT_RSEQ_ALIGN),
+        )
+    };
+    // Before Linux 6.3 the kernel gives neither entry: there is nothing to rewrite, and the
+    // run as given is the original 32 bytes.
+    let rewrites = host.0 != 0;
+    if !rewrites {
+        common::skip(
+            "rseq auxv rewrites",
+            "this kernel gives no AT_RSEQ_* entries (Linux < 6.3): only its own run is checked",
+        );
+    }
+    const V72: &[(u64, Option<u64>)] =
+        &[(AT_RSEQ_FEATURE_SIZE, Some(33)), (AT_RSEQ_ALIGN, Some(64))];
+    const A64: &[(u64, Option<u64>)] = &[(AT_RSEQ_ALIGN, Some(64))];
+    const A128: &[(u64, Option<u64>)] = &[(AT_RSEQ_ALIGN, Some(128))];
+    const LARGE: &[(u64, Option<u64>)] =
+        &[(AT_RSEQ_FEATURE_SIZE, Some(65)), (AT_RSEQ_ALIGN, Some(128))];
+    const NONE: &[(u64, Option<u64>)] = &[(AT_RSEQ_FEATURE_SIZE, None), (AT_RSEQ_ALIGN, None)];
+    let i686 = ARCHES.iter().find(|a| a.runner.is_none()).unwrap();
+    let mut programs = vec![(example(Build::Release, "cpus"), 334)];
+    if let Some(dir) = cross_examples(i686) {
+        programs.push((dir.join("cpus"), rseq_number(i686) as i64));
+    }
+    for (exe, nr) in &programs {
+        // (what, tamper, (length, alignment) expected): this kernel's own values first
+        // (the length the original 32 bytes where its feature size fits in them).
+        let (f, a) = (host.0.max(32), host.1.max(32));
+        let native = match f.next_multiple_of(a) {
+            len if a.is_power_of_two() && a <= 64 && len <= 64 => (len, a),
+            _ => (32, 32),
+        };
+        for (what, entries, (len, align)) in [
+            ("as the kernel gave", None, native),
+            ("Linux 7.2's 33 and 64", Some(V72), (64, 64)),
+            ("64 asked", Some(A64), (64, 64)),
+            ("128 asked", Some(A128), (32, 32)),
+            ("65 bytes, 128 asked", Some(LARGE), (32, 32)),
+            ("no entries (before 6.3)", Some(NONE), (32, 32)),
+        ] {
+            if entries.is_some() && !rewrites {
+                continue;
+            }
+            let what = format!("{exe:?}, {what}");
+            let tamper = entries.map_or(Tamper::None, Tamper::Auxv);
+            let t = run_traced(exe, &["reads", "1000"], tamper);
+            assert_eq!(t.code, 0, "{what}: {}", t.stdout);
+            assert!(
+                t.stdout.starts_with("reads 1000 sum ")
+                    && t.stdout.ends_with(&format!(" {}\n", native_tag())),
+                "{what}: {}",
+                t.stdout
+            );
+            let rseq = t.calls_of(*nr);
+            assert_eq!(rseq.len(), 1, "{what}: {rseq:?}");
+            let [area, got, flags, sig, ..] = rseq[0].args;
+            assert_eq!(
+                (got, flags, rseq[0].ret),
+                (len, 0, Some(0)),
+                "{what}: rseq({area:#x}, {got}, {flags}, {sig:#x}) = {:?}",
+                rseq[0].ret
+            );
+            assert_eq!(area % align, 0, "{what}: area at {area:#x}");
+            assert_eq!(sig, 0x5305_3053, "{what}");
+        }
     }
 }
 

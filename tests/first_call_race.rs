@@ -1,6 +1,7 @@
 //! Eight threads make the process's first calls at the same moment (library mode): all get
 //! correct values and every slot ends resolved to one backend. Its own test binary, so that
-//! nothing else makes a first call before the race.
+//! nothing else makes a first call before the race (the other test here only starts this
+//! binary again, under ptrace, without a vDSO getrandom).
 
 mod common;
 use std::sync::{Arc, Barrier};
@@ -10,6 +11,26 @@ use tinyrt_rt::time::{self, Backend, ClockId, Function};
 /// CLOCK_MONOTONIC through glibc, in nanoseconds.
 fn glibc_mono() -> i128 {
     common::now::host(libc::CLOCK_MONOTONIC)
+}
+
+/// What the race prints where the kernel's vDSO has no getrandom (before Linux 6.11).
+const NO_VDSO_GETRANDOM: &str = "getrandom: the system call (this kernel's vDSO has none)";
+
+/// Set in the re-run of the race that `before_linux_6_11_the_race_resolves_getrandom_to_the_system_call` starts.
+const CHILD: &str = "TINYRT_TESTS_RACE_NO_VDSO_GETRANDOM";
+
+/// The race on a kernel without the vDSO's getrandom, wherever the tests run: this binary
+/// runs it again with the symbol renamed in its vDSO (ptrace). This test calls nothing of
+/// tinyrt's here, so the race stays the process's first calls.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn before_linux_6_11_the_race_resolves_getrandom_to_the_system_call() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let out =
+        common::ptrace::rerun_without_vdso_getrandom("eight_threads_race_to_the_first_call", CHILD);
+    assert!(out.contains(NO_VDSO_GETRANDOM), "{out}");
 }
 
 #[test]
@@ -62,9 +83,18 @@ fn eight_threads_race_to_the_first_call() {
             assert!(before <= t && t <= after, "{before} <= {t} <= {after}");
         }
     }
+    // Every function resolves to the vDSO, but getrandom where this kernel's vDSO has none
+    // (before Linux 6.11: pyelftools on this process's vDSO, read after the race): there
+    // the system call, the fallback the race then went through.
+    let vdso_getrandom = common::host_vdso_exports("__vdso_getrandom");
     for f in Function::ALL {
         let b = time::peek(f).unwrap_or_else(|| panic!("{f:?} unresolved after the race"));
-        assert!(matches!(b, Backend::Vdso { .. }), "{f:?}: {b:?}");
+        if f == Function::Getrandom && !vdso_getrandom {
+            assert_eq!(b, Backend::Syscall, "{f:?}");
+            println!("{NO_VDSO_GETRANDOM}");
+        } else {
+            assert!(matches!(b, Backend::Vdso { .. }), "{f:?}: {b:?}");
+        }
         assert_eq!(time::backend(f), b, "{f:?} changed its mind");
     }
 }

@@ -2,7 +2,9 @@
 //! clock system calls (strace, seccomp), and without a vDSO (valgrind, a ptrace harness) it
 //! reports and uses the system calls, still with the right values. getcpu reads the rseq
 //! area where the kernel takes the registration (`[rseq]`); the runs that prove getcpu's
-//! dispatch (the vDSO, else the system call) refuse `rseq` with a seccomp filter.
+//! dispatch (the vDSO, else the system call) refuse `rseq` with a seccomp filter. An i686
+//! `now` whose vDSO is replaced by a linked image exporting `__vdso_clock_getres_time64`
+//! (Linux 7.2's) reads clock_getres through it.
 #![cfg(target_arch = "x86_64")]
 
 mod common;
@@ -279,4 +281,103 @@ fn a_symbol_missing_from_the_vdso_falls_back_alone() {
     assert_eq!(t.count(libc::SYS_getcpu), usize::from(!rseq));
     assert_eq!(t.count(libc::SYS_rseq), 1, "{:?}", t.syscalls);
     assert!(m["getcpu"].0.starts_with("cpu "));
+}
+
+/// Links tests/images/getres64.s into an i386 vDSO-shaped image (one PT_LOAD, both hash
+/// tables) whose symbol carries the version of `script`.
+fn getres64_image(script: &str) -> std::path::PathBuf {
+    let src = common::root().join("tests/images");
+    let out = common::root().join("target/tinyrt-tests/images");
+    std::fs::create_dir_all(&out).unwrap();
+    let obj = out.join(format!("getres64-{script}.o"));
+    let so = out.join(format!("getres64-{script}.so"));
+    for c in [
+        Command::new("as")
+            .args(["--32", "-o"])
+            .arg(&obj)
+            .arg(src.join("getres64.s")),
+        Command::new("ld")
+            .args(["-m", "elf_i386", "-shared", "-soname", "linux-vdso.so.1"])
+            .args(["--hash-style=both", "-N", "--version-script"])
+            .arg(src.join(format!("{script}.lds")))
+            .arg("-o")
+            .arg(&so)
+            .arg(&obj),
+    ] {
+        let o = c.output().expect("binutils (scripts/test installs them)");
+        assert!(o.status.success(), "{c:?}: {o:?}");
+    }
+    so
+}
+
+/// Linux 7.2's i386 vDSO exports `__vdso_clock_getres_time64`: the dispatch takes it for
+/// `clock_getres` where it is exported with the architecture's version (LINUX_2.6), and
+/// the system call serves where it is not. The i686 `now` runs natively (IA32 emulation)
+/// under the ptrace harness with its vDSO replaced by a linked image whose function answers
+/// a resolution of 4242 ns that no kernel gives; AT_SYSINFO is hidden, so the program enters
+/// the kernel by `int $0x80` and every call is counted.
+#[test]
+fn a_vdso_clock_getres_time64_serves_clock_getres_on_i386() {
+    let i686 = common::ARCHES.iter().find(|a| a.runner.is_none()).unwrap();
+    let Some(dir) = common::cross_examples(i686) else {
+        return;
+    };
+    let now = dir.join("now");
+    // i386's clock_getres_time64 and clock_gettime64 (arch/x86/entry/syscalls/syscall_32.tbl).
+    const GETRES64: i64 = 406;
+    const GETTIME64: i64 = 403;
+    let clocks = ["-v", "REALTIME", "MONOTONIC", "BOOTTIME"];
+    let t = run_traced(
+        &now,
+        &clocks,
+        Tamper::ReplaceVdso(getres64_image("getres64")),
+    );
+    assert_eq!(t.code, 0, "{}", t.stdout);
+    assert!(
+        t.stdout
+            .lines()
+            .any(|l| l
+                .starts_with("# clock_getres: vdso __vdso_clock_getres_time64@LINUX_2.6 at 0x")),
+        "{}",
+        t.stdout
+    );
+    let m = parse(&t.stdout);
+    for clock in &clocks[1..] {
+        assert_eq!(
+            m[&format!("clock_getres {clock}")],
+            ("0.000004242".to_owned(), "[vdso]".to_owned()),
+            "{}",
+            t.stdout
+        );
+        // The image has no clock_gettime64: the system call serves.
+        assert_eq!(m[&format!("clock_gettime {clock}")].1, "[syscall]");
+    }
+    assert_eq!(t.count(GETRES64), 0, "{:?}", t.syscalls);
+    assert_eq!(t.count(GETTIME64), 3, "{:?}", t.syscalls);
+
+    // The symbol under another version (LINUX_2.5): not taken; the system call answers the
+    // kernel's resolution.
+    let t = run_traced(
+        &now,
+        &clocks,
+        Tamper::ReplaceVdso(getres64_image("getres64-old")),
+    );
+    assert_eq!(t.code, 0, "{}", t.stdout);
+    assert!(
+        t.stdout
+            .lines()
+            .any(|l| l == "# clock_getres: syscall (not served by __vdso_clock_getres_time64)"),
+        "{}",
+        t.stdout
+    );
+    let m = parse(&t.stdout);
+    for clock in &clocks[1..] {
+        assert_eq!(
+            m[&format!("clock_getres {clock}")],
+            ("0.000000001".to_owned(), "[syscall]".to_owned()),
+            "{}",
+            t.stdout
+        );
+    }
+    assert_eq!(t.count(GETRES64), 3, "{:?}", t.syscalls);
 }

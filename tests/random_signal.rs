@@ -4,6 +4,7 @@
 //! pool's counters see only this thread and its handler: the most states held at once can
 //! exceed one only by a handler nesting inside a call.
 
+mod common;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use tinyrt_rt::random::{self, Flags};
@@ -33,8 +34,16 @@ extern "C" fn handler(_: libc::c_int) {
 
 #[test]
 fn a_handler_interrupting_a_call_gets_its_own_state() {
-    if !matches!(random::backend(), Backend::Vdso { .. }) {
-        println!("SKIPPED: this kernel's vDSO has no getrandom");
+    // Whether this kernel's vDSO has getrandom, by pyelftools; where it has, tinyrt uses it.
+    let vdso = common::host_vdso_exports("__vdso_getrandom");
+    let backend = random::backend();
+    assert_eq!(matches!(backend, Backend::Vdso { .. }), vdso, "{backend:?}");
+    if !vdso {
+        // Without the vDSO's getrandom there are no states for a handler to share.
+        common::skip(
+            "getrandom from a signal handler inside a call",
+            "this kernel's vDSO has no getrandom (Linux < 6.11)",
+        );
         return;
     }
     // SAFETY: installs a handler that only uses async-signal-safe code (atomics, the vDSO,

@@ -281,7 +281,7 @@ fn a_file_that_cannot_be_opened_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "with_rustix: cannot open \"/nonexistent/file\": ENOENT (os error 2)\n"
+        "with_rustix: cannot open \"/nonexistent/file\": No such file or directory (os error 2)\n"
     );
     let out = common::run(&built("rustix").join("with_rustix"), &["/dev/null", "soon"]);
     assert_eq!(out.status.code(), Some(2));

@@ -56,6 +56,7 @@ fn agrees_with_gnu_sleep_on_status_messages_and_duration() {
         &[""],
         &["0,5"],
         &["--", "-1"],
+        &["--", "--"],
         &["-"],
         &["--foo"],
         &["0.01", "-x"],
@@ -74,6 +75,8 @@ fn agrees_with_gnu_sleep_on_status_messages_and_duration() {
         &["0.01", "0.02", "2e-2"],
         &["--", "-0"],
         &["0", "--"],
+        // No operand after `--`: GNU 9.1 sleeps for 0 (only no argument at all is missing).
+        &["--"],
         &["00000000000000000000000.01"],
         &["0.0000000001"],
         &["1e-9999"],
@@ -92,7 +95,7 @@ fn agrees_with_gnu_sleep_on_status_messages_and_duration() {
             ["0.01", "0.02", "2e-2"] => 50_000,
             ["0.000001h"] => 3_600,
             ["0.0000001d"] => 8_640,
-            ["--", "-0"] | ["0", "--"] | ["0.0000000001"] | ["1e-9999"] | ["0"] => 0,
+            ["--", "-0"] | ["0", "--"] | ["--"] | ["0.0000000001"] | ["1e-9999"] | ["0"] => 0,
             _ => return None,
         })
     };
@@ -118,6 +121,44 @@ fn agrees_with_gnu_sleep_on_status_messages_and_duration() {
                 took.abs_diff(gnu_took) < Duration::from_millis(100),
                 "{args:?}: ours took {took:?}, GNU {gnu_took:?}"
             );
+        }
+    }
+}
+
+/// `--help` and `--version` into a full device or a closed standard output: GNU's status 1
+/// and `sleep: write error: TEXT`, side by side.
+#[test]
+fn a_failed_write_is_reported_as_gnu_does() {
+    use std::os::unix::process::CommandExt;
+    let run = |program: &str, arg: &str, closed: bool| {
+        let mut c = Command::new(program);
+        c.arg0("sleep").arg(arg).env_clear().env("LC_ALL", "C");
+        if closed {
+            // SAFETY: close is async-signal-safe; the descriptor is the child's own.
+            unsafe {
+                c.pre_exec(|| {
+                    libc::close(1);
+                    Ok(())
+                });
+            }
+        } else {
+            c.stdout(std::fs::File::create("/dev/full").unwrap());
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for arg in ["--help", "--version"] {
+        for closed in [false, true] {
+            let gnu = run(GNU, arg, closed);
+            let want = match closed {
+                false => "sleep: write error: No space left on device\n",
+                true => "sleep: write error: Bad file descriptor\n",
+            };
+            assert_eq!(gnu, (Some(1), want.to_owned()), "GNU {arg} closed={closed}");
+            assert_eq!(run(&ours(), arg, closed), gnu, "{arg} closed={closed}");
         }
     }
 }
@@ -207,8 +248,10 @@ fn sleep_is_small() {
         .unwrap()
         .len();
     println!("sleep in size mode: {size} bytes");
-    // The goal is 4 KiB; this holds what is reached (see the README's "Sizes").
-    assert!(size <= 7_400, "sleep is {size} bytes in size mode");
+    // The goal is 4 KiB; this holds what is reached (see the README's "Sizes"):
+    // 7,240 before the error texts a failed write reports (GNU's `write error: TEXT`), which
+    // are about 3.5 KiB (every errno's text in one string, and their places).
+    assert!(size <= 10_900, "sleep is {size} bytes in size mode");
 }
 
 /// `summary ticks=.. drift_ns=..` of the `tick` example, as numbers by name.
@@ -383,12 +426,16 @@ fn refused_time64_sleep_and_timer_calls_fall_back_to_the_32_bit_ones() {
         libc::EPERM,
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot arm the timer: EPERM"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot arm the timer: Operation not permitted (os error 1)")
+    );
     // strace: the 64-bit call once, refused, then only the 32-bit one.
     let mut cmd = Command::new("strace");
     cmd.args(["-f", "-e", "trace=clock_nanosleep,clock_nanosleep_time64"])
         .arg(dir.join("tick"))
-        .args(["1ms", "5"]);
+        // Periods long enough that no tick is late under strace (a late one sleeps not at all).
+        .args(["20ms", "5"]);
     let rules = [(
         CLOCK_NANOSLEEP_TIME64,
         libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,

@@ -307,3 +307,98 @@ fn syscalls_mono_and_bench_run_natively() {
         assert!(text.contains(needle), "{text}");
     }
 }
+
+/// `exe` with the descriptors `fds` closed (as `<&- >&-` would), stderr captured unless 2
+/// is among them.
+fn with_closed(exe: &std::path::Path, fds: &'static [i32], args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(exe);
+    c.args(args).stdout(std::process::Stdio::inherit());
+    // SAFETY: close is async-signal-safe, and the descriptors are the child's own.
+    unsafe {
+        c.pre_exec(move || {
+            for &fd in fds {
+                libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+    c.output().unwrap()
+}
+
+/// Started with standard descriptors closed, a program does not hand their numbers to its
+/// first `pipe` (where `println!` would then write): `tinyrt::main!` opens `/dev/null` on
+/// each closed one before `main`, as std does. `hello` opts out (`keep_closed_stdio`): its
+/// write to a closed standard output fails. Without any `/dev/null` the program says why and
+/// aborts, as std's runtime does.
+#[test]
+fn closed_standard_descriptors_are_opened_on_dev_null() {
+    let exe = example(Build::Release, "stdfds");
+    let out = with_closed(&exe, &[0, 1], &[]);
+    assert!(out.status.success(), "{out:?}");
+    let report = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 4, "{report}");
+    assert_eq!(&lines[..2], ["0 /dev/null", "1 /dev/null"], "{report}");
+    assert!(lines[2].starts_with("2 pipe:["), "{report}");
+    assert_eq!(lines[3], "pipe 3 4", "{report}");
+
+    let file = std::env::temp_dir().join(format!("tinyrt-stdfds-{}", std::process::id()));
+    let out = with_closed(&exe, &[0, 1, 2], &[file.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let report = std::fs::read_to_string(&file).unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(report, "0 /dev/null\n1 /dev/null\n2 /dev/null\npipe 3 4\n");
+
+    // Opted out: nothing is opened, so the write to the closed descriptor 1 fails.
+    let out = with_closed(&example(Build::Release, "hello"), &[1], &[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+
+    // No /dev/null (a private mount namespace with an empty /dev): a message and SIGABRT.
+    let script = r#"mount -t tmpfs none /dev && exec "$0" 0<&-"#;
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script])
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{out:?}");
+    assert!(
+        err.contains("a standard descriptor is closed and /dev/null cannot be opened\n"),
+        "{err}"
+    );
+}
+
+/// A program whose `println!` fails (standard output on a full device) says so when `main`
+/// returns and exits 1, as GNU's tools do: side by side with coreutils' `echo`, run under the
+/// same name. Writes that succeed leave the status alone.
+#[test]
+fn a_failed_print_is_reported_at_exit_as_gnu_tools_do() {
+    use std::os::unix::process::CommandExt;
+    let run = |program: &std::path::Path| {
+        let out = Command::new(program)
+            .arg0("echo")
+            .arg("hi")
+            .env("LC_ALL", "C")
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let gnu = run(std::path::Path::new("/bin/echo"));
+    assert_eq!(
+        gnu,
+        (
+            Some(1),
+            "echo: write error: No space left on device\n".to_owned()
+        )
+    );
+    let exe = example(Build::Release, "args");
+    assert_eq!(run(&exe), gnu);
+    let out = Command::new(&exe).arg("hi").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+}

@@ -1,6 +1,8 @@
 //! The time API in library mode (tinyrt-rt inside this std test program): it finds the vDSO
 //! through prctl(PR_GET_AUXV) or /proc/self/auxv, and every clock agrees with glibc's.
 
+mod common;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use tinyrt_rt::auxv;
 use tinyrt_rt::time::{
@@ -34,6 +36,30 @@ fn glibc_res(clock: ClockId) -> Result<Timespec, i32> {
     }
 }
 
+/// What `library_mode_finds_the_vdso_through_the_kernel` prints where the kernel's vDSO has
+/// no getrandom (before Linux 6.11).
+const NO_VDSO_GETRANDOM: &str = "this kernel's vDSO has no getrandom: the system call serves it";
+
+/// Set in the re-run of `library_mode_finds_the_vdso_through_the_kernel` that
+/// `before_linux_6_11_the_system_call_serves_getrandom` starts.
+const CHILD: &str = "TINYRT_TESTS_TIME_NO_VDSO_GETRANDOM";
+
+/// The check below on a kernel without the vDSO's getrandom, wherever the tests run: this
+/// binary runs it again with the symbol renamed in its vDSO (ptrace), and it takes the
+/// system-call branch and passes.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn before_linux_6_11_the_system_call_serves_getrandom() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let out = common::ptrace::rerun_without_vdso_getrandom(
+        "library_mode_finds_the_vdso_through_the_kernel",
+        CHILD,
+    );
+    assert!(out.contains(NO_VDSO_GETRANDOM), "{out}");
+}
+
 #[test]
 fn library_mode_finds_the_vdso_through_the_kernel() {
     assert!(
@@ -50,13 +76,24 @@ fn library_mode_finds_the_vdso_through_the_kernel() {
     // SAFETY: as above.
     let page = unsafe { libc::getauxval(libc::AT_PAGESZ) } as usize;
     assert_eq!(auxv::page_size(), Some(page));
+    // getrandom is in x86_64's vDSO from Linux 6.11 (pyelftools on this process's vDSO
+    // says whether this kernel's has it); before, the system call serves it.
+    let vdso_getrandom = common::host_vdso_exports("__vdso_getrandom");
     for f in Function::ALL {
         match time::backend(f) {
+            Backend::Syscall if f == Function::Getrandom && !vdso_getrandom => {
+                println!("{NO_VDSO_GETRANDOM}");
+                assert!(tinyrt_rt::random::fill(&mut [0u8; 16]).is_ok());
+            }
             Backend::Vdso {
                 symbol,
                 version,
                 address,
             } => {
+                assert!(
+                    f != Function::Getrandom || vdso_getrandom,
+                    "{symbol} taken, yet pyelftools lists no __vdso_getrandom"
+                );
                 assert_eq!(version, "LINUX_2.6");
                 assert!(symbol.starts_with("__vdso_"), "{symbol}");
                 assert!(

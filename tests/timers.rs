@@ -294,6 +294,53 @@ fn missed_ticks_burst_delay_or_skip() {
     }
 }
 
+/// A tick whose deadline is already past makes no `clock_nanosleep` call: with the call
+/// refused (seccomp, EPERM) the late ticks of each mode still come, and the first tick due
+/// in the future reports the refusal.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_late_tick_makes_no_sleeping_call() {
+    for missed in [MissedTicks::Burst, MissedTicks::Delay, MissedTicks::Skip] {
+        std::thread::spawn(move || {
+            let period = Duration::from_millis(10);
+            let mut iv = Interval::new(period).unwrap();
+            iv.set_missed_tick_behavior(missed);
+            iv.tick().unwrap();
+            std::thread::sleep(Duration::from_millis(35));
+            let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+            let prog = common::seccomp_program(
+                common::AUDIT_ARCH_X86_64,
+                &[(libc::SYS_clock_nanosleep, refuse)],
+            );
+            let fprog = libc::sock_fprog {
+                len: prog.len() as u16,
+                filter: prog.as_ptr() as *mut libc::sock_filter,
+            };
+            // SAFETY: two prctl calls on a live program; the filter binds this thread only.
+            unsafe {
+                assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+                assert_eq!(
+                    libc::prctl(
+                        libc::PR_SET_SECCOMP,
+                        libc::SECCOMP_MODE_FILTER,
+                        &fprog as *const _
+                    ),
+                    0
+                );
+            }
+            // The tick due 25 ms ago, and for a burst the one due 15 ms ago.
+            assert!(iv.tick().is_ok(), "{missed:?}");
+            if missed == MissedTicks::Burst {
+                assert!(iv.tick().is_ok(), "{missed:?}");
+            }
+            iv.reset().unwrap();
+            assert_eq!(iv.tick(), Err(Errno::EPERM), "{missed:?}");
+        })
+        .join()
+        .unwrap();
+    }
+}
+
 #[test]
 fn a_timerfd_counts_the_expirations_it_was_not_read_for() {
     let t = TimerFd::new(ClockId::MONOTONIC, TimerFlags::CLOEXEC).unwrap();

@@ -1,9 +1,10 @@
 //! The CPU and NUMA node the calling thread runs on.
 //!
 //! In a tinyrt program the first [`getcpu`] registers an rseq area for the thread (Linux
-//! 4.18+: a static area, 32-byte aligned, its length from `AT_RSEQ_FEATURE_SIZE`, the
-//! architecture's signature). From then on the kernel writes the thread's CPU into the area
-//! whenever it returns to user space on another one, and a read is two loads, no call. The
+//! 4.18+: a static area, 64-byte aligned, its length from `AT_RSEQ_FEATURE_SIZE` and
+//! `AT_RSEQ_ALIGN` as `rseq_len` says, the architecture's signature). From then on the
+//! kernel writes the thread's CPU into the area whenever it returns to user space on
+//! another one, and a read is two loads, no call. The
 //! node comes from the area too where the kernel's rseq has `node_id` (Linux 6.3+, a feature
 //! size of 24 bytes or more). Where the registration is refused (qemu-user answers ENOSYS;
 //! EINVAL, EBUSY; a seccomp filter), or the kernel's area has no node, `getcpu` goes
@@ -43,8 +44,47 @@ const AREA_CPU: u8 = 2;
 /// Not registered (refused, or library mode): the dispatch.
 const DISPATCH: u8 = 3;
 
-/// The smallest rseq length the kernel takes, and `struct rseq`'s alignment.
+/// The original rseq length (Linux 4.18 to 6.2: a 20-byte `struct rseq` padded to 32), the
+/// smallest the kernel takes, and the alignment it asks of an area registered with it.
 const ORIG_RSEQ_SIZE: usize = 32;
+
+/// The length to register the area with, from what the kernel says in the auxiliary vector
+/// (`AT_RSEQ_FEATURE_SIZE`, `AT_RSEQ_ALIGN`: both absent before Linux 6.3), for an area of
+/// `size` bytes at an address aligned to `align` (`RseqArea`'s).
+///
+/// The kernel's rule (kernel/rseq.c, `sys_rseq`): a length of exactly 32 bytes (the original
+/// ABI) asks for a 32-byte-aligned area; any other length must cover the feature size (all
+/// the fields the kernel writes) and the area must be aligned to `AT_RSEQ_ALIGN`. So the
+/// length is the feature size (at least 32) rounded up to that alignment, which makes the
+/// registered bytes one aligned block, as the kernel's own `struct rseq` is (Linux 6.3 to
+/// 7.1: feature size 28, alignment 32, 32 bytes; 7.2: 33 and 64, 64 bytes). Where that
+/// block is larger than the area, or the alignment larger than the area's (or not a power
+/// of two), the area is registered with the original 32 bytes, which every kernel takes
+/// at a 32-byte-aligned address: the kernel then writes the original fields (`cpu_id`, and
+/// from Linux 6.3 `node_id`, both inside them), never a later one. Nothing is allocated, and
+/// no kernel's answer can make the area move: a read stays three loads of one static.
+const fn rseq_len(
+    feature: Option<usize>,
+    kernel_align: Option<usize>,
+    size: usize,
+    align: usize,
+) -> usize {
+    let feature = match feature {
+        Some(f) if f > ORIG_RSEQ_SIZE => f,
+        _ => ORIG_RSEQ_SIZE,
+    };
+    let want = match kernel_align {
+        Some(a) if a > ORIG_RSEQ_SIZE => a,
+        _ => ORIG_RSEQ_SIZE,
+    };
+    if !want.is_power_of_two() || want > align {
+        return ORIG_RSEQ_SIZE;
+    }
+    match feature.checked_next_multiple_of(want) {
+        Some(len) if len <= size => len,
+        _ => ORIG_RSEQ_SIZE,
+    }
+}
 
 /// The state, registering on the first call.
 #[inline(always)]
@@ -63,15 +103,15 @@ fn state() -> u8 {
 #[inline(never)]
 fn register() -> u8 {
     let s = if crate::env::started_by_tinyrt() {
-        // Kernels before 6.3 have no AT_RSEQ_FEATURE_SIZE: their area is the original 20
-        // bytes (in a 32-byte registration). Whether the kernel writes `node_id` is read
-        // from the area itself after the registration.
-        let feature = crate::auxv::get(linux_raw_sys::auxvec::AT_RSEQ_FEATURE_SIZE).unwrap_or(20);
-        let len = feature
-            .checked_next_multiple_of(ORIG_RSEQ_SIZE)
-            .filter(|&l| l <= size_of::<RseqArea>())
-            .unwrap_or(ORIG_RSEQ_SIZE)
-            .max(ORIG_RSEQ_SIZE);
+        // Whether the kernel writes `node_id` is read from the area itself after the
+        // registration.
+        use linux_raw_sys::auxvec::{AT_RSEQ_ALIGN, AT_RSEQ_FEATURE_SIZE};
+        let len = rseq_len(
+            crate::auxv::get(AT_RSEQ_FEATURE_SIZE),
+            crate::auxv::get(AT_RSEQ_ALIGN),
+            size_of::<RseqArea>(),
+            align_of::<RseqArea>(),
+        );
         match sys::rseq_register(&AREA, len as u32, crate::arch::RSEQ_SIG) {
             // Registered: the kernel has written the area on the way back to user space,
             // the node too where it has one.
@@ -190,4 +230,67 @@ pub fn backend() -> Backend {
 /// [`current`] reads it, and [`getcpu`] too where it has the node.
 pub fn rseq_registered() -> bool {
     matches!(state(), AREA_CPU_NODE | AREA_CPU)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ORIG_RSEQ_SIZE, rseq_len};
+    use crate::sys::RseqArea;
+
+    /// `rseq_len` for tinyrt's own area.
+    fn len(feature: Option<usize>, align: Option<usize>) -> usize {
+        rseq_len(
+            feature,
+            align,
+            size_of::<RseqArea>(),
+            align_of::<RseqArea>(),
+        )
+    }
+
+    #[test]
+    fn the_area_is_aligned_as_linux_7_asks() {
+        assert_eq!(align_of::<RseqArea>(), 64);
+        assert_eq!(size_of::<RseqArea>(), 64);
+    }
+
+    #[test]
+    fn rseq_len_follows_the_kernels_rule() {
+        // (AT_RSEQ_FEATURE_SIZE, AT_RSEQ_ALIGN) → length.
+        for (feature, align, want) in [
+            // Before Linux 6.3: neither entry, the original ABI.
+            (None, None, 32),
+            // 6.3 to 7.1 (this machine's 6.18 too): 28 and 32.
+            (Some(28), Some(32), 32),
+            // 7.2: 33 and 64: one 64-byte block at a 64-byte boundary.
+            (Some(33), Some(64), 64),
+            // A larger alignment than the feature size needs: the block it asks for.
+            (Some(28), Some(64), 64),
+            (Some(64), Some(64), 64),
+            // Original fields only, or one entry missing.
+            (Some(20), None, 32),
+            (None, Some(32), 32),
+            (Some(33), None, 64),
+            (Some(0), Some(0), 32),
+            // More than the area serves (alignment over 64, or more than 64 bytes), or an
+            // alignment that is not a power of two: the original 32 bytes.
+            (Some(28), Some(128), 32),
+            (Some(65), Some(128), 32),
+            (Some(65), Some(64), 32),
+            (Some(28), Some(48), 32),
+            (Some(usize::MAX), Some(64), 32),
+            (Some(28), Some(usize::MAX), 32),
+        ] {
+            let got = len(feature, align);
+            assert_eq!(got, want, "feature {feature:?}, align {align:?}");
+            // Whatever the answer, the kernel's rule holds for an area aligned to 64.
+            assert!(got >= ORIG_RSEQ_SIZE && got <= size_of::<RseqArea>());
+            if got != ORIG_RSEQ_SIZE {
+                let (f, a) = (feature.unwrap_or(0), align.unwrap_or(32));
+                assert!(got >= f && got.is_multiple_of(a) && a <= align_of::<RseqArea>());
+            }
+        }
+        // An area aligned to 128 (a larger static) serves a kernel asking for 128.
+        assert_eq!(rseq_len(Some(65), Some(128), 128, 128), 128);
+        assert_eq!(rseq_len(Some(28), Some(128), 128, 128), 128);
+    }
 }

@@ -46,6 +46,12 @@ impl Errno {
     pub fn name(self) -> Option<&'static str> {
         errno_name(self.0 as u32)
     }
+
+    /// The text (`"Invalid argument"`), as the C library's `strerror` and std's `io::Error`
+    /// give it, or `None` for a number without one.
+    pub fn text(self) -> Option<&'static str> {
+        errno_text(self.0 as u32)
+    }
 }
 
 impl fmt::Debug for Errno {
@@ -57,19 +63,64 @@ impl fmt::Debug for Errno {
     }
 }
 
+/// What std's `io::Error` says: `Is a directory (os error 21)`, and `Unknown error N (os
+/// error N)` for a number without a text. (`{:?}` gives the name, `EISDIR`.)
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{} (os error {})", n, self.0),
-            None => write!(f, "os error {}", self.0),
+        match self.text() {
+            Some(t) => write!(f, "{} (os error {})", t, self.0),
+            None => write!(f, "Unknown error {0} (os error {0})", self.0),
         }
     }
 }
 
 impl core::error::Error for Errno {}
 
+/// Numbers below this have a name and a text (the largest on every architecture is 133).
+const KNOWN: usize = 160;
+
+/// Strings for the numbers below `KNOWN`: one string, each piece's start and length.
+struct Table {
+    all: &'static str,
+    start: [u16; KNOWN],
+    len: [u8; KNOWN],
+}
+
+impl Table {
+    /// The table of `pieces` (number, string), whose strings, in order, make up `all`.
+    const fn new(pieces: &[(u32, &str)], all: &'static str) -> Table {
+        let mut t = Table {
+            all,
+            start: [0; KNOWN],
+            len: [0; KNOWN],
+        };
+        let (mut i, mut at) = (0, 0);
+        while i < pieces.len() {
+            let (n, s) = pieces[i];
+            assert!((n as usize) < KNOWN && s.len() < 256);
+            t.start[n as usize] = at as u16;
+            t.len[n as usize] = s.len() as u8;
+            at += s.len();
+            i += 1;
+        }
+        assert!(at == all.len());
+        t
+    }
+
+    fn get(&self, raw: u32) -> Option<&'static str> {
+        let i = raw as usize;
+        let (start, len) = (*self.start.get(i)? as usize, *self.len.get(i)? as usize);
+        match len {
+            0 => None,
+            _ => self.all.get(start..start + len),
+        }
+    }
+}
+
+/// Each error's constant, name and text. The texts are the ones the C library's `strerror`
+/// gives (glibc's, which std's `io::Error` shows: a test compares every one).
 macro_rules! errnos {
-    ($($name:ident)*) => {
+    ($($name:ident $text:literal)*) => {
         impl Errno {
             $(
                 #[doc = concat!("`", stringify!($name), "`")]
@@ -81,30 +132,153 @@ macro_rules! errnos {
             pub const EDEADLOCK: Errno = Errno(e::EDEADLOCK as u16);
         }
 
+        /// Every name, then every text, each table one string with the pieces' places by
+        /// number: a third the size of a `match` over string slices.
+        static NAMES: Table = Table::new(&[$((e::$name, stringify!($name))),*], concat!($(stringify!($name)),*));
+        static TEXTS: Table = Table::new(&[$((e::$name, $text)),*], concat!($($text),*));
+
         fn errno_name(raw: u32) -> Option<&'static str> {
-            #[allow(unreachable_patterns)]
-            match raw {
-                $(e::$name => Some(stringify!($name)),)*
-                _ => None,
-            }
+            NAMES.get(raw)
+        }
+
+        fn errno_text(raw: u32) -> Option<&'static str> {
+            TEXTS.get(raw)
         }
     };
 }
 
 errnos! {
-    EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT
-    ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG
-    ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY
-    ELOOP ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR
-    EXFULL ENOANO EBADRQC EBADSLT EBFONT ENOSTR ENODATA ETIME ENOSR ENONET ENOPKG EREMOTE
-    ENOLINK EADV ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD
-    EREMCHG ELIBACC ELIBBAD ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK
-    EDESTADDRREQ EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT ESOCKTNOSUPPORT EOPNOTSUPP
-    EPFNOSUPPORT EAFNOSUPPORT EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET
-    ECONNABORTED ECONNRESET ENOBUFS EISCONN ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT
-    ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY EINPROGRESS ESTALE EUCLEAN ENOTNAM ENAVAIL
-    EISNAM EREMOTEIO EDQUOT ENOMEDIUM EMEDIUMTYPE ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED
-    EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE ERFKILL EHWPOISON
+    EPERM "Operation not permitted"
+    ENOENT "No such file or directory"
+    ESRCH "No such process"
+    EINTR "Interrupted system call"
+    EIO "Input/output error"
+    ENXIO "No such device or address"
+    E2BIG "Argument list too long"
+    ENOEXEC "Exec format error"
+    EBADF "Bad file descriptor"
+    ECHILD "No child processes"
+    EAGAIN "Resource temporarily unavailable"
+    ENOMEM "Cannot allocate memory"
+    EACCES "Permission denied"
+    EFAULT "Bad address"
+    ENOTBLK "Block device required"
+    EBUSY "Device or resource busy"
+    EEXIST "File exists"
+    EXDEV "Invalid cross-device link"
+    ENODEV "No such device"
+    ENOTDIR "Not a directory"
+    EISDIR "Is a directory"
+    EINVAL "Invalid argument"
+    ENFILE "Too many open files in system"
+    EMFILE "Too many open files"
+    ENOTTY "Inappropriate ioctl for device"
+    ETXTBSY "Text file busy"
+    EFBIG "File too large"
+    ENOSPC "No space left on device"
+    ESPIPE "Illegal seek"
+    EROFS "Read-only file system"
+    EMLINK "Too many links"
+    EPIPE "Broken pipe"
+    EDOM "Numerical argument out of domain"
+    ERANGE "Numerical result out of range"
+    EDEADLK "Resource deadlock avoided"
+    ENAMETOOLONG "File name too long"
+    ENOLCK "No locks available"
+    ENOSYS "Function not implemented"
+    ENOTEMPTY "Directory not empty"
+    ELOOP "Too many levels of symbolic links"
+    ENOMSG "No message of desired type"
+    EIDRM "Identifier removed"
+    ECHRNG "Channel number out of range"
+    EL2NSYNC "Level 2 not synchronized"
+    EL3HLT "Level 3 halted"
+    EL3RST "Level 3 reset"
+    ELNRNG "Link number out of range"
+    EUNATCH "Protocol driver not attached"
+    ENOCSI "No CSI structure available"
+    EL2HLT "Level 2 halted"
+    EBADE "Invalid exchange"
+    EBADR "Invalid request descriptor"
+    EXFULL "Exchange full"
+    ENOANO "No anode"
+    EBADRQC "Invalid request code"
+    EBADSLT "Invalid slot"
+    EBFONT "Bad font file format"
+    ENOSTR "Device not a stream"
+    ENODATA "No data available"
+    ETIME "Timer expired"
+    ENOSR "Out of streams resources"
+    ENONET "Machine is not on the network"
+    ENOPKG "Package not installed"
+    EREMOTE "Object is remote"
+    ENOLINK "Link has been severed"
+    EADV "Advertise error"
+    ESRMNT "Srmount error"
+    ECOMM "Communication error on send"
+    EPROTO "Protocol error"
+    EMULTIHOP "Multihop attempted"
+    EDOTDOT "RFS specific error"
+    EBADMSG "Bad message"
+    EOVERFLOW "Value too large for defined data type"
+    ENOTUNIQ "Name not unique on network"
+    EBADFD "File descriptor in bad state"
+    EREMCHG "Remote address changed"
+    ELIBACC "Can not access a needed shared library"
+    ELIBBAD "Accessing a corrupted shared library"
+    ELIBSCN ".lib section in a.out corrupted"
+    ELIBMAX "Attempting to link in too many shared libraries"
+    ELIBEXEC "Cannot exec a shared library directly"
+    EILSEQ "Invalid or incomplete multibyte or wide character"
+    ERESTART "Interrupted system call should be restarted"
+    ESTRPIPE "Streams pipe error"
+    EUSERS "Too many users"
+    ENOTSOCK "Socket operation on non-socket"
+    EDESTADDRREQ "Destination address required"
+    EMSGSIZE "Message too long"
+    EPROTOTYPE "Protocol wrong type for socket"
+    ENOPROTOOPT "Protocol not available"
+    EPROTONOSUPPORT "Protocol not supported"
+    ESOCKTNOSUPPORT "Socket type not supported"
+    EOPNOTSUPP "Operation not supported"
+    EPFNOSUPPORT "Protocol family not supported"
+    EAFNOSUPPORT "Address family not supported by protocol"
+    EADDRINUSE "Address already in use"
+    EADDRNOTAVAIL "Cannot assign requested address"
+    ENETDOWN "Network is down"
+    ENETUNREACH "Network is unreachable"
+    ENETRESET "Network dropped connection on reset"
+    ECONNABORTED "Software caused connection abort"
+    ECONNRESET "Connection reset by peer"
+    ENOBUFS "No buffer space available"
+    EISCONN "Transport endpoint is already connected"
+    ENOTCONN "Transport endpoint is not connected"
+    ESHUTDOWN "Cannot send after transport endpoint shutdown"
+    ETOOMANYREFS "Too many references: cannot splice"
+    ETIMEDOUT "Connection timed out"
+    ECONNREFUSED "Connection refused"
+    EHOSTDOWN "Host is down"
+    EHOSTUNREACH "No route to host"
+    EALREADY "Operation already in progress"
+    EINPROGRESS "Operation now in progress"
+    ESTALE "Stale file handle"
+    EUCLEAN "Structure needs cleaning"
+    ENOTNAM "Not a XENIX named type file"
+    ENAVAIL "No XENIX semaphores available"
+    EISNAM "Is a named type file"
+    EREMOTEIO "Remote I/O error"
+    EDQUOT "Disk quota exceeded"
+    ENOMEDIUM "No medium found"
+    EMEDIUMTYPE "Wrong medium type"
+    ECANCELED "Operation canceled"
+    ENOKEY "Required key not available"
+    EKEYEXPIRED "Key has expired"
+    EKEYREVOKED "Key has been revoked"
+    EKEYREJECTED "Key was rejected by service"
+    EOWNERDEAD "Owner died"
+    ENOTRECOVERABLE "State not recoverable"
+    ERFKILL "Operation not possible due to RF-kill"
+    EHWPOISON "Memory page has hardware error"
 }
 
 #[cfg(test)]
@@ -133,7 +307,20 @@ mod tests {
         assert_eq!(Errno::new(4000).unwrap().name(), None);
         extern crate std;
         use std::format;
-        assert_eq!(format!("{}", Errno::ENOSYS), "ENOSYS (os error 38)");
+        assert_eq!(
+            format!("{}", Errno::ENOSYS),
+            "Function not implemented (os error 38)"
+        );
+        // Every number as std's io::Error (glibc's strerror) says it, known or not.
+        for raw in 1..=4095 {
+            let ours = Errno::new(raw).unwrap();
+            assert_eq!(
+                format!("{ours}"),
+                format!("{}", std::io::Error::from_raw_os_error(raw)),
+                "{raw}"
+            );
+            assert_eq!(ours.text().is_some(), ours.name().is_some(), "{raw}");
+        }
         assert_eq!(format!("{:?}", Errno::new(999).unwrap()), "Errno(999)");
         // The numbers agree with the C library's.
         for (ours, theirs) in [

@@ -2,9 +2,11 @@
 //!
 //! `print!`, `println!`, `eprint!` and `eprintln!` format into a 512-byte buffer on the stack
 //! and write it out whenever it fills and at the end, so a line usually costs one `write`.
-//! Unlike std's, they never panic: a failed write is dropped (a closed pipe still raises
-//! SIGPIPE, whose default action ends the process, as in C). Use [`write_all`] or
-//! [`Fd::write_fmt`] to see errors.
+//! Unlike std's, they never panic. A failed `print!` to standard output is reported when
+//! `main` returns, as GNU's tools do: `PROGRAM: write error: No space left on device` on
+//! standard error, and an exit status of 0 becomes 1 (a closed pipe still raises SIGPIPE
+//! first, whose default action ends the process, as in C). Failed writes to standard error
+//! are dropped. Use [`write_all`] or [`Fd::write_fmt`] to see errors as they happen.
 
 use crate::errno::Errno;
 use core::fmt;
@@ -19,6 +21,25 @@ pub const STDIN: Fd = Fd(0);
 pub const STDOUT: Fd = Fd(1);
 /// Standard error.
 pub const STDERR: Fd = Fd(2);
+
+/// Opens `/dev/null` on each of the descriptors 0, 1 and 2 that is closed, as std does
+/// before `main`: otherwise the program's first `open` or `pipe` would take the number, and
+/// what it prints would go into that file or pipe. One `ppoll` when all three are open
+/// (`tinyrt::main!` calls this unless told `keep_closed_stdio`). `Err` when one is closed
+/// and `/dev/null` cannot be opened onto it (the descriptor stays closed).
+pub fn open_closed_std_fds() -> Result<(), Errno> {
+    for (fd, closed) in crate::sys::closed_std_fds().into_iter().enumerate() {
+        if closed {
+            // The lowest free number: this one, since the ones below it are open by now.
+            let got = crate::sys::open(c"/dev/null", linux_raw_sys::general::O_RDWR, 0)?;
+            if got != fd as i32 {
+                let _ = crate::sys::close(got);
+                return Err(Errno::EBADF);
+            }
+        }
+    }
+    Ok(())
+}
 
 /// `write(2)` once: the number of bytes the kernel took.
 #[inline]
@@ -95,7 +116,41 @@ impl Fd {
 
 #[doc(hidden)]
 pub fn _print(fd: Fd, args: fmt::Arguments<'_>) {
-    let _ = fd.write_fmt(args);
+    if let Err(e) = fd.write_fmt(args)
+        && fd == STDOUT
+    {
+        stdout_failed(e);
+    }
+}
+
+/// The first failed `print!` to standard output (0: none yet).
+static STDOUT_ERROR: core::sync::atomic::AtomicU16 = core::sync::atomic::AtomicU16::new(0);
+
+/// Keeps the first error of a print to standard output, and has `main!` report it when
+/// `main` returns (only a program that prints carries the report and the errors' texts).
+#[cold]
+#[inline(never)]
+fn stdout_failed(e: Errno) {
+    use core::sync::atomic::Ordering::Relaxed;
+    let _ = STDOUT_ERROR.compare_exchange(0, e.raw() as u16, Relaxed, Relaxed);
+    crate::process::set_exit_report(report_stdout_error);
+}
+
+/// As GNU's tools at exit: `PROGRAM: write error: TEXT` on standard error, and a status of
+/// 0 becomes 1.
+fn report_stdout_error(code: i32) -> i32 {
+    let raw = STDOUT_ERROR.load(core::sync::atomic::Ordering::Relaxed);
+    let Some(e) = Errno::new(raw as i32) else {
+        return code;
+    };
+    let program = crate::env::args()
+        .next()
+        .map_or(&b"tinyrt"[..], |a| a.to_bytes());
+    let text = e.text().unwrap_or("Unknown error").as_bytes();
+    for part in [program, b": write error: ", text, b"\n"] {
+        let _ = write_all(STDERR, part);
+    }
+    if code == 0 { 1 } else { code }
 }
 
 /// Formats to standard output; see the [module](crate::io) documentation.

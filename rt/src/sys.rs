@@ -79,8 +79,9 @@ pub fn mprotect_none(addr: usize, len: usize) -> Result<(), Errno> {
 /// The kernel's `struct rseq` (include/uapi/linux/rseq.h) with room for later fields: the
 /// area a thread registers with `rseq`, which the kernel updates on every return to user
 /// space after the thread was preempted, migrated or signalled. The fields are atomics: the
-/// kernel writes them while the program may read them.
-#[repr(C, align(32))]
+/// kernel writes them while the program may read them. 64-byte aligned: the alignment Linux
+/// 7.x asks (`AT_RSEQ_ALIGN`) for a registration longer than the original 32 bytes.
+#[repr(C, align(64))]
 pub struct RseqArea {
     /// `cpu_id_start`, `cpu_id`, `rseq_cs` (two words, kept 0: no critical section),
     /// `flags`, `node_id` (Linux 6.3+), `mm_cid` (6.3+), then room.
@@ -350,4 +351,41 @@ pub fn timerfd_gettime32(fd: i32, cur: &mut Itimerspec32) -> Result<(), Errno> {
     // SAFETY: as above, with the 32-bit-time struct this call takes.
     Errno::from_ret(unsafe { syscall2(n, fd as usize, cur as *mut Itimerspec32 as usize) })
         .map(|_| ())
+}
+
+/// Which of the descriptors 0, 1 and 2 are not open: one `ppoll` that asks for no event and
+/// does not wait (the kernel marks a closed one POLLNVAL), as std checks them at start;
+/// where that call is refused, `fcntl(F_GETFD)` on each.
+pub fn closed_std_fds() -> [bool; 3] {
+    let mut fds = [0i32, 1, 2].map(|fd| nr::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // Zero seconds and nanoseconds read as either width of timespec: the old ppoll of the
+    // 32-bit architectures reads 8 of these bytes, the 64-bit ones all 16.
+    let no_wait = [0u64; 2];
+    loop {
+        // SAFETY: the kernel writes `revents` of the three `pollfd`s we borrow mutably and
+        // reads the zeroed timeout; the signal mask pointer is NULL.
+        let r = Errno::from_ret(unsafe {
+            syscall4(
+                nr::__NR_ppoll as usize,
+                fds.as_mut_ptr() as usize,
+                fds.len(),
+                no_wait.as_ptr() as usize,
+                0,
+            )
+        });
+        match r {
+            Ok(_) => return fds.map(|p| p.revents as u32 & nr::POLLNVAL != 0),
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    [0usize, 1, 2].map(|fd| {
+        // SAFETY: F_GETFD takes no pointer.
+        let r = unsafe { syscall2(nr::__NR_fcntl as usize, fd, nr::F_GETFD as usize) };
+        Errno::from_ret(r) == Err(Errno::EBADF)
+    })
 }

@@ -137,3 +137,36 @@ pub fn pyelftools_list(path: &Path) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Whether this process's own vDSO (the kernel's, as every program here gets it) exports
+/// `name` (any version), by pyelftools on a copy of the `[vdso]` mapping read through
+/// /proc/self/mem: what a kernel feature's presence is decided by (vDSO getrandom: Linux
+/// 6.11+ on x86_64), without asking the code under test.
+pub fn host_vdso_exports(name: &str) -> bool {
+    use std::os::unix::fs::FileExt;
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let Some(range) = maps
+        .lines()
+        .find(|l| l.ends_with("[vdso]"))
+        .and_then(|l| l.split(' ').next())
+    else {
+        return false;
+    };
+    let (start, end) = range.split_once('-').unwrap();
+    let start = u64::from_str_radix(start, 16).unwrap();
+    let end = u64::from_str_radix(end, 16).unwrap();
+    let mut image = vec![0u8; (end - start) as usize];
+    std::fs::File::open("/proc/self/mem")
+        .unwrap()
+        .read_exact_at(&mut image, start)
+        .unwrap();
+    let dump = root().join(format!(
+        "target/tinyrt-tests/host-vdso-{}.so",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(dump.parent().unwrap()).unwrap();
+    std::fs::write(&dump, &image).unwrap();
+    let listed = pyelftools_list(&dump);
+    let _ = std::fs::remove_file(&dump);
+    listed.lines().any(|l| l.starts_with(&format!("{name}@")))
+}

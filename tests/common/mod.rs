@@ -21,7 +21,7 @@ pub use build::{
     example_names, examples, root,
 };
 #[allow(unused_imports)]
-pub use images::{Image, pyelftools_list, vdso_fixtures, vdso_images};
+pub use images::{Image, host_vdso_exports, pyelftools_list, vdso_fixtures, vdso_images};
 #[allow(unused_imports)]
 pub use run::{run, stdout, strace, tool};
 #[allow(unused_imports)]

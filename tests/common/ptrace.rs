@@ -1,7 +1,8 @@
 //! A ptrace harness (x86_64 host): runs a program (64-bit, or 32-bit i386 under IA32
 //! emulation), stops it at exec, optionally tampers with what the kernel gave it (removes
-//! AT_SYSINFO_EHDR from its auxiliary vector, or renames a symbol in its vDSO), then counts
-//! every system call it makes (by the tracee's own numbering).
+//! AT_SYSINFO_EHDR from its auxiliary vector, rewrites or removes other entries, renames a
+//! symbol in its vDSO or replaces the image), then counts every system call it makes (by
+//! the tracee's own numbering) and keeps each one's arguments and result.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -16,6 +17,23 @@ pub enum Tamper {
     HideVdso,
     /// Overwrite a NUL-terminated name in the vDSO's string table (same length).
     RenameInVdso(&'static [u8], &'static [u8]),
+    /// Rewrite auxiliary-vector entries: (key, Some(value)) sets the value of the entry with
+    /// that key, (key, None) turns its key into AT_IGNORE. Each key must be there.
+    Auxv(&'static [(u64, Option<u64>)]),
+    /// Write this image file over the start of the vDSO mapping (at most its size), and turn
+    /// AT_SYSINFO (i386's `__kernel_vsyscall`, which the new image may cover) into
+    /// AT_IGNORE: the program then enters the kernel with `int $0x80`.
+    ReplaceVdso(std::path::PathBuf),
+}
+
+/// One system call the tracee made: its number, its six argument registers (the tracee's
+/// own order: rdi, rsi, rdx, r10, r8, r9; on i386 ebx, ecx, edx, esi, edi, ebp) and what it
+/// returned (None if the tracee ended inside it).
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub nr: i64,
+    pub args: [u64; 6],
+    pub ret: Option<i64>,
 }
 
 /// The outcome of a traced run.
@@ -25,11 +43,18 @@ pub struct Traced {
     pub stdout: String,
     /// System call number → number of calls.
     pub syscalls: HashMap<i64, usize>,
+    /// Every system call, in order.
+    pub calls: Vec<Call>,
 }
 
 impl Traced {
     pub fn count(&self, nr: i64) -> usize {
         self.syscalls.get(&nr).copied().unwrap_or(0)
+    }
+
+    /// The calls of number `nr`.
+    pub fn calls_of(&self, nr: i64) -> Vec<&Call> {
+        self.calls.iter().filter(|c| c.nr == nr).collect()
     }
 }
 
@@ -89,6 +114,16 @@ pub fn start_traced(
     args: &[&str],
     seccomp: Option<&[libc::sock_filter]>,
 ) -> (i32, std::fs::File) {
+    start_traced_env(exe, args, &[], seccomp)
+}
+
+/// `start_traced` with the environment `env` ("NAME=value" each).
+fn start_traced_env(
+    exe: &Path,
+    args: &[&str],
+    env: &[String],
+    seccomp: Option<&[libc::sock_filter]>,
+) -> (i32, std::fs::File) {
     use std::os::fd::FromRawFd;
     let fprog = seccomp.map(|p| libc::sock_fprog {
         len: p.len() as u16,
@@ -99,7 +134,12 @@ pub fn start_traced(
     argv_c.extend(args.iter().map(|a| CString::new(*a).unwrap()));
     let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|c| c.as_ptr()).collect();
     argv.push(std::ptr::null());
-    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    let env_c: Vec<CString> = env
+        .iter()
+        .map(|e| CString::new(e.as_str()).unwrap())
+        .collect();
+    let mut envp: Vec<*const libc::c_char> = env_c.iter().map(|c| c.as_ptr()).collect();
+    envp.push(std::ptr::null());
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills fds; fork's child only calls async-signal-safe functions on
     // memory prepared before the fork.
@@ -163,7 +203,22 @@ pub fn run_traced_with(
     tamper: Tamper,
     seccomp: Option<Vec<libc::sock_filter>>,
 ) -> Traced {
-    let (pid, mut stdout) = start_traced(exe, args, seccomp.as_deref());
+    run_traced_full(exe, args, &[], tamper, seccomp)
+}
+
+/// `run_traced` with the environment `env` ("NAME=value" each).
+pub fn run_traced_env(exe: &Path, args: &[&str], env: &[String], tamper: Tamper) -> Traced {
+    run_traced_full(exe, args, env, tamper, None)
+}
+
+fn run_traced_full(
+    exe: &Path,
+    args: &[&str],
+    env: &[String],
+    tamper: Tamper,
+    seccomp: Option<Vec<libc::sock_filter>>,
+) -> Traced {
+    let (pid, mut stdout) = start_traced_env(exe, args, env, seccomp.as_deref());
     let mut status = 0;
 
     // Walk the new stack to the auxiliary vector, in the tracee's word size.
@@ -186,7 +241,25 @@ pub fn run_traced_with(
         p += w;
     }
     p += w;
+    // Replace only an entry's key word (the low half of an 8-byte peek on i386).
+    let set_key = |at: u64, key: u64| {
+        let keep = if w == 8 {
+            0
+        } else {
+            peek(pid, at) & !0xffff_ffff
+        };
+        poke(pid, at, keep | key);
+    };
+    let set_value = |at: u64, value: u64| {
+        let keep = if w == 8 {
+            0
+        } else {
+            peek(pid, at) & !0xffff_ffff
+        };
+        poke(pid, at, keep | value);
+    };
     let mut found = false;
+    let mut rewritten = Vec::new();
     loop {
         let key = word(p);
         if key == 0 {
@@ -195,23 +268,38 @@ pub fn run_traced_with(
         if key == libc::AT_SYSINFO_EHDR {
             found = true;
             let base = word(p + w);
-            match tamper {
-                Tamper::None => {}
-                Tamper::HideVdso => {
-                    // Replace only the key word (the low half of an 8-byte peek on i386).
-                    let old = peek(pid, p);
-                    let keep = if w == 8 { 0 } else { old & !0xffff_ffff };
-                    poke(pid, p, keep | libc::AT_IGNORE);
-                }
+            match &tamper {
+                Tamper::HideVdso => set_key(p, libc::AT_IGNORE),
                 Tamper::RenameInVdso(from, to) => rename(pid, base, from, to),
+                Tamper::ReplaceVdso(image) => replace(pid, base, image),
+                Tamper::None | Tamper::Auxv(_) => {}
             }
+        }
+        // AT_SYSINFO (32): i386's entry into the kernel, inside the vDSO.
+        if key == 32 && matches!(tamper, Tamper::ReplaceVdso(_)) {
+            set_key(p, libc::AT_IGNORE);
+        }
+        if let Tamper::Auxv(entries) = &tamper
+            && let Some(&(k, v)) = entries.iter().find(|e| e.0 == key)
+        {
+            match v {
+                Some(v) => set_value(p + w, v),
+                None => set_key(p, libc::AT_IGNORE),
+            }
+            rewritten.push(k);
         }
         p += 2 * w;
     }
     assert!(found, "the kernel gave no AT_SYSINFO_EHDR to tamper with");
+    if let Tamper::Auxv(entries) = &tamper {
+        for (k, _) in entries.iter() {
+            assert!(rewritten.contains(k), "the kernel gave no auxv entry {k}");
+        }
+    }
 
     // Count system calls until the child ends.
     let mut syscalls = HashMap::new();
+    let mut calls = Vec::new();
     let mut entering = true;
     let mut deliver = 0;
     let code = loop {
@@ -238,8 +326,25 @@ pub fn run_traced_with(
         }
         let sig = libc::WSTOPSIG(status);
         if sig == libc::SIGTRAP | 0x80 {
+            let r = regs(pid);
             if entering {
-                *syscalls.entry(regs(pid).orig_rax as i64).or_insert(0) += 1;
+                *syscalls.entry(r.orig_rax as i64).or_insert(0) += 1;
+                let args = if w == 8 {
+                    [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]
+                } else {
+                    [r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp].map(|a| a & 0xffff_ffff)
+                };
+                calls.push(Call {
+                    nr: r.orig_rax as i64,
+                    args,
+                    ret: None,
+                });
+            } else if let Some(c) = calls.last_mut() {
+                c.ret = Some(if w == 8 {
+                    r.rax as i64
+                } else {
+                    i64::from(r.rax as u32 as i32)
+                });
             }
             entering = !entering;
         } else {
@@ -252,7 +357,31 @@ pub fn run_traced_with(
         code,
         stdout: out,
         syscalls,
+        calls,
     }
+}
+
+/// Writes the image file `image` over the tracee's vDSO at `base` (its mapping must hold it).
+fn replace(pid: i32, base: u64, image: &Path) {
+    let bytes = std::fs::read(image).unwrap();
+    let mem = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(format!("/proc/{pid}/mem"))
+        .unwrap();
+    // The mapping's end, from the tracee's maps.
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let end = maps
+        .lines()
+        .find(|l| l.starts_with(&format!("{base:x}-")))
+        .and_then(|l| u64::from_str_radix(l.split(['-', ' ']).nth(1)?, 16).ok())
+        .expect("the vDSO mapping in /proc/PID/maps");
+    assert!(
+        bytes.len() as u64 <= end - base,
+        "{image:?} does not fit the vDSO's {} bytes",
+        end - base
+    );
+    mem.write_all_at(&bytes, base).unwrap();
 }
 
 /// Overwrites `from` (NUL-delimited on both sides) in the tracee's vDSO with `to`.
@@ -282,4 +411,30 @@ fn rename(pid: i32, base: u64, from: &[u8], to: &[u8]) {
         + 1;
     // /proc/pid/mem writes reach read-only pages of a ptrace-stopped tracee (copy on write).
     mem.write_all_at(to, base + at as u64).unwrap();
+}
+
+/// Runs the test `name` of the calling test binary again, alone, under the harness, with
+/// `__vdso_getrandom` renamed in its vDSO at exec: the process sees what a kernel before
+/// 6.11 gives (no vDSO getrandom; pyelftools on its own vDSO agrees). `child` is set in its
+/// environment (the test's way to know it is the re-run), and PATH (for pyelftools). Its
+/// libtest output (`--nocapture`: the test's own prints too) after checking it passed.
+pub fn rerun_without_vdso_getrandom(name: &str, child: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let env = [
+        format!("PATH={}", std::env::var("PATH").unwrap_or_default()),
+        format!("{child}=1"),
+    ];
+    let t = run_traced_env(
+        &exe,
+        &[name, "--exact", "--nocapture", "--test-threads=1"],
+        &env,
+        Tamper::RenameInVdso(b"__vdso_getrandom", b"__vdso_getrandoX"),
+    );
+    assert!(
+        t.code == 0 && t.stdout.contains("test result: ok. 1 passed"),
+        "{name} without a vDSO getrandom: exit {}: {}",
+        t.code,
+        t.stdout
+    );
+    t.stdout
 }

@@ -26,12 +26,14 @@ pub fn auxv_name(_key: usize) -> Option<&'static str> {
     None
 }
 
-/// Kernel `arch/arm/vdso/vdso.lds.S`. The 64-bit `__vdso_clock_gettime64` is trusted only
-/// when the 32-bit `__vdso_clock_gettime` is exported too: kernels 5.5 to 5.7 exported a
-/// broken one alone. The 32-bit-time `__vdso_clock_getres` and `__vdso_gettimeofday` would
-/// overflow in 2038 and are not used. No `time`, `getcpu` or `getrandom`.
+/// Kernel `arch/arm/vdso/vdso.lds.S` (and the compat vDSO of arm64, `vdso32/vdso.lds.S`).
+/// The 64-bit `__vdso_clock_gettime64` is trusted only when the 32-bit `__vdso_clock_gettime`
+/// is exported too: kernels 5.5 to 5.7 exported a broken one alone. The same rule holds for
+/// `__vdso_clock_getres_time64` (Linux 7.2+; before it, `clock_getres` is the system call).
+/// The 32-bit-time `__vdso_clock_getres` and `__vdso_gettimeofday` would overflow in 2038
+/// and are not used. No `time`, `getcpu` or `getrandom`.
 pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6", clock_gettime: "__vdso_clock_gettime64",
-    clock_gettime_requires: "__vdso_clock_gettime");
+    clock_getres: "__vdso_clock_getres_time64", time64_requires: "__vdso_clock_gettime");
 
 /// The 64-bit-time calls (Linux 5.1+), with the 32-bit ones as fallbacks; gettimeofday has
 /// 32-bit fields and the EABI has no `time`.

@@ -165,9 +165,11 @@ pub struct VdsoNames {
     pub version: &'static str,
     /// `clock_gettime` with a `__kernel_timespec` (64-bit fields).
     pub clock_gettime: Option<&'static str>,
-    /// A symbol that must be exported too before `clock_gettime` is trusted.
-    pub clock_gettime_requires: Option<&'static str>,
-    /// `clock_getres` with a `__kernel_timespec`.
+    /// A symbol that must be exported too before `clock_gettime` and `clock_getres` are
+    /// trusted (arm: the 32-bit-time twin, see its file).
+    pub time64_requires: Option<&'static str>,
+    /// `clock_getres` with a `__kernel_timespec` (`clock_getres_time64` on 32-bit
+    /// architectures: Linux 7.2+ on i386 and arm).
     pub clock_getres: Option<&'static str>,
     /// `gettimeofday` with a `__kernel_old_timeval` (64-bit fields on 64-bit architectures).
     pub gettimeofday: Option<&'static str>,
@@ -188,7 +190,7 @@ impl VdsoNames {
     const NONE: VdsoNames = VdsoNames {
         version: "",
         clock_gettime: None,
-        clock_gettime_requires: None,
+        time64_requires: None,
         clock_getres: None,
         gettimeofday: None,
         time: None,

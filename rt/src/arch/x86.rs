@@ -285,11 +285,12 @@ pub fn auxv_name(key: usize) -> Option<&'static str> {
 }
 
 /// Kernel `arch/x86/entry/vdso/vdso32/vdso32.lds.S`, as far as tinyrt uses it: the
-/// 64-bit-time `__vdso_clock_gettime64` and `__vdso_getcpu`. The 32-bit-time
+/// 64-bit-time `__vdso_clock_gettime64`, `__vdso_clock_getres_time64` (Linux 7.2+; before
+/// it, `clock_getres` is the system call) and `__vdso_getcpu`. The 32-bit-time
 /// `__vdso_clock_getres`, `__vdso_gettimeofday` and `__vdso_time` would overflow in 2038 and
 /// are not used. No `getrandom`.
 pub const VDSO: VdsoNames = vdso_names!("LINUX_2.6", clock_gettime: "__vdso_clock_gettime64",
-    getcpu: "__vdso_getcpu");
+    clock_getres: "__vdso_clock_getres_time64", getcpu: "__vdso_getcpu");
 
 /// The 64-bit-time calls (Linux 5.1+), with the 32-bit ones as fallbacks; gettimeofday and
 /// time have 32-bit fields and are not used.

@@ -196,16 +196,24 @@ impl Interval {
         self.next
     }
 
-    /// Sleeps until the next tick is due (at once if it is already) and returns when it
-    /// was due; signal handlers that interrupt the sleep do not move it.
+    /// Sleeps until the next tick is due (at once, without a system call, if it is already)
+    /// and returns when it was due; signal handlers that interrupt the sleep do not move it.
     pub fn tick(&mut self) -> Result<Timespec, Errno> {
         let due = self.next;
-        wait_until(self.clock, due)?;
+        // A deadline already past costs a clock read, not a system call.
+        let before = clock_gettime(self.clock)?;
+        let late = due <= before;
+        if !late {
+            wait_until(self.clock, due)?;
+        }
         let on_schedule = add_saturating(due, self.period);
         self.next = match self.missed {
             MissedTicks::Burst => on_schedule,
             _ => {
-                let now = clock_gettime(self.clock)?;
+                let now = match late {
+                    true => before,
+                    false => clock_gettime(self.clock)?,
+                };
                 match self.missed {
                     _ if on_schedule > now => on_schedule,
                     MissedTicks::Delay => add_saturating(now, self.period),

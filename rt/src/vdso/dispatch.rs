@@ -220,13 +220,10 @@ fn resolved_as(f: Function, k: Kind) -> bool {
 #[inline(always)]
 fn lookup(f: Function) -> Option<usize> {
     let name = f.symbol()?;
-    if f == Function::ClockGettime
-        && let Some(required) = VDSO.clock_gettime_requires
+    if matches!(f, Function::ClockGettime | Function::ClockGetres)
+        && let Some(required) = VDSO.time64_requires
     {
-        find_hashed(
-            required.as_bytes(),
-            const { hash(VDSO.clock_gettime_requires) },
-        )?;
+        find_hashed(required.as_bytes(), const { hash(VDSO.time64_requires) })?;
     }
     find_hashed(name.as_bytes(), field!(f, hash))
 }
