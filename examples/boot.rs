@@ -10,7 +10,8 @@
 //! - reads every named clock through tinyrt (the vDSO where it serves) between two raw
 //!   `clock_gettime` system calls, `ROUNDS` times: `@@ clock NAME ok` when every read lies
 //!   between its two system calls (or all three fail alike), else `@@ clock NAME FAIL ...`;
-//!   the same for gettimeofday and time; clock_getres must equal the system call's answer;
+//!   the same for gettimeofday, and for time between two readings of the coarse realtime
+//!   clock's seconds (what time(2) answers); clock_getres must equal the system call's;
 //! - says what served each vDSO function (`@@ backend clock_gettime vdso SYMBOL@VERSION` or
 //!   `@@ backend getrandom syscall`) and getcpu (`@@ getcpu rseq|vdso|syscall`), and whether
 //!   rseq registered (`@@ rseq yes|no`);
@@ -156,10 +157,14 @@ fn clocks() -> usize {
             break;
         }
     }
+    // time(2) answers the seconds of the coarse realtime clock (the kernel's
+    // ktime_get_real_seconds), up to a tick behind CLOCK_REALTIME: a fine reading taken
+    // just before may already be in the next second.
+    let coarse = || time::syscall::clock_gettime(ClockId::REALTIME_COARSE).map(|t| t.sec());
     for _ in 0..ROUNDS {
-        let a = time::syscall::time();
+        let a = coarse();
         let b = Ok(time::time());
-        let c = time::syscall::time();
+        let c = coarse();
         if !ordered("time", a, b, c) {
             ok = false;
             break;
