@@ -249,12 +249,14 @@ fn dump() -> bool {
     };
     let mut bytes = img.bytes();
     let base = bytes.as_ptr() as usize;
-    if let (Some((start, end)), Some(file)) = (vdso_mapping(), file_end(&img)) {
-        if start == base && file > bytes.len() && file <= end - start {
-            // SAFETY: [base, base + file) lies inside the [vdso] mapping the kernel lists,
-            // readable and unchanged for the life of the process.
-            bytes = unsafe { core::slice::from_raw_parts(base as *const u8, file) };
-        }
+    if let (Some((start, end)), Some(file)) = (vdso_mapping(), file_end(&img))
+        && start == base
+        && file > bytes.len()
+        && file <= end - start
+    {
+        // SAFETY: [base, base + file) lies inside the [vdso] mapping the kernel lists,
+        // readable and unchanged for the life of the process.
+        bytes = unsafe { core::slice::from_raw_parts(base as *const u8, file) };
     }
     println!("@@ vdso-begin {}", bytes.len());
     const HEX: &[u8; 16] = b"0123456789abcdef";

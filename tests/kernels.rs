@@ -304,13 +304,13 @@ fn check(m: &Machine, suite: &str, image: &std::path::Path, b: &Boot) -> Row {
         let fixture = root()
             .join("tests/fixtures/vdso")
             .join(dump.file_name().unwrap());
-        if let Ok(committed) = std::fs::read(&fixture) {
-            if committed != r.vdso {
-                p(format!(
-                    "{} differs from this boot's dump",
-                    fixture.display()
-                ));
-            }
+        if let Ok(committed) = std::fs::read(&fixture)
+            && committed != r.vdso
+        {
+            p(format!(
+                "{} differs from this boot's dump",
+                fixture.display()
+            ));
         }
     }
     // rseq registers on every kernel here (4.18+); its area has the node from 6.3 on, and
