@@ -9,8 +9,12 @@
 //!   `DEP_TINYRT_LINK_ARGS` (thanks to `links = "tinyrt"`), so a user's build.rs need not
 //!   know them.
 //!
-//! The arguments depend on the linker: the default on x86_64-unknown-linux-gnu is the C
-//! compiler driver (`cc`), which takes `-nostartfiles` and `-Wl,`-prefixed options.
+//! The arguments are the same whatever the linker: the C compiler driver (`cc`, the default
+//! on x86_64-unknown-linux-gnu, running GNU ld or LLD) and LLD or GNU ld called directly
+//! (`linker = "rust-lld"`) all read them alike. They must not depend on the linker: Cargo
+//! does not run a build script again when the linker configured for the target changes
+//! (`rerun-if-env-changed=RUSTC_LINKER` compares Cargo's own environment, not what it hands
+//! the script), so arguments chosen for one linker would reach the next one.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -26,60 +30,30 @@ fn main() {
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rerun-if-changed=build.rs");
 
-    // The C driver (x86_64's default `cc`) or LLD itself (`linker = "rust-lld"`, which
-    // .cargo/config.toml sets for the other targets). Cargo tells build scripts the linker
-    // configured for the target in RUSTC_LINKER.
-    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
-    let linker = env::var("RUSTC_LINKER").unwrap_or_default();
-    let lld = ["rust-lld", "ld.lld", "ld"]
-        .iter()
-        .any(|n| linker.ends_with(n));
-    // Static-PIE (feature `pie`): ET_DYN without an interpreter, relocated by tinyrt's
-    // start code; `-z text` makes a relocation of read-only code a link error. `relr` packs
-    // the relative relocations (DT_RELR) instead of one RELA/REL entry each.
+    // -nostdlib is the driver's "no start files (crt1.o: its own _start), no default
+    // libraries" and the linker's "search only the -L directories"; -static, -no-pie, -pie,
+    // -z KEYWORD (also joined) and -T SCRIPT the driver passes on as they are.
+    // Static-PIE (feature `pie`): ET_DYN without an interpreter, relocated by tinyrt's start
+    // code. Not `-static`, with which the driver drops `-pie` (its `-static-pie` LLD does not
+    // know): the interpreter it then asks for is discarded by link-pie.x. `-z text` makes a
+    // relocation of read-only code a link error; `relr` packs the relative relocations
+    // (DT_RELR) instead of one RELA/REL entry each.
     let pie = env::var_os("CARGO_FEATURE_PIE").is_some();
     let relr = env::var_os("CARGO_FEATURE_RELR").is_some();
-    let mut args: Vec<&str> = match (lld, pie) {
-        (true, false) => vec!["-static", "--no-pie", "-Tlink.x", "--build-id=none"],
-        (false, false) => vec![
-            "-nostartfiles",
-            "-nostdlib",
-            "-static",
-            "-no-pie",
-            "-Wl,-Tlink.x",
-            "-Wl,--build-id=none",
-        ],
-        (true, true) => vec![
-            "-static",
-            "-pie",
-            "--no-dynamic-linker",
-            "-ztext",
-            "-Tlink-pie.x",
-            "--build-id=none",
-        ],
-        (false, true) => vec![
-            "-nostartfiles",
-            "-nostdlib",
-            "-static-pie",
-            "-Wl,-z,text",
-            "-Wl,-Tlink-pie.x",
-            "-Wl,--build-id=none",
-        ],
+    let mut args: Vec<&str> = if pie {
+        vec!["-nostdlib", "-pie", "-ztext", "-Tlink-pie.x"]
+    } else {
+        vec!["-nostdlib", "-static", "-no-pie", "-Tlink.x"]
     };
     if pie {
-        args.push(match (lld, relr) {
-            (true, true) => "-zpack-relative-relocs",
-            (true, false) => "-znopack-relative-relocs",
-            (false, true) => "-Wl,-z,pack-relative-relocs",
-            (false, false) => "-Wl,-z,nopack-relative-relocs",
+        args.push(if relr {
+            "-zpack-relative-relocs"
+        } else {
+            "-znopack-relative-relocs"
         });
     }
     if env::var_os("CARGO_FEATURE_SIZE").is_some() {
-        args.push(if lld {
-            "-znosectionheader"
-        } else {
-            "-Wl,-z,nosectionheader"
-        });
+        args.push("-znosectionheader");
     }
     for a in &args {
         println!("cargo:rustc-link-arg-examples={a}");

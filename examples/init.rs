@@ -17,7 +17,7 @@
 //! a time, reaping in between), and never installs a handler. Exit codes: 1 for a usage
 //! error or a failed set-up, 127 when PROGRAM is not found, 126 when it cannot be executed.
 //! Unlike tini (glibc's getopt), options end at the first operand, so `init ls -l` runs
-//! `ls -l`; and a script without `#!` is not run with /bin/sh (exit 1, ENOEXEC).
+//! `ls -l`. A script without `#!` runs through /bin/sh, as tini's execvp runs it.
 //!
 //! Written without `core::fmt`, to stay small: messages are put together by `say`. Its
 //! standard descriptors are kept as they come (`keep_closed_stdio`), as tini keeps them: as

@@ -1,10 +1,34 @@
 //! A crate outside this workspace, written as the README tells users to (template/), builds
 //! with plain `cargo build`, links statically and runs; with only tinyrt's `pie` feature
-//! added it is a static-PIE program.
+//! added it is a static-PIE program; `cargo test` runs its unit tests; and a cross build
+//! works once its linker is configured, after a first build without one.
 
 mod common;
-use common::{cargo, cargo_ok, root, run, stdout, tool};
-use std::path::PathBuf;
+use common::{ARCHES, cargo, cargo_ok, root, run, runnable, stdout, tool};
+use std::path::{Path, PathBuf};
+
+/// Makes `dir` (emptied first) a copy of the template as a user has it: its manifest with
+/// `dependency` in place of the template's tinyrt line, its lock file, build.rs and src/.
+fn copy_template(dir: &Path, dependency: &str) {
+    let template = root().join("template");
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    for f in ["build.rs", "Cargo.lock"] {
+        std::fs::copy(template.join(f), dir.join(f)).unwrap();
+    }
+    for f in std::fs::read_dir(template.join("src")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.join("src").join(f.file_name().unwrap())).unwrap();
+    }
+    let manifest = std::fs::read_to_string(template.join("Cargo.toml")).unwrap();
+    let from_path = "tinyrt = { path = \"..\" }";
+    assert!(manifest.contains(from_path), "{manifest}");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        manifest.replace(from_path, dependency),
+    )
+    .unwrap();
+}
 
 /// Builds the template into `target/tinyrt-tests/<dir>` with `args`, checks that it greets
 /// as it should, and returns the program's path and its `readelf -lW`.
@@ -92,15 +116,11 @@ fn template_crate_builds_from_the_packaged_crates() {
     }
     // What a user's crate is: the template, depending on the registry's tinyrt.
     let user = dir.join("user");
-    std::fs::create_dir_all(user.join("src")).unwrap();
-    for f in ["build.rs", "src/main.rs"] {
-        std::fs::copy(root().join("template").join(f), user.join(f)).unwrap();
-    }
-    let manifest = std::fs::read_to_string(root().join("template/Cargo.toml")).unwrap();
-    let from_path = "tinyrt = { path = \"..\" }";
-    assert!(manifest.contains(from_path), "{manifest}");
-    let manifest = manifest.replace(from_path, "tinyrt = \"0.1\"") + "\n" + &patch;
+    copy_template(&user, "tinyrt = \"0.1\"");
+    let manifest = std::fs::read_to_string(user.join("Cargo.toml")).unwrap() + "\n" + &patch;
     std::fs::write(user.join("Cargo.toml"), manifest).unwrap();
+    // The lock file names the repository's tinyrt: let Cargo resolve the published one.
+    std::fs::remove_file(user.join("Cargo.lock")).unwrap();
     // The unpacked crates serve the build, not the repository's own.
     let out = cargo()
         .env("CARGO_HOME", &home)
@@ -150,5 +170,139 @@ fn template_crate_builds_from_the_packaged_crates() {
         assert_eq!(stdout(&out), "Hello, user from a downstream crate!\n");
         let h = tool("readelf", &["-hlW", exe.to_str().unwrap()]);
         assert!(h.contains(kind) && !h.contains("INTERP"), "{args:?}\n{h}");
+    }
+}
+
+/// `cargo test` in the template runs the unit tests of its library (src/lib.rs) under std's
+/// test harness, and all of them pass: the program itself (no_std, tinyrt's `_start` and
+/// panic handler, `-bins` link arguments) is no test target.
+#[test]
+fn template_crate_unit_tests_run_with_cargo_test() {
+    let out = cargo()
+        .current_dir(root().join("template"))
+        .env(
+            "CARGO_TARGET_DIR",
+            root().join("target/tinyrt-tests/template-test"),
+        )
+        .arg("test")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "cargo test failed:\n{text}");
+    let lib = std::fs::read_to_string(root().join("template/src/lib.rs")).unwrap();
+    let tests = lib.matches("#[test]").count();
+    assert!(tests > 0, "template/src/lib.rs has no unit tests");
+    assert!(
+        text.contains("Running unittests src/lib.rs"),
+        "the library's unit tests did not run:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("running {tests} tests"))
+            && text.contains(&format!("test result: ok. {tests} passed; 0 failed")),
+        "expected {tests} unit tests to pass:\n{text}"
+    );
+}
+
+/// A user builds the template for aarch64 before configuring a linker for it (the link fails:
+/// the host's C compiler cannot link aarch64 code), then configures rust-lld in the crate's
+/// .cargo/config.toml and builds again: that build must link and run, with no `cargo clean`
+/// in between. tinyrt's link arguments were once chosen by its build script from the linker
+/// it was told of, and Cargo does not run a build script again when the linker changes:
+/// the second build got the C compiler's arguments (`-nostartfiles`), which rust-lld refuses.
+#[test]
+fn template_crate_cross_builds_once_its_linker_is_configured() {
+    let arch = ARCHES
+        .iter()
+        .find(|a| a.target == "aarch64-unknown-linux-gnu")
+        .unwrap();
+    if !runnable(arch) {
+        return;
+    }
+    // Outside the repository, whose .cargo/config.toml configures the linker: Cargo reads the
+    // configuration of every directory above the one it builds in.
+    let dir = std::env::temp_dir().join(format!("tinyrt-template-cross-{}", std::process::id()));
+    copy_template(&dir, &format!("tinyrt = {{ path = {:?} }}", root()));
+    let linker_env = "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER";
+    let build = || {
+        let mut c = cargo();
+        // The toolchain of this test run (the temporary directory has no rust-toolchain.toml).
+        if let Some(cargo) = std::env::var_os("CARGO") {
+            let rustc = Path::new(&cargo).with_file_name("rustc");
+            if rustc.exists() {
+                c.env("RUSTC", rustc);
+            }
+        }
+        c.current_dir(&dir)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env_remove(linker_env)
+            .args(["build", "--target", arch.target])
+            .output()
+            .unwrap()
+    };
+    let first = build();
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        !first.status.success() && err.contains("error: linking with `cc` failed"),
+        "the first build, with no linker configured for {}, should fail to link:\n{err}",
+        arch.target
+    );
+    std::fs::create_dir_all(dir.join(".cargo")).unwrap();
+    std::fs::write(
+        dir.join(".cargo/config.toml"),
+        format!("[target.{}]\nlinker = \"rust-lld\"\n", arch.target),
+    )
+    .unwrap();
+    let second = build();
+    assert!(
+        second.status.success(),
+        "the build after configuring rust-lld failed:\n{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let exe = dir
+        .join("target")
+        .join(arch.target)
+        .join("debug/tinyrt-template");
+    let out = arch.command(&exe).arg("tester").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", arch.name());
+    assert_eq!(stdout(&out), "Hello, tester from a downstream crate!\n");
+    let h = tool("readelf", &["-hlW", exe.to_str().unwrap()]);
+    assert!(
+        h.contains("AArch64") && h.contains("EXEC (Executable file)") && !h.contains("INTERP"),
+        "{h}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The README's "Use tinyrt in your own crate" shows the template: every line of its
+/// Cargo.toml, build.rs, src/main.rs and src/lib.rs snippets is a line of the template's
+/// file, in the same order (a snippet may leave lines out; `// ...` marks where, and the
+/// manifest's comments and its tinyrt line, which names the published crate, are its own).
+#[test]
+fn readme_shows_the_template() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for (file, lang, marker) in [
+        ("Cargo.toml", "toml", "#"),
+        ("build.rs", "rust", "//"),
+        ("src/main.rs", "rust", "//"),
+        ("src/lib.rs", "rust", "//"),
+    ] {
+        let head = format!("```{lang}\n{marker} {file}\n");
+        let start = readme
+            .find(&head)
+            .unwrap_or_else(|| panic!("the README shows no {file} of the template"))
+            + head.len();
+        let snippet = &readme[start..start + readme[start..].find("```").unwrap()];
+        let source = std::fs::read_to_string(root().join("template").join(file)).unwrap();
+        let mut lines = source.lines();
+        let own = |l: &str| {
+            l.trim() == "// ..."
+                || (lang == "toml" && (l.starts_with('#') || l.starts_with("tinyrt =")))
+        };
+        for line in snippet.lines().filter(|l| !own(l)) {
+            assert!(
+                lines.any(|l| l == line),
+                "the README's {file} has {line:?}, which template/{file} has not (or not there)"
+            );
+        }
     }
 }

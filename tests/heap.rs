@@ -293,7 +293,9 @@ fn sizes() {
     let heap = std::fs::metadata(size.join("heap")).unwrap().len();
     println!("size mode: hello {hello}, hello with alloc {hello_alloc}, heap {heap}");
     assert_eq!(hello, hello_alloc);
-    assert!(heap <= 43_000, "heap is {heap} bytes in size mode");
+    // 43,000 until Errno's Display said std's texts (about 3.5 KiB: `heap` prints errors
+    // with `{}`) and main! checked the standard descriptors.
+    assert!(heap <= 46_600, "heap is {heap} bytes in size mode");
 }
 
 /// The heap on every architecture: the collections, a shorter stress run, the large blocks.

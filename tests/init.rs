@@ -78,6 +78,12 @@ fn exit_codes_agree() {
     let mode = std::os::unix::fs::PermissionsExt::from_mode(0o644);
     std::fs::set_permissions(&plain, mode).unwrap();
     let plain = plain.to_str().unwrap().to_owned();
+    // Executable, without `#!`: tini's execvp runs it through /bin/sh.
+    let no_shebang = dir.join(format!("init-no-shebang-{}", std::process::id()));
+    std::fs::write(&no_shebang, "exit 7\n").unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&no_shebang, mode).unwrap();
+    let no_shebang = no_shebang.to_str().unwrap().to_owned();
     let cases: &[(&[&str], i32)] = &[
         (&["-s", "--", "sh", "-c", "exit 0"], 0),
         (&["-s", "--", "sh", "-c", "exit 1"], 1),
@@ -92,6 +98,7 @@ fn exit_codes_agree() {
         (&["-s", "--", "/nonexistent/program"], 127),
         (&["-s", "--", "no-such-program-in-path"], 127),
         (&["-s", "--", &plain], 126),
+        (&["-s", "--", &no_shebang], 7),
         (&["-s", "--", "/"], 126),
         (&[], 1),
         (&["-s"], 1),
@@ -114,6 +121,7 @@ fn exit_codes_agree() {
         assert!(err.contains("Usage:"), "{name}: {err}");
     }
     let _ = std::fs::remove_file(&plain);
+    let _ = std::fs::remove_file(&no_shebang);
 }
 
 /// Signals that tini forwards, as sh names them (dash knows no STKFLT).

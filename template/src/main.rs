@@ -1,10 +1,11 @@
 #![no_std]
 #![no_main]
 
+use tinyrt_template::Greeting;
+
 tinyrt::main!(main);
 
 fn main(mut args: tinyrt::env::Args) -> i32 {
-    let name = args.nth(1).map(|a| a.to_bytes()).unwrap_or(b"world");
-    tinyrt::println!("Hello, {} from a downstream crate!", name.escape_ascii());
+    tinyrt::println!("{}", Greeting(args.nth(1).map(|a| a.to_bytes())));
     0
 }

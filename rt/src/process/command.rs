@@ -186,9 +186,10 @@ pub(super) const STDIO: StdioHook = StdioHook {
 
 impl<'a> Command<'a> {
     /// Runs `program` (with `/`: that file; without: the first match in `PATH`, like
-    /// `execvp` but without its /bin/sh fallback for ENOEXEC, as in musl), with `program`
-    /// as `argv[0]` and no other argument. The `PATH` searched is the child's when the
-    /// command changes it (as std does), else ours.
+    /// `execvp`), with `program` as `argv[0]` and no other argument. The `PATH` searched is
+    /// the child's when the command changes it (as std does), else ours. A file that is
+    /// neither ELF nor `#!` (ENOEXEC) runs as `/bin/sh FILE ARGS...`, as glibc's `execvp`
+    /// (and so std's `Command`) runs it; past 254 arguments it stays ENOEXEC.
     #[inline]
     pub fn new(program: &'a CStr) -> Command<'a> {
         let mut list = Listed {

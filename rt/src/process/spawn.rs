@@ -434,7 +434,7 @@ pub(super) unsafe fn run_plan(plan: &ChildPlan<'_>) -> Errno {
             return e;
         }
         let Some(search) = plan.search else {
-            return execve(plan.program, plan.argv, plan.envp);
+            return exec_or_shell(plan.program, plan.argv, plan.envp);
         };
         // `execvp`: each PATH entry in turn (an empty one is the current directory); ENOENT
         // and ENOTDIR try the next, EACCES too but is what we report if nothing else runs.
@@ -454,7 +454,7 @@ pub(super) unsafe fn run_plan(plan: &ChildPlan<'_>) -> Errno {
             if !fits {
                 continue;
             }
-            match execve(buf.as_ptr() as *const c_char, plan.argv, plan.envp) {
+            match exec_or_shell(buf.as_ptr() as *const c_char, plan.argv, plan.envp) {
                 Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG => {}
                 Errno::EACCES => seen_eacces = true,
                 e => return e,
@@ -512,6 +512,56 @@ pub(super) unsafe fn install_streams(fds: &[i32; 3]) -> Option<Errno> {
         }
         result
     }
+}
+
+/// The most arguments a program without `#!` is run with through `/bin/sh` (`/bin/sh`
+/// and its path included): the new argument vector lives on the child's small stack.
+const SHELL_ARGS: usize = 256;
+
+/// `execve`, and where the kernel answers ENOEXEC (a file with neither an ELF header nor
+/// `#!`), `/bin/sh PATH ARGS...` as glibc's `execvp` does (so std's `Command` on glibc, and
+/// tini): returns only on failure, ENOEXEC if the shell cannot be run either or the
+/// arguments are more than `SHELL_ARGS`. Learned from glibc's and POSIX's description of
+/// `execvp`; musl does not do this.
+///
+/// # Safety
+/// As `execve`.
+#[inline(never)]
+unsafe fn exec_or_shell(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> Errno {
+    // SAFETY: the caller's contract.
+    let e = unsafe { execve(path, argv, envp) };
+    if e != Errno::ENOEXEC {
+        return e;
+    }
+    let mut new = [core::ptr::null::<c_char>(); SHELL_ARGS];
+    new[0] = c"/bin/sh".as_ptr();
+    new[1] = path;
+    // argv[1..], then the NULL already there; an empty argv gives none.
+    let mut i = 0;
+    loop {
+        // SAFETY: `argv` is NULL-terminated (the caller's contract): we read up to its NULL.
+        let a = unsafe { *argv.add(i) };
+        if a.is_null() {
+            break;
+        }
+        i += 1;
+        if i == 1 {
+            continue;
+        }
+        match new.get_mut(i) {
+            // Room for the NULL after it too.
+            Some(slot) if i + 1 < SHELL_ARGS => *slot = a,
+            _ => return Errno::ENOEXEC,
+        }
+    }
+    // SAFETY: `new` is NULL-terminated (zeroed past what was written), of NUL-terminated
+    // strings: ours, `path` and the caller's.
+    let _ = unsafe { execve(new[0], new.as_ptr(), envp) };
+    Errno::ENOEXEC
 }
 
 /// `execve(path, argv, envp)`: returns only on failure.
@@ -647,5 +697,37 @@ mod tests {
         crate::signal::set_mask(ours).unwrap();
         assert_eq!(by_default, "SigBlk:\t0000000000000000\n");
         assert_eq!(asked, "SigBlk:\t0000000000004001\n");
+    }
+
+    /// A script without `#!` runs through `/bin/sh` with its path and arguments, as glibc's
+    /// execvp (and so std's Command) runs it, named by path and found in PATH.
+    #[test]
+    fn a_script_without_a_shebang_runs_through_sh() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir =
+            std::env::temp_dir().join(std::format!("tinyrt-noshebang-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("plain");
+        std::fs::write(&script, "echo \"$0|$1|$2\"\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = CString::new(script.to_str().unwrap()).unwrap();
+        let out = |c: &mut Command<'_>| {
+            let mut child = c.arg(c"a b").arg(c"c").stdout(Stdio::Pipe).spawn()?;
+            let mut buf = [0u8; 512];
+            let n = child.stdout.take().unwrap().read_full(&mut buf)?;
+            assert!(child.wait()?.success());
+            Ok::<_, Errno>(std::string::String::from_utf8_lossy(&buf[..n]).into_owned())
+        };
+        let want = std::format!("{}|a b|c\n", script.display());
+        assert_eq!(out(&mut Command::new(&path)), Ok(want.clone()));
+        let dir_c = CString::new(dir.to_str().unwrap()).unwrap();
+        let by_name = out(Command::new(c"plain").env(b"PATH", dir_c.as_bytes()));
+        assert_eq!(by_name, Ok(want));
+        // A damaged ELF file: the kernel's ENOEXEC sends it to the shell too (as glibc
+        // does), which refuses it.
+        std::fs::write(&script, [0x7f, b'E', b'L', b'F', 2, 1, 1, 0]).unwrap();
+        let status = Command::new(&path).spawn().unwrap().wait().unwrap();
+        assert!(!status.success());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
