@@ -169,8 +169,22 @@ pub enum Fetch {
 }
 
 /// The kernel image of `m` in `suite` (tests/tools/fetch-kernel: a private apt root, the
-/// image alone kept in the cache).
+/// image alone kept in the cache). Where trixie's index names a kernel that the mirror cannot
+/// serve (seen for s390x and ppc64el: 404 for 6.12.117, and for trixie-security's 6.12.118),
+/// the same 6.12 series as bookworm-backports builds it (Debian's trixie kernel, backported)
+/// stands in, and the table's version column shows it (`+deb12`).
 pub fn kernel(m: &Machine, suite: &str) -> Result<PathBuf, Fetch> {
+    match fetch(m, suite) {
+        Err(Fetch::Failed(e)) if suite == "trixie" => fetch(m, "bookworm-backports").map_err(|f| {
+            Fetch::Failed(match f {
+                Fetch::Absent(b) | Fetch::Failed(b) => format!("{e}\nbookworm-backports: {b}"),
+            })
+        }),
+        r => r,
+    }
+}
+
+fn fetch(m: &Machine, suite: &str) -> Result<PathBuf, Fetch> {
     let out = Command::new(root().join("tests/tools/fetch-kernel"))
         .arg(kernel_cache())
         .args([suite, m.deb_arch, m.meta])
