@@ -270,7 +270,9 @@ pub fn time() -> i64 {
 #[cold]
 #[inline(never)]
 fn time_slow() -> i64 {
-    clock_gettime(ClockId::REALTIME).map_or(0, |ts| ts.sec())
+    clock_gettime(ClockId::REALTIME_COARSE)
+        .or_else(|_| clock_gettime(ClockId::REALTIME))
+        .map_or(0, |ts| ts.sec())
 }
 
 pub use crate::vdso::{Backend, Function};
@@ -359,11 +361,11 @@ pub mod syscall {
         }
     }
 
-    /// `time` by system call (or `clock_gettime(REALTIME)` by system call where the
-    /// architecture has no `time` call).
+    /// `time` by system call (or `clock_gettime(REALTIME_COARSE)` by system call where the
+    /// architecture has no `time` call: its seconds are time(2)'s).
     pub fn time() -> Result<i64, Errno> {
         if LONG_IS_32 {
-            return clock_gettime(ClockId::REALTIME).map(|ts| ts.sec());
+            return clock_gettime(ClockId::REALTIME_COARSE).map(|ts| ts.sec());
         }
         match vdso::call_sys_time() {
             t if t >= 0 => Ok(t as i64),

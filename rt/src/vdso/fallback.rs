@@ -174,8 +174,20 @@ pub(super) unsafe extern "C" fn sys_time(t: *mut isize) -> isize {
     match NR.time {
         // SAFETY: the kernel writes the time at `t` unless it is NULL (caller).
         Some(nr) => unsafe { arch::syscall1(nr, t as usize) as isize },
-        // SAFETY: `t` is NULL or valid (caller).
-        None => realtime(None).map_or_else(|r| r as isize, |ts| unsafe { put_time(t, ts.tv_sec) }),
+        // The coarse clock: its seconds are what time(2) answers (the fine clock's can be a
+        // second ahead of them near a boundary).
+        None => {
+            let mut ts = __kernel_timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            let coarse = linux_raw_sys::general::CLOCK_REALTIME_COARSE as i32;
+            match call_sys_clock_gettime(coarse, &mut ts) {
+                // SAFETY: `t` is NULL or valid (caller).
+                0 => unsafe { put_time(t, ts.tv_sec) },
+                r => r as isize,
+            }
+        }
     }
 }
 
