@@ -44,28 +44,23 @@ pub use tinyrt_rt::*;
 /// first `open` or `pipe` gets.
 #[macro_export]
 macro_rules! main {
-    ($main:path) => {
+    (@entry $main:path $(, $first:expr)?) => {
         #[doc(hidden)]
         #[unsafe(no_mangle)]
         pub extern "Rust" fn __tinyrt_main(
             args: $crate::env::Args,
             vars: $crate::env::Vars,
         ) -> i32 {
-            $crate::__private::open_closed_std_fds();
+            $($first;)?
             let code = $crate::__private::call_main($main, args, vars);
             $crate::process::exit_code_after_main(code)
         }
     };
+    ($main:path) => {
+        $crate::main!(@entry $main, $crate::__private::open_closed_std_fds());
+    };
     ($main:path, keep_closed_stdio) => {
-        #[doc(hidden)]
-        #[unsafe(no_mangle)]
-        pub extern "Rust" fn __tinyrt_main(
-            args: $crate::env::Args,
-            vars: $crate::env::Vars,
-        ) -> i32 {
-            let code = $crate::__private::call_main($main, args, vars);
-            $crate::process::exit_code_after_main(code)
-        }
+        $crate::main!(@entry $main);
     };
 }
 

@@ -294,6 +294,33 @@ fn missed_ticks_burst_delay_or_skip() {
     }
 }
 
+/// From now on this thread's `clock_nanosleep` calls fail with EPERM (seccomp; the filter
+/// binds the calling thread only).
+#[cfg(target_arch = "x86_64")]
+fn refuse_clock_nanosleep_in_this_thread() {
+    let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+    let prog = common::seccomp_program(
+        common::AUDIT_ARCH_X86_64,
+        &[(libc::SYS_clock_nanosleep, refuse)],
+    );
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: two prctl calls on a live program; the filter binds this thread only.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &fprog as *const _
+            ),
+            0
+        );
+    }
+}
+
 /// A tick whose deadline is already past makes no `clock_nanosleep` call: with the call
 /// refused (seccomp, EPERM) the late ticks of each mode still come, and the first tick due
 /// in the future reports the refusal.
@@ -307,27 +334,7 @@ fn a_late_tick_makes_no_sleeping_call() {
             iv.set_missed_tick_behavior(missed);
             iv.tick().unwrap();
             std::thread::sleep(Duration::from_millis(35));
-            let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
-            let prog = common::seccomp_program(
-                common::AUDIT_ARCH_X86_64,
-                &[(libc::SYS_clock_nanosleep, refuse)],
-            );
-            let fprog = libc::sock_fprog {
-                len: prog.len() as u16,
-                filter: prog.as_ptr() as *mut libc::sock_filter,
-            };
-            // SAFETY: two prctl calls on a live program; the filter binds this thread only.
-            unsafe {
-                assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-                assert_eq!(
-                    libc::prctl(
-                        libc::PR_SET_SECCOMP,
-                        libc::SECCOMP_MODE_FILTER,
-                        &fprog as *const _
-                    ),
-                    0
-                );
-            }
+            refuse_clock_nanosleep_in_this_thread();
             // The tick due 25 ms ago, and for a burst the one due 15 ms ago.
             assert!(iv.tick().is_ok(), "{missed:?}");
             if missed == MissedTicks::Burst {
@@ -420,27 +427,7 @@ fn a_wall_clock_change_cancels_a_cancel_on_set_timer() {
 #[test]
 fn a_refused_sleep_reports_the_refusal_every_time() {
     std::thread::spawn(|| {
-        let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
-        let prog = common::seccomp_program(
-            common::AUDIT_ARCH_X86_64,
-            &[(libc::SYS_clock_nanosleep, refuse)],
-        );
-        let fprog = libc::sock_fprog {
-            len: prog.len() as u16,
-            filter: prog.as_ptr() as *mut libc::sock_filter,
-        };
-        // SAFETY: two prctl calls on a live program; the filter binds this thread only.
-        unsafe {
-            assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-            assert_eq!(
-                libc::prctl(
-                    libc::PR_SET_SECCOMP,
-                    libc::SECCOMP_MODE_FILTER,
-                    &fprog as *const _
-                ),
-                0
-            );
-        }
+        refuse_clock_nanosleep_in_this_thread();
         assert_eq!(time::sleep(Duration::from_millis(1)), Err(Errno::EPERM));
         assert_eq!(time::sleep(Duration::from_secs(1 << 40)), Err(Errno::EPERM));
         assert_eq!(time::sleep(Duration::from_millis(1)), Err(Errno::EPERM));
