@@ -40,7 +40,8 @@ pub use tinyrt_rt::*;
 /// When `f` returns, a failed `print!` to standard output is reported as GNU's tools do
 /// (see [`io`](crate::io)).
 /// `tinyrt::main!(f, keep_closed_stdio)` leaves them as they came, for the smallest
-/// programs: no system call before `f`, but a closed one is then the number the program's
+/// programs, for PID 1 (which must not abort at start) and under seccomp filters that kill
+/// on `ppoll`: no system call before `f`, but a closed one is then the number the program's
 /// first `open` or `pipe` gets.
 #[macro_export]
 macro_rules! main {

@@ -212,6 +212,15 @@ fn clocks_that_cannot_be_slept_on_give_the_kernels_error() {
             "{clock:?}"
         );
         assert!(start.elapsed() < Duration::from_millis(5), "{clock:?}");
+        // An Interval on it: the first tick is due at once (no sleep), the second one has to
+        // wait and gives the kernel's error. (Clock 99 cannot even be read.)
+        if let Ok(mut iv) = Interval::with_clock(Duration::from_millis(10), clock) {
+            assert!(iv.tick().is_ok(), "{clock:?}");
+            let err = Errno::new(glibc).unwrap();
+            assert_eq!(iv.tick(), Err(err), "{clock:?}");
+        } else {
+            assert_eq!(clock, ClockId::from_raw(99));
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! 4.18+: a static area, 64-byte aligned, its length from `AT_RSEQ_FEATURE_SIZE` and
 //! `AT_RSEQ_ALIGN` as `rseq_len` says, the architecture's signature). From then on the
 //! kernel writes the thread's CPU into the area whenever it returns to user space on
-//! another one, and a read is two loads, no call. The
+//! another one, and a read is three loads, no call. The
 //! node comes from the area too where the kernel's rseq has `node_id` (Linux 6.3+, a feature
 //! size of 24 bytes or more). Where the registration is refused (qemu-user answers ENOSYS;
 //! EINVAL, EBUSY; a seccomp filter), or the kernel's area has no node, `getcpu` goes

@@ -6,7 +6,8 @@
 //! `main` returns, as GNU's tools do: `PROGRAM: write error: No space left on device` on
 //! standard error, and an exit status of 0 becomes 1 (a closed pipe still raises SIGPIPE
 //! first, whose default action ends the process, as in C). Failed writes to standard error
-//! are dropped. Use [`write_all`] or [`Fd::write_fmt`] to see errors as they happen.
+//! are dropped, and so is the report when the program ends by `process::exit` instead of
+//! returning from `main`. Use [`write_all`] or [`Fd::write_fmt`] to see errors as they happen.
 
 use crate::errno::Errno;
 use core::fmt;
@@ -133,21 +134,49 @@ static STDOUT_ERROR: core::sync::atomic::AtomicU16 = core::sync::atomic::AtomicU
 fn stdout_failed(e: Errno) {
     use core::sync::atomic::Ordering::Relaxed;
     let _ = STDOUT_ERROR.compare_exchange(0, e.raw() as u16, Relaxed, Relaxed);
+    // Release there, Acquire in `exit_code_after_main`: the error above is seen with it.
     crate::process::set_exit_report(report_stdout_error);
+}
+
+/// `n` in decimal, in `buf`.
+fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut at = buf.len();
+    while let Some(d) = at.checked_sub(1).and_then(|i| buf.get_mut(i)) {
+        *d = b'0' + (n % 10) as u8;
+        at -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.get(at..).unwrap_or_default()
 }
 
 /// As GNU's tools at exit: `PROGRAM: write error: TEXT` on standard error, and a status of
 /// 0 becomes 1.
 fn report_stdout_error(code: i32) -> i32 {
     let raw = STDOUT_ERROR.load(core::sync::atomic::Ordering::Relaxed);
+    // (Read after `exit_code_after_main`'s Acquire of the pointer `stdout_failed` stored
+    // with Release after this error.)
     let Some(e) = Errno::new(raw as i32) else {
         return code;
     };
     let program = crate::env::args()
         .next()
         .map_or(&b"tinyrt"[..], |a| a.to_bytes());
-    let text = e.text().unwrap_or("Unknown error").as_bytes();
-    for part in [program, b": write error: ", text, b"\n"] {
+    // The texts of the errors a write gives, not the whole table (3.5 KiB in every program
+    // that prints); another error says its number.
+    let mut digits = [0u8; 10];
+    let parts: [&[u8]; 4] = match e.write_error_text() {
+        Some(t) => [program, b": write error: ", t.as_bytes(), b"\n"],
+        None => [
+            program,
+            b": write error: os error ",
+            decimal(raw as u32, &mut digits),
+            b"\n",
+        ],
+    };
+    for part in parts {
         let _ = write_all(STDERR, part);
     }
     if code == 0 { 1 } else { code }

@@ -339,7 +339,7 @@ impl<'a> Command<'a> {
     }
 
     /// The child's signal mask (default: empty, whatever our own mask is: a program that
-    /// blocks signals to wait for them does not hand that on, as tini and libuv do not).
+    /// blocks signals to wait for them does not hand that on, as libuv does not).
     /// std's `Command` differs here: since Rust 1.66 it passes the parent's mask on (so
     /// that `nohup`'s blocked SIGHUP reaches every descendant); `signal_mask(signal::mask())`
     /// does that.
@@ -359,8 +359,9 @@ impl<'a> Command<'a> {
 
     /// With `true`, a file the kernel refuses as not a program (ENOEXEC: neither ELF nor
     /// `#!`) runs as `/bin/sh FILE ARGS...`, as glibc's `execvp` (and so tini) runs it; past
-    /// 254 arguments it stays ENOEXEC. Off by default, as in std's `Command` (glibc's
-    /// `posix_spawn`) and musl.
+    /// 254 arguments it stays ENOEXEC. Off by default, as std's `spawn` on its
+    /// `posix_spawn` path (std's `exec`, and its spawn with `pre_exec`, inherit glibc's
+    /// `execvp` fallback) and musl.
     pub fn shell_fallback(&mut self, on: bool) -> &mut Command<'a> {
         self.exec = match on {
             true => exec_or_shell,
@@ -385,8 +386,8 @@ impl<'a> Command<'a> {
 
     /// Replaces this process with the program (standard streams set as asked; a pipe is
     /// EINVAL). Returns only on failure, with why; by then the process may already have
-    /// what the command asked for (handlers reset, mask, directory, streams), as after a
-    /// failed `execve` in C.
+    /// what the command asked for (handlers reset, SIGPIPE's default action, mask,
+    /// directory, streams), as after a failed `execve` in C.
     pub fn exec(&self) -> Errno {
         if self.stdio.contains(&Stdio::Pipe) {
             return Errno::EINVAL;

@@ -148,7 +148,8 @@ impl Interval {
 
     /// Ticks every `period` on `clock` (MONOTONIC, or BOOTTIME to keep the schedule through
     /// suspend), starting now. EINVAL for a zero period; the clock's error if it cannot be
-    /// read (one that cannot be slept on fails at the first tick).
+    /// read (one that cannot be slept on fails at the first tick that has to wait: the
+    /// first tick is due at once).
     pub fn with_clock(period: Duration, clock: ClockId) -> Result<Interval, Errno> {
         let start = clock_gettime(clock)?;
         Interval::starting_at(start, period, clock)
@@ -196,8 +197,9 @@ impl Interval {
         self.next
     }
 
-    /// Sleeps until the next tick is due (at once, without a system call, if it is already)
-    /// and returns when it was due; signal handlers that interrupt the sleep do not move it.
+    /// Sleeps until the next tick is due (at once, without a sleeping system call, if it is
+    /// already: a clock read tells) and returns when it was due; signal handlers that
+    /// interrupt the sleep do not move it.
     pub fn tick(&mut self) -> Result<Timespec, Errno> {
         let due = self.next;
         // A deadline already past costs a clock read, not a system call.
