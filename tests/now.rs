@@ -327,28 +327,22 @@ fn a_vdso_clock_getres_time64_serves_clock_getres_on_i386() {
     const GETRES64: i64 = 406;
     const GETTIME64: i64 = 403;
     let clocks = ["-v", "REALTIME", "MONOTONIC", "BOOTTIME"];
-    let t = run_traced(
-        &now,
-        &clocks,
-        Tamper::ReplaceVdso(getres64_image("getres64")),
-    );
-    assert_eq!(t.code, 0, "{}", t.stdout);
-    assert!(
-        t.stdout
-            .lines()
-            .any(|l| l
-                .starts_with("# clock_getres: vdso __vdso_clock_getres_time64@LINUX_2.6 at 0x")),
-        "{}",
-        t.stdout
-    );
-    let m = parse(&t.stdout);
+    // `now` over the linked image: its `# clock_getres` line starts with `tag`, and every
+    // clock's resolution line is `want` (value, backend).
+    let run = |image: &str, tag: &str, want: (&str, &str)| {
+        let t = run_traced(&now, &clocks, Tamper::ReplaceVdso(getres64_image(image)));
+        assert_eq!(t.code, 0, "{}", t.stdout);
+        assert!(t.stdout.lines().any(|l| l.starts_with(tag)), "{}", t.stdout);
+        let m = parse(&t.stdout);
+        for clock in &clocks[1..] {
+            let got = &m[&format!("clock_getres {clock}")];
+            assert_eq!((got.0.as_str(), got.1.as_str()), want, "{}", t.stdout);
+        }
+        (t, m)
+    };
+    let tag = "# clock_getres: vdso __vdso_clock_getres_time64@LINUX_2.6 at 0x";
+    let (t, m) = run("getres64", tag, ("0.000004242", "[vdso]"));
     for clock in &clocks[1..] {
-        assert_eq!(
-            m[&format!("clock_getres {clock}")],
-            ("0.000004242".to_owned(), "[vdso]".to_owned()),
-            "{}",
-            t.stdout
-        );
         // The image has no clock_gettime64: the system call serves.
         assert_eq!(m[&format!("clock_gettime {clock}")].1, "[syscall]");
     }
@@ -357,27 +351,7 @@ fn a_vdso_clock_getres_time64_serves_clock_getres_on_i386() {
 
     // The symbol under another version (LINUX_2.5): not taken; the system call answers the
     // kernel's resolution.
-    let t = run_traced(
-        &now,
-        &clocks,
-        Tamper::ReplaceVdso(getres64_image("getres64-old")),
-    );
-    assert_eq!(t.code, 0, "{}", t.stdout);
-    assert!(
-        t.stdout
-            .lines()
-            .any(|l| l == "# clock_getres: syscall (not served by __vdso_clock_getres_time64)"),
-        "{}",
-        t.stdout
-    );
-    let m = parse(&t.stdout);
-    for clock in &clocks[1..] {
-        assert_eq!(
-            m[&format!("clock_getres {clock}")],
-            ("0.000000001".to_owned(), "[syscall]".to_owned()),
-            "{}",
-            t.stdout
-        );
-    }
+    let tag = "# clock_getres: syscall (not served by __vdso_clock_getres_time64)";
+    let (t, _) = run("getres64-old", tag, ("0.000000001", "[syscall]"));
     assert_eq!(t.count(GETRES64), 3, "{:?}", t.syscalls);
 }

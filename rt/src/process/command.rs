@@ -5,6 +5,7 @@
 //!
 //! `exec` runs the child's plan in this process: see `spawn`'s Safety section.
 
+use super::exec::*;
 use super::spawn::*;
 use super::*;
 
@@ -471,3 +472,6 @@ impl Child {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -290,6 +290,7 @@ unsafe fn raw_dup2(old: i32, new: i32) -> usize {
 }
 
 mod command;
+mod exec;
 mod spawn;
 
 pub use command::{Child, Command, MAX_ARGS, MAX_ENV_CHANGES, Stdio};
