@@ -8,7 +8,7 @@
 #![no_std]
 #![no_main]
 
-use tinyrt::auxv::{self, keys::*};
+use tinyrt::auxv::{self, Key};
 use tinyrt::println;
 
 tinyrt::main!(main);
@@ -20,14 +20,23 @@ enum Form {
     Str,
 }
 
-fn form(key: u32) -> Form {
+fn form(key: Key) -> Form {
     match key {
-        AT_EXECFD | AT_PHENT | AT_PHNUM | AT_PAGESZ | AT_UID | AT_EUID | AT_GID | AT_EGID
-        | AT_CLKTCK | AT_SECURE | AT_MINSIGSTKSZ | AT_RSEQ_FEATURE_SIZE | AT_RSEQ_ALIGN => {
-            Form::Dec
-        }
-        AT_EXECFN | AT_PLATFORM | AT_BASE_PLATFORM => Form::Str,
-        AT_HWCAP => Form::BareHex,
+        Key::EXECFD
+        | Key::PHENT
+        | Key::PHNUM
+        | Key::PAGESZ
+        | Key::UID
+        | Key::EUID
+        | Key::GID
+        | Key::EGID
+        | Key::CLKTCK
+        | Key::SECURE
+        | Key::MINSIGSTKSZ
+        | Key::RSEQ_FEATURE_SIZE
+        | Key::RSEQ_ALIGN => Form::Dec,
+        Key::EXECFN | Key::PLATFORM | Key::BASE_PLATFORM => Form::Str,
+        Key::HWCAP => Form::BareHex,
         _ => Form::Hex,
     }
 }
@@ -83,21 +92,21 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
         return 0;
     }
     for e in auxv::iter() {
-        let Some(name) = auxv::name(e.key) else {
-            println!("AT_??? (0x{:x}): 0x{:x}", e.key, e.value);
+        let Some(name) = e.key.name() else {
+            println!("AT_??? (0x{:x}): 0x{:x}", e.key.raw(), e.value);
             continue;
         };
         let label_len = name.len() + 1;
         let pad = if label_len < 22 { 22 - label_len } else { 1 };
         let v = e.value;
-        match form(e.key as u32) {
+        match form(e.key) {
             Form::Dec => println!("{}:{:pad$}{}", name, "", v),
             Form::Hex => println!("{}:{:pad$}0x{:x}", name, "", v),
             Form::BareHex => println!("{}:{:pad$}{:x}", name, "", v),
             Form::Str => {
-                let s = match e.key as u32 {
-                    AT_EXECFN => auxv::execfn(),
-                    AT_PLATFORM => auxv::platform(),
+                let s = match e.key {
+                    Key::EXECFN => auxv::execfn(),
+                    Key::PLATFORM => auxv::platform(),
                     _ => auxv::base_platform(),
                 };
                 match s {

@@ -18,6 +18,7 @@
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(missing_debug_implementations)]
 
 // crt0 brings `_start`, a panic handler and mem*, which std's test harness also has: the
 // facade's own unit tests run without it.

@@ -1,8 +1,8 @@
 //! The auxiliary vector: what the kernel tells a new program about itself and the machine.
 //!
 //! Typed getters for the entries programs use, a getauxval-style [`get`], and [`iter`] over
-//! every (key, value) pair in the kernel's order. Keys are the `AT_*` numbers, re-exported
-//! from `linux-raw-sys` in [`keys`].
+//! every (key, value) pair in the kernel's order. A key is a [`Key`], whose constants are the
+//! kernel's `AT_*` numbers (`Key::PAGESZ` is `AT_PAGESZ`).
 //!
 //! Where the vector comes from ([`source`]):
 //!
@@ -17,6 +17,20 @@
 //! turns it off: under tinyrt's own `_start` the stack is always there, and a program that
 //! reads a clock then carries no auxv reader it can never run (about 1 KiB). Without the
 //! feature, a program not started by tinyrt's `_start` has no vector (step 4).
+//!
+//! ```
+//! use tinyrt_rt::auxv::{self, Key};
+//!
+//! // Every Linux kernel passes the page size; a typed getter and `get` read the same entry.
+//! let page = auxv::page_size().expect("AT_PAGESZ");
+//! assert!(page.is_power_of_two());
+//! assert_eq!(auxv::get(Key::PAGESZ), Some(page));
+//! assert_eq!(Key::PAGESZ.name(), Some("AT_PAGESZ"));
+//! assert_eq!(format!("{:?}", Key::PAGESZ), "Key(AT_PAGESZ)");
+//! // Every entry, in the kernel's order; a key this build does not know keeps its number.
+//! assert!(auxv::iter().any(|e| e.key == Key::PAGESZ && e.value == page));
+//! assert_eq!(Key::from_raw(4242).name(), None);
+//! ```
 //!
 //! A library-mode copy is read once, on first use, into a static table of atomic words:
 //! racing first users (threads, or a signal handler interrupting one) each read the same
@@ -33,17 +47,73 @@
 
 use core::ffi::{CStr, c_char};
 
-/// The `AT_*` key numbers.
-pub mod keys {
-    pub use linux_raw_sys::auxvec::*;
+/// A key of the auxiliary vector: the kernel's `AT_*` number. `Debug` shows its name where
+/// it has one (`Key(AT_PAGESZ)`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(usize);
+
+/// Defines `Key`'s constants and the names [`Key::name`] knows, from one list.
+macro_rules! keys {
+    ($($(#[$m:meta])* $c:ident = $at:ident;)*) => {
+        impl Key {
+            $($(#[$m])* #[doc = concat!("`", stringify!($at), "`.")]
+            pub const $c: Key = Key(linux_raw_sys::auxvec::$at as usize);)*
+        }
+
+        /// The generic keys' names.
+        fn generic_name(key: Key) -> Option<&'static str> {
+            match key {
+                $(Key::$c => Some(stringify!($at)),)*
+                _ => None,
+            }
+        }
+    };
 }
-use keys::*;
+
+keys! {
+    /// The end of the vector (never an entry of [`iter`]).
+    NULL = AT_NULL; IGNORE = AT_IGNORE; EXECFD = AT_EXECFD; PHDR = AT_PHDR; PHENT = AT_PHENT;
+    PHNUM = AT_PHNUM; PAGESZ = AT_PAGESZ; BASE = AT_BASE; FLAGS = AT_FLAGS; ENTRY = AT_ENTRY;
+    NOTELF = AT_NOTELF; UID = AT_UID; EUID = AT_EUID; GID = AT_GID; EGID = AT_EGID;
+    PLATFORM = AT_PLATFORM; HWCAP = AT_HWCAP; CLKTCK = AT_CLKTCK; SECURE = AT_SECURE;
+    BASE_PLATFORM = AT_BASE_PLATFORM; RANDOM = AT_RANDOM; HWCAP2 = AT_HWCAP2;
+    RSEQ_FEATURE_SIZE = AT_RSEQ_FEATURE_SIZE; RSEQ_ALIGN = AT_RSEQ_ALIGN; HWCAP3 = AT_HWCAP3;
+    HWCAP4 = AT_HWCAP4; EXECFN = AT_EXECFN; SYSINFO_EHDR = AT_SYSINFO_EHDR;
+    MINSIGSTKSZ = AT_MINSIGSTKSZ;
+}
+
+impl Key {
+    /// The key with this number (any number: the kernel may add keys).
+    pub const fn from_raw(raw: usize) -> Key {
+        Key(raw)
+    }
+
+    /// Its number.
+    pub const fn raw(self) -> usize {
+        self.0
+    }
+
+    /// Its `AT_*` name (`"AT_PAGESZ"`), also for this architecture's own keys
+    /// (`"AT_SYSINFO"` on i686), or `None` for a key this build does not know.
+    pub fn name(self) -> Option<&'static str> {
+        generic_name(self).or_else(|| crate::arch::auxv_name(self.0))
+    }
+}
+
+impl core::fmt::Debug for Key {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "Key({name})"),
+            None => write!(f, "Key({})", self.0),
+        }
+    }
+}
 
 /// One entry of the auxiliary vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The `AT_*` key.
-    pub key: usize,
+    pub key: Key,
     /// Its value: a number, flags or an address, depending on the key.
     pub value: usize,
 }
@@ -85,7 +155,10 @@ fn view() -> (Source, View) {
 /// it costs no panic path).
 #[inline(always)]
 fn stack_entry(s: &'static [[usize; 2]], i: usize) -> Option<Entry> {
-    s.get(i).map(|&[key, value]| Entry { key, value })
+    s.get(i).map(|&[key, value]| Entry {
+        key: Key(key),
+        value,
+    })
 }
 
 /// An iterator over the auxiliary vector; see [`iter`].
@@ -94,6 +167,13 @@ pub struct Iter {
     view: View,
     front: usize,
     back: usize,
+}
+
+impl core::fmt::Debug for Iter {
+    /// The entries still to come.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
 }
 
 impl Iterator for Iter {
@@ -134,7 +214,7 @@ pub fn iter() -> Iter {
 
 /// The value of `key`, like C's `getauxval`, except that an absent key is `None` rather than
 /// 0 (many keys are legitimately 0). The first entry with the key wins.
-pub fn get(key: u32) -> Option<usize> {
+pub fn get(key: Key) -> Option<usize> {
     // The stack's pairs are walked up to the key (nothing counted); the library-mode copy
     // is searched in place.
     if crate::stack::started_by_tinyrt() {
@@ -143,16 +223,16 @@ pub fn get(key: u32) -> Option<usize> {
     let view = library::view().1;
     (0..view.len())
         .filter_map(|i| view.at(i))
-        .find(|e| e.key == key as usize)
+        .find(|e| e.key == key)
         .map(|e| e.value)
 }
 
 /// `get`, but only from the initial stack: for keys whose values are pointers.
-fn stack_get(key: u32) -> Option<usize> {
-    crate::stack::auxv_entry(key as usize).map(|e| e[1])
+fn stack_get(key: Key) -> Option<usize> {
+    crate::stack::auxv_entry(key.0).map(|e| e[1])
 }
 
-fn string(key: u32) -> Option<&'static CStr> {
+fn string(key: Key) -> Option<&'static CStr> {
     let p = stack_get(key)?;
     // SAFETY: the vector is the initial stack's (see the module's Safety section): the
     // kernel points these keys at NUL-terminated strings it wrote there.
@@ -161,18 +241,18 @@ fn string(key: u32) -> Option<&'static CStr> {
 
 /// `AT_PAGESZ`: the page size in bytes.
 pub fn page_size() -> Option<usize> {
-    get(AT_PAGESZ)
+    get(Key::PAGESZ)
 }
 
 /// `AT_CLKTCK`: the frequency of `times()` ticks (`sysconf(_SC_CLK_TCK)`).
 pub fn clock_ticks() -> Option<usize> {
-    get(AT_CLKTCK)
+    get(Key::CLKTCK)
 }
 
 /// `AT_RANDOM`: 16 random bytes the kernel placed on the stack at exec. A cheap seed, never
 /// to be used as a key by itself (the same bytes are visible to anyone who can read it).
 pub fn random_bytes() -> Option<&'static [u8; 16]> {
-    let p = stack_get(AT_RANDOM)?;
+    let p = stack_get(Key::RANDOM)?;
     if p == 0 {
         return None;
     }
@@ -185,10 +265,10 @@ pub fn random_bytes() -> Option<&'static [u8; 16]> {
 /// the key (kernels before 2.6.0), falls back to comparing the real and effective ids, and
 /// answers `true` when even those are missing: when in doubt, be careful.
 pub fn secure() -> bool {
-    if let Some(v) = get(AT_SECURE) {
+    if let Some(v) = get(Key::SECURE) {
         return v != 0;
     }
-    match (get(AT_UID), get(AT_EUID), get(AT_GID), get(AT_EGID)) {
+    match (get(Key::UID), get(Key::EUID), get(Key::GID), get(Key::EGID)) {
         (Some(u), Some(eu), Some(g), Some(eg)) => u != eu || g != eg,
         _ => true,
     }
@@ -196,74 +276,62 @@ pub fn secure() -> bool {
 
 /// `AT_HWCAP`: the architecture's CPU feature bits.
 pub fn hwcap() -> Option<usize> {
-    get(AT_HWCAP)
+    get(Key::HWCAP)
 }
 
 /// `AT_HWCAP2`: more CPU feature bits.
 pub fn hwcap2() -> Option<usize> {
-    get(AT_HWCAP2)
+    get(Key::HWCAP2)
 }
 
 /// `AT_EXECFN`: the path name the program was executed by.
 pub fn execfn() -> Option<&'static CStr> {
-    string(AT_EXECFN)
+    string(Key::EXECFN)
 }
 
 /// `AT_PLATFORM`: a string naming the CPU (`"x86_64"`, `"aarch64"`, `"v7l"`, ...).
 pub fn platform() -> Option<&'static CStr> {
-    string(AT_PLATFORM)
+    string(Key::PLATFORM)
 }
 
 /// `AT_BASE_PLATFORM`: the real platform where it differs from `AT_PLATFORM` (PowerPC).
 pub fn base_platform() -> Option<&'static CStr> {
-    string(AT_BASE_PLATFORM)
+    string(Key::BASE_PLATFORM)
 }
 
 /// `AT_MINSIGSTKSZ`: the smallest signal stack the kernel needs on this CPU (Linux 5.14+ on
 /// x86; arm64 since 4.18).
 pub fn min_sigstack_size() -> Option<usize> {
-    get(AT_MINSIGSTKSZ)
+    get(Key::MINSIGSTKSZ)
 }
 
 /// `AT_SYSINFO_EHDR`: the address of the vDSO's ELF header, if the kernel mapped one.
 pub fn sysinfo_ehdr() -> Option<usize> {
-    get(AT_SYSINFO_EHDR).filter(|&a| a != 0)
+    get(Key::SYSINFO_EHDR).filter(|&a| a != 0)
 }
 
 /// `AT_PHDR`, `AT_PHENT`, `AT_PHNUM`: where the program's own program headers are mapped,
 /// the size of one, and how many.
 pub fn program_headers() -> Option<(usize, usize, usize)> {
-    Some((get(AT_PHDR)?, get(AT_PHENT)?, get(AT_PHNUM)?))
+    Some((get(Key::PHDR)?, get(Key::PHENT)?, get(Key::PHNUM)?))
 }
 
 /// `AT_ENTRY`: the program's entry point.
 pub fn entry() -> Option<usize> {
-    get(AT_ENTRY)
+    get(Key::ENTRY)
 }
 
 /// `AT_BASE`: the load address of the ELF interpreter (0 for a static program).
 pub fn interpreter_base() -> Option<usize> {
-    get(AT_BASE)
+    get(Key::BASE)
 }
 
 /// Real and effective user and group ids at exec: (uid, euid, gid, egid).
 pub fn ids() -> Option<(usize, usize, usize, usize)> {
-    Some((get(AT_UID)?, get(AT_EUID)?, get(AT_GID)?, get(AT_EGID)?))
-}
-
-/// The `AT_*` name of a key (`"AT_PAGESZ"`), or `None` for a key this build does not know.
-pub fn name(key: usize) -> Option<&'static str> {
-    macro_rules! names {
-        ($($k:ident)*) => {
-            match u32::try_from(key).ok()? {
-                $($k => Some(stringify!($k)),)*
-                _ => None,
-            }
-        };
-    }
-    names!(AT_NULL AT_IGNORE AT_EXECFD AT_PHDR AT_PHENT AT_PHNUM AT_PAGESZ AT_BASE AT_FLAGS
-        AT_ENTRY AT_NOTELF AT_UID AT_EUID AT_GID AT_EGID AT_PLATFORM AT_HWCAP AT_CLKTCK
-        AT_SECURE AT_BASE_PLATFORM AT_RANDOM AT_HWCAP2 AT_RSEQ_FEATURE_SIZE AT_RSEQ_ALIGN
-        AT_HWCAP3 AT_HWCAP4 AT_EXECFN AT_SYSINFO_EHDR AT_MINSIGSTKSZ)
-    .or_else(|| crate::arch::auxv_name(key))
+    Some((
+        get(Key::UID)?,
+        get(Key::EUID)?,
+        get(Key::GID)?,
+        get(Key::EGID)?,
+    ))
 }

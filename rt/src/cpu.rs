@@ -105,10 +105,10 @@ fn register() -> u8 {
     let s = if crate::env::started_by_tinyrt() {
         // Whether the kernel writes `node_id` is read from the area itself after the
         // registration.
-        use linux_raw_sys::auxvec::{AT_RSEQ_ALIGN, AT_RSEQ_FEATURE_SIZE};
+        use crate::auxv::{Key, get};
         let len = rseq_len(
-            crate::auxv::get(AT_RSEQ_FEATURE_SIZE),
-            crate::auxv::get(AT_RSEQ_ALIGN),
+            get(Key::RSEQ_FEATURE_SIZE),
+            get(Key::RSEQ_ALIGN),
             size_of::<RseqArea>(),
             align_of::<RseqArea>(),
         );

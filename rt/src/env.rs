@@ -2,6 +2,18 @@
 //!
 //! Both are byte strings (`&'static CStr`): Linux does not promise UTF-8. In a program that
 //! tinyrt's `_start` did not start, both are empty.
+//!
+//! ```
+//! use tinyrt_rt::env;
+//!
+//! // An entry splits at its first `=`.
+//! assert_eq!(env::split(c"A=b=c"), (&b"A"[..], &b"b=c"[..]));
+//! // This example runs in a std program: tinyrt's `_start` did not run, so tinyrt has no
+//! // arguments or environment of its own here (std's are the ones to read).
+//! assert!(!env::started_by_tinyrt());
+//! assert_eq!(env::args().count(), 0);
+//! assert_eq!(env::var("PATH"), None);
+//! ```
 
 use core::ffi::CStr;
 

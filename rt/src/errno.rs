@@ -4,6 +4,19 @@
 //! the top 4095 values); the negation is the error number. [`Errno::from_ret`] applies that
 //! convention, so each wrapper is a one-liner. Numbers come from `linux-raw-sys`, which
 //! knows the few architectures whose numbers differ.
+//!
+//! ```
+//! use tinyrt_rt::Errno;
+//!
+//! // A raw system-call result: -2 is ENOENT, anything else is the value.
+//! assert_eq!(Errno::from_ret(-2isize as usize), Err(Errno::ENOENT));
+//! assert_eq!(Errno::from_ret(3), Ok(3));
+//! assert_eq!(Errno::ENOENT.raw(), 2);
+//! assert_eq!(Errno::ENOENT.name(), Some("ENOENT"));
+//! // Shown as std shows an `io::Error` from the same number.
+//! let std_says = std::io::Error::from_raw_os_error(2).to_string();
+//! assert_eq!(Errno::ENOENT.to_string(), std_says);
+//! ```
 
 use core::fmt;
 use linux_raw_sys::errno as e;

@@ -47,6 +47,12 @@ pub struct Heap {
     talc: talc::TalcLock<Busy, Arenas>,
 }
 
+impl core::fmt::Debug for Heap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Heap").finish_non_exhaustive()
+    }
+}
+
 impl Heap {
     /// An empty heap: nothing is mapped before the first allocation.
     pub const fn new() -> Heap {
@@ -63,6 +69,7 @@ impl Default for Heap {
 }
 
 /// talc's lock: taken and released around every call; a second taker is a re-entry.
+#[derive(Debug)]
 pub struct Busy(AtomicBool);
 
 // SAFETY: `lock` grants the lock to one caller at a time: any other caller stops the program

@@ -19,6 +19,7 @@
 //! `tinyrt::main!` macro defines with the signature declared below.
 #![no_std]
 #![allow(unsafe_code)]
+#![deny(missing_debug_implementations)]
 // Under `cargo test`/`clippy --all-targets` this crate is compiled into std's test harness,
 // whose C library already has `_start`, a panic handler and mem*: compile nothing then.
 #![cfg(not(test))]

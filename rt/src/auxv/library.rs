@@ -39,7 +39,7 @@ impl View {
         match self {
             View::Stack(s) => stack_entry(s, i),
             View::Lib(_) => Some(Entry {
-                key: LIB.get(2 * i)?.load(Ordering::Relaxed),
+                key: super::Key::from_raw(LIB.get(2 * i)?.load(Ordering::Relaxed)),
                 value: LIB.get(2 * i + 1)?.load(Ordering::Relaxed),
             }),
         }

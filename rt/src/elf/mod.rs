@@ -9,6 +9,22 @@
 //! (we learned the vDSO-specific checks from that file: versym bit 15, skipping the
 //! `VER_FLG_BASE` definition, comparing `vd_hash`); no code is taken from either.
 //! This module has no unsafe code.
+//!
+//! ```
+//! use tinyrt_rt::elf::{Error, Image};
+//!
+//! // The parser bounds every read by the slice it is given: garbage is an error, never a
+//! // read past the end.
+//! assert!(matches!(Image::parse(b"not an ELF image", 0), Err(_)));
+//! // The live vDSO, where the kernel mapped one, parses; its symbols carry versions.
+//! if let Ok(vdso) = tinyrt_rt::vdso::live() {
+//!     for sym in vdso.symbols().flatten().filter(|s| s.is_exported()) {
+//!         let addr = vdso.address(&sym).expect("an exported symbol lies in the image");
+//!         assert!(addr != 0);
+//!     }
+//! }
+//! # let _: Option<Error> = None;
+//! ```
 
 use core::fmt;
 

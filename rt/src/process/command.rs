@@ -160,6 +160,55 @@ pub(super) fn listed_argv<'a, 'b>(
     Ok(buf.inline.as_ptr() as *const *const c_char)
 }
 
+impl core::fmt::Debug for Command<'_> {
+    /// The program, its arguments and environment changes as quoted strings (as std's
+    /// shows them), then what else was set.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        struct Quoted<'b>(&'b [u8]);
+        impl core::fmt::Debug for Quoted<'_> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "\"{}\"", self.0.escape_ascii())
+            }
+        }
+        struct Args<'b, 'a>(&'b Argv<'a>);
+        impl core::fmt::Debug for Args<'_, '_> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let Argv::Listed(l) = self.0 else {
+                    return f.write_str("(this process's own)");
+                };
+                let inline = l.inline.iter().take(l.len).flatten();
+                #[cfg(feature = "alloc")]
+                let inline = inline.chain(l.more.iter());
+                let quoted = inline.map(|a| Quoted(a.to_bytes()));
+                f.debug_list().entries(quoted).finish()
+            }
+        }
+        let changes = self.env.iter().take(self.env_len);
+        let env = changes.map(|&(name, value)| (Quoted(name), value.map(Quoted)));
+        f.debug_struct("Command")
+            .field("program", &Quoted(self.program.to_bytes()))
+            .field("args", &Args(&self.argv))
+            .field("env_clear", &self.env_clear)
+            .field("env", &DebugIter(core::cell::Cell::new(Some(env))))
+            .field("cwd", &self.cwd.map(|c| Quoted(c.to_bytes())))
+            .field("stdio", &self.stdio)
+            .field("process_group", &self.pgroup)
+            .field("signal_mask", &self.mask)
+            .field("default_signals", &self.defaults)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shows an iterator's items as a list, once.
+struct DebugIter<I>(core::cell::Cell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: core::fmt::Debug> core::fmt::Debug for DebugIter<I> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let items = self.0.take().into_iter().flatten();
+        f.debug_list().entries(items).finish()
+    }
+}
+
 /// Builds the changed environment; finds the `PATH` it gives the search.
 #[derive(Clone, Copy)]
 pub(super) struct EnvHook {

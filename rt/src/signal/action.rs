@@ -26,7 +26,7 @@ pub struct AltStack {
 /// this machine (AT_MINSIGSTKSZ: AVX-512, AMX and SVE frames are larger than the old
 /// MINSIGSTKSZ constant), at least SIGSTKSZ, in whole pages.
 pub fn alt_stack_size() -> usize {
-    let min = crate::auxv::get(linux_raw_sys::auxvec::AT_MINSIGSTKSZ)
+    let min = crate::auxv::min_sigstack_size()
         .unwrap_or(0)
         .max(g::MINSIGSTKSZ as usize);
     let page = crate::auxv::page_size().unwrap_or(4096);

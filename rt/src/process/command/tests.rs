@@ -174,3 +174,22 @@ fn the_child_gets_sigpipe_back_unless_told() {
     assert!(!ignored(by_default.clone()), "{by_default}");
     assert!(ignored(kept.clone()), "{kept}");
 }
+
+#[test]
+fn debug_shows_the_program_arguments_and_changes() {
+    let mut c = Command::new(c"/bin/echo");
+    c.arg(c"a b")
+        .arg(c"q\"")
+        .env(b"K", b"v\n")
+        .env_remove(b"GONE");
+    let shown = std::format!("{c:?}");
+    for part in [
+        r#"program: "/bin/echo""#,
+        r#"args: ["/bin/echo", "a b", "q\""]"#,
+        r#"("K", Some("v\n")), ("GONE", None)"#,
+    ] {
+        assert!(shown.contains(part), "{part} not in {shown}");
+    }
+    // Shown twice alike (the environment's list is not used up by the first).
+    assert_eq!(shown, std::format!("{c:?}"));
+}
