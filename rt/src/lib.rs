@@ -84,3 +84,18 @@ pub mod syscall {
         pub use linux_raw_sys::general::*;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every error type a public function returns is an error as std's `?` and `Box<dyn
+    /// Error>` take it (this fails to compile if one is not).
+    #[test]
+    fn every_error_type_is_an_error() {
+        fn is_error<E: core::error::Error + Send + Sync + 'static>() {}
+        is_error::<crate::Errno>();
+        is_error::<crate::elf::Error>();
+        is_error::<crate::vdso::Error>();
+        is_error::<crate::time::SleepError>();
+        is_error::<crate::time::SystemTimeError>();
+    }
+}

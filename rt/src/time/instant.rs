@@ -110,6 +110,8 @@ impl fmt::Display for SystemTimeError {
     }
 }
 
+impl core::error::Error for SystemTimeError {}
+
 fn nanos_to_duration(n: i128) -> Option<Duration> {
     let n = u128::try_from(n).ok()?;
     let secs = u64::try_from(n / 1_000_000_000).ok()?;
