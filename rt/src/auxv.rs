@@ -84,17 +84,20 @@ keys! {
 
 impl Key {
     /// The key with this number (any number: the kernel may add keys).
+    #[must_use]
     pub const fn from_raw(raw: usize) -> Key {
         Key(raw)
     }
 
     /// Its number.
+    #[must_use]
     pub const fn raw(self) -> usize {
         self.0
     }
 
     /// Its `AT_*` name (`"AT_PAGESZ"`), also for this architecture's own keys
     /// (`"AT_SYSINFO"` on i686), or `None` for a key this build does not know.
+    #[must_use]
     pub fn name(self) -> Option<&'static str> {
         generic_name(self).or_else(|| crate::arch::auxv_name(self.0))
     }
@@ -132,6 +135,7 @@ pub enum Source {
 }
 
 /// Where the vector comes from in this process (reading it on first use).
+#[must_use]
 pub fn source() -> Source {
     view().0
 }
@@ -203,6 +207,7 @@ impl DoubleEndedIterator for Iter {
 impl ExactSizeIterator for Iter {}
 
 /// Every entry, in the kernel's order, without the terminating `AT_NULL`.
+#[must_use]
 pub fn iter() -> Iter {
     let view = view().1;
     Iter {
@@ -214,6 +219,7 @@ pub fn iter() -> Iter {
 
 /// The value of `key`, like C's `getauxval`, except that an absent key is `None` rather than
 /// 0 (many keys are legitimately 0). The first entry with the key wins.
+#[must_use]
 pub fn get(key: Key) -> Option<usize> {
     // The stack's pairs are walked up to the key (nothing counted); the library-mode copy
     // is searched in place.
@@ -240,17 +246,20 @@ fn string(key: Key) -> Option<&'static CStr> {
 }
 
 /// `AT_PAGESZ`: the page size in bytes.
+#[must_use]
 pub fn page_size() -> Option<usize> {
     get(Key::PAGESZ)
 }
 
 /// `AT_CLKTCK`: the frequency of `times()` ticks (`sysconf(_SC_CLK_TCK)`).
+#[must_use]
 pub fn clock_ticks() -> Option<usize> {
     get(Key::CLKTCK)
 }
 
 /// `AT_RANDOM`: 16 random bytes the kernel placed on the stack at exec. A cheap seed, never
 /// to be used as a key by itself (the same bytes are visible to anyone who can read it).
+#[must_use]
 pub fn random_bytes() -> Option<&'static [u8; 16]> {
     let p = stack_get(Key::RANDOM)?;
     if p == 0 {
@@ -264,6 +273,7 @@ pub fn random_bytes() -> Option<&'static [u8; 16]> {
 /// capabilities, an LSM transition); such a program must distrust its environment. Without
 /// the key (kernels before 2.6.0), falls back to comparing the real and effective ids, and
 /// answers `true` when even those are missing: when in doubt, be careful.
+#[must_use]
 pub fn secure() -> bool {
     if let Some(v) = get(Key::SECURE) {
         return v != 0;
@@ -275,58 +285,69 @@ pub fn secure() -> bool {
 }
 
 /// `AT_HWCAP`: the architecture's CPU feature bits.
+#[must_use]
 pub fn hwcap() -> Option<usize> {
     get(Key::HWCAP)
 }
 
 /// `AT_HWCAP2`: more CPU feature bits.
+#[must_use]
 pub fn hwcap2() -> Option<usize> {
     get(Key::HWCAP2)
 }
 
 /// `AT_EXECFN`: the path name the program was executed by.
+#[must_use]
 pub fn execfn() -> Option<&'static CStr> {
     string(Key::EXECFN)
 }
 
 /// `AT_PLATFORM`: a string naming the CPU (`"x86_64"`, `"aarch64"`, `"v7l"`, ...).
+#[must_use]
 pub fn platform() -> Option<&'static CStr> {
     string(Key::PLATFORM)
 }
 
 /// `AT_BASE_PLATFORM`: the real platform where it differs from `AT_PLATFORM` (PowerPC).
+#[must_use]
 pub fn base_platform() -> Option<&'static CStr> {
     string(Key::BASE_PLATFORM)
 }
 
 /// `AT_MINSIGSTKSZ`: the smallest signal stack the kernel needs on this CPU (Linux 5.14+ on
 /// x86; arm64 since 4.18).
+#[must_use]
 pub fn min_sigstack_size() -> Option<usize> {
     get(Key::MINSIGSTKSZ)
 }
 
 /// `AT_SYSINFO_EHDR`: the address of the vDSO's ELF header, if the kernel mapped one.
+#[must_use]
 pub fn sysinfo_ehdr() -> Option<usize> {
     get(Key::SYSINFO_EHDR).filter(|&a| a != 0)
 }
 
 /// `AT_PHDR`, `AT_PHENT`, `AT_PHNUM`: where the program's own program headers are mapped,
 /// the size of one, and how many.
+#[must_use]
 pub fn program_headers() -> Option<(usize, usize, usize)> {
     Some((get(Key::PHDR)?, get(Key::PHENT)?, get(Key::PHNUM)?))
 }
 
 /// `AT_ENTRY`: the program's entry point.
+#[must_use]
 pub fn entry() -> Option<usize> {
     get(Key::ENTRY)
 }
 
 /// `AT_BASE`: the load address of the ELF interpreter (0 for a static program).
+#[must_use]
 pub fn interpreter_base() -> Option<usize> {
     get(Key::BASE)
 }
 
 /// Real and effective user and group ids at exec: (uid, euid, gid, egid).
+#[must_use]
 pub fn ids() -> Option<(usize, usize, usize, usize)> {
     Some((
         get(Key::UID)?,

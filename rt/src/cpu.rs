@@ -228,6 +228,7 @@ pub fn backend() -> Backend {
 
 /// Whether the thread's rseq area is registered (deciding it if no call has yet): then
 /// [`current`] reads it, and [`getcpu`] too where it has the node.
+#[must_use]
 pub fn rseq_registered() -> bool {
     matches!(state(), AREA_CPU_NODE | AREA_CPU)
 }

@@ -21,6 +21,7 @@ pub use crate::stack::{Args, Vars, args, started_by_tinyrt, vars};
 
 /// Splits an environment entry at its first `=` into name and value. An entry without `=`
 /// (possible: execve does not check) is all name with an empty value.
+#[must_use]
 pub fn split(entry: &'static CStr) -> (&'static [u8], &'static [u8]) {
     let b = entry.to_bytes();
     match b.iter().position(|&c| c == b'=') {

@@ -31,6 +31,7 @@ pub const MAX_ERRNO: usize = 4095;
 
 impl Errno {
     /// Wraps a positive error number; `None` outside 1..=4095.
+    #[must_use]
     pub const fn new(raw: i32) -> Option<Errno> {
         if raw >= 1 && raw <= MAX_ERRNO as i32 {
             Some(Errno(raw as u16))
@@ -40,6 +41,7 @@ impl Errno {
     }
 
     /// The positive error number, as C's `errno` holds it.
+    #[must_use]
     pub const fn raw(self) -> i32 {
         self.0 as i32
     }
@@ -56,12 +58,14 @@ impl Errno {
     }
 
     /// The symbolic name (`"EINVAL"`), or `None` for a number without one.
+    #[must_use]
     pub fn name(self) -> Option<&'static str> {
         errno_name(self.0 as u32)
     }
 
     /// The text (`"Invalid argument"`), as the C library's `strerror` and std's `io::Error`
     /// give it, or `None` for a number without one.
+    #[must_use]
     pub fn text(self) -> Option<&'static str> {
         errno_text(self.0 as u32)
     }

@@ -55,6 +55,7 @@ impl core::fmt::Debug for Heap {
 
 impl Heap {
     /// An empty heap: nothing is mapped before the first allocation.
+    #[must_use]
     pub const fn new() -> Heap {
         Heap {
             talc: talc::TalcLock::new(Arenas),

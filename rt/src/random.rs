@@ -29,6 +29,7 @@ flags_type! {
 
 impl Flags {
     /// Flags from their raw bits (unknown bits are passed on: the kernel answers EINVAL).
+    #[must_use]
     pub const fn from_bits(bits: u32) -> Flags {
         Flags(bits)
     }
@@ -57,6 +58,7 @@ pub fn fill(buf: &mut [u8]) -> Result<(), Errno> {
 
 /// What serves `getrandom` in this process: the vDSO function (with its state pool set
 /// up), or the system call. Asking sets the vDSO path up if this is the first use.
+#[must_use]
 pub fn backend() -> Backend {
     vdso::backend(Function::Getrandom)
 }
@@ -64,6 +66,7 @@ pub fn backend() -> Backend {
 /// `AT_RANDOM`: 16 random bytes the kernel placed on the stack at exec. A cheap seed (for
 /// hash-table keys, say), never a key by itself: anyone who can read the process's memory
 /// sees the same bytes. `None` in library mode (see [`crate::auxv::random_bytes`]).
+#[must_use]
 pub fn at_random() -> Option<&'static [u8; 16]> {
     crate::auxv::random_bytes()
 }
@@ -82,6 +85,7 @@ pub mod syscall {
 /// served, how many states were held at once, and how many times a state was handed to a
 /// caller while another held it (never, or the pool is broken).
 #[cfg(feature = "random-pool-stats")]
+#[must_use]
 pub fn pool_stats() -> PoolStats {
     vdso::random::pool_stats()
 }

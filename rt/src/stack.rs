@@ -111,6 +111,7 @@ fn sp() -> *const usize {
 
 /// True when tinyrt's `_start` started this process (so the values here are the kernel's).
 #[inline]
+#[must_use]
 pub fn started_by_tinyrt() -> bool {
     !sp().is_null()
 }
@@ -135,6 +136,7 @@ impl Str {
 }
 
 /// The program's arguments, `argv[0]` first (empty in library mode).
+#[must_use]
 pub fn args() -> Args {
     let sp = sp();
     if sp.is_null() {
@@ -145,6 +147,7 @@ pub fn args() -> Args {
 }
 
 /// The environment's `NAME=value` strings, in order (empty in library mode).
+#[must_use]
 pub fn vars() -> Vars {
     let sp = sp();
     if sp.is_null() {
@@ -303,6 +306,7 @@ pub(crate) unsafe fn cstr(p: *const c_char) -> Option<&'static CStr> {
 /// # Safety
 /// `sp` is a kernel initial stack pointer (or a faithful copy of that layout).
 #[inline(always)]
+#[must_use]
 pub unsafe fn auxv_start(sp: *const usize) -> *const usize {
     // SAFETY: argv's argc entries and its NULL follow argc, then the environment up to its
     // NULL: all of it is the initialised stack (caller).

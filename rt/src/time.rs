@@ -62,34 +62,40 @@ impl ClockId {
     ];
 
     /// A clock by its raw number.
+    #[must_use]
     pub const fn from_raw(id: i32) -> ClockId {
         ClockId(id)
     }
 
     /// The raw number.
+    #[must_use]
     pub const fn raw(self) -> i32 {
         self.0
     }
 
     /// The CPU-time clock of process `pid` (0: this process), the kernel's
     /// `MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)`.
+    #[must_use]
     pub const fn process_cputime(pid: i32) -> ClockId {
         ClockId((!pid << 3) | 2)
     }
 
     /// The CPU-time clock of thread `tid` (0: this thread), `MAKE_THREAD_CPUCLOCK(tid,
     /// CPUCLOCK_SCHED)`.
+    #[must_use]
     pub const fn thread_cputime(tid: i32) -> ClockId {
         ClockId((!tid << 3) | 2 | 4)
     }
 
     /// The clock of an open clock device such as a PTP hardware clock (`/dev/ptp0`), the
     /// kernel's `FD_TO_CLOCKID(fd)`.
+    #[must_use]
     pub const fn from_fd(fd: i32) -> ClockId {
         ClockId((!fd << 3) | 3)
     }
 
     /// The name of a named clock.
+    #[must_use]
     pub fn name(self) -> Option<&'static str> {
         ClockId::ALL.iter().find(|c| c.0 == self).map(|c| c.1)
     }
@@ -131,6 +137,7 @@ impl ClockId {
     /// Whether the vDSO can serve this clock without entering the kernel (if the process
     /// has a vDSO that exports `clock_gettime`; see [`clock_backend`]).
     #[inline(always)]
+    #[must_use]
     pub fn vdso_capable(self) -> bool {
         (self.0 as u32) < 32 && VDSO_CLOCKS & (1 << self.0) != 0
     }
@@ -139,6 +146,7 @@ impl ClockId {
 /// What serves `clock_gettime(clock)` (and `clock_getres(clock)` with
 /// `Function::ClockGetres`): the function's backend for the clocks the vDSO reads itself,
 /// the system call for the others.
+#[must_use]
 pub fn clock_backend(f: Function, clock: ClockId) -> Backend {
     if clock.vdso_capable() {
         backend(f)
@@ -249,6 +257,7 @@ fn gettimeofday_slow(failed: i32) -> Result<Timeval, Errno> {
 /// Seconds since the epoch (1970-01-01 UTC), like C's `time(NULL)`. It cannot fail on
 /// Linux; should every source fail (no realtime clock at all), it answers 0.
 #[inline]
+#[must_use]
 pub fn time() -> i64 {
     if LONG_IS_32 {
         // time() has one-tick precision: the coarse clock is enough, and the cheapest.
@@ -295,6 +304,7 @@ pub fn backend(f: Function) -> Backend {
 }
 
 /// What serves `f`, or `None` while it is still unresolved (nothing is resolved by asking).
+#[must_use]
 pub fn peek(f: Function) -> Option<Backend> {
     vdso::peek(served_by(f))
 }

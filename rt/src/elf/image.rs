@@ -90,6 +90,7 @@ pub struct Symbol<'a> {
 impl Symbol<'_> {
     /// A function (or untyped) symbol that is global or weak, defined, not absolute and not
     /// hidden: the kind a vDSO exports and the kind lookups consider.
+    #[must_use]
     pub fn is_exported(&self) -> bool {
         matches!(self.kind, e::STT_FUNC | e::STT_NOTYPE)
             && matches!(self.bind, e::STB_GLOBAL | e::STB_WEAK)
@@ -240,41 +241,49 @@ impl<'a> Image<'a> {
     }
 
     /// The image's class.
+    #[must_use]
     pub fn class(&self) -> Class {
         self.class
     }
 
     /// The image's `e_machine`.
+    #[must_use]
     pub fn machine(&self) -> u16 {
         self.machine
     }
 
     /// Whether the image is big-endian (`ELFDATA2MSB`).
+    #[must_use]
     pub fn is_big_endian(&self) -> bool {
         self.bytes.big
     }
 
     /// Whether `DT_GNU_HASH` is present (and used for lookups).
+    #[must_use]
     pub fn has_gnu_hash(&self) -> bool {
         self.gnu.is_some()
     }
 
     /// Whether `DT_HASH` is present.
+    #[must_use]
     pub fn has_sysv_hash(&self) -> bool {
         self.sysv.is_some()
     }
 
     /// Whether the image has version tables (`DT_VERSYM` and `DT_VERDEF`).
+    #[must_use]
     pub fn has_versions(&self) -> bool {
         self.versions.is_some()
     }
 
     /// The number of entries of the dynamic symbol table (including the null symbol 0).
+    #[must_use]
     pub fn symbol_count(&self) -> usize {
         self.nsyms
     }
 
     /// The image's bytes.
+    #[must_use]
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes.data
     }

@@ -154,6 +154,7 @@ pub enum Class {
 
 impl Class {
     /// The `EI_CLASS` byte.
+    #[must_use]
     pub fn ident(self) -> u8 {
         match self {
             Class::Elf32 => ELFCLASS32,
@@ -187,6 +188,7 @@ impl Class {
 }
 
 /// The SysV ELF hash (gABI).
+#[must_use]
 pub fn elf_hash(name: &[u8]) -> u32 {
     let mut h: u32 = 0;
     for &c in name {
@@ -200,6 +202,7 @@ pub fn elf_hash(name: &[u8]) -> u32 {
 
 /// The GNU hash (Bernstein's djb2, `h * 33 + c`, from 5381). A `const fn`: the dispatch
 /// hashes its symbol names at compile time.
+#[must_use]
 pub const fn gnu_hash(name: &[u8]) -> u32 {
     let mut h = 5381u32;
     let mut i = 0;

@@ -143,6 +143,7 @@ impl Headers {
     }
 
     /// The bytes the `PT_LOAD` ends at: how much of the mapping the lookup reads.
+    #[must_use]
     pub fn extent(self) -> Option<usize> {
         let [off, _, size, _] = self.0;
         off.checked_add(size)
@@ -339,6 +340,7 @@ fn exported<const W: usize, const BIG: bool>(s: &[u8]) -> bool {
 /// (any version when the image has no version tables) in the image `d` mapped at
 /// `base`, or `None`. Reads the headers and hashes the name first: the dispatch, which
 /// has both already, calls [`lookup_with`].
+#[must_use]
 pub fn lookup(d: &[u8], base: usize, name: &[u8], version: &[u8]) -> Option<usize> {
     lookup_as::<NATIVE_W, NATIVE_MACHINE, NATIVE_BIG>(d, base, name, version)
 }
@@ -347,6 +349,7 @@ pub fn lookup(d: &[u8], base: usize, name: &[u8], version: &[u8]) -> Option<usiz
 /// the Thumb bit of function addresses; EM_S390, 22, has DT_HASH entries of 8 bytes in
 /// ELF64) and byte order `BIG_ENDIAN` (`ELFDATA2MSB` if true, else `ELFDATA2LSB`), reading
 /// the headers from the image's first page as the dispatch does.
+#[must_use]
 pub fn lookup_as<const W: usize, const MACHINE: usize, const BIG_ENDIAN: bool>(
     d: &[u8],
     base: usize,
@@ -364,6 +367,7 @@ const PAGE: usize = 4096;
 /// [`Headers::read`]) when it was bounded, for a name whose GNU hash is known (the
 /// dispatch's are computed at compile time).
 #[inline(always)]
+#[must_use]
 pub fn lookup_with(
     d: &[u8],
     headers: &Headers,

@@ -287,6 +287,7 @@ impl<'a> Command<'a> {
     /// the others its arguments, passed on without copying (no limit). `None` if `args` is
     /// empty, was taken from the back, or (library mode) is not the kernel's.
     #[inline]
+    #[must_use]
     pub fn from_args(args: crate::env::Args) -> Option<Command<'static>> {
         let argv = args.as_argv()?;
         let program = args.clone().next()?;
@@ -438,7 +439,7 @@ impl<'a> Command<'a> {
     /// EINVAL). Returns only on failure, with why; by then the process may already have
     /// what the command asked for (handlers reset, SIGPIPE's default action, mask,
     /// directory, streams), as after a failed `execve` in C.
-    pub fn exec(&self) -> Errno {
+        pub fn exec(&self) -> Errno {
         if self.stdio.contains(&Stdio::Pipe) {
             return Errno::EINVAL;
         }
@@ -487,6 +488,7 @@ pub struct Child {
 
 impl Child {
     /// Its process id.
+    #[must_use]
     pub fn id(&self) -> u32 {
         self.pid
     }

@@ -77,12 +77,14 @@ pub fn exit_code_after_main(code: i32) -> i32 {
 }
 
 /// This process's id.
+#[must_use]
 pub fn id() -> u32 {
     // SAFETY: getpid takes no arguments and cannot fail.
     (unsafe { crate::arch::syscall0(g::__NR_getpid as usize) }) as u32
 }
 
 /// The parent's process id.
+#[must_use]
 pub fn parent_id() -> u32 {
     // SAFETY: getppid takes no arguments and cannot fail.
     (unsafe { crate::arch::syscall0(g::__NR_getppid as usize) }) as u32
@@ -122,16 +124,19 @@ pub struct ExitStatus(i32);
 
 impl ExitStatus {
     /// From a raw `wait` status.
+    #[must_use]
     pub const fn from_raw(raw: i32) -> ExitStatus {
         ExitStatus(raw)
     }
 
     /// The raw `wait` status.
+    #[must_use]
     pub const fn raw(self) -> i32 {
         self.0
     }
 
     /// The exit code, if the child exited.
+    #[must_use]
     pub const fn code(self) -> Option<i32> {
         if self.0 & 0x7f == 0 {
             Some((self.0 >> 8) & 0xff)
@@ -141,6 +146,7 @@ impl ExitStatus {
     }
 
     /// The signal that ended the child, if one did.
+    #[must_use]
     pub const fn signal(self) -> Option<Signal> {
         match self.0 & 0x7f {
             0 | 0x7f => None,
@@ -149,16 +155,19 @@ impl ExitStatus {
     }
 
     /// Whether the ending signal dumped core.
+    #[must_use]
     pub const fn core_dumped(self) -> bool {
         self.signal().is_some() && self.0 & 0x80 != 0
     }
 
     /// Whether the child exited with code 0.
+    #[must_use]
     pub const fn success(self) -> bool {
         self.0 == 0
     }
 
     /// The shell's number for it: the exit code, or 128 plus the signal.
+    #[must_use]
     pub const fn shell_code(self) -> i32 {
         match (self.code(), self.signal()) {
             (Some(c), _) => c,
@@ -209,11 +218,13 @@ pub struct OwnedFd(Fd);
 
 impl OwnedFd {
     /// The descriptor.
+    #[must_use]
     pub fn as_raw_fd(&self) -> Fd {
         self.0
     }
 
     /// Gives the descriptor up without closing it.
+    #[must_use]
     pub fn into_raw_fd(self) -> Fd {
         let fd = self.0;
         core::mem::forget(self);

@@ -25,6 +25,7 @@ pub struct AltStack {
 /// The size an alternate stack gets: four times the kernel's need for a signal frame on
 /// this machine (AT_MINSIGSTKSZ: AVX-512, AMX and SVE frames are larger than the old
 /// MINSIGSTKSZ constant), at least SIGSTKSZ, in whole pages.
+#[must_use]
 pub fn alt_stack_size() -> usize {
     let min = crate::auxv::min_sigstack_size()
         .unwrap_or(0)
@@ -93,6 +94,7 @@ flags_type! {
 
 impl Flags {
     /// Whether every flag of `other` is set.
+    #[must_use]
     pub const fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -130,6 +132,7 @@ pub struct Action {
 
 impl Action {
     /// `handler`, no flags, nothing else blocked.
+    #[must_use]
     pub const fn new(handler: Handler) -> Action {
         Action {
             handler,
@@ -139,11 +142,13 @@ impl Action {
     }
 
     /// With `flags`.
+    #[must_use]
     pub const fn flags(self, flags: Flags) -> Action {
         Action { flags, ..self }
     }
 
     /// With `mask` blocked during the handler.
+    #[must_use]
     pub const fn mask(self, mask: SigSet) -> Action {
         Action { mask, ..self }
     }

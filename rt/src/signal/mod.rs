@@ -133,6 +133,7 @@ impl Signal {
     pub const MAX: i32 = 64;
 
     /// Signal `n`, if 1 ≤ `n` ≤ 64.
+    #[must_use]
     pub const fn new(n: i32) -> Option<Signal> {
         if n >= 1 && n <= Signal::MAX {
             Some(Signal(n as u8))
@@ -142,6 +143,7 @@ impl Signal {
     }
 
     /// Its name, such as `"SIGTERM"`, for the standard signals (1 to 31).
+    #[must_use]
     pub fn name(self) -> Option<&'static str> {
         // The `n`th space-terminated word of NAMES, by a plain loop (`str::split` brings
         // the pattern machinery, more code than the table it reads).
@@ -169,6 +171,7 @@ impl Signal {
     }
 
     /// The number.
+    #[must_use]
     pub const fn number(self) -> i32 {
         self.0 as i32
     }
@@ -185,6 +188,7 @@ impl SigSet {
     pub const FULL: SigSet = SigSet(u64::MAX);
 
     /// The set of `signals`.
+    #[must_use]
     pub const fn of(signals: &[Signal]) -> SigSet {
         let mut s = SigSet::EMPTY;
         let mut i = 0;
@@ -196,21 +200,25 @@ impl SigSet {
     }
 
     /// This set and `sig`.
+    #[must_use]
     pub const fn with(self, sig: Signal) -> SigSet {
         SigSet(self.0 | 1 << (sig.0 - 1))
     }
 
     /// This set without `sig`.
+    #[must_use]
     pub const fn without(self, sig: Signal) -> SigSet {
         SigSet(self.0 & !(1 << (sig.0 - 1)))
     }
 
     /// Whether `sig` is in the set.
+    #[must_use]
     pub const fn contains(self, sig: Signal) -> bool {
         self.0 & 1 << (sig.0 - 1) != 0
     }
 
     /// Whether the set is empty.
+    #[must_use]
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -223,11 +231,13 @@ impl SigSet {
     }
 
     /// The raw bits.
+    #[must_use]
     pub const fn bits(self) -> u64 {
         self.0
     }
 
     /// The set of these raw bits.
+    #[must_use]
     pub const fn from_bits(bits: u64) -> SigSet {
         SigSet(bits)
     }
@@ -290,12 +300,14 @@ pub fn set_mask(set: SigSet) -> Result<SigSet, Errno> {
 }
 
 /// The signal mask.
+#[must_use]
 pub fn mask() -> SigSet {
     // Only a bad pointer makes rt_sigprocmask fail.
     sigprocmask(g::SIG_BLOCK, None).unwrap_or_default()
 }
 
 /// The signals blocked and waiting (`rt_sigpending`).
+#[must_use]
 pub fn pending() -> SigSet {
     let mut k = SigSet::EMPTY.kernel();
     // SAFETY: the kernel writes 8 bytes into `k`.

@@ -46,43 +46,51 @@ impl SigInfo {
     }
 
     /// The signal number (`si_signo`).
+    #[must_use]
     pub fn signo(&self) -> i32 {
         self.i32_at(0)
     }
 
     /// The signal, if the number is one.
+    #[must_use]
     pub fn signal(&self) -> Option<Signal> {
         Signal::new(self.signo())
     }
 
     /// Why it was sent (`si_code`): SI_USER (0) for `kill`, SI_TKILL (-6) for `tgkill`,
     /// SI_QUEUE (-1), a positive kernel reason (CLD_EXITED, SEGV_MAPERR, ...).
+    #[must_use]
     pub fn code(&self) -> i32 {
         self.i32_at(8)
     }
 
     /// `si_errno`.
+    #[must_use]
     pub fn errno(&self) -> i32 {
         self.i32_at(4)
     }
 
     /// The sender's process id (for `kill`, `tgkill`, `sigqueue` and SIGCHLD).
+    #[must_use]
     pub fn pid(&self) -> i32 {
         self.i32_at(UNION)
     }
 
     /// The sender's real user id.
+    #[must_use]
     pub fn uid(&self) -> u32 {
         self.i32_at(UNION + 4) as u32
     }
 
     /// SIGCHLD: the exit code or the signal (by [`code`](Self::code)); for a queued
     /// signal, the low half of its value.
+    #[must_use]
     pub fn status(&self) -> i32 {
         self.i32_at(UNION + 8)
     }
 
     /// SIGSEGV, SIGBUS, SIGILL, SIGFPE: the faulting address.
+    #[must_use]
     pub fn addr(&self) -> usize {
         self.words[UNION / size_of::<usize>()]
     }
@@ -252,6 +260,7 @@ impl SignalFd {
     }
 
     /// The descriptor.
+    #[must_use]
     pub fn as_raw_fd(&self) -> Fd {
         self.0
     }

@@ -27,16 +27,19 @@ impl Instant {
     }
 
     /// The time from `earlier` to `self`; zero if `earlier` is later.
+    #[must_use]
     pub fn duration_since(&self, earlier: Instant) -> Duration {
         self.0.saturating_sub(earlier.0)
     }
 
     /// The time from `earlier` to `self`, or `None` if `earlier` is later.
+    #[must_use]
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
         self.0.checked_sub(earlier.0)
     }
 
     /// The time since `self`.
+    #[must_use]
     pub fn elapsed(&self) -> Duration {
         Instant::now().duration_since(*self)
     }
@@ -95,6 +98,7 @@ pub struct SystemTimeError(Duration);
 
 impl SystemTimeError {
     /// How far the second time was after the first.
+    #[must_use]
     pub fn duration(&self) -> Duration {
         self.0
     }
@@ -123,6 +127,7 @@ impl SystemTime {
     pub const UNIX_EPOCH: SystemTime = UNIX_EPOCH;
 
     /// Now. (REALTIME cannot fail on Linux; if it ever did, this panics.)
+    #[must_use]
     pub fn now() -> SystemTime {
         match clock_gettime(ClockId::REALTIME) {
             Ok(ts) => SystemTime(ts.as_nanos()),
@@ -148,11 +153,13 @@ impl SystemTime {
     }
 
     /// `self + d`, if representable as seconds in an i64.
+    #[must_use]
     pub fn checked_add(&self, d: Duration) -> Option<SystemTime> {
         Self::in_range(self.0.checked_add(d.as_nanos().try_into().ok()?)?)
     }
 
     /// `self - d`, if representable as seconds in an i64.
+    #[must_use]
     pub fn checked_sub(&self, d: Duration) -> Option<SystemTime> {
         Self::in_range(self.0.checked_sub(d.as_nanos().try_into().ok()?)?)
     }
@@ -165,6 +172,7 @@ impl SystemTime {
     }
 
     /// As a `Timespec` (seconds and nanoseconds from the epoch, floor division).
+    #[must_use]
     pub fn to_timespec(&self) -> Timespec {
         Timespec::from_parts(
             self.0.div_euclid(1_000_000_000) as i64,
@@ -173,6 +181,7 @@ impl SystemTime {
     }
 
     /// From a `Timespec` (seconds and nanoseconds from the epoch).
+    #[must_use]
     pub fn from_timespec(ts: Timespec) -> SystemTime {
         SystemTime(ts.as_nanos())
     }

@@ -178,21 +178,25 @@ impl Interval {
     }
 
     /// How missed ticks are caught up.
+    #[must_use]
     pub fn missed_tick_behavior(&self) -> MissedTicks {
         self.missed
     }
 
     /// The period.
+    #[must_use]
     pub fn period(&self) -> Duration {
         self.period
     }
 
     /// The clock the schedule runs on.
+    #[must_use]
     pub fn clock(&self) -> ClockId {
         self.clock
     }
 
     /// When the next tick is due, on the interval's clock.
+    #[must_use]
     pub fn deadline(&self) -> Timespec {
         self.next
     }

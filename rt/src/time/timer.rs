@@ -48,6 +48,7 @@ impl TimerFd {
     }
 
     /// The descriptor, to poll it with others. It stays the timer's: do not close it.
+    #[must_use]
     pub fn fd(&self) -> Fd {
         self.0
     }

@@ -38,6 +38,7 @@ impl Timespec {
     pub const ZERO: Timespec = Timespec::from_parts(0, 0);
 
     /// `sec` seconds and `nsec` nanoseconds; `None` unless `nsec` is below 1,000,000,000.
+    #[must_use]
     pub const fn new(sec: i64, nsec: u32) -> Option<Timespec> {
         if nsec >= 1_000_000_000 {
             return None;
@@ -56,17 +57,20 @@ impl Timespec {
 
     /// Whole seconds.
     #[inline(always)]
+    #[must_use]
     pub const fn sec(self) -> i64 {
         self.sec
     }
 
     /// Nanoseconds, 0..=999,999,999.
     #[inline(always)]
+    #[must_use]
     pub const fn nsec(self) -> u32 {
         self.nsec.get() & !FRACTION_TAG
     }
 
     /// The time since zero, for a non-negative value.
+    #[must_use]
     pub fn to_duration(self) -> Option<Duration> {
         u64::try_from(self.sec)
             .ok()
@@ -74,6 +78,7 @@ impl Timespec {
     }
 
     /// `self + d`, or `None` past what a timespec holds.
+    #[must_use]
     pub fn checked_add(self, d: Duration) -> Option<Timespec> {
         // Unsigned: a duration past i64::MAX seconds still fits from a negative time.
         let nsec = self.nsec() + d.subsec_nanos();
@@ -87,6 +92,7 @@ impl Timespec {
     }
 
     /// Nanoseconds as one number (i128 cannot overflow).
+    #[must_use]
     pub fn as_nanos(self) -> i128 {
         i128::from(self.sec) * 1_000_000_000 + i128::from(self.nsec())
     }
@@ -133,6 +139,7 @@ pub struct Timeval {
 
 impl Timeval {
     /// `sec` seconds and `usec` microseconds; `None` unless `usec` is below 1,000,000.
+    #[must_use]
     pub const fn new(sec: i64, usec: u32) -> Option<Timeval> {
         if usec >= 1_000_000 {
             return None;
@@ -150,12 +157,14 @@ impl Timeval {
 
     /// Whole seconds.
     #[inline(always)]
+    #[must_use]
     pub const fn sec(self) -> i64 {
         self.sec
     }
 
     /// Microseconds, 0..=999,999.
     #[inline(always)]
+    #[must_use]
     pub const fn usec(self) -> u32 {
         self.usec.get() & !FRACTION_TAG
     }

@@ -81,11 +81,13 @@ impl Function {
     ];
 
     /// The C name.
+    #[must_use]
     pub fn name(self) -> &'static str {
         field!(self, name)
     }
 
     /// This architecture's vDSO symbol for it, if the vDSO exports one we use.
+    #[must_use]
     pub fn symbol(self) -> Option<&'static str> {
         field!(self, symbol)
     }
@@ -231,6 +233,7 @@ fn lookup(f: Function) -> Option<usize> {
 /// The address of the live vDSO's `name` with this architecture's version, found the way
 /// the dispatch finds its functions (the small native lookup); `None` without a vDSO, for
 /// a missing symbol, or for an image of another shape. For diagnostics and benchmarks.
+#[must_use]
 pub fn find(name: &str) -> Option<usize> {
     find_hashed(name.as_bytes(), gnu_hash(name.as_bytes()))
 }
