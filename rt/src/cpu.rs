@@ -25,6 +25,16 @@
 //!
 //! Whatever path serves, the answer can be stale by the time it is read: the scheduler
 //! may move the thread at any moment.
+//!
+//! ```
+//! use tinyrt_rt::cpu;
+//!
+//! let (cpu, _node) = cpu::getcpu().unwrap();
+//! // One of the machine's CPUs, as glibc counts them.
+//! # // SAFETY: sysconf has no preconditions.
+//! let configured = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+//! assert!(i64::from(cpu) < configured as i64);
+//! ```
 
 use crate::errno::Errno;
 use crate::sys::{self, RseqArea};

@@ -10,6 +10,16 @@
 //!
 //! For a seed that costs nothing, [`at_random`] gives the 16 bytes the kernel put on the
 //! initial stack at exec.
+//!
+//! ```
+//! use tinyrt_rt::random;
+//!
+//! let mut key = [0u8; 32];
+//! random::fill(&mut key).unwrap();
+//! let mut other = [0u8; 32];
+//! random::fill(&mut other).unwrap();
+//! assert_ne!(key, other, "two fills of 256 random bits differ");
+//! ```
 
 use crate::errno::Errno;
 use crate::vdso::{self, Backend, Function};

@@ -10,6 +10,24 @@
 //! answer is final. The legacy vsyscall page is never used.
 //!
 //! Time is 64-bit everywhere in this API, also on 32-bit architectures.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tinyrt_rt::time::{self, ClockId, Instant, SystemTime, UNIX_EPOCH};
+//!
+//! // A clock read, as glibc's clock_gettime gives it (through the vDSO where it can).
+//! let t = time::clock_gettime(ClockId::MONOTONIC).unwrap();
+//! assert!(t.nsec() < 1_000_000_000);
+//! // An unknown clock is an error, never a crash.
+//! assert!(time::clock_gettime(ClockId::from_raw(1234)).is_err());
+//! // std's shapes: Instant for intervals, SystemTime for the calendar.
+//! let start = Instant::now();
+//! time::sleep(Duration::from_millis(2)).unwrap();
+//! assert!(start.elapsed() >= Duration::from_millis(2));
+//! let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+//! let std_says = std::time::UNIX_EPOCH.elapsed().unwrap();
+//! assert!(since_epoch.abs_diff(std_says) < Duration::from_secs(5));
+//! ```
 
 use crate::errno::Errno;
 use crate::vdso::{self, errno_of, retries};
