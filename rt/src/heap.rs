@@ -19,6 +19,28 @@
 //! Never in library mode: the global allocator is declared by tinyrt's start code, which a
 //! std program does not link.
 //!
+//! A tinyrt program asks for it with the facade's feature (`tinyrt = { features = ["alloc"] }`)
+//! and uses `alloc` as a std program does. A `Heap` is also an allocator object of its own
+//! (this example runs in a std program, beside std's allocator):
+//!
+//! ```
+//! use std::alloc::{GlobalAlloc, Layout};
+//! use tinyrt_rt::heap::Heap;
+//!
+//! let heap = Heap::new();
+//! let small = Layout::from_size_align(100, 16).unwrap();
+//! let large = Layout::from_size_align(1 << 20, 4096).unwrap(); // a mapping of its own
+//! for layout in [small, large] {
+//!     // SAFETY: the layout's size is not zero; the block is freed with the same layout.
+//!     unsafe {
+//!         let p = heap.alloc(layout);
+//!         assert!(!p.is_null() && p as usize % layout.align() == 0);
+//!         p.write_bytes(0xa5, layout.size());
+//!         heap.dealloc(p, layout);
+//!     }
+//! }
+//! ```
+//!
 //! # Safety
 //!
 //! The unsafe code is the `GlobalAlloc` contract (pointers and layouts the caller got from
