@@ -439,7 +439,7 @@ impl<'a> Command<'a> {
     /// EINVAL). Returns only on failure, with why; by then the process may already have
     /// what the command asked for (handlers reset, SIGPIPE's default action, mask,
     /// directory, streams), as after a failed `execve` in C.
-        pub fn exec(&self) -> Errno {
+    pub fn exec(&self) -> Errno {
         if self.stdio.contains(&Stdio::Pipe) {
             return Errno::EINVAL;
         }
