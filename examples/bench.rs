@@ -327,7 +327,7 @@ fn entry_bench() {
         let e = arch::use_vsyscall(vsyscall);
         let r = measure(|| {
             // SAFETY: getppid takes no arguments and cannot fail.
-            black_box(unsafe { syscall0(nr::__NR_getppid as usize) });
+            black_box(unsafe { syscall0(nr::__NR_getppid) });
         });
         let how = match e {
             arch::SyscallEntry::Int80 => "int $0x80",

@@ -72,14 +72,4 @@ pub mod __private_start {
     pub use crate::stack::{auxv_start, init};
 }
 
-/// Raw system calls: the architecture's `syscall0` ..= `syscall6` and the kernel's call
-/// numbers for it. Results are raw words; pass them to [`Errno::from_ret`].
-pub mod syscall {
-    /// What only this architecture has (i686: choosing `int $0x80` or `__kernel_vsyscall`).
-    pub use crate::arch::extras as arch;
-    pub use crate::arch::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
-    /// The `__NR_*` numbers of this architecture.
-    pub mod nr {
-        pub use linux_raw_sys::general::*;
-    }
-}
+pub mod syscall;
