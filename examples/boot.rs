@@ -190,8 +190,8 @@ fn backends() {
     let rseq = cpu::rseq_registered();
     let getcpu = match cpu::backend() {
         cpu::Backend::Rseq => "rseq",
-        cpu::Backend::Dispatch(Backend::Vdso { .. }) => "vdso",
-        cpu::Backend::Dispatch(Backend::Syscall) => "syscall",
+        cpu::Backend::Call(Backend::Vdso { .. }) => "vdso",
+        cpu::Backend::Call(Backend::Syscall) => "syscall",
     };
     println!("@@ getcpu {}", getcpu);
     println!("@@ rseq {}", if rseq { "yes" } else { "no" });

@@ -25,8 +25,8 @@ tinyrt::main!(main);
 fn tag() -> &'static str {
     match cpu::backend() {
         Backend::Rseq => "[rseq]",
-        Backend::Dispatch(Served::Vdso { .. }) => "[vdso]",
-        Backend::Dispatch(Served::Syscall) => "[syscall]",
+        Backend::Call(Served::Vdso { .. }) => "[vdso]",
+        Backend::Call(Served::Syscall) => "[syscall]",
     }
 }
 
