@@ -127,7 +127,7 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     });
     report("getcpu", "auto", cpu_tag(), r);
     let r = measure(|| {
-        black_box(cpu::dispatch_getcpu().ok());
+        black_box(cpu::getcpu_any_thread().ok());
     });
     report("getcpu", "dispatch", tag(Function::Getcpu), r);
     let r = measure(|| {
@@ -174,8 +174,8 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
 fn cpu_tag() -> &'static str {
     match cpu::backend() {
         cpu::Backend::Rseq => "rseq",
-        cpu::Backend::Dispatch(Backend::Vdso { .. }) => "vdso",
-        cpu::Backend::Dispatch(Backend::Syscall) => "syscall",
+        cpu::Backend::Call(Backend::Vdso { .. }) => "vdso",
+        cpu::Backend::Call(Backend::Syscall) => "syscall",
     }
 }
 
@@ -278,7 +278,7 @@ fn side_by_side() {
             black_box(cpu::getcpu().ok());
         },
         || {
-            black_box(cpu::dispatch_getcpu().ok());
+            black_box(cpu::getcpu_any_thread().ok());
         },
     );
     side("getcpu", "dispatch", cpu_tag(), r);
@@ -327,7 +327,7 @@ fn entry_bench() {
         let e = arch::use_vsyscall(vsyscall);
         let r = measure(|| {
             // SAFETY: getppid takes no arguments and cannot fail.
-            black_box(unsafe { syscall0(nr::__NR_getppid as usize) });
+            black_box(unsafe { syscall0(nr::__NR_getppid) });
         });
         let how = match e {
             arch::SyscallEntry::Int80 => "int $0x80",

@@ -52,7 +52,7 @@ fn mount(source: &CStr, target: &CStr, fstype: &CStr) -> Result<(), Errno> {
     // SAFETY: mount(2) reads three NUL-terminated strings that outlive the call; no data.
     let r = unsafe {
         syscall5(
-            nr::__NR_mount as usize,
+            nr::__NR_mount,
             source.as_ptr() as usize,
             target.as_ptr() as usize,
             fstype.as_ptr() as usize,
@@ -70,7 +70,7 @@ fn restart() -> Errno {
     const MAGIC2: usize = 0x2812_1969;
     const CMD_RESTART: usize = 0x0123_4567;
     // SAFETY: reboot(2) takes no pointer with this command.
-    let r = unsafe { syscall4(nr::__NR_reboot as usize, MAGIC1, MAGIC2, CMD_RESTART, 0) };
+    let r = unsafe { syscall4(nr::__NR_reboot, MAGIC1, MAGIC2, CMD_RESTART, 0) };
     match Errno::from_ret(r) {
         Ok(_) => Errno::EINVAL,
         Err(e) => e,
@@ -190,8 +190,8 @@ fn backends() {
     let rseq = cpu::rseq_registered();
     let getcpu = match cpu::backend() {
         cpu::Backend::Rseq => "rseq",
-        cpu::Backend::Dispatch(Backend::Vdso { .. }) => "vdso",
-        cpu::Backend::Dispatch(Backend::Syscall) => "syscall",
+        cpu::Backend::Call(Backend::Vdso { .. }) => "vdso",
+        cpu::Backend::Call(Backend::Syscall) => "syscall",
     };
     println!("@@ getcpu {}", getcpu);
     println!("@@ rseq {}", if rseq { "yes" } else { "no" });

@@ -25,8 +25,8 @@ tinyrt::main!(main);
 fn tag() -> &'static str {
     match cpu::backend() {
         Backend::Rseq => "[rseq]",
-        Backend::Dispatch(Served::Vdso { .. }) => "[vdso]",
-        Backend::Dispatch(Served::Syscall) => "[syscall]",
+        Backend::Call(Served::Vdso { .. }) => "[vdso]",
+        Backend::Call(Served::Syscall) => "[syscall]",
     }
 }
 
@@ -50,7 +50,7 @@ fn allowed() -> Option<CpuSet> {
     // SAFETY: the kernel writes at most the given length into `set`, which is ours.
     let r = unsafe {
         syscall3(
-            nr::__NR_sched_getaffinity as usize,
+            nr::__NR_sched_getaffinity,
             0,
             size_of::<CpuSet>(),
             &mut set as *mut CpuSet as usize,
@@ -67,7 +67,7 @@ fn pin(cpu: usize) -> bool {
     // SAFETY: the kernel reads the given length from `set`.
     let r = unsafe {
         syscall3(
-            nr::__NR_sched_setaffinity as usize,
+            nr::__NR_sched_setaffinity,
             0,
             size_of::<CpuSet>(),
             &set as *const CpuSet as usize,
@@ -142,13 +142,13 @@ fn reads(n: u64) -> i32 {
 /// and the flags second).
 fn fork() -> isize {
     let (a1, a2) = if cfg!(target_arch = "s390x") {
-        (0, nr::SIGCHLD as usize)
+        (0, tinyrt::signal::Signal::CHLD.number() as usize)
     } else {
-        (nr::SIGCHLD as usize, 0)
+        (tinyrt::signal::Signal::CHLD.number() as usize, 0)
     };
     // SAFETY: a clone without CLONE_VM is a fork: the child gets a copy of the memory and
     // returns here with 0 on its own copy of this stack.
-    unsafe { syscall2(nr::__NR_clone as usize, a1, a2) as isize }
+    unsafe { syscall2(nr::__NR_clone, a1, a2) as isize }
 }
 
 fn fork_check() -> i32 {

@@ -19,7 +19,7 @@
 //! (a system call names the architecture's vDSO symbol that did not serve, if it has one).
 //! `--syscall` reads everything through the raw system calls (`time::syscall`), bypassing
 //! the vDSO, and tags every line `[syscall]`. `--slot ID` reads clock number ID through the
-//! clock_gettime slot alone (`time::slot_clock_gettime`: for a vDSO, its function's own
+//! clock_gettime slot alone (`tinyrt::__private_tests::clock_gettime_slot`: for a vDSO, its function's own
 //! answer, also for a clock it refuses) and prints `slot ID VALUE-OR-ERROR TAG`.
 #![no_std]
 #![no_main]
@@ -43,7 +43,7 @@ fn cpu_tag(raw: bool) -> &'static str {
     }
     match cpu::backend() {
         cpu::Backend::Rseq => "[rseq]",
-        cpu::Backend::Dispatch(b) => backend_tag(b),
+        cpu::Backend::Call(b) => backend_tag(b),
     }
 }
 
@@ -63,14 +63,14 @@ fn backend_tag(b: Backend) -> &'static str {
 }
 
 /// `now --slot ID`: clock ID through the dispatch's clock_gettime slot alone
-/// (`time::slot_clock_gettime`: what the vDSO function itself answers), one line.
+/// (`tinyrt::__private_tests::clock_gettime_slot`: what the vDSO function itself answers), one line.
 fn slot(id: Option<&[u8]>) -> i32 {
     let Some(id) = id.and_then(|d| core::str::from_utf8(d).ok()?.parse::<i32>().ok()) else {
         tinyrt::eprintln!("now: --slot needs a clock number");
         return 2;
     };
     let t = tag(Function::ClockGettime, false);
-    match time::slot_clock_gettime(ClockId::from_raw(id)) {
+    match tinyrt::__private_tests::clock_gettime_slot(ClockId::from_raw(id)) {
         Ok(ts) => println!("slot {} {} {}", id, Ts(ts), t),
         Err(e) => println!("slot {} error {:?} {}", id, e, t),
     }

@@ -37,7 +37,7 @@ fn target(fd: u8, buf: &mut [u8; 128]) -> Option<&str> {
     // SAFETY: the path is NUL-terminated and the kernel writes at most `buf.len()` bytes.
     let r = unsafe {
         syscall4(
-            nr::__NR_readlinkat as usize,
+            nr::__NR_readlinkat,
             AT_FDCWD as usize,
             path.as_ptr() as usize,
             buf.as_mut_ptr() as usize,
@@ -67,7 +67,7 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
             // SAFETY: the path is NUL-terminated and borrowed for the call.
             let r = unsafe {
                 syscall4(
-                    nr::__NR_openat as usize,
+                    nr::__NR_openat,
                     AT_FDCWD as usize,
                     path.as_ptr() as usize,
                     FLAGS,

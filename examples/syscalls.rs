@@ -34,9 +34,9 @@ mod linux_raw_sys_constants {
     pub const CLOCK_MONOTONIC: usize = 1;
     /// mmap with 6 arguments: `mmap2` (offset in pages) on 32-bit architectures.
     #[cfg(target_pointer_width = "32")]
-    pub const MMAP: usize = tinyrt::syscall::nr::__NR_mmap2 as usize;
+    pub const MMAP: usize = tinyrt::syscall::nr::__NR_mmap2;
     #[cfg(target_pointer_width = "64")]
-    pub const MMAP: usize = tinyrt::syscall::nr::__NR_mmap as usize;
+    pub const MMAP: usize = tinyrt::syscall::nr::__NR_mmap;
 }
 
 fn ret(r: usize) -> Result<usize, Errno> {
@@ -48,11 +48,11 @@ fn check() -> Result<u32, &'static str> {
     // SAFETY: (every call below) the pointers passed are to live buffers of this function,
     // of the lengths given; the descriptors are ones this function opened.
     unsafe {
-        let pid = ret(syscall0(nr::__NR_getpid as usize)).map_err(|_| "getpid")?;
+        let pid = ret(syscall0(nr::__NR_getpid)).map_err(|_| "getpid")?;
         n += 1;
 
         let fd = ret(syscall4(
-            nr::__NR_openat as usize,
+            nr::__NR_openat,
             AT_FDCWD as usize,
             c"/dev/zero".as_ptr() as usize,
             O_RDONLY | O_CLOEXEC,
@@ -60,7 +60,7 @@ fn check() -> Result<u32, &'static str> {
         ))
         .map_err(|_| "openat /dev/zero")?;
         let missing = ret(syscall4(
-            nr::__NR_openat as usize,
+            nr::__NR_openat,
             AT_FDCWD as usize,
             c"/nonexistent/tinyrt".as_ptr() as usize,
             O_RDONLY,
@@ -73,7 +73,7 @@ fn check() -> Result<u32, &'static str> {
 
         let mut buf = [0xffu8; 64];
         let got = ret(syscall3(
-            nr::__NR_read as usize,
+            nr::__NR_read,
             fd,
             buf.as_mut_ptr() as usize,
             buf.len(),
@@ -84,14 +84,14 @@ fn check() -> Result<u32, &'static str> {
         }
         n += 1;
 
-        ret(syscall1(nr::__NR_close as usize, fd)).map_err(|_| "close")?;
-        if ret(syscall1(nr::__NR_close as usize, fd)) != Err(Errno::EBADF) {
+        ret(syscall1(nr::__NR_close, fd)).map_err(|_| "close")?;
+        if ret(syscall1(nr::__NR_close, fd)) != Err(Errno::EBADF) {
             return Err("second close did not fail with EBADF");
         }
         n += 1;
 
         let mut ts = [0i64; 2];
-        let clock_nr = tinyrt::syscall::nr::__NR_clock_gettime as usize;
+        let clock_nr = tinyrt::syscall::nr::__NR_clock_gettime;
         // On 32-bit architectures __NR_clock_gettime writes 32-bit fields: accept either.
         ret(syscall2(
             clock_nr,
@@ -106,7 +106,7 @@ fn check() -> Result<u32, &'static str> {
 
         let mut stx = [0u8; 256];
         ret(syscall5(
-            nr::__NR_statx as usize,
+            nr::__NR_statx,
             AT_FDCWD as usize,
             c"/".as_ptr() as usize,
             0,
@@ -126,11 +126,7 @@ fn check() -> Result<u32, &'static str> {
         // copy_file_range (both offsets passed by pointer), then copied back to the end of
         // `a` and read from there.
         let mfd = |name: &core::ffi::CStr| {
-            ret(syscall2(
-                nr::__NR_memfd_create as usize,
-                name.as_ptr() as usize,
-                0,
-            ))
+            ret(syscall2(nr::__NR_memfd_create, name.as_ptr() as usize, 0))
         };
         let a = mfd(c"tinyrt-a").map_err(|_| "memfd_create")?;
         let b = mfd(c"tinyrt-b").map_err(|_| "memfd_create")?;
@@ -139,7 +135,7 @@ fn check() -> Result<u32, &'static str> {
             *x = i as u8 ^ 0x5a;
         }
         ret(syscall3(
-            nr::__NR_write as usize,
+            nr::__NR_write,
             a,
             src.as_ptr() as usize,
             src.len(),
@@ -147,7 +143,7 @@ fn check() -> Result<u32, &'static str> {
         .map_err(|_| "write")?;
         let copy = |from: usize, off_in: &mut i64, to: usize, off_out: &mut i64| {
             ret(syscall6(
-                nr::__NR_copy_file_range as usize,
+                nr::__NR_copy_file_range,
                 from,
                 off_in as *mut i64 as usize,
                 to,
@@ -166,7 +162,7 @@ fn check() -> Result<u32, &'static str> {
         // `a`'s own file offset is 48, after the write: the copied-back bytes are next.
         let mut dst = [0u8; 48];
         let got = ret(syscall3(
-            nr::__NR_read as usize,
+            nr::__NR_read,
             a,
             dst.as_mut_ptr() as usize,
             dst.len(),
@@ -175,10 +171,7 @@ fn check() -> Result<u32, &'static str> {
         if back != 48 || got != 48 || dst != src {
             return Err("copy_file_range copied the wrong bytes");
         }
-        let _ = (
-            syscall1(nr::__NR_close as usize, a),
-            syscall1(nr::__NR_close as usize, b),
-        );
+        let _ = (syscall1(nr::__NR_close, a), syscall1(nr::__NR_close, b));
         if pid == 0 {
             return Err("getpid returned 0");
         }
@@ -204,7 +197,7 @@ fn check() -> Result<u32, &'static str> {
             if core::hint::black_box(m[len - 1]) != i as u8 {
                 return Err("mapping lost a write");
             }
-            ret(syscall2(nr::__NR_munmap as usize, p, len)).map_err(|_| "munmap")?;
+            ret(syscall2(nr::__NR_munmap, p, len)).map_err(|_| "munmap")?;
         }
         n += 1;
     }

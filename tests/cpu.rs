@@ -467,7 +467,7 @@ fn library_mode_leaves_rseq_to_glibc_and_answers_the_pinned_cpu() {
     assert!(
         matches!(
             cpu::backend(),
-            Backend::Dispatch(Served::Vdso {
+            Backend::Call(Served::Vdso {
                 symbol: "__vdso_getcpu",
                 ..
             })
@@ -494,13 +494,17 @@ fn library_mode_leaves_rseq_to_glibc_and_answers_the_pinned_cpu() {
                 assert_eq!(ours, kernel, "{what}: getcpu against the system call");
                 assert_eq!(ours.0 as usize, c, "{what}: getcpu");
                 assert_eq!(cpu::current().unwrap() as usize, c, "{what}: current");
-                assert_eq!(cpu::dispatch_getcpu().unwrap(), kernel, "{what}: dispatch");
+                assert_eq!(
+                    cpu::getcpu_any_thread().unwrap(),
+                    kernel,
+                    "{what}: dispatch"
+                );
             }
         }
     }
     pin(&cpus);
     assert!(!cpu::rseq_registered());
-    assert!(matches!(cpu::backend(), Backend::Dispatch(_)));
+    assert!(matches!(cpu::backend(), Backend::Call(_)));
 }
 
 /// Set in the run of this test binary that
@@ -520,7 +524,7 @@ fn library_mode_makes_no_rseq_call_where_glibc_made_none() {
         }
         // SAFETY: glibc's constant, set before main.
         assert_eq!(unsafe { __rseq_size }, 0, "glibc registered rseq after all");
-        assert!(matches!(cpu::backend(), cpu::Backend::Dispatch(_)));
+        assert!(matches!(cpu::backend(), cpu::Backend::Call(_)));
         let cpus = two_cpus();
         for &c in &cpus {
             pin(&[c]);

@@ -36,7 +36,11 @@ fn before_linux_6_11_the_race_resolves_getrandom_to_the_system_call() {
 #[test]
 fn eight_threads_race_to_the_first_call() {
     for f in Function::ALL {
-        assert_eq!(time::peek(f), None, "{f:?} resolved before the race");
+        assert_eq!(
+            tinyrt_rt::__private_tests::peek(f),
+            None,
+            "{f:?} resolved before the race"
+        );
     }
     let barrier = Arc::new(Barrier::new(8));
     let threads: Vec<_> = (0..8)
@@ -88,7 +92,8 @@ fn eight_threads_race_to_the_first_call() {
     // the system call, the fallback the race then went through.
     let vdso_getrandom = common::host_vdso_exports("__vdso_getrandom");
     for f in Function::ALL {
-        let b = time::peek(f).unwrap_or_else(|| panic!("{f:?} unresolved after the race"));
+        let b = tinyrt_rt::__private_tests::peek(f)
+            .unwrap_or_else(|| panic!("{f:?} unresolved after the race"));
         if f == Function::Getrandom && !vdso_getrandom {
             assert_eq!(b, Backend::Syscall, "{f:?}");
             println!("{NO_VDSO_GETRANDOM}");

@@ -329,11 +329,11 @@ fn kind_of(d: &[u8]) -> (bool, u16, bool) {
     (d[4] == 2, machine, big)
 }
 
-/// `elf::native::lookup_as` for the (word size, machine, byte order) of the five
+/// The small lookup (`__private_tests::elf_lookup_as`) for the (word size, machine, byte order) of the five
 /// architectures tinyrt runs on, s390x and powerpc64le (issue 19), and the big-endian
 /// ELF32 images (s390 31-bit, powerpc).
 fn native_for(d: &[u8], base: usize, name: &[u8], ver: &[u8]) -> Option<Option<usize>> {
-    use tinyrt_rt::elf::native::lookup_as;
+    use tinyrt_rt::__private_tests::elf_lookup_as as lookup_as;
     Some(match kind_of(d) {
         (true, 62, false) => lookup_as::<8, 62, false>(d, base, name, ver),
         (false, 3, false) => lookup_as::<4, 3, false>(d, base, name, ver),
@@ -352,7 +352,7 @@ fn native_for(d: &[u8], base: usize, name: &[u8], ver: &[u8]) -> Option<Option<u
 /// every image with one PT_LOAD (the shape of every real vDSO) for each architecture's
 /// class, machine and byte order (arm keeps the Thumb bit; s390x reads 8-byte DT_HASH
 /// entries), and declines every other image. The real images include copies without
-/// DT_GNU_HASH, so that their DT_HASH is read too. The public `native::lookup` is the
+/// DT_GNU_HASH, so that their DT_HASH is read too. `__private_tests::elf_lookup` is the
 /// host's instantiation.
 #[test]
 fn native_lookup_agrees_with_the_full_parser() {
@@ -409,7 +409,7 @@ fn native_lookup_agrees_with_the_full_parser() {
             // The host's own entry point is the host's instantiation.
             if (class64, machine, big) == (true, 62, false) {
                 assert_eq!(
-                    tinyrt_rt::elf::native::lookup(bytes, BASE, name, ver),
+                    tinyrt_rt::__private_tests::elf_lookup(bytes, BASE, name, ver),
                     native,
                     "{what}"
                 );
@@ -483,7 +483,7 @@ fn without_gnu_hash(path: &std::path::Path, bytes: &[u8]) -> Option<Vec<u8>> {
 /// Offsets come from readelf.
 #[test]
 fn native_lookup_declines_what_the_full_parser_refuses() {
-    use tinyrt_rt::elf::native::lookup_as;
+    use tinyrt_rt::__private_tests::elf_lookup_as as lookup_as;
     const BASE: usize = 0x7f00_0000;
     let path = root().join("tests/fixtures/vdso/x86_64-linux-6.18.so");
     let p = path.to_str().unwrap();

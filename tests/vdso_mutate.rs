@@ -33,7 +33,7 @@ const NAMES: [(&[u8], &[u8]); 7] = [
 /// 31-bit and powerpc), so that the 32-bit, Thumb and big-endian paths are damaged too.
 const NATIVE: usize = 9;
 fn native_all(data: &[u8], name: &[u8], version: &[u8]) -> [Option<usize>; NATIVE] {
-    use tinyrt_rt::elf::native::lookup_as;
+    use tinyrt_rt::__private_tests::elf_lookup_as as lookup_as;
     [
         lookup_as::<8, 62, false>(data, BASE, name, version),
         lookup_as::<4, 3, false>(data, BASE, name, version),

@@ -20,7 +20,7 @@
 //!
 //! The area belongs to the thread that registered it, the one thread a tinyrt program has.
 //! A thread made by other means (a raw `clone`) would read the registering thread's CPU:
-//! such a thread should use [`dispatch_getcpu`]. A child made by `fork` inherits the
+//! such a thread should use [`getcpu_any_thread`]. A child made by `fork` inherits the
 //! registration and reads its own CPU; `exec` ends it (the new program registers its own).
 //!
 //! Whatever path serves, the answer can be stale by the time it is read: the scheduler
@@ -154,7 +154,7 @@ pub fn getcpu() -> Result<(u32, u32), Errno> {
     // In library mode the C library owns the area: straight to the dispatch (a tinyrt
     // program, built without the feature, has no such test).
     if cfg!(feature = "library-mode") && !crate::env::started_by_tinyrt() {
-        return dispatch_getcpu();
+        return getcpu_any_thread();
     }
     match area_cpu_node() {
         Some(pair) => Ok(pair),
@@ -174,7 +174,7 @@ fn getcpu_elsewhere() -> Result<(u32, u32), Errno> {
     {
         return Ok(pair);
     }
-    dispatch_getcpu()
+    getcpu_any_thread()
 }
 
 /// The CPU of the calling thread (C's `sched_getcpu`): from the rseq area whenever it is
@@ -183,19 +183,19 @@ fn getcpu_elsewhere() -> Result<(u32, u32), Errno> {
 pub fn current() -> Result<u32, Errno> {
     // In library mode, as in `getcpu`: straight to the dispatch.
     if cfg!(feature = "library-mode") && !crate::env::started_by_tinyrt() {
-        return dispatch_getcpu().map(|(cpu, _)| cpu);
+        return getcpu_any_thread().map(|(cpu, _)| cpu);
     }
     match state() {
         AREA_CPU_NODE | AREA_CPU => Ok(AREA.cpu_id()),
-        _ => dispatch_getcpu().map(|(cpu, _)| cpu),
+        _ => getcpu_any_thread().map(|(cpu, _)| cpu),
     }
 }
 
-/// `getcpu` through the dispatch, never the rseq area: the vDSO's where it has one, else
+/// `getcpu` from any thread, never through the rseq area: the vDSO's where it has one, else
 /// the system call. For threads made by other means than the one tinyrt started, and for
 /// comparison.
 #[inline]
-pub fn dispatch_getcpu() -> Result<(u32, u32), Errno> {
+pub fn getcpu_any_thread() -> Result<(u32, u32), Errno> {
     vdso::getcpu().or_else(getcpu_failed)
 }
 
@@ -223,9 +223,9 @@ pub fn syscall_getcpu() -> Result<(u32, u32), Errno> {
 pub enum Backend {
     /// The thread's rseq area, for the CPU and the node.
     Rseq,
-    /// The dispatch: the vDSO's `getcpu` or the system call (the rseq area was refused,
-    /// has no node, or belongs to the C library in library mode).
-    Dispatch(vdso::Backend),
+    /// A call: the vDSO's `getcpu` or the system call (the rseq area was refused, has no
+    /// node, or belongs to the C library in library mode).
+    Call(vdso::Backend),
 }
 
 /// What serves [`getcpu`]: deciding it (registering the area) if no call has yet.
@@ -233,7 +233,7 @@ pub fn backend() -> Backend {
     if state() == AREA_CPU_NODE {
         return Backend::Rseq;
     }
-    Backend::Dispatch(vdso::backend(Function::Getcpu))
+    Backend::Call(vdso::backend(Function::Getcpu))
 }
 
 /// Whether the thread's rseq area is registered (deciding it if no call has yet): then

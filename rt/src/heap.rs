@@ -59,7 +59,7 @@ use talc::base::binning::Binning;
 use talc::lock_api::{GuardSend, RawMutex};
 
 /// Blocks of this size and more are mappings of their own.
-pub const LARGE: usize = 256 * 1024;
+pub(crate) const LARGE: usize = 256 * 1024;
 /// The first arena; each next one is twice the last, up to [`MAX_ARENA`].
 const FIRST_ARENA: usize = 64 * 1024;
 const MAX_ARENA: usize = 16 * 1024 * 1024;
@@ -92,8 +92,7 @@ impl Default for Heap {
 }
 
 /// talc's lock: taken and released around every call; a second taker is a re-entry.
-#[derive(Debug)]
-pub struct Busy(AtomicBool);
+pub(crate) struct Busy(AtomicBool);
 
 // SAFETY: `lock` grants the lock to one caller at a time: any other caller stops the program
 // (it never returns), so no two holders coexist.
@@ -130,7 +129,7 @@ signal handler?); stopping\n",
 
 /// talc's source of memory: anonymous mappings, growing.
 #[derive(Debug)]
-pub struct Arenas;
+pub(crate) struct Arenas;
 
 static NEXT_ARENA: AtomicUsize = AtomicUsize::new(FIRST_ARENA);
 

@@ -73,15 +73,32 @@ pub mod __private_start {
     pub use crate::stack::{auxv_start, init};
 }
 
-/// Raw system calls: the architecture's `syscall0` ..= `syscall6` and the kernel's call
-/// numbers for it. Results are raw words; pass them to [`Errno::from_ret`].
-pub mod syscall {
-    /// What only this architecture has (i686: choosing `int $0x80` or `__kernel_vsyscall`).
-    pub use crate::arch::extras as arch;
-    pub use crate::arch::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
-    /// The `__NR_*` numbers of this architecture.
-    pub mod nr {
-        pub use linux_raw_sys::general::*;
+pub mod syscall;
+
+/// What tinyrt's own tests, benchmarks and diagnostic examples reach inside for; not an
+/// API (no semver promise, hidden from the documentation).
+#[doc(hidden)]
+pub mod __private_tests {
+    use crate::Errno;
+    use crate::time::{ClockId, Timespec};
+    use crate::vdso::{Backend, Function};
+
+    /// The dispatch's small vDSO lookup for the running program's class, machine and byte
+    /// order (`elf::native::lookup`).
+    pub use crate::elf::native::lookup as elf_lookup;
+    /// That lookup for word size `W`, machine `MACHINE` and byte order `BIG_ENDIAN`
+    /// (`elf::native::lookup_as`): tests on any host cover every instantiation.
+    pub use crate::elf::native::lookup_as as elf_lookup_as;
+
+    /// `clock_gettime` through the dispatch's slot alone, none of `time::clock_gettime`'s
+    /// rules around it: the vDSO function's own answer, an error included.
+    pub fn clock_gettime_slot(clock: ClockId) -> Result<Timespec, Errno> {
+        crate::time::slot_clock_gettime(clock)
+    }
+
+    /// What serves `f`, or `None` while it is still unresolved (resolves nothing).
+    pub fn peek(f: Function) -> Option<Backend> {
+        crate::time::peek(f)
     }
 }
 

@@ -232,7 +232,7 @@ pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
 /// cannot read, no retry of a failure), so where the vDSO serves this is its function's
 /// own answer, an error included (on powerpc64 the vDSO's CR0.SO error convention undone).
 /// For tests and diagnostics.
-pub fn slot_clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
+pub(crate) fn slot_clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
     vdso::clock_gettime(clock.0)
         .map(|ts| Timespec::from_kernel(&ts))
         .map_err(|r| errno_of(r as isize))
@@ -323,7 +323,7 @@ pub fn backend(f: Function) -> Backend {
 
 /// What serves `f`, or `None` while it is still unresolved (nothing is resolved by asking).
 #[must_use]
-pub fn peek(f: Function) -> Option<Backend> {
+pub(crate) fn peek(f: Function) -> Option<Backend> {
     vdso::peek(served_by(f))
 }
 

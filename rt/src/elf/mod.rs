@@ -1,8 +1,8 @@
 //! ELF for vDSO images: what the full parser and the dispatch's small lookup share (the
 //! [`Error`] of a malformed image, the [`Class`], the two hash functions), the parser
-//! itself ([`image`]: [`Image::parse`], for the inspector and the tests) and the lookup
-//! ([`native`], for the running program's own class, machine and byte order). Both read
-//! either byte order.
+//! itself ([`image`]: [`Image::parse`], for the inspector and the tests) and the dispatch's
+//! small lookup (crate-private: for the running program's own class, machine and byte
+//! order). Both read either byte order.
 //!
 //! Written from the ELF gABI, the GNU hash and symbol-versioning conventions as glibc's
 //! `elf.h` and the Linux kernel's `tools/testing/selftests/vDSO/parse_vdso.c` describe them
@@ -29,7 +29,7 @@
 use core::fmt;
 
 pub mod image;
-pub mod native;
+pub(crate) mod native;
 
 pub use image::{Image, Symbol};
 

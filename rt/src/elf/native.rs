@@ -339,7 +339,7 @@ fn exported<const W: usize, const BIG: bool>(s: &[u8]) -> bool {
 /// The run-time address of the exported function `name` with GNU version `version`
 /// (any version when the image has no version tables) in the image `d` mapped at
 /// `base`, or `None`. Reads the headers and hashes the name first: the dispatch, which
-/// has both already, calls [`lookup_with`].
+/// has both already, calls `lookup_with`.
 #[must_use]
 pub fn lookup(d: &[u8], base: usize, name: &[u8], version: &[u8]) -> Option<usize> {
     lookup_as::<NATIVE_W, NATIVE_MACHINE, NATIVE_BIG>(d, base, name, version)
