@@ -14,7 +14,8 @@ fn main() {
         Some("recurse") => println!("{}", recurse(0)),
         Some("null") => {
             let p = std::hint::black_box(std::ptr::null_mut::<usize>());
-            // SAFETY: none: the write faults on purpose (page 0 is never mapped).
+            // SAFETY: not sound, on purpose: the write must fault (page 0 is never mapped), and
+            // nothing of this program runs after it.
             unsafe { p.write_volatile(1) };
         }
         Some("abort") => std::process::abort(),
