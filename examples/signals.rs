@@ -7,7 +7,10 @@
 //! - `mask`: a blocked signal stays pending and its handler runs when it is unblocked.
 //! - `signalfd`: a blocked signal is read from a `SignalFd`, with the sender's pid.
 //! - `timedwait`: `timed_wait` times out on nothing, then takes a raised signal.
-//! - `all`: the five above.
+//! - `restore`: save, replace, restore: the action `set_action` returned (a siginfo
+//!   handler with its flags and mask, then SIG_IGN, then SIG_DFL) installed again is what
+//!   was there: the original handler runs on `raise`, an ignored signal stays ignored.
+//! - `all`: the six above.
 //! - `external`: prints `ready PID`, then waits up to 10 s for SIGUSR1 from another
 //!   process and prints `ok from PID` with the sender's pid.
 //! - `overflow`: overflows the main stack; a SIGSEGV handler on the alternate stack
@@ -83,6 +86,70 @@ fn siginfo() -> bool {
     check(
         "siginfo carries our pid and SI_TKILL",
         installed && raised && pid == me && code == SI_TKILL,
+    )
+}
+
+static OTHER: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn other(_sig: i32) {
+    OTHER.fetch_add(1, Ordering::SeqCst);
+}
+
+/// `set_action(sig, action)`, or None after printing why not.
+fn set(sig: Signal, action: &Action) -> Option<Action> {
+    // SAFETY: the handlers here only touch atomics; a saved one is what was installed.
+    unsafe { signal::set_action(sig, action) }
+        .inspect_err(|e| eprintln!("FAILED sigaction({}): {e:?}", sig.number()))
+        .ok()
+}
+
+fn restore() -> bool {
+    let sig = Signal::USR2;
+    let (count, others) = (
+        || COUNT.load(Ordering::SeqCst),
+        || OTHER.load(Ordering::SeqCst),
+    );
+    COUNT.store(0, Ordering::SeqCst);
+    OTHER.store(0, Ordering::SeqCst);
+    PID.store(0, Ordering::SeqCst);
+    // A handler of ours with siginfo, a flag and a mask; saved while another replaces it.
+    let first = Action::new(Handler::Info(record))
+        .flags(Flags::RESTART)
+        .mask(SigSet::EMPTY.with(Signal::USR1));
+    let Some(saved) = set(sig, &first).and_then(|_| set(sig, &Action::new(Handler::Plain(other))))
+    else {
+        return false;
+    };
+    let replaced = signal::raise(sig).is_ok() && others() == 1 && count() == 0;
+    let restored = set(sig, &saved).is_some();
+    let now = signal::action(sig);
+    let same = now.is_ok_and(|a| {
+        matches!(a.handler, Handler::Saved(h) if h.takes_info())
+            && a.flags.contains(Flags::RESTART)
+            && a.mask.contains(Signal::USR1)
+    });
+    let ran = signal::raise(sig).is_ok() && count() == 1 && others() == 1;
+    let info = PID.load(Ordering::SeqCst) == tinyrt::process::id() as i32;
+    println!(
+        "restore handler: replaced={replaced} restored={restored} same={same} ran={ran} info={info}"
+    );
+    // SIG_IGN saved, replaced and restored: a raise then runs nothing.
+    let ign = signal::ignore(sig).is_ok()
+        && set(sig, &Action::new(Handler::Plain(other)))
+            .is_some_and(|old| matches!(old.handler, Handler::Ignore) && set(sig, &old).is_some())
+        && signal::raise(sig).is_ok()
+        && count() == 1
+        && others() == 1
+        && signal::action(sig).is_ok_and(|a| matches!(a.handler, Handler::Ignore));
+    // SIG_DFL likewise (not raised: SIGUSR2's default ends the program).
+    let dfl = signal::set_default(sig).is_ok()
+        && set(sig, &Action::new(Handler::Plain(other)))
+            .is_some_and(|old| matches!(old.handler, Handler::Default) && set(sig, &old).is_some())
+        && signal::action(sig).is_ok_and(|a| matches!(a.handler, Handler::Default));
+    println!("restore SIG_IGN={ign} SIG_DFL={dfl}");
+    check(
+        "a saved action installed again: the original handler runs, SIG_IGN and SIG_DFL return",
+        replaced && restored && same && ran && info && ign && dfl,
     )
 }
 
@@ -225,7 +292,9 @@ fn overflow(alt_stack: bool) -> bool {
 
 fn main(mut args: tinyrt::env::Args) -> i32 {
     let Some(what) = args.nth(1) else {
-        eprintln!("usage: signals handler|siginfo|mask|signalfd|timedwait|all|external|overflow");
+        eprintln!(
+            "usage: signals handler|siginfo|mask|signalfd|timedwait|restore|all|external|overflow"
+        );
         return 2;
     };
     let ok = match what.to_bytes() {
@@ -234,9 +303,17 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
         b"mask" => mask(),
         b"signalfd" => signalfd(),
         b"timedwait" => timedwait(),
-        b"all" => [handler(), siginfo(), mask(), signalfd(), timedwait()]
-            .iter()
-            .all(|&b| b),
+        b"restore" => restore(),
+        b"all" => [
+            handler(),
+            siginfo(),
+            mask(),
+            signalfd(),
+            timedwait(),
+            restore(),
+        ]
+        .iter()
+        .all(|&b| b),
         b"external" => external(),
         b"overflow" => overflow(true),
         b"overflow-no-altstack" => overflow(false),

@@ -44,16 +44,24 @@ pub use tinyrt_rt::*;
 /// programs, for PID 1 (which must not abort at start) and under seccomp filters that kill
 /// on `ppoll`: no system call before `f`, but a closed one is then the number the program's
 /// first `open` or `pipe` gets.
+///
+/// `tinyrt::main!(f, stack_overflow_message)` (also after `keep_closed_stdio`) reports an
+/// overflow of the main stack as std does, `thread 'main' (TID) has overflowed its stack`
+/// then `fatal runtime error: stack overflow, aborting`, and SIGABRT; any other SIGSEGV
+/// ends the program as before (see
+/// [`signal::report_stack_overflow`](crate::signal::report_stack_overflow): an alternate
+/// stack and a SIGSEGV handler, set up before `f` runs). Without it an overflow ends the
+/// program with a plain SIGSEGV. What it adds to a program's size is in the README.
 #[macro_export]
 macro_rules! main {
-    (@entry $main:path $(, $first:expr)?) => {
+    (@entry $main:path $(, $first:expr)*) => {
         #[doc(hidden)]
         #[unsafe(no_mangle)]
         pub extern "Rust" fn __tinyrt_main(
             args: $crate::env::Args,
             vars: $crate::env::Vars,
         ) -> i32 {
-            $($first;)?
+            $($first;)*
             let code = $crate::__private::call_main($main, args, vars);
             $crate::process::exit_code_after_main(code)
         }
@@ -63,6 +71,19 @@ macro_rules! main {
     };
     ($main:path, keep_closed_stdio) => {
         $crate::main!(@entry $main);
+    };
+    ($main:path, stack_overflow_message) => {
+        $crate::main!(
+            @entry $main,
+            $crate::__private::open_closed_std_fds(),
+            $crate::__private::report_stack_overflow()
+        );
+    };
+    ($main:path, keep_closed_stdio, stack_overflow_message) => {
+        $crate::main!(@entry $main, $crate::__private::report_stack_overflow());
+    };
+    ($main:path, stack_overflow_message, keep_closed_stdio) => {
+        $crate::main!($main, keep_closed_stdio, stack_overflow_message);
     };
 }
 
@@ -115,6 +136,13 @@ pub mod __private {
             let _ = signal::raise(signal::Signal::ABRT);
             process::exit(134);
         }
+    }
+
+    /// `main!`'s `stack_overflow_message`: a failure (no memory for the alternate stack)
+    /// leaves the program as it would be without the option.
+    #[inline(never)]
+    pub fn report_stack_overflow() {
+        let _ = tinyrt_rt::signal::report_stack_overflow();
     }
 
     pub use crate::Termination;

@@ -1,8 +1,11 @@
 //! `tinyrt::signal` in tinyrt programs (the `signals` example) on every architecture, in
 //! release and static-PIE builds: handlers run and return (i686 and armv7 through both of
 //! their restorers), siginfo names the sender (ourselves, and this test process), masks hold
-//! and release, signalfd and sigtimedwait take what was sent, and a handler on the alternate
-//! stack reports a main-stack overflow. On x86_64, a handler installed without a restorer
+//! and release, signalfd and sigtimedwait take what was sent, the action `set_action`
+//! returned installs again (a handler, SIG_IGN, SIG_DFL), and a handler on the alternate
+//! stack reports a main-stack overflow. `process::abort` and `main!`'s
+//! `stack_overflow_message` (the `overflow` example) end a program as std's do
+//! (`tests/tools/overflow_std.rs`): the same stderr, killed by the same signal. On x86_64, a handler installed without a restorer
 //! kills the process with SIGSEGV when it returns: why every action gets one.
 
 mod common;
@@ -30,12 +33,13 @@ fn passes(mut cmd: Command, what: &str, expect: &[&str]) {
     }
 }
 
-const ALL: [&str; 5] = [
+const ALL: [&str; 6] = [
     "handler ran twice and returned",
     "siginfo carries our pid and SI_TKILL",
     "a blocked signal waits",
     "signalfd reads what kill sent",
     "timed_wait times out, then takes",
+    "a saved action installed again: the original handler runs",
 ];
 
 /// `signals external`: this process sends SIGUSR1; the program's handler must see our pid.
@@ -237,4 +241,137 @@ fn library_mode_refuses_handlers_but_masks_and_waits_work() {
         None
     );
     signal::set_mask(old).unwrap();
+}
+
+/// The std twin of the `overflow` example, built once with rustc.
+fn overflow_std() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = common::root();
+            let dir = root.join("target/tinyrt-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            let exe = dir.join("overflow_std");
+            let src = root.join("tests/tools/overflow_std.rs");
+            let out = Command::new("rustc")
+                .args(["--edition", "2024", "-O", "-o"])
+                .args([&exe, &src])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            exe
+        })
+        .clone()
+}
+
+/// How a run ended: the signal that killed it (None: it exited), and its stderr with the
+/// thread id in `(N)` written `(TID)` once it was checked to be the process's id, and
+/// without qemu-user's own line about the guest's signal.
+fn ended(mut cmd: Command, what: &str) -> (Option<i32>, String, String) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err: String = err
+        .lines()
+        .filter(|l| !l.starts_with("qemu: uncaught target signal"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let tid = format!("({pid})");
+    if err.contains("' (") {
+        assert!(err.contains(&tid), "{what}: not our pid {pid}: {err:?}");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.signal(), err.replace(&tid, "(TID)"), stdout)
+}
+
+/// `overflow recurse` prints std's two lines and dies of SIGABRT, as the std program does;
+/// `overflow null` dies of SIGSEGV with nothing printed, as std's does: a fault elsewhere is
+/// not an overflow. `kill` (a SIGSEGV sent, not a fault) also ends by SIGSEGV.
+fn overflow_as_std(run: &dyn Fn(&str) -> Command, what: &str) {
+    let std_exe = overflow_std();
+    for (check, signal) in [("recurse", libc::SIGABRT), ("null", libc::SIGSEGV)] {
+        let mut c = Command::new(&std_exe);
+        c.arg(check);
+        let want = ended(c, "std");
+        assert_eq!(want.0, Some(signal), "std {check}: {want:?}");
+        let got = ended(run(check), what);
+        assert_eq!((got.0, &got.1), (want.0, &want.1), "{what} {check}");
+    }
+    let got = ended(run("kill"), what);
+    assert_eq!(
+        (got.0, got.1.as_str()),
+        (Some(libc::SIGSEGV), ""),
+        "{what} kill"
+    );
+}
+
+/// `process::abort` ends by SIGABRT as `std::process::abort` does (core-dump flag aside), with
+/// nothing on stderr: plain, after a SIGABRT handler that returns (it runs once), with SIGABRT
+/// ignored and with it blocked.
+fn abort_as_std(run: &dyn Fn(&str) -> Command, what: &str) {
+    let mut c = Command::new(overflow_std());
+    c.arg("abort");
+    let want = ended(c, "std abort");
+    assert_eq!(want.0, Some(libc::SIGABRT), "std abort: {want:?}");
+    for check in ["abort", "abort-caught", "abort-ignored", "abort-blocked"] {
+        let (signal, err, out) = ended(run(check), what);
+        assert_eq!((signal, err.as_str()), (want.0, ""), "{what} {check}");
+        let caught = if check == "abort-caught" {
+            "caught\n"
+        } else {
+            ""
+        };
+        assert_eq!(out, caught, "{what} {check}");
+    }
+}
+
+#[test]
+fn overflow_message_and_abort_as_std_natively() {
+    for b in [Build::Release, Build::Pie] {
+        let exe = example(b, "overflow");
+        let run = |check: &str| {
+            let mut c = Command::new(&exe);
+            c.arg(check);
+            c
+        };
+        overflow_as_std(&run, &format!("{b:?}"));
+        abort_as_std(&run, &format!("{b:?}"));
+    }
+    // With a small stack limit (256 KiB) the overflow comes sooner: the same report.
+    let exe = example(Build::Release, "overflow");
+    let run = |check: &str| {
+        let mut c = Command::new("sh");
+        c.args(["-c", "ulimit -s 256 && exec \"$0\" \"$1\""])
+            .arg(&exe)
+            .arg(check);
+        c
+    };
+    overflow_as_std(&run, "ulimit -s 256");
+}
+
+#[test]
+fn overflow_message_and_abort_as_std_on_every_architecture() {
+    for arch in common::ARCHES {
+        let Some(dir) = common::cross_examples(&arch) else {
+            continue;
+        };
+        let exe = dir.join("overflow");
+        let run = |check: &str| {
+            let mut c = arch.command(&exe);
+            c.arg(check);
+            c
+        };
+        overflow_as_std(&run, &arch.name());
+        abort_as_std(&run, &arch.name());
+    }
 }

@@ -49,6 +49,23 @@ pub fn exit(code: i32) -> ! {
     crate::arch::exit_group(code)
 }
 
+/// Ends the process abnormally, as std's `std::process::abort` and C's `abort`: by SIGABRT
+/// (the parent sees it killed by the signal; a core dump where the system makes them).
+/// SIGABRT is unblocked and raised; if a handler catches it and returns, or it is ignored,
+/// it gets its default action and is raised again. Nothing runs first: no destructors, no
+/// buffers to flush.
+///
+/// ```no_run
+/// let broken = true;
+/// if broken {
+///     tinyrt_rt::process::abort();
+/// }
+/// ```
+#[inline]
+pub fn abort() -> ! {
+    crate::signal::abort()
+}
+
 /// What to run when `main` returns (a `fn(i32) -> i32`; null: nothing): set by the first
 /// failed print to standard output, so that programs that never print carry none of it.
 static EXIT_REPORT: core::sync::atomic::AtomicPtr<()> =

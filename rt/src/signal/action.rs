@@ -6,7 +6,8 @@
 //!
 //! Installing a handler is `unsafe` ([`set_action`]): the handler runs between any two
 //! instructions of the program and must do only async-signal-safe work; the kernel calls it
-//! with the arguments its type names (SA_SIGINFO is set exactly for [`Handler::Info`]). The
+//! with the arguments its type names (SA_SIGINFO is set exactly for [`Handler::Info`], and
+//! for a [`Handler::Saved`] found with it). The
 //! alternate stack is a mapping of our own that is never unmapped once installed.
 
 use super::*;
@@ -30,7 +31,9 @@ pub fn alt_stack_size() -> usize {
     let min = crate::auxv::min_sigstack_size()
         .unwrap_or(0)
         .max(g::MINSIGSTKSZ as usize);
-    let page = crate::auxv::page_size().unwrap_or(4096);
+    // Never 0 (`max`): no division-by-zero panic, and so no panic path, in a program that
+    // asks for `report_stack_overflow` and otherwise has none.
+    let page = crate::auxv::page_size().unwrap_or(4096).max(1);
     let want = min.saturating_mul(4).max(g::SIGSTKSZ as usize);
     want.div_ceil(page).saturating_mul(page)
 }
@@ -112,10 +115,41 @@ pub enum Handler {
     /// Call this with the signal number, what the kernel tells about it, and the interrupted
     /// context (`ucontext_t`, architecture-specific) (SA_SIGINFO).
     Info(extern "C" fn(i32, &SigInfo, *mut c_void)),
-    /// A handler, at this address: what [`action`] and [`set_action`] answer for any
-    /// installed handler (they cannot tell its type); it cannot be installed again from
-    /// here (EINVAL): keep the [`Action`] you installed to restore it.
-    Other(usize),
+    /// A handler as [`action`] and [`set_action`] found it installed (they cannot tell
+    /// its Rust type): an [`Action`] with it, with the flags and mask they returned beside
+    /// it, installs it again as it was (see [`SavedHandler`]).
+    Saved(SavedHandler),
+}
+
+/// An installed handler as [`action`] and [`set_action`] found it: its address and how the
+/// kernel calls it (with SA_SIGINFO's three arguments or the signal number alone). Only they
+/// make one, so installing it again ("save, replace, restore") re-installs what was there.
+///
+/// The restorer (the signal return, see `arch::kernel_action`) is not kept: the handler gets
+/// tinyrt's for its flags, as every handler tinyrt installs does. For a handler tinyrt
+/// installed that is the one it had. For one someone else installed with a raw
+/// `rt_sigaction` and a restorer of their own, tinyrt's takes its place: every restorer makes
+/// the same `rt_sigreturn` (on i686 and armv7 `sigreturn` for a frame without SA_SIGINFO,
+/// chosen by that same flag), so the handler runs and returns as before; only a restorer
+/// that did more than return would be missed. (On x86_64, one installed without
+/// SA_RESTORER, which crashes on return, gets one.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SavedHandler {
+    address: usize,
+    /// SA_SIGINFO and any kernel flag tinyrt does not name, as found (not SA_RESTORER).
+    flags: u32,
+}
+
+impl SavedHandler {
+    /// The handler's address.
+    pub const fn address(self) -> usize {
+        self.address
+    }
+
+    /// Whether the kernel calls it with siginfo and the context (SA_SIGINFO).
+    pub const fn takes_info(self) -> bool {
+        self.flags & g::SA_SIGINFO != 0
+    }
 }
 
 /// A signal's disposition: its handler, flags, and the signals blocked while the handler
@@ -162,6 +196,10 @@ const CHOSEN: u32 = g::SA_RESTART
     | g::SA_NOCLDSTOP
     | g::SA_NOCLDWAIT;
 
+/// `SA_RESTORER`, the flag `arch::kernel_action` adds with its restorer: the same bit on
+/// every architecture that has one (riscv64 has none, and never reports the bit).
+const SA_RESTORER: u32 = 0x0400_0000;
+
 /// `rt_sigaction(sig, act, old)`, raw: the kernel's structs, with the architecture's
 /// restorer added to `act`.
 ///
@@ -194,9 +232,21 @@ pub(crate) unsafe fn sigaction_raw(
     ))
 }
 
-/// Sets what `sig` does; what it did before. EINVAL for SIGKILL and SIGSTOP (their
-/// action cannot change) and for [`Handler::Other`]; EOPNOTSUPP in a program tinyrt did not
-/// start (library mode: its libc owns the handlers and their restorers).
+/// Sets what `sig` does; what it did before, in a form that installs it again: a handler comes
+/// back as [`Handler::Saved`], with its flags and mask. EINVAL for SIGKILL and SIGSTOP
+/// (their action cannot change); EOPNOTSUPP in a program tinyrt did not start (library
+/// mode: its libc owns the handlers and their restorers).
+///
+/// ```no_run
+/// use tinyrt_rt::signal::{self, Action, Handler, Signal};
+/// extern "C" fn mine(_: i32) {}
+/// // SAFETY: `mine` does nothing.
+/// let old = unsafe { signal::set_action(Signal::USR1, &Action::new(Handler::Plain(mine))) }?;
+/// signal::raise(Signal::USR1)?; // `mine` runs
+/// // SAFETY: what was there before, as it was (SIG_DFL, SIG_IGN or a handler).
+/// unsafe { signal::set_action(Signal::USR1, &old) }?;
+/// # Ok::<(), tinyrt_rt::Errno>(())
+/// ```
 ///
 /// # Safety
 /// A handler runs between any two instructions of the program, on its stack (or the
@@ -211,10 +261,11 @@ pub unsafe fn set_action(sig: Signal, action: &Action) -> Result<Action, Errno> 
         Handler::Ignore => (SIG_IGN, 0),
         Handler::Plain(f) => (f as usize, 0),
         Handler::Info(f) => (f as usize, g::SA_SIGINFO),
-        Handler::Other(_) => return Err(Errno::EINVAL),
+        Handler::Saved(s) => (s.address, s.flags),
     };
-    let flags = (action.flags.0 & CHOSEN | info) as usize;
-    // SAFETY: the handler's type matches SA_SIGINFO; the rest is the caller's contract.
+    let flags = (action.flags.0 & CHOSEN | info & !CHOSEN) as usize;
+    // SAFETY: the handler's type matches SA_SIGINFO (a saved one keeps the flag it was found
+    // with); the rest is the caller's contract.
     let (h, f, m) = unsafe { sigaction_raw(sig.number(), Some((handler, flags, action.mask))) }?;
     Ok(decode(h, f, m))
 }
@@ -230,7 +281,10 @@ fn decode(handler: usize, flags: usize, mask: SigSet) -> Action {
     let handler = match handler {
         h if h == SIG_DFL => Handler::Default,
         h if h == SIG_IGN => Handler::Ignore,
-        h => Handler::Other(h),
+        h => Handler::Saved(SavedHandler {
+            address: h,
+            flags: flags as u32 & !(CHOSEN | SA_RESTORER),
+        }),
     };
     Action {
         handler,

@@ -18,7 +18,8 @@
 //! call, with the kernel's 8-byte set size. Installing a handler is `unsafe`
 //! ([`set_action`]): the handler runs between any two instructions of the program and must
 //! do only async-signal-safe work; the kernel calls it with the arguments its type names
-//! (SA_SIGINFO is set exactly for [`Handler::Info`]). The alternate stack is a mapping of
+//! (SA_SIGINFO is set exactly for [`Handler::Info`], and for a [`Handler::Saved`] the kernel
+//! called that way when it was found). The alternate stack is a mapping of
 //! our own that is never unmapped.
 #![allow(unsafe_code)]
 
@@ -346,13 +347,16 @@ pub fn raise(sig: Signal) -> Result<(), Errno> {
 }
 
 mod action;
+mod overflow;
 mod wait;
 
 pub(crate) use action::sigaction_raw;
 pub use action::{
-    Action, AltStack, Flags, Handler, action, alt_stack_size, ignore, install_alt_stack,
-    set_action, set_default,
+    Action, AltStack, Flags, Handler, SavedHandler, action, alt_stack_size, ignore,
+    install_alt_stack, set_action, set_default,
 };
+pub(crate) use overflow::abort;
+pub use overflow::report_stack_overflow;
 pub use wait::{SI_TKILL, SI_USER, SigInfo, SignalFd, SignalFdFlags, SignalFdInfo, timed_wait};
 
 #[cfg(test)]
