@@ -9,6 +9,24 @@
 //! owns the handlers (and its restorers), and [`set_action`] answers EOPNOTSUPP there;
 //! masks, waiting and sending work in both.
 //!
+//! ```
+//! use std::time::Duration;
+//! use tinyrt_rt::signal::{self, SigSet, Signal};
+//!
+//! assert_eq!(Signal::from_name(b"USR1"), Some(Signal::USR1));
+//! assert_eq!(Signal::USR1.name(), Some("SIGUSR1"));
+//! let usr1 = SigSet::of(&[Signal::USR1]);
+//! // Blocked, a raised signal stays pending until it is taken.
+//! let before = signal::block(usr1).unwrap();
+//! signal::raise(Signal::USR1).unwrap();
+//! assert!(signal::pending().contains(Signal::USR1));
+//! let info = signal::timed_wait(usr1, Some(Duration::ZERO)).unwrap().unwrap();
+//! assert_eq!(info.signal(), Some(Signal::USR1));
+//! assert_eq!(info.code(), signal::SI_TKILL);
+//! assert!(!signal::pending().contains(Signal::USR1));
+//! signal::set_mask(before).unwrap();
+//! ```
+//!
 //! Learned from the kernel's `arch/*/kernel/signal*.c` and musl's `sigaction.c` and
 //! restorer files (which restorer each architecture needs).
 //!
