@@ -91,14 +91,23 @@ fn the_descriptors_of_a_timerfd_and_a_signalfd_survive_every_safe_call() {
         drop((r, w, copy));
 
         // The standard streams redirected to it, then to themselves (POSIX `dup2(x, x)`).
+        let mut seen = (String::new(), false, false);
         with_stdio_saved(|| {
             process::dup2_stdin(fd).unwrap();
             process::dup2_stdout(fd).unwrap();
             process::dup2_stderr(fd).unwrap();
+            // A copy without close-on-exec, as dup2's.
+            seen.0 = link(1);
+            seen.1 = cloexec(1);
+            // Onto itself: nothing changes, close-on-exec included (POSIX `dup2(x, x)`).
+            // SAFETY: F_SETFD on our own standard output, put back after.
+            unsafe { libc::fcntl(1, libc::F_SETFD, libc::FD_CLOEXEC) };
             process::dup2_stdin(io::STDIN).unwrap();
             process::dup2_stdout(io::STDOUT).unwrap();
             process::dup2_stderr(io::STDERR).unwrap();
+            seen.2 = cloexec(1);
         });
+        assert_eq!(seen, (link(fd.as_raw_fd()), false, true));
 
         // A child's stream: a copy in the child, ours untouched.
         let mut child = Command::new(c"/bin/true")

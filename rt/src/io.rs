@@ -54,7 +54,7 @@ pub fn write_all(fd: impl AsFd, buf: &[u8]) -> Result<(), Errno> {
 }
 
 /// [`write_all`], once for every kind of descriptor (the generic shell above is always
-/// inlined, so that this is the one copy, inlined or not as the old `write_all(Fd)` was).
+/// inlined, so that a program has one copy of this, not one per descriptor type).
 fn write_all_to(fd: BorrowedFd<'_>, mut buf: &[u8]) -> Result<(), Errno> {
     while !buf.is_empty() {
         match write(fd, buf) {

@@ -293,21 +293,6 @@ pub fn timerfd_create(clock: i32, flags: u32) -> Result<OwnedFd, Errno> {
     .map(owned)
 }
 
-/// `fcntl(fd, F_DUPFD_CLOEXEC, 3)`: a new descriptor for the same open file, close-on-exec,
-/// numbered 3 or above.
-pub fn dup_cloexec(fd: i32) -> Result<OwnedFd, Errno> {
-    // SAFETY: no pointers.
-    Errno::from_ret(unsafe {
-        syscall3(
-            nr::__NR_fcntl as usize,
-            fd as usize,
-            nr::F_DUPFD_CLOEXEC as usize,
-            3,
-        )
-    })
-    .map(owned)
-}
-
 /// `timerfd_settime(fd, flags, new, old)` with 64-bit time (`timerfd_settime64` on 32-bit
 /// architectures).
 pub fn timerfd_settime(

@@ -48,19 +48,23 @@
 //!
 //! # Safety
 //!
-//! This module holds no `unsafe` block. It declares the two `unsafe` functions std has
-//! ([`BorrowedFd::borrow_raw`] and [`FromRawFd::from_raw_fd`]): their callers promise what
-//! the types rely on (a borrowed number stays open for the lifetime; an adopted one has no
-//! other owner). The rest keeps those promises by construction: an [`OwnedFd`] is made only
-//! from a number its maker owned, gives it up only by value ([`IntoRawFd`]), and lends it
-//! only for as long as it is borrowed ([`AsFd`]). The standard streams' constants lend 0, 1
+//! This module declares the two `unsafe` functions std has ([`BorrowedFd::borrow_raw`] and
+//! [`FromRawFd::from_raw_fd`]): their callers promise what the types rely on (a borrowed
+//! number stays open for the lifetime; an adopted one has no other owner). The rest keeps
+//! those promises by construction: an [`OwnedFd`] is made only from a number its maker
+//! owned, gives it up only by value ([`IntoRawFd`]), and lends it only for as long as it is
+//! borrowed ([`AsFd`]). Its two unsafe blocks are system calls that take no pointer
+//! (`close` in `Drop`, `fcntl(F_DUPFD_CLOEXEC)`), made here through `arch` rather than
+//! `sys` so that `sys` can return `OwnedFd`s without a circle between the two. The standard streams' constants lend 0, 1
 //! and 2 for `'static`, as std's `Stdout::as_fd` does: tinyrt closes none of them and
 //! replaces them only in place (`process::dup2_stdout` and its twins), and a program that
 //! adopts one with `from_raw_fd` takes on not closing it while the constants are in use.
 #![allow(unsafe_code)]
 
+use crate::arch::{syscall1, syscall3};
 use crate::errno::Errno;
 use core::marker::PhantomData;
+use linux_raw_sys::general as g;
 
 /// A file descriptor number, as the kernel's calls take it (std's `RawFd`).
 pub type RawFd = i32;
@@ -120,7 +124,16 @@ impl BorrowedFd<'_> {
     /// A new owned descriptor for the same open file (`fcntl(F_DUPFD_CLOEXEC, 3)`:
     /// close-on-exec, numbered above the standard streams, as std's `try_clone_to_owned`).
     pub fn try_clone_to_owned(&self) -> Result<OwnedFd, Errno> {
-        crate::sys::dup_cloexec(self.fd)
+        // SAFETY: no pointers.
+        let r = unsafe {
+            syscall3(
+                g::__NR_fcntl as usize,
+                self.fd as usize,
+                g::F_DUPFD_CLOEXEC as usize,
+                3,
+            )
+        };
+        Errno::from_ret(r).map(|fd| OwnedFd { fd: fd as RawFd })
     }
 }
 
@@ -134,7 +147,9 @@ impl OwnedFd {
 impl Drop for OwnedFd {
     #[inline]
     fn drop(&mut self) {
-        let _ = crate::sys::close(self.fd);
+        // (Errors ignored, as std's: the number is released either way.)
+        // SAFETY: no pointers.
+        let _ = unsafe { syscall1(g::__NR_close as usize, self.fd as usize) };
     }
 }
 
