@@ -55,10 +55,14 @@
 //! owned, gives it up only by value ([`IntoRawFd`]), and lends it only for as long as it is
 //! borrowed ([`AsFd`]). Its two unsafe blocks are system calls that take no pointer
 //! (`close` in `Drop`, `fcntl(F_DUPFD_CLOEXEC)`), made here through `arch` rather than
-//! `sys` so that `sys` can return `OwnedFd`s without a circle between the two. The standard streams' constants lend 0, 1
-//! and 2 for `'static`, as std's `Stdout::as_fd` does: tinyrt closes none of them and
-//! replaces them only in place (`process::dup2_stdout` and its twins), and a program that
-//! adopts one with `from_raw_fd` takes on not closing it while the constants are in use.
+//! `sys` so that `sys` can return `OwnedFd`s without a circle between the two.
+//!
+//! The standard streams' constants lend 0, 1 and 2 for `'static`, as std's `Stdout::as_fd`
+//! does: tinyrt closes none of them and replaces them only in place
+//! (`process::dup2_stdout` and its twins), and a program that adopts one with `from_raw_fd`
+//! takes on not closing it while the constants are in use. (A program started with one
+//! closed and `keep_closed_stdio` may have given that number to a descriptor of its own:
+//! see `tinyrt::main!`.)
 #![allow(unsafe_code)]
 
 use crate::arch::{syscall1, syscall3};
