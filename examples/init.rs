@@ -27,7 +27,7 @@
 
 use core::time::Duration;
 use tinyrt::Errno;
-use tinyrt::io::{STDERR, STDOUT};
+use tinyrt::io::{BorrowedFd, STDERR, STDOUT};
 use tinyrt::process::{self, Command};
 use tinyrt::signal::{self, Handler, SigSet, Signal};
 
@@ -36,7 +36,7 @@ tinyrt::main!(main, keep_closed_stdio);
 /// Writes `parts` and a newline to `fd`. (A `write` each: these lines are rare, and a
 /// buffer to gather them would cost more code than the calls.)
 #[inline(never)]
-fn say(fd: tinyrt::io::Fd, parts: &[&[u8]]) {
+fn say(fd: BorrowedFd<'static>, parts: &[&[u8]]) {
     for p in parts.iter().chain([&b"\n"[..]].iter()) {
         put(fd, p);
     }
@@ -44,13 +44,13 @@ fn say(fd: tinyrt::io::Fd, parts: &[&[u8]]) {
 
 /// `io::write_all`, once for the whole program (inlined at each use it would cost more).
 #[inline(never)]
-fn put(fd: tinyrt::io::Fd, bytes: &[u8]) {
+fn put(fd: BorrowedFd<'static>, bytes: &[u8]) {
     let _ = tinyrt::io::write_all(fd, bytes);
 }
 
 /// Writes `what` and `n` in decimal, and a newline, to `fd`.
 #[inline(never)]
-fn note(fd: tinyrt::io::Fd, what: &[u8], n: u32) {
+fn note(fd: BorrowedFd<'static>, what: &[u8], n: u32) {
     let mut b10 = [0; 10];
     say(fd, &[what, digits(n, &mut b10)]);
 }

@@ -146,12 +146,12 @@ fn main(mut rest: tinyrt::env::Args) -> i32 {
             println!("spawned");
             if let Some(out) = child.stdout.take() {
                 let mut buf = [0u8; 4096];
-                let kept = out.read_full(&mut buf).unwrap_or(0);
+                let kept = tinyrt::io::read_full(&out, &mut buf).unwrap_or(0);
                 // Read the rest to the end too (counted, not kept): the child must not die
                 // of SIGPIPE because we stopped reading.
                 let mut n = kept;
                 let mut rest = [0u8; 4096];
-                while let Ok(k @ 1..) = out.read(&mut rest) {
+                while let Ok(k @ 1..) = tinyrt::io::read_full(&out, &mut rest) {
                     n += k;
                 }
                 let text = match core::str::from_utf8(&buf[..kept]) {

@@ -6,7 +6,7 @@
 #![no_std]
 #![no_main]
 
-use tinyrt::io::Fd;
+use tinyrt::io::{AsRawFd, FromRawFd, OwnedFd};
 use tinyrt::syscall::{nr, syscall4};
 use tinyrt::{Errno, eprintln};
 
@@ -60,8 +60,8 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
             return 1;
         }
     };
-    let out = match args.next() {
-        None => tinyrt::io::STDERR,
+    let file = match args.next() {
+        None => None,
         Some(path) => {
             const FLAGS: usize = 0o1 | 0o100 | 0o1000 | 0o2000000; // O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC
             // SAFETY: the path is NUL-terminated and borrowed for the call.
@@ -75,7 +75,8 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
                 )
             };
             match Errno::from_ret(r) {
-                Ok(fd) => Fd(fd as i32),
+                // SAFETY: a new descriptor from the kernel: nothing else owns it.
+                Ok(fd) => Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
                 Err(e) => {
                     eprintln!("stdfds: {}: {e}", path.to_str().unwrap_or("?"));
                     return 1;
@@ -83,15 +84,21 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
             }
         }
     };
+    let out = match &file {
+        Some(f) => tinyrt::io::AsFd::as_fd(f),
+        None => tinyrt::io::STDERR,
+    };
     let mut result = Ok(());
     for (fd, link) in found.iter().enumerate() {
-        result = result.and(out.write_fmt(format_args!("{fd} {}\n", link.unwrap_or("closed"))));
+        result = result.and(tinyrt::io::write_fmt(
+            out,
+            format_args!("{fd} {}\n", link.unwrap_or("closed")),
+        ));
     }
-    result = result.and(out.write_fmt(format_args!(
-        "pipe {} {}\n",
-        r.as_raw_fd().0,
-        w.as_raw_fd().0
-    )));
+    result = result.and(tinyrt::io::write_fmt(
+        out,
+        format_args!("pipe {} {}\n", r.as_raw_fd(), w.as_raw_fd()),
+    ));
     match result {
         Ok(()) => 0,
         Err(_) => 1,

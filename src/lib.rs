@@ -43,7 +43,8 @@ pub use tinyrt_rt::*;
 /// `tinyrt::main!(f, keep_closed_stdio)` leaves them as they came, for the smallest
 /// programs, for PID 1 (which must not abort at start) and under seccomp filters that kill
 /// on `ppoll`: no system call before `f`, but a closed one is then the number the program's
-/// first `open` or `pipe` gets.
+/// first `open` or `pipe` gets (and `io::STDOUT` or `process::dup2_stdout` then reach that
+/// descriptor: redirect or close nothing onto 0, 1 or 2 that one of yours may own).
 ///
 /// `tinyrt::main!(f, stack_overflow_message)` (also after `keep_closed_stdio`) reports an
 /// overflow of the main stack as std does, `thread 'main' (TID) has overflowed its stack`

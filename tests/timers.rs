@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tinyrt_rt::errno::Errno;
+use tinyrt_rt::io::AsRawFd;
 use tinyrt_rt::time::{
     self, ClockId, Interval, MissedTicks, SleepError, Timeout, TimerFd, TimerFlags, Timespec,
 };
@@ -360,7 +361,7 @@ fn a_late_tick_makes_no_sleeping_call() {
 #[test]
 fn a_timerfd_counts_the_expirations_it_was_not_read_for() {
     let t = TimerFd::new(ClockId::MONOTONIC, TimerFlags::CLOEXEC).unwrap();
-    assert!(t.fd().0 > 2);
+    assert!(t.as_raw_fd() > 2);
     let period = Duration::from_millis(10);
     t.set(Timeout::After(period), period).unwrap();
     let state = t.get().unwrap();
@@ -393,7 +394,7 @@ fn a_timerfd_counts_the_expirations_it_was_not_read_for() {
     nb.set(Timeout::At(now), Duration::ZERO).unwrap();
     assert_eq!(nb.wait(), Ok(1));
     // A closed descriptor is closed: the fd number is free again once the timer is dropped.
-    let fd = nb.fd().0;
+    let fd = nb.as_raw_fd();
     drop(nb);
     // SAFETY: fcntl on a number we no longer own only queries it.
     assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1);

@@ -7,21 +7,19 @@
 //! standard error, and an exit status of 0 becomes 1 (a closed pipe still raises SIGPIPE
 //! first, whose default action ends the process, as in C). Failed writes to standard error
 //! are dropped, and so is the report when the program ends by `process::exit` instead of
-//! returning from `main`. Use [`write_all`] or [`Fd::write_fmt`] to see errors as they happen.
+//! returning from `main`. Use [`write_all`] or [`write_fmt`] to see errors as they happen.
+//!
+//! Descriptors are std's shape ([`OwnedFd`], [`BorrowedFd`], [`AsFd`], ...: see [`fd`]); the
+//! functions here take any [`AsFd`] (`STDOUT`, `&owned`, `&timer`, a `BorrowedFd`).
 
 use crate::errno::Errno;
 use core::fmt;
 
-/// A file descriptor number, borrowed: nothing here closes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fd(pub i32);
-
-/// Standard input, output and error.
-pub const STDIN: Fd = Fd(0);
-/// Standard output.
-pub const STDOUT: Fd = Fd(1);
-/// Standard error.
-pub const STDERR: Fd = Fd(2);
+pub mod fd;
+pub(crate) use fd::owns_fd;
+pub use fd::{
+    AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd, STDERR, STDIN, STDOUT,
+};
 
 /// Opens `/dev/null` on each of the descriptors 0, 1 and 2 that is closed, as std does
 /// before `main`: otherwise the program's first `open` or `pipe` would take the number, and
@@ -32,24 +30,32 @@ pub fn open_closed_std_fds() -> Result<(), Errno> {
     for (fd, closed) in crate::sys::closed_std_fds().into_iter().enumerate() {
         if closed {
             // The lowest free number: this one, since the ones below it are open by now.
+            // (Not close-on-exec, and kept open for good: given up as a number.)
             let got = crate::sys::open(c"/dev/null", linux_raw_sys::general::O_RDWR, 0)?;
-            if got != fd as i32 {
-                let _ = crate::sys::close(got);
+            if got.as_raw_fd() != fd as RawFd {
                 return Err(Errno::EBADF);
             }
+            let _ = got.into_raw_fd();
         }
     }
     Ok(())
 }
 
 /// `write(2)` once: the number of bytes the kernel took.
-#[inline]
-pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
-    crate::sys::write(fd.0, buf)
+#[inline(always)]
+pub fn write(fd: impl AsFd, buf: &[u8]) -> Result<usize, Errno> {
+    crate::sys::write(fd.as_fd().as_raw_fd(), buf)
 }
 
 /// Writes all of `buf`, continuing after short writes and retrying `EINTR`.
-pub fn write_all(fd: Fd, mut buf: &[u8]) -> Result<(), Errno> {
+#[inline(always)]
+pub fn write_all(fd: impl AsFd, buf: &[u8]) -> Result<(), Errno> {
+    write_all_to(fd.as_fd(), buf)
+}
+
+/// [`write_all`], once for every kind of descriptor (the generic shell above is always
+/// inlined, so that a program has one copy of this, not one per descriptor type).
+fn write_all_to(fd: BorrowedFd<'_>, mut buf: &[u8]) -> Result<(), Errno> {
     while !buf.is_empty() {
         match write(fd, buf) {
             Ok(0) => return Err(Errno::EIO),
@@ -63,17 +69,17 @@ pub fn write_all(fd: Fd, mut buf: &[u8]) -> Result<(), Errno> {
 
 const BUF: usize = 512;
 
-struct Buffered {
-    fd: Fd,
+struct Buffered<'fd> {
+    fd: BorrowedFd<'fd>,
     len: usize,
     buf: [u8; BUF],
     err: Option<Errno>,
 }
 
-impl Buffered {
+impl Buffered<'_> {
     fn flush(&mut self) {
         if self.len > 0 {
-            if let Err(e) = write_all(self.fd, &self.buf[..self.len]) {
+            if let Err(e) = write_all_to(self.fd, &self.buf[..self.len]) {
                 self.err.get_or_insert(e);
             }
             self.len = 0;
@@ -81,7 +87,7 @@ impl Buffered {
     }
 }
 
-impl fmt::Write for Buffered {
+impl fmt::Write for Buffered<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut b = s.as_bytes();
         while !b.is_empty() {
@@ -97,28 +103,32 @@ impl fmt::Write for Buffered {
     }
 }
 
-impl Fd {
-    /// Formats `args` and writes the result, reporting the first write error.
-    pub fn write_fmt(self, args: fmt::Arguments<'_>) -> Result<(), Errno> {
-        let mut w = Buffered {
-            fd: self,
-            len: 0,
-            buf: [0; BUF],
-            err: None,
-        };
-        let _ = fmt::write(&mut w, args);
-        w.flush();
-        match w.err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+/// Formats `args` and writes the result to `fd`, reporting the first write error.
+#[inline(always)]
+pub fn write_fmt(fd: impl AsFd, args: fmt::Arguments<'_>) -> Result<(), Errno> {
+    write_fmt_to(fd.as_fd(), args)
+}
+
+/// [`write_fmt`], once for every kind of descriptor.
+fn write_fmt_to(fd: BorrowedFd<'_>, args: fmt::Arguments<'_>) -> Result<(), Errno> {
+    let mut w = Buffered {
+        fd,
+        len: 0,
+        buf: [0; BUF],
+        err: None,
+    };
+    let _ = fmt::write(&mut w, args);
+    w.flush();
+    match w.err {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
 #[doc(hidden)]
-pub fn _print(fd: Fd, args: fmt::Arguments<'_>) {
-    if let Err(e) = fd.write_fmt(args)
-        && fd == STDOUT
+pub fn _print(fd: BorrowedFd<'static>, args: fmt::Arguments<'_>) {
+    if let Err(e) = write_fmt_to(fd, args)
+        && fd.as_raw_fd() == STDOUT.as_raw_fd()
     {
         stdout_failed(e);
     }
@@ -213,22 +223,43 @@ macro_rules! eprintln {
 }
 
 /// `read(2)` once: the number of bytes read, 0 at end of file.
-#[inline]
-pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
-    crate::sys::read(fd.0, buf)
+#[inline(always)]
+pub fn read(fd: impl AsFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    crate::sys::read(fd.as_fd().as_raw_fd(), buf)
+}
+
+/// Reads until end of file or until `buf` is full, retrying `EINTR`: the number of bytes.
+#[inline(always)]
+pub fn read_full(fd: impl AsFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    read_full_from(fd.as_fd(), buf)
+}
+
+/// [`read_full`], once for every kind of descriptor.
+fn read_full_from(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut n = 0;
+    while n < buf.len() {
+        let rest = buf.get_mut(n..).unwrap_or_default();
+        match read(fd, rest) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// Reads the whole file at `path` into `buf`; the number of bytes read. A file that does
 /// not fit is `Err(EFBIG)`. Retries `EINTR`.
 pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     use linux_raw_sys::general::{O_CLOEXEC, O_RDONLY};
-    let fd = Fd(crate::sys::open(path, O_RDONLY | O_CLOEXEC, 0)?);
+    let fd = crate::sys::open(path, O_RDONLY | O_CLOEXEC, 0)?;
     let mut len = 0;
     let r = loop {
         if len == buf.len() {
             // Full: there must be nothing more to read.
             let mut probe = [0u8; 1];
-            match read(fd, &mut probe) {
+            match read(&fd, &mut probe) {
                 Ok(0) => break Ok(len),
                 Ok(_) => break Err(Errno::EFBIG),
                 Err(Errno::EINTR) => continue,
@@ -238,26 +269,23 @@ pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno>
         let Some(rest) = buf.get_mut(len..) else {
             break Err(Errno::EFBIG);
         };
-        match read(fd, rest) {
+        match read(&fd, rest) {
             Ok(0) => break Ok(len),
             Ok(n) => len += n,
             Err(Errno::EINTR) => {}
             Err(e) => break Err(e),
         }
     };
-    let _ = crate::sys::close(fd.0);
+    drop(fd);
     r
 }
 
 /// Creates (or truncates) the file at `path` with mode 0644 and writes `data` to it.
 pub fn write_file(path: &core::ffi::CStr, data: &[u8]) -> Result<(), Errno> {
     use linux_raw_sys::general::{O_CLOEXEC, O_CREAT, O_TRUNC, O_WRONLY};
-    let fd = Fd(crate::sys::open(
-        path,
-        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-        0o644,
-    )?);
-    let r = write_all(fd, data);
-    let c = crate::sys::close(fd.0);
+    let fd = crate::sys::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)?;
+    let r = write_all(&fd, data);
+    // close's error counts here (a full disk may show only then): not the silent drop.
+    let c = crate::sys::close(fd.into_raw_fd());
     r.and(c)
 }

@@ -12,7 +12,10 @@
 //! Unsafe code is confined to the modules that must read raw memory or enter the kernel:
 //! `stack` (the initial stack), `arch` (the per-architecture `asm!`), `sys` (the safe
 //! wrappers over it), [`auxv`] (pointers the kernel put in the vector) and [`vdso`] (the
-//! live vDSO mapping). Each has a `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
+//! live vDSO mapping), [`signal`], [`process`] and `heap`; and [`io::fd`], which declares
+//! the `unsafe` functions of std's descriptor types (`BorrowedFd::borrow_raw`,
+//! `FromRawFd::from_raw_fd`) and closes and copies descriptors (system calls without
+//! pointers). Each has a `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -12,6 +12,7 @@
 
 use crate::arch::{NR, syscall1, syscall2, syscall3, syscall4, syscall6};
 use crate::errno::Errno;
+use crate::io::{FromRawFd, OwnedFd};
 use linux_raw_sys::general as nr;
 use linux_raw_sys::general::{__kernel_itimerspec, __kernel_timespec};
 
@@ -45,8 +46,15 @@ pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
     })
 }
 
+/// A descriptor the kernel has just returned, now owned.
+#[inline]
+fn owned(fd: usize) -> OwnedFd {
+    // SAFETY: a new descriptor from the kernel: open, and nothing else owns it yet.
+    unsafe { OwnedFd::from_raw_fd(fd as i32) }
+}
+
 /// `openat(AT_FDCWD, path, flags, mode)`: a new file descriptor.
-pub fn open(path: &core::ffi::CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
+pub fn open(path: &core::ffi::CStr, flags: u32, mode: u32) -> Result<OwnedFd, Errno> {
     // SAFETY: `path` is NUL-terminated and borrowed for the call; the kernel only reads it.
     Errno::from_ret(unsafe {
         syscall4(
@@ -57,7 +65,7 @@ pub fn open(path: &core::ffi::CStr, flags: u32, mode: u32) -> Result<i32, Errno>
             mode as usize,
         )
     })
-    .map(|fd| fd as i32)
+    .map(owned)
 }
 
 /// `mprotect(addr, len, PROT_NONE)`: makes pages inaccessible (a guard page). Safe: no
@@ -273,7 +281,7 @@ pub fn clock_nanosleep32(
 }
 
 /// `timerfd_create(clock, flags)`: a new file descriptor.
-pub fn timerfd_create(clock: i32, flags: u32) -> Result<i32, Errno> {
+pub fn timerfd_create(clock: i32, flags: u32) -> Result<OwnedFd, Errno> {
     // SAFETY: no pointers.
     Errno::from_ret(unsafe {
         syscall2(
@@ -282,7 +290,7 @@ pub fn timerfd_create(clock: i32, flags: u32) -> Result<i32, Errno> {
             flags as usize,
         )
     })
-    .map(|fd| fd as i32)
+    .map(owned)
 }
 
 /// `timerfd_settime(fd, flags, new, old)` with 64-bit time (`timerfd_settime64` on 32-bit

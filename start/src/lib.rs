@@ -84,14 +84,17 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         tinyrt_rt::process::exit(101);
     }
     let _ = match info.location() {
-        Some(l) => io::STDERR.write_fmt(format_args!(
-            "panicked at {}:{}:{}:\n{}\n",
-            l.file(),
-            l.line(),
-            l.column(),
-            info.message()
-        )),
-        None => io::STDERR.write_fmt(format_args!("panicked:\n{}\n", info.message())),
+        Some(l) => io::write_fmt(
+            io::STDERR,
+            format_args!(
+                "panicked at {}:{}:{}:\n{}\n",
+                l.file(),
+                l.line(),
+                l.column(),
+                info.message()
+            ),
+        ),
+        None => io::write_fmt(io::STDERR, format_args!("panicked:\n{}\n", info.message())),
     };
     tinyrt_rt::process::exit(101)
 }

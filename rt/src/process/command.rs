@@ -8,16 +8,17 @@
 use super::exec::*;
 use super::spawn::*;
 use super::*;
+use crate::io::BorrowedFd;
 
 /// What a child's standard input, output or error is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stdio {
+#[derive(Clone, Copy, Debug)]
+pub enum Stdio<'fd> {
     /// Ours.
     Inherit,
     /// `/dev/null`.
     Null,
-    /// A copy of this descriptor (it stays ours).
-    Fd(Fd),
+    /// A copy of this descriptor (it stays its owner's; borrowed while the command is).
+    Fd(BorrowedFd<'fd>),
     /// A new pipe; our end is in [`Child::stdin`], [`Child::stdout`] or [`Child::stderr`].
     Pipe,
 }
@@ -55,7 +56,7 @@ pub struct Command<'a> {
     pub(super) env_overflow: bool,
     pub(super) env_clear: bool,
     pub(super) cwd: Option<&'a CStr>,
-    pub(super) stdio: [Stdio; 3],
+    pub(super) stdio: [Stdio<'a>; 3],
     pub(super) pgroup: Option<i32>,
     pub(super) foreground: bool,
     pub(super) mask: Option<SigSet>,
@@ -352,25 +353,25 @@ impl<'a> Command<'a> {
     }
 
     /// The child's standard input.
-    pub fn stdin(&mut self, s: Stdio) -> &mut Command<'a> {
+    pub fn stdin(&mut self, s: Stdio<'a>) -> &mut Command<'a> {
         self.set_stdio(0, s)
     }
 
     /// The child's standard output.
-    pub fn stdout(&mut self, s: Stdio) -> &mut Command<'a> {
+    pub fn stdout(&mut self, s: Stdio<'a>) -> &mut Command<'a> {
         self.set_stdio(1, s)
     }
 
     /// The child's standard error.
-    pub fn stderr(&mut self, s: Stdio) -> &mut Command<'a> {
+    pub fn stderr(&mut self, s: Stdio<'a>) -> &mut Command<'a> {
         self.set_stdio(2, s)
     }
 
-    fn set_stdio(&mut self, i: usize, s: Stdio) -> &mut Command<'a> {
+    fn set_stdio(&mut self, i: usize, s: Stdio<'a>) -> &mut Command<'a> {
         if let Some(slot) = self.stdio.get_mut(i) {
             *slot = s;
         }
-        if s != Stdio::Inherit {
+        if !matches!(s, Stdio::Inherit) {
             self.stdio_hook = Some(STDIO);
         }
         self
@@ -440,7 +441,7 @@ impl<'a> Command<'a> {
     /// what the command asked for (handlers reset, SIGPIPE's default action, mask,
     /// directory, streams), as after a failed `execve` in C.
     pub fn exec(&self) -> Errno {
-        if self.stdio.contains(&Stdio::Pipe) {
+        if self.stdio.iter().any(|s| matches!(s, Stdio::Pipe)) {
             return Errno::EINVAL;
         }
         let mut scratch = Scratch::EMPTY;

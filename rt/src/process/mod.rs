@@ -32,7 +32,7 @@
 
 use crate::arch::{syscall1, syscall2, syscall3, syscall4};
 use crate::errno::Errno;
-use crate::io::Fd;
+use crate::io::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use crate::signal::{SigSet, Signal};
 use core::ffi::{CStr, c_char, c_void};
 use core::mem::MaybeUninit;
@@ -229,59 +229,6 @@ pub fn try_wait_any() -> Result<Option<(u32, ExitStatus)>, Errno> {
     wait4(-1, g::WNOHANG)
 }
 
-/// An owned file descriptor from [`pipe`] or [`Stdio::Pipe`]: closed when dropped.
-#[derive(Debug)]
-pub struct OwnedFd(Fd);
-
-impl OwnedFd {
-    /// The descriptor.
-    #[must_use]
-    pub fn as_raw_fd(&self) -> Fd {
-        self.0
-    }
-
-    /// Gives the descriptor up without closing it.
-    #[must_use]
-    pub fn into_raw_fd(self) -> Fd {
-        let fd = self.0;
-        core::mem::forget(self);
-        fd
-    }
-
-    /// Reads into `buf`, retrying on EINTR: the number of bytes, 0 at end of file.
-    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
-        loop {
-            match crate::sys::read(self.0.0, buf) {
-                Err(Errno::EINTR) => continue,
-                r => return r,
-            }
-        }
-    }
-
-    /// Reads until end of file or until `buf` is full: the number of bytes.
-    pub fn read_full(&self, buf: &mut [u8]) -> Result<usize, Errno> {
-        let mut n = 0;
-        while n < buf.len() {
-            match self.read(buf.get_mut(n..).unwrap_or_default())? {
-                0 => break,
-                k => n += k,
-            }
-        }
-        Ok(n)
-    }
-
-    /// Writes all of `buf`.
-    pub fn write_all(&self, buf: &[u8]) -> Result<(), Errno> {
-        crate::io::write_all(self.0, buf)
-    }
-}
-
-impl Drop for OwnedFd {
-    fn drop(&mut self) {
-        let _ = crate::sys::close(self.0.0);
-    }
-}
-
 /// A pipe, both ends close-on-exec: (read end, write end).
 pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
     let mut fds = [0i32; 2];
@@ -293,26 +240,75 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
             g::O_CLOEXEC as usize,
         )
     })?;
-    Ok((OwnedFd(Fd(fds[0])), OwnedFd(Fd(fds[1]))))
+    // SAFETY: two new descriptors from the kernel: nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Makes `new` a copy of `old` (closing what `new` was), without close-on-exec; for
-/// `old == new`, clears close-on-exec (EBADF if `old` is not open).
-pub fn dup2(old: Fd, new: Fd) -> Result<(), Errno> {
+/// Makes `new` a copy of `old` (`dup3(old, new, 0)`): the same number, now for `old`'s open
+/// file, without close-on-exec; what `new` was is closed by the kernel in the same step.
+/// `new` is borrowed mutably, so nothing else owns it and no borrow of it is alive: the
+/// descriptor a [`TimerFd`](crate::time::TimerFd), a [`SignalFd`](crate::signal::SignalFd)
+/// or another owner holds cannot be the target. To redirect a standard stream, see
+/// [`dup2_stdout`]. (With `new` borrowed mutably, `old` cannot be `new` itself in safe code;
+/// if it is, through [`BorrowedFd::borrow_raw`](crate::io::BorrowedFd::borrow_raw), nothing
+/// changes, close-on-exec included, as for POSIX `dup2(x, x)`: `Ok` if it is open.)
+///
+/// ```compile_fail,E0308
+/// use tinyrt_rt::io::AsFd;
+/// use tinyrt_rt::time::{ClockId, TimerFd, TimerFlags};
+///
+/// let timer = TimerFd::new(ClockId::MONOTONIC, TimerFlags::CLOEXEC).unwrap();
+/// let (r, _w) = tinyrt_rt::process::pipe().unwrap();
+/// // The timer's descriptor is not an `&mut OwnedFd` anyone can name:
+/// tinyrt_rt::process::dup2(&r, timer.as_fd()).unwrap();
+/// ```
+pub fn dup2(old: impl AsFd, new: &mut OwnedFd) -> Result<(), Errno> {
+    redirect(old.as_fd().as_raw_fd(), new.as_raw_fd())
+}
+
+/// Makes standard input a copy of `fd`, without close-on-exec (a program started next
+/// inherits it); what it was is closed in the same step, so the number 0 is never free for
+/// another descriptor to take. `fd` being standard input itself changes nothing
+/// (close-on-exec included), as POSIX `dup2(0, 0)`.
+///
+/// The standard streams belong to no [`OwnedFd`] of the program, unless it started with
+/// one closed and kept it so (`tinyrt::main!(f, keep_closed_stdio)`): then a descriptor it
+/// opened may have taken the number, and this replaces that one's file.
+pub fn dup2_stdin(fd: impl AsFd) -> Result<(), Errno> {
+    redirect(fd.as_fd().as_raw_fd(), 0)
+}
+
+/// Makes standard output a copy of `fd`, as [`dup2_stdin`] does for standard input.
+pub fn dup2_stdout(fd: impl AsFd) -> Result<(), Errno> {
+    redirect(fd.as_fd().as_raw_fd(), 1)
+}
+
+/// Makes standard error a copy of `fd`, as [`dup2_stdin`] does for standard input.
+pub fn dup2_stderr(fd: impl AsFd) -> Result<(), Errno> {
+    redirect(fd.as_fd().as_raw_fd(), 2)
+}
+
+/// `dup3(old, new, 0)`, or for `old == new` (which dup3 refuses with EINVAL) only a check
+/// that it is open, as POSIX `dup2`.
+fn redirect(old: RawFd, new: RawFd) -> Result<(), Errno> {
+    if old == new {
+        // SAFETY: F_GETFD takes no pointer.
+        let r = unsafe { syscall2(g::__NR_fcntl as usize, old as usize, g::F_GETFD as usize) };
+        return Errno::from_ret(r).map(|_| ());
+    }
     // SAFETY: no pointers.
-    Errno::from_ret(unsafe { raw_dup2(old.0, new.0) }).map(|_| ())
+    Errno::from_ret(unsafe { raw_dup3(old, new) }).map(|_| ())
 }
 
-/// `dup2` from `dup3` (which every architecture has) and `fcntl`: the raw result.
+/// `dup3(old, new, 0)` (which every architecture has): the raw result; EINVAL when
+/// `old == new`, where `dup2` would do nothing (the child never passes equal numbers: it
+/// moves the ones it installs above 2 first).
 ///
 /// # Safety
-/// None beyond the system calls' own: no pointers. Async-signal-safe (the child uses it).
+/// None beyond the system call's own: no pointers. Async-signal-safe (the child uses it).
+/// It closes what `new` was: callers make sure nothing else owns `new`.
 #[inline(always)]
-unsafe fn raw_dup2(old: i32, new: i32) -> usize {
-    if old == new {
-        // SAFETY: no pointers.
-        return unsafe { syscall3(g::__NR_fcntl as usize, old as usize, g::F_SETFD as usize, 0) };
-    }
+unsafe fn raw_dup3(old: i32, new: i32) -> usize {
     // SAFETY: no pointers.
     unsafe { syscall3(g::__NR_dup3 as usize, old as usize, new as usize, 0) }
 }

@@ -160,19 +160,21 @@ pub(super) fn changed_environment(
 
 /// Moves `fd` above the standard streams if it is one of them (close-on-exec kept).
 pub(super) fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, Errno> {
-    if fd.0.0 > 2 {
+    if fd.as_raw_fd() > 2 {
         return Ok(fd);
     }
     // SAFETY: no pointers.
     let r = Errno::from_ret(unsafe {
         syscall3(
             g::__NR_fcntl as usize,
-            fd.0.0 as usize,
+            fd.as_raw_fd() as usize,
             g::F_DUPFD_CLOEXEC as usize,
             3,
         )
     })?;
-    Ok(OwnedFd(Fd(r as i32)))
+    // SAFETY: a new descriptor from the kernel: nothing else owns it. (`fd` itself is
+    // closed on return.)
+    Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
 }
 
 /// Builds the child's plan from `c`, in buffers of the caller's frame. (Inlined: where
@@ -260,26 +262,27 @@ pub(super) fn open_streams(c: &Command<'_>, s: &mut Streams) -> Result<(), Errno
                 let (r, w) = pipe()?;
                 let (mine, child) = if i == 0 { (w, r) } else { (r, w) };
                 let child = above_stdio(child)?;
-                s.fds[i] = child.0.0;
+                s.fds[i] = child.as_raw_fd();
                 s.ours[i] = Some(mine);
                 s.theirs[i] = Some(child);
             }
             Stdio::Fd(fd) => {
                 // A descriptor that is not open would be taken by the next one we open
                 // (the report pipe): refuse it now.
+                let fd = fd.as_raw_fd();
                 // SAFETY: F_GETFD takes no pointer.
                 let r =
-                    unsafe { syscall2(g::__NR_fcntl as usize, fd.0 as usize, g::F_GETFD as usize) };
+                    unsafe { syscall2(g::__NR_fcntl as usize, fd as usize, g::F_GETFD as usize) };
                 Errno::from_ret(r)?;
-                s.fds[i] = fd.0;
+                s.fds[i] = fd;
             }
             Stdio::Null => {
                 let fd = match null {
                     Some(fd) => fd,
                     None => {
                         let fd = crate::sys::open(c"/dev/null", g::O_RDWR | g::O_CLOEXEC, 0)?;
-                        let fd = above_stdio(OwnedFd(Fd(fd)))?;
-                        let n = fd.0.0;
+                        let fd = above_stdio(fd)?;
+                        let n = fd.as_raw_fd();
                         s.theirs[i] = Some(fd);
                         null = Some(n);
                         n
@@ -307,7 +310,13 @@ pub(super) fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
     let report_w = above_stdio(report_w)?;
     let mut scratch = Scratch::EMPTY;
     let mut argv_buf = ArgvBuf::new();
-    let plan = plan(c, &mut argv_buf, &mut scratch, streams.fds, report_w.0.0)?;
+    let plan = plan(
+        c,
+        &mut argv_buf,
+        &mut scratch,
+        streams.fds,
+        report_w.as_raw_fd(),
+    )?;
 
     /// The child's stack, 16-byte aligned on every architecture (`u128` is 8 on some).
     #[repr(C, align(16))]
@@ -332,7 +341,7 @@ pub(super) fn spawn(c: &Command<'_>) -> Result<Child, Errno> {
     drop(streams.theirs);
     drop(report_w);
     let mut code = [0u8; 4];
-    let n = report_r.read_full(&mut code).unwrap_or(0);
+    let n = crate::io::read_full(&report_r, &mut code).unwrap_or(0);
     if n == 4 {
         // The exec failed: reap the child (it has exited) so that none is left behind.
         let _ = wait4(pid as i32, 0);
@@ -502,7 +511,7 @@ pub(super) unsafe fn install_streams(fds: &[i32; 3]) -> Option<Errno> {
         for (i, fd) in fds.iter().enumerate() {
             if *fd >= 0
                 && result.is_none()
-                && let Some(e) = fail(raw_dup2(*fd, i as i32))
+                && let Some(e) = fail(raw_dup3(*fd, i as i32))
             {
                 result = Some(e);
             }

@@ -219,9 +219,12 @@ flags_type! {
 
 /// A file descriptor that reads the pending signals of a set (`signalfd4`), so that a
 /// program can wait for signals together with other descriptors. Block the set first:
-/// an unblocked signal is delivered as usual instead. Closed when dropped.
+/// an unblocked signal is delivered as usual instead. It owns the descriptor (closed when
+/// dropped), lent through [`AsFd`](crate::io::AsFd).
 #[derive(Debug)]
-pub struct SignalFd(Fd);
+pub struct SignalFd(OwnedFd);
+
+crate::io::owns_fd!(SignalFd);
 
 impl SignalFd {
     /// A new descriptor for `set`.
@@ -237,7 +240,8 @@ impl SignalFd {
                 flags.0 as usize,
             )
         })?;
-        Ok(SignalFd(Fd(fd as i32)))
+        // SAFETY: a new descriptor from the kernel: nothing else owns it.
+        Ok(SignalFd(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
     }
 
     /// Takes one pending signal of the set (blocking until there is one, unless NONBLOCK:
@@ -250,24 +254,12 @@ impl SignalFd {
             core::slice::from_raw_parts_mut(&mut info as *mut SignalFdInfo as *mut u8, 128)
         };
         loop {
-            match crate::sys::read(self.0.0, buf) {
+            match crate::sys::read(self.0.as_raw_fd(), buf) {
                 Ok(128) => return Ok(info),
                 Ok(_) => return Err(Errno::EIO),
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(e),
             }
         }
-    }
-
-    /// The descriptor.
-    #[must_use]
-    pub fn as_raw_fd(&self) -> Fd {
-        self.0
-    }
-}
-
-impl Drop for SignalFd {
-    fn drop(&mut self) {
-        let _ = crate::sys::close(self.0.0);
     }
 }

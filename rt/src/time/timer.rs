@@ -6,7 +6,7 @@ use super::sleep::{Timeout, duration_of, kernel_duration, time64_or_32};
 use super::{ClockId, Timespec};
 use crate::arch::NR;
 use crate::errno::Errno;
-use crate::io::Fd;
+use crate::io::{AsRawFd, OwnedFd};
 use crate::sys::{self, Itimerspec32, Timespec32};
 use core::sync::atomic::AtomicBool;
 use core::time::Duration;
@@ -34,9 +34,13 @@ pub struct TimerState {
 }
 
 /// A kernel timer on a clock (MONOTONIC, BOOTTIME, REALTIME, and their ALARM forms with
-/// CAP_WAKE_ALARM), read through a file descriptor that is closed when it is dropped.
+/// CAP_WAKE_ALARM), read through a file descriptor that it owns (closed when it is dropped).
+/// Poll it with others through [`AsFd`](crate::io::AsFd); [`OwnedFd::from`] takes the
+/// descriptor over.
 #[derive(Debug)]
-pub struct TimerFd(Fd);
+pub struct TimerFd(OwnedFd);
+
+crate::io::owns_fd!(TimerFd);
 
 /// Set once the 64-bit-time timerfd calls were refused and the 32-bit ones served.
 static TIME64_REFUSED: AtomicBool = AtomicBool::new(false);
@@ -44,13 +48,7 @@ static TIME64_REFUSED: AtomicBool = AtomicBool::new(false);
 impl TimerFd {
     /// A new, disarmed timer on `clock`.
     pub fn new(clock: ClockId, flags: TimerFlags) -> Result<TimerFd, Errno> {
-        sys::timerfd_create(clock.raw(), flags.0).map(|fd| TimerFd(Fd(fd)))
-    }
-
-    /// The descriptor, to poll it with others. It stays the timer's: do not close it.
-    #[must_use]
-    pub fn fd(&self) -> Fd {
-        self.0
+        sys::timerfd_create(clock.raw(), flags.0).map(TimerFd)
     }
 
     /// Arms the timer: it expires at `first` (relative, or absolute on its clock), then
@@ -83,10 +81,10 @@ impl TimerFd {
         let mut cur = itimerspec(ZERO, ZERO);
         let has32 = NR.timerfd_gettime32.is_some();
         time64_or_32(&TIME64_REFUSED, has32, |old| match old {
-            false => sys::timerfd_gettime(self.0.0, &mut cur),
+            false => sys::timerfd_gettime(self.0.as_raw_fd(), &mut cur),
             true => {
                 let mut c32 = Itimerspec32::default();
-                sys::timerfd_gettime32(self.0.0, &mut c32)?;
+                sys::timerfd_gettime32(self.0.as_raw_fd(), &mut c32)?;
                 cur = itimerspec(widen(c32.value), widen(c32.interval));
                 Ok(())
             }
@@ -105,7 +103,7 @@ impl TimerFd {
     pub fn wait(&self) -> Result<u64, Errno> {
         loop {
             let mut count = [0u8; 8];
-            match sys::read(self.0.0, &mut count) {
+            match sys::read(self.0.as_raw_fd(), &mut count) {
                 Ok(8) => return Ok(u64::from_ne_bytes(count)),
                 Ok(_) => return Err(Errno::EIO),
                 Err(Errno::EINTR) => {}
@@ -142,21 +140,15 @@ impl TimerFd {
         time64_or_32(&TIME64_REFUSED, has32, |old| {
             if !old {
                 let mut prev = itimerspec(ZERO, ZERO);
-                return sys::timerfd_settime(self.0.0, flags, &new, &mut prev);
+                return sys::timerfd_settime(self.0.as_raw_fd(), flags, &new, &mut prev);
             }
             let new32 = Itimerspec32 {
                 value: narrow(value)?,
                 interval: narrow(interval)?,
             };
             let mut prev = Itimerspec32::default();
-            sys::timerfd_settime32(self.0.0, flags, &new32, &mut prev)
+            sys::timerfd_settime32(self.0.as_raw_fd(), flags, &new32, &mut prev)
         })
-    }
-}
-
-impl Drop for TimerFd {
-    fn drop(&mut self) {
-        let _ = sys::close(self.0.0);
     }
 }
 

@@ -5,12 +5,13 @@ use super::*;
 
 #[test]
 fn a_closed_descriptor_as_a_stream_is_refused() {
-    let r = Command::new(c"/bin/true")
-        .stdout(Stdio::Fd(Fd(1000)))
-        .spawn();
+    // SAFETY: not a descriptor anything uses: 1000 is not open (that is what is tested),
+    // and `spawn` only asks `fcntl(F_GETFD)` about it.
+    let closed = unsafe { crate::io::BorrowedFd::borrow_raw(1000) };
+    let r = Command::new(c"/bin/true").stdout(Stdio::Fd(closed)).spawn();
     assert_eq!(r.err(), Some(Errno::EBADF));
     let mut c = Command::new(c"/bin/true")
-        .stdout(Stdio::Fd(Fd(2)))
+        .stdout(Stdio::Fd(crate::io::STDERR))
         .spawn()
         .unwrap();
     assert!(c.wait().unwrap().success());
@@ -28,7 +29,7 @@ fn echo(args: &[&CStr]) -> Result<Vec<u8>, Errno> {
     }
     let mut child = c.stdout(Stdio::Pipe).spawn()?;
     let mut out = std::vec![0u8; 64 * 1024];
-    let n = child.stdout.take().unwrap().read_full(&mut out)?;
+    let n = crate::io::read_full(child.stdout.take().unwrap(), &mut out)?;
     assert!(child.wait()?.success());
     out.truncate(n);
     Ok(out)
@@ -99,7 +100,7 @@ fn child_status<'a>(c: &mut Command<'a>, field: &'a CStr) -> std::string::String
         .spawn()
         .unwrap();
     let mut out = [0u8; 256];
-    let n = child.stdout.take().unwrap().read_full(&mut out).unwrap();
+    let n = crate::io::read_full(child.stdout.take().unwrap(), &mut out).unwrap();
     assert!(child.wait().unwrap().success());
     std::string::String::from_utf8_lossy(&out[..n]).into_owned()
 }
@@ -135,7 +136,7 @@ fn a_script_without_a_shebang_runs_through_sh() {
         assert_eq!(c.spawn().err(), Some(Errno::ENOEXEC));
         let mut child = c.shell_fallback(true).spawn()?;
         let mut buf = [0u8; 512];
-        let n = child.stdout.take().unwrap().read_full(&mut buf)?;
+        let n = crate::io::read_full(child.stdout.take().unwrap(), &mut buf)?;
         assert!(child.wait()?.success());
         Ok::<_, Errno>(std::string::String::from_utf8_lossy(&buf[..n]).into_owned())
     };
