@@ -9,15 +9,15 @@
 //! are dropped, and so is the report when the program ends by `process::exit` instead of
 //! returning from `main`. Use [`write_all`] or [`write_fmt`] to see errors as they happen.
 //!
-//! Descriptors are std's shape ([`OwnedFd`], [`BorrowedFd`], [`AsFd`], ...: see [`fd`]); the
+//! Descriptors are std's shape ([`OwnedFd`], [`BorrowedFd`], [`AsFd`], ...: see [`fd`](crate::fd)); the
 //! functions here take any [`AsFd`] (`STDOUT`, `&owned`, `&timer`, a `BorrowedFd`).
 
 use crate::errno::Errno;
 use core::fmt;
 
-pub mod fd;
-pub(crate) use fd::owns_fd;
-pub use fd::{
+/// The descriptor types, here too, where the functions that take them are.
+#[doc(no_inline)]
+pub use crate::fd::{
     AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd, STDERR, STDIN, STDOUT,
 };
 
@@ -144,8 +144,8 @@ static STDOUT_ERROR: core::sync::atomic::AtomicU16 = core::sync::atomic::AtomicU
 fn stdout_failed(e: Errno) {
     use core::sync::atomic::Ordering::Relaxed;
     let _ = STDOUT_ERROR.compare_exchange(0, e.raw() as u16, Relaxed, Relaxed);
-    // Release there, Acquire in `exit_code_after_main`: the error above is seen with it.
-    crate::process::set_exit_report(report_stdout_error);
+    // Release there, Acquire in `sys::exit_report`: the error above is seen with it.
+    crate::sys::set_exit_report(report_stdout_error);
 }
 
 /// `n` in decimal, in `buf`.
@@ -166,7 +166,7 @@ fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
 /// 0 becomes 1.
 fn report_stdout_error(code: i32) -> i32 {
     let raw = STDOUT_ERROR.load(core::sync::atomic::Ordering::Relaxed);
-    // (Read after `exit_code_after_main`'s Acquire of the pointer `stdout_failed` stored
+    // (Read after `sys::exit_report`'s Acquire of the pointer `stdout_failed` stored
     // with Release after this error.)
     let Some(e) = Errno::new(raw as i32) else {
         return code;

@@ -12,7 +12,7 @@
 //! Unsafe code is confined to the modules that must read raw memory or enter the kernel:
 //! `stack` (the initial stack), `arch` (the per-architecture `asm!`), `sys` (the safe
 //! wrappers over it), [`auxv`] (pointers the kernel put in the vector) and [`vdso`] (the
-//! live vDSO mapping), [`signal`], [`process`] and `heap`; and [`io::fd`], which declares
+//! live vDSO mapping), [`signal`], [`process`] and `heap`; and [`fd`](mod@fd), which declares
 //! the `unsafe` functions of std's descriptor types (`BorrowedFd::borrow_raw`,
 //! `FromRawFd::from_raw_fd`) and closes and copies descriptors (system calls without
 //! pointers). Each has a `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
@@ -59,6 +59,7 @@ pub mod cpu;
 pub mod elf;
 pub mod env;
 pub mod errno;
+pub mod fd;
 #[cfg(feature = "alloc")]
 pub mod heap;
 pub mod io;

@@ -12,7 +12,7 @@
 
 use crate::arch::{NR, syscall1, syscall2, syscall3, syscall4, syscall6};
 use crate::errno::Errno;
-use crate::io::{FromRawFd, OwnedFd};
+use crate::fd::{FromRawFd, OwnedFd};
 use linux_raw_sys::general as nr;
 use linux_raw_sys::general::{__kernel_itimerspec, __kernel_timespec};
 
@@ -396,4 +396,29 @@ pub fn closed_std_fds() -> [bool; 3] {
         let r = unsafe { syscall2(nr::__NR_fcntl as usize, fd, nr::F_GETFD as usize) };
         Errno::from_ret(r) == Err(Errno::EBADF)
     })
+}
+
+/// What to run when `main` returns (a `fn(i32) -> i32`; null: nothing): set by the first
+/// failed print to standard output (`io`), run by `process::exit_code_after_main`, so that
+/// programs that never print carry none of it. Kept here, below both, so that neither calls
+/// up into the other.
+static EXIT_REPORT: core::sync::atomic::AtomicPtr<()> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Has [`exit_report`] answer `report`. (Release: what the report reads, stored before
+/// this, is seen by the thread that runs it.)
+pub fn set_exit_report(report: fn(i32) -> i32) {
+    EXIT_REPORT.store(report as *mut (), core::sync::atomic::Ordering::Release);
+}
+
+/// The report set by [`set_exit_report`], if any.
+pub fn exit_report() -> Option<fn(i32) -> i32> {
+    let f = EXIT_REPORT.load(core::sync::atomic::Ordering::Acquire);
+    if f.is_null() {
+        return None;
+    }
+    // SAFETY: only `set_exit_report` stores a non-null pointer, and it stores a
+    // `fn(i32) -> i32` cast to a data pointer, which transmutes back (same size, the
+    // pointer's provenance kept).
+    Some(unsafe { core::mem::transmute::<*mut (), fn(i32) -> i32>(f) })
 }

@@ -121,7 +121,7 @@ fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
     let mut chunk = [0u8; 64];
     let (mut at, mut agree, mut ended) = (0usize, true, false);
     'read: loop {
-        let n = match crate::sys::read(crate::io::AsRawFd::as_raw_fd(&fd), &mut chunk) {
+        let n = match crate::sys::read(crate::fd::AsRawFd::as_raw_fd(&fd), &mut chunk) {
             Ok(0) => break,
             Ok(n) => n,
             Err(crate::Errno::EINTR) => continue,

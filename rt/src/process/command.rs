@@ -8,7 +8,7 @@
 use super::exec::*;
 use super::spawn::*;
 use super::*;
-use crate::io::BorrowedFd;
+use crate::fd::BorrowedFd;
 
 /// What a child's standard input, output or error is.
 #[derive(Clone, Copy, Debug)]

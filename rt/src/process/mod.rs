@@ -32,7 +32,7 @@
 
 use crate::arch::{syscall1, syscall2, syscall3, syscall4};
 use crate::errno::Errno;
-use crate::io::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use crate::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use crate::signal::{SigSet, Signal};
 use core::ffi::{CStr, c_char, c_void};
 use core::mem::MaybeUninit;
@@ -66,31 +66,15 @@ pub fn abort() -> ! {
     crate::signal::abort()
 }
 
-/// What to run when `main` returns (a `fn(i32) -> i32`; null: nothing): set by the first
-/// failed print to standard output, so that programs that never print carry none of it.
-static EXIT_REPORT: core::sync::atomic::AtomicPtr<()> =
-    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
-
-/// Has [`exit_code_after_main`] run `report` with `main`'s code. (Release: what the report
-/// reads, stored before this, is seen by the thread that runs it.)
-pub(crate) fn set_exit_report(report: fn(i32) -> i32) {
-    EXIT_REPORT.store(report as *mut (), core::sync::atomic::Ordering::Release);
-}
-
 /// The code to exit with after `main` returned `code` (`tinyrt::main!` calls it): the same,
 /// unless something to report at exit was set (a failed print to standard output). Only a
 /// return from `main` gets here: `process::exit` reports nothing.
 #[doc(hidden)]
 pub fn exit_code_after_main(code: i32) -> i32 {
-    let f = EXIT_REPORT.load(core::sync::atomic::Ordering::Acquire);
-    if f.is_null() {
-        return code;
+    match crate::sys::exit_report() {
+        Some(report) => report(code),
+        None => code,
     }
-    // SAFETY: only `set_exit_report` stores a non-null pointer, and it stores a
-    // `fn(i32) -> i32` cast to a data pointer, which transmutes back (same size, the
-    // pointer's provenance kept).
-    let report = unsafe { core::mem::transmute::<*mut (), fn(i32) -> i32>(f) };
-    report(code)
 }
 
 /// This process's id.
@@ -250,7 +234,7 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
 /// descriptor a [`TimerFd`](crate::time::TimerFd), a [`SignalFd`](crate::signal::SignalFd)
 /// or another owner holds cannot be the target. To redirect a standard stream, see
 /// [`dup2_stdout`]. (With `new` borrowed mutably, `old` cannot be `new` itself in safe code;
-/// if it is, through [`BorrowedFd::borrow_raw`](crate::io::BorrowedFd::borrow_raw), nothing
+/// if it is, through [`BorrowedFd::borrow_raw`](crate::fd::BorrowedFd::borrow_raw), nothing
 /// changes, close-on-exec included, as for POSIX `dup2(x, x)`: `Ok` if it is open.)
 ///
 /// ```compile_fail,E0308

@@ -43,7 +43,7 @@
 
 use crate::arch::{NR, syscall2, syscall3, syscall4};
 use crate::errno::Errno;
-use crate::io::{AsRawFd, FromRawFd, OwnedFd};
+use crate::fd::{AsRawFd, FromRawFd, OwnedFd};
 use core::ffi::c_void;
 use core::sync::atomic::AtomicBool;
 use core::time::Duration;

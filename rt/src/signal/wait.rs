@@ -220,11 +220,11 @@ flags_type! {
 /// A file descriptor that reads the pending signals of a set (`signalfd4`), so that a
 /// program can wait for signals together with other descriptors. Block the set first:
 /// an unblocked signal is delivered as usual instead. It owns the descriptor (closed when
-/// dropped), lent through [`AsFd`](crate::io::AsFd).
+/// dropped), lent through [`AsFd`](crate::fd::AsFd).
 #[derive(Debug)]
 pub struct SignalFd(OwnedFd);
 
-crate::io::owns_fd!(SignalFd);
+crate::fd::owns_fd!(SignalFd);
 
 impl SignalFd {
     /// A new descriptor for `set`.

@@ -6,7 +6,7 @@ use super::sleep::{Timeout, duration_of, kernel_duration, time64_or_32};
 use super::{ClockId, Timespec};
 use crate::arch::NR;
 use crate::errno::Errno;
-use crate::io::{AsRawFd, OwnedFd};
+use crate::fd::{AsRawFd, OwnedFd};
 use crate::sys::{self, Itimerspec32, Timespec32};
 use core::sync::atomic::AtomicBool;
 use core::time::Duration;
@@ -35,12 +35,12 @@ pub struct TimerState {
 
 /// A kernel timer on a clock (MONOTONIC, BOOTTIME, REALTIME, and their ALARM forms with
 /// CAP_WAKE_ALARM), read through a file descriptor that it owns (closed when it is dropped).
-/// Poll it with others through [`AsFd`](crate::io::AsFd); [`OwnedFd::from`] takes the
+/// Poll it with others through [`AsFd`](crate::fd::AsFd); [`OwnedFd::from`] takes the
 /// descriptor over.
 #[derive(Debug)]
 pub struct TimerFd(OwnedFd);
 
-crate::io::owns_fd!(TimerFd);
+crate::fd::owns_fd!(TimerFd);
 
 /// Set once the 64-bit-time timerfd calls were refused and the 32-bit ones served.
 static TIME64_REFUSED: AtomicBool = AtomicBool::new(false);

@@ -7,7 +7,7 @@ use super::*;
 fn a_closed_descriptor_as_a_stream_is_refused() {
     // SAFETY: not a descriptor anything uses: 1000 is not open (that is what is tested),
     // and `spawn` only asks `fcntl(F_GETFD)` about it.
-    let closed = unsafe { crate::io::BorrowedFd::borrow_raw(1000) };
+    let closed = unsafe { crate::fd::BorrowedFd::borrow_raw(1000) };
     let r = Command::new(c"/bin/true").stdout(Stdio::Fd(closed)).spawn();
     assert_eq!(r.err(), Some(Errno::EBADF));
     let mut c = Command::new(c"/bin/true")

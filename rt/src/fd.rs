@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use std::os::fd::{FromRawFd as _, IntoRawFd as _};
-//! use tinyrt_rt::io::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+//! use tinyrt_rt::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 //!
 //! let (r, w) = tinyrt_rt::process::pipe().unwrap();
 //! let n = w.as_raw_fd();
@@ -37,7 +37,7 @@
 //! A borrowed descriptor cannot outlive its owner:
 //!
 //! ```compile_fail,E0505
-//! use tinyrt_rt::io::AsFd;
+//! use tinyrt_rt::fd::AsFd;
 //! use tinyrt_rt::time::{ClockId, TimerFd, TimerFlags};
 //!
 //! let timer = TimerFd::new(ClockId::MONOTONIC, TimerFlags::CLOEXEC).unwrap();
@@ -250,30 +250,30 @@ impl IntoRawFd for OwnedFd {
 /// [`AsRawFd`], [`IntoRawFd`] and `From<$t> for OwnedFd`, as std gives its `File`.
 macro_rules! owns_fd {
     ($t:ty) => {
-        impl $crate::io::AsFd for $t {
+        impl $crate::fd::AsFd for $t {
             #[inline]
-            fn as_fd(&self) -> $crate::io::BorrowedFd<'_> {
-                $crate::io::AsFd::as_fd(&self.0)
+            fn as_fd(&self) -> $crate::fd::BorrowedFd<'_> {
+                $crate::fd::AsFd::as_fd(&self.0)
             }
         }
 
-        impl $crate::io::AsRawFd for $t {
+        impl $crate::fd::AsRawFd for $t {
             #[inline]
-            fn as_raw_fd(&self) -> $crate::io::RawFd {
-                $crate::io::AsRawFd::as_raw_fd(&self.0)
+            fn as_raw_fd(&self) -> $crate::fd::RawFd {
+                $crate::fd::AsRawFd::as_raw_fd(&self.0)
             }
         }
 
-        impl $crate::io::IntoRawFd for $t {
+        impl $crate::fd::IntoRawFd for $t {
             #[inline]
-            fn into_raw_fd(self) -> $crate::io::RawFd {
-                $crate::io::IntoRawFd::into_raw_fd(self.0)
+            fn into_raw_fd(self) -> $crate::fd::RawFd {
+                $crate::fd::IntoRawFd::into_raw_fd(self.0)
             }
         }
 
-        impl From<$t> for $crate::io::OwnedFd {
+        impl From<$t> for $crate::fd::OwnedFd {
             #[inline]
-            fn from(owner: $t) -> $crate::io::OwnedFd {
+            fn from(owner: $t) -> $crate::fd::OwnedFd {
                 owner.0
             }
         }
