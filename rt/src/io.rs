@@ -11,6 +11,18 @@
 //!
 //! Descriptors are std's shape ([`OwnedFd`], [`BorrowedFd`], [`AsFd`], ...: see [`fd`](crate::fd)); the
 //! functions here take any [`AsFd`] (`STDOUT`, `&owned`, `&timer`, a `BorrowedFd`).
+//!
+//! ```
+//! use tinyrt_rt::{io, process};
+//!
+//! let (r, w) = process::pipe().unwrap();
+//! io::write_all(&w, b"first ").unwrap();
+//! io::write_fmt(&w, format_args!("{} {:03}", "then", 7)).unwrap();
+//! drop(w); // the end of file for the reader
+//! let mut buf = [0u8; 32];
+//! let n = io::read_full(&r, &mut buf).unwrap();
+//! assert_eq!(&buf[..n], b"first then 007");
+//! ```
 
 use crate::errno::Errno;
 use core::fmt;

@@ -22,6 +22,33 @@
 //! inherited environment is empty there, `PATH` is the default one, and
 //! [`Command::from_args`] answers `None`. Set what the child needs with [`Command::env`].
 //!
+//! ```
+//! use tinyrt_rt::io;
+//! use tinyrt_rt::process::{Command, Stdio};
+//!
+//! // As std's: arguments, a changed environment, a pipe for its output.
+//! let mut child = Command::new(c"/bin/sh")
+//!     .args([c"-c", c"echo $GREETING; exit 3"])
+//!     .env(b"GREETING", b"hello")
+//!     .stdout(Stdio::Pipe)
+//!     .spawn()
+//!     .unwrap();
+//! let mut out = [0u8; 64];
+//! let n = io::read_full(child.stdout.as_ref().unwrap(), &mut out).unwrap();
+//! assert_eq!(&out[..n], b"hello\n");
+//! let status = child.wait().unwrap();
+//! assert_eq!(status.code(), Some(3));
+//! // std's Command sees the same.
+//! let std_says = std::process::Command::new("/bin/sh")
+//!     .args(["-c", "echo $GREETING; exit 3"])
+//!     .env("GREETING", "hello")
+//!     .output()
+//!     .unwrap();
+//! assert_eq!((std_says.stdout.as_slice(), std_says.status.code()), (&out[..n], status.code()));
+//! // A program that is not there: the error, and no child left behind.
+//! assert!(Command::new(c"/nonexistent").spawn().is_err());
+//! ```
+//!
 //! # Safety
 //!
 //! The child runs on a buffer in `spawn`'s frame, which outlives it (we are suspended until
