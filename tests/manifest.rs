@@ -81,3 +81,41 @@ fn the_lists_of_architectures_agree() {
         }
     }
 }
+
+/// Every public module of tinyrt-rt shows itself in use: its documentation has an example
+/// (`scripts/test` runs them: `cargo test -p tinyrt-rt --doc`), runnable in library mode or
+/// `no_run` where it needs tinyrt's crt0.
+#[test]
+fn every_public_module_has_a_doc_example() {
+    let src = root().join("rt/src");
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let mut without = Vec::new();
+    let mut seen = 0;
+    for line in lib.lines() {
+        let Some(name) = line
+            .trim()
+            .strip_prefix("pub mod ")
+            .and_then(|l| l.strip_suffix(';'))
+        else {
+            continue;
+        };
+        seen += 1;
+        let file = [
+            src.join(format!("{name}.rs")),
+            src.join(name).join("mod.rs"),
+        ]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no file for module {name}"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let has_example = text.lines().any(|l| l.trim_start().starts_with("//! ```"));
+        if !has_example {
+            without.push(name.to_string());
+        }
+    }
+    assert!(seen >= 12, "read {seen} public modules from rt/src/lib.rs");
+    assert!(
+        without.is_empty(),
+        "public modules without a doc example: {without:?}"
+    );
+}
