@@ -4,7 +4,9 @@
 //! with `relr` for x86_64 and i686 and with `--cfg tinyrt_mark_relocation_stores` (which
 //! records each such store's address in a section that is not loaded), is single-stepped
 //! (ptrace) from exec to `main`: each step that changes a relocated word (readelf's list)
-//! must be one of the recorded stores, and every relocated word has changed by `main`.
+//! must be one of the recorded stores, and every relocated word has changed by `main`; the
+//! start-up then enters `after_relocation`, the function of its own (never inlined) that
+//! runs `init` and `main`.
 #![cfg(target_arch = "x86_64")]
 
 mod common;
@@ -60,15 +62,29 @@ fn marked_stores(exe: &Path, width: usize) -> HashSet<u64> {
         .collect()
 }
 
-/// Single-steps `exe` from exec to its `main` (`__tinyrt_main`); returns, for each relocated
-/// word that changed, the link-time address of the instruction that changed it.
-fn writers(exe: &Path, words: &[u64], width: usize) -> HashMap<u64, u64> {
+/// What a run showed before `main`.
+struct Run {
+    /// For each relocated word that changed, the link-time address of the instruction that
+    /// changed it.
+    writers: HashMap<u64, u64>,
+    /// The step of the last change to a relocated word.
+    last_write: usize,
+    /// The first step at `after_relocation` (start/src/lib.rs), if it ran.
+    after_relocation: Option<usize>,
+}
+
+/// Single-steps `exe` from exec to its `main` (`__tinyrt_main`).
+fn single_step(exe: &Path, words: &[u64], width: usize) -> Run {
     let syms = tool("nm", &[exe.to_str().unwrap()]);
-    let main = syms
-        .lines()
-        .find(|l| l.ends_with(" __tinyrt_main"))
-        .map(|l| hex(l.split_whitespace().next().unwrap()))
-        .unwrap_or_else(|| panic!("no __tinyrt_main in\n{syms}"));
+    let symbol = |part: &str| {
+        syms.lines()
+            .find(|l| l.contains(part))
+            .map(|l| hex(l.split_whitespace().next().unwrap()))
+    };
+    let main = symbol(" __tinyrt_main").unwrap_or_else(|| panic!("no __tinyrt_main in\n{syms}"));
+    // The function that runs init and main once the words are relocated: never inlined.
+    let after = symbol("tinyrt_start16after_relocation")
+        .unwrap_or_else(|| panic!("{exe:?}: no after_relocation function"));
     let (pid, _stdout) = common::ptrace::start_traced(exe, &[], None);
     // The image's lowest mapping is its first PT_LOAD, at link address 0 (link-pie.x).
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
@@ -86,13 +102,20 @@ fn writers(exe: &Path, words: &[u64], width: usize) -> HashMap<u64, u64> {
         u64::from_le_bytes(b)
     };
     let mut before: Vec<u64> = words.iter().map(|&w| read(w)).collect();
-    let mut by = HashMap::new();
+    let mut run = Run {
+        writers: HashMap::new(),
+        last_write: 0,
+        after_relocation: None,
+    };
     let mut status = 0;
     for step in 0.. {
         assert!(step < STEP_LIMIT, "{exe:?} ran away before main");
         let pc = common::ptrace::regs(pid).rip;
         if pc == base + main {
             break;
+        }
+        if pc == base + after && run.after_relocation.is_none() {
+            run.after_relocation = Some(step);
         }
         // SAFETY: resume our stopped tracee for one instruction, and wait for it.
         unsafe {
@@ -106,15 +129,16 @@ fn writers(exe: &Path, words: &[u64], width: usize) -> HashMap<u64, u64> {
         for (i, &w) in words.iter().enumerate() {
             let now = read(w);
             if now != before[i] {
-                let again = by.insert(w, pc - base);
+                let again = run.writers.insert(w, pc - base);
                 assert!(again.is_none(), "{exe:?}: word {w:#x} written twice");
                 before[i] = now;
+                run.last_write = step;
             }
         }
     }
     // SAFETY: our tracee; it dies with us anyway.
     unsafe { libc::kill(pid, libc::SIGKILL) };
-    by
+    run
 }
 
 #[test]
@@ -151,9 +175,10 @@ fn every_relocated_word_is_written_by_the_asm_store() {
             assert!(words.len() >= 80, "{what}: {} relocations", words.len());
             let marks = marked_stores(&exe, width);
             assert!(!marks.is_empty(), "{what}: no marked stores");
-            let by = writers(&exe, &words, width);
+            let run = single_step(&exe, &words, width);
             for w in &words {
-                let pc = by
+                let pc = run
+                    .writers
                     .get(w)
                     .unwrap_or_else(|| panic!("{what}: word {w:#x} not relocated before main"));
                 assert!(
@@ -162,6 +187,15 @@ fn every_relocated_word_is_written_by_the_asm_store() {
                      relocation_store (at {marks:x?})"
                 );
             }
+            // The rest of the start-up runs in its own function, entered after the last
+            // relocation (no load of a relocated static can have been hoisted above it).
+            assert!(
+                run.after_relocation
+                    .is_some_and(|step| step > run.last_write),
+                "{what}: after_relocation at step {:?}, last relocation at step {}",
+                run.after_relocation,
+                run.last_write
+            );
         }
     }
 }
