@@ -36,8 +36,8 @@ pub unsafe fn copy_forward(d: *mut u8, s: *const u8, n: usize) {
 }
 
 // Downward copies (memmove to a higher, overlapping address) take the word loop:
-// `std; rep movsb` would do it in one instruction, but CPUs run the fast-string microcode
-// only upward, so downward it moves about a byte per cycle.
+// `std; rep movsb` would do it in one instruction, but with the direction flag set it goes
+// without the fast-string microcode (documented for upward moves), a byte per iteration.
 #[path = "generic_mem.rs"]
 #[allow(dead_code)] // its upward copy and fill are the string instructions here
 mod generic_mem;
