@@ -51,10 +51,40 @@ unsafe extern "Rust" {
 /// # Safety
 /// `sp` is the stack pointer the kernel gave `_start`, and nothing has run before.
 unsafe extern "C" fn entry(sp: *const usize) -> ! {
-    // Static-PIE: relocate before anything reads a static that holds an address.
+    // Static-PIE: relocate before anything reads a static that holds an address, then run
+    // the rest in a function of its own (see pie.rs, "Outside Rust's memory model").
     // SAFETY: the first thing that runs, with the kernel's stack (the caller's contract).
     #[cfg(feature = "pie")]
-    let relocated = unsafe { pie::relocate(sp) };
+    unsafe {
+        let relocated = pie::relocate(sp);
+        after_relocation(sp, relocated)
+    }
+    // SAFETY: the caller's contract.
+    #[cfg(not(feature = "pie"))]
+    unsafe {
+        run(sp)
+    }
+}
+
+/// Static-PIE: what runs once the words are relocated, never inlined into `entry`, so that
+/// no load of a relocated static can be hoisted above the relocation.
+///
+/// # Safety
+/// As `entry`, after `pie::relocate`.
+#[cfg(feature = "pie")]
+#[inline(never)]
+unsafe fn after_relocation(sp: *const usize, relocated: pie::Outcome) -> ! {
+    // SAFETY: the caller's contract.
+    unsafe { run(sp, relocated) }
+}
+
+/// Reads the initial stack, runs the program's `main` and exits (in a static-PIE program,
+/// after making its relro pages read-only).
+///
+/// # Safety
+/// As `entry`; in a static-PIE program, relocated.
+#[inline(always)]
+unsafe fn run(sp: *const usize, #[cfg(feature = "pie")] relocated: pie::Outcome) -> ! {
     // SAFETY: the caller's contract is exactly `init`'s.
     let (args, vars) = unsafe { tinyrt_rt::__private_start::init(sp) };
     // rustix (feature `rustix`) reads the auxiliary vector past the environment's NULL.

@@ -23,8 +23,30 @@
 //!    TLS relocation) is reported after the stack is recorded, with exit status 127,
 //!    before `main`.
 //!
+//! The words are read and written by `arch::relocation_load` and `arch::relocation_store`
+//! (an `asm!` load and store each, per architecture), never by Rust: see below.
+//!
 //! After `init`, [`finish`] makes the PT_GNU_RELRO pages (.data.rel.ro, .dynamic, .got)
 //! read-only with one mprotect, as a dynamic loader would.
+//!
+//! # Outside Rust's memory model
+//!
+//! The relocated words belong to statics Rust believes immutable (`.data.rel.ro`, the GOT)
+//! or already initialised: no Rust store may change them, and LLVM treats the immutable ones
+//! as constant memory, which nothing ever writes. So the relocator never reads or writes
+//! them as Rust: each access is an `asm!` block that may touch any memory, as a loader
+//! running before the program would (the idea is origin's `relocation_load` and
+//! `relocation_store`; tests/relocation_stores.rs single-steps a PIE build to `main` and finds every write
+//! into a relocated word at one of those stores). After the loops:
+//! - a `compiler_fence(SeqCst)`: nothing of Rust's own moves above it (the asm blocks, not
+//!   `nomem`, are already barriers for the memory Rust tracks);
+//! - `entry` runs the rest of the program (`init`, `main`) in a function of its own that is
+//!   never inlined into it: a load of constant memory may be hoisted across any store, asm
+//!   or fence, but not out of the function that holds it, which is called after the loops;
+//! - no hardware fence: one thread relocates and then reads, and a CPU sees its own stores
+//!   in program order; no other thread or signal handler exists yet;
+//! - no instruction barrier (cache flush, `isb`, `fence.i`, `isync`): only data is written.
+//!   The link's `-z text` (build.rs) refuses relocations in code, and `.text` is never written.
 //!
 //! Learned from: the ELF gABI and the psABIs (relocation types), the RELR proposal on the
 //! generic-abi list (the bitmap encoding), and the shape of musl's `rcrt1`/`dlstart` and
@@ -36,7 +58,8 @@
 //! section, which the linker wrote and the kernel mapped: it writes only to addresses that
 //! the program's relocations name, which lie in its writable segments.
 
-use crate::arch::R_RELATIVE;
+use crate::arch::{R_RELATIVE, relocation_load, relocation_store};
+use core::sync::atomic::{Ordering, compiler_fence};
 use linux_raw_sys::auxvec::{AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHNUM};
 use linux_raw_sys::elf::{
     DT_NULL, DT_REL, DT_RELA, DT_RELASZ, DT_RELSZ, Elf_Dyn, Elf_Phdr, Elf_Rel, Elf_Rela,
@@ -89,6 +112,9 @@ pub unsafe fn relocate(sp: *const usize) -> Outcome {
         apply(base, t.rel, t.rel_size, false, &mut out.refused);
         apply_relr(base, t.relr, t.relr_size);
     }
+    // Nothing of Rust's own may move above the relocation (see "Outside Rust's memory
+    // model" above); the asm stores are already barriers for memory Rust may see written.
+    compiler_fence(Ordering::SeqCst);
     out
 }
 
@@ -213,26 +239,26 @@ unsafe fn apply_relr(base: usize, table: usize, size: usize) {
     let w = size_of::<usize>();
     let mut e = table as *const usize;
     let end = table.wrapping_add(size) as *const usize;
-    let mut place = core::ptr::null_mut::<usize>();
+    let mut place = 0usize;
     while e < end {
         // SAFETY: `e` is an entry of the table; `place` and `at` are words it names (caller).
         unsafe {
             let word = *e;
             if word & 1 == 0 {
-                place = base.wrapping_add(word) as *mut usize;
-                *place = (*place).wrapping_add(base);
-                place = place.wrapping_add(1);
+                place = base.wrapping_add(word);
+                relocation_store(place, relocation_load(place).wrapping_add(base));
+                place = place.wrapping_add(w);
             } else {
                 let mut bits = word >> 1;
                 let mut at = place;
                 while bits != 0 {
                     if bits & 1 != 0 {
-                        *at = (*at).wrapping_add(base);
+                        relocation_store(at, relocation_load(at).wrapping_add(base));
                     }
                     bits >>= 1;
-                    at = at.wrapping_add(1);
+                    at = at.wrapping_add(w);
                 }
-                place = place.wrapping_add(8 * w - 1);
+                place = place.wrapping_add((8 * w - 1) * w);
             }
         }
         e = e.wrapping_add(1);
@@ -262,13 +288,13 @@ unsafe fn apply(base: usize, table: usize, size: usize, addend: bool, refused: &
             let r = &*(e as *const Elf_Rel);
             match r.type_() {
                 R_RELATIVE => {
-                    let at = base.wrapping_add(r.r_offset) as *mut usize;
+                    let at = base.wrapping_add(r.r_offset);
                     let add = if addend {
                         (*(e as *const Elf_Rela)).r_addend
                     } else {
-                        *at
+                        relocation_load(at)
                     };
-                    *at = base.wrapping_add(add);
+                    relocation_store(at, base.wrapping_add(add));
                 }
                 0 => {}
                 t if *refused == 0 => *refused = t.wrapping_add(1),

@@ -35,22 +35,13 @@ pub unsafe fn copy_forward(d: *mut u8, s: *const u8, n: usize) {
     }
 }
 
-/// Copies `n` bytes downward (from the last byte), for overlapping moves to higher addresses.
-///
-/// # Safety
-/// `d` and `s` valid for `n` bytes.
-#[inline(always)]
-pub unsafe fn copy_backward(d: *mut u8, s: *const u8, n: usize) {
-    // SAFETY: the caller's contract. `std` makes movsb walk downward from the last byte;
-    // `cld` restores the direction flag the ABI requires clear.
-    unsafe {
-        core::arch::asm!("std", "rep movsb", "cld",
-                         inout("rcx") n => _,
-                         inout("rdi") d.wrapping_add(n).wrapping_sub(1) => _,
-                         inout("rsi") s.wrapping_add(n).wrapping_sub(1) => _,
-                         options(nostack));
-    }
-}
+// Downward copies (memmove to a higher, overlapping address) take the word loop:
+// `std; rep movsb` would do it in one instruction, but with the direction flag set it goes
+// without the fast-string microcode (documented for upward moves), a byte per iteration.
+#[path = "generic_mem.rs"]
+#[allow(dead_code)] // its upward copy and fill are the string instructions here
+mod generic_mem;
+pub use generic_mem::copy_backward;
 
 /// Sets `n` bytes to `c` with `rep stosb`.
 ///
@@ -62,6 +53,52 @@ pub unsafe fn fill(d: *mut u8, c: u8, n: usize) {
     unsafe {
         core::arch::asm!("rep stosb", inout("rcx") n => _, inout("rdi") d => _, in("al") c,
                          options(nostack, preserves_flags));
+    }
+}
+
+/// Reads the word at `at` for the static-PIE relocator, outside Rust's memory model: the
+/// word belongs to a static Rust believes immutable, so the access is an `asm!` block that
+/// may touch any memory (no `nomem`/`readonly`), as origin's `relocation_load` does; the
+/// idea is origin's, the code ours.
+///
+/// # Safety
+/// `at` is the aligned address of a word of the program's image, mapped readable.
+#[cfg(feature = "pie")]
+#[inline(always)]
+pub unsafe fn relocation_load(at: usize) -> usize {
+    let v;
+    // SAFETY: the caller's contract.
+    unsafe {
+        core::arch::asm!("mov {v}, qword ptr [{p}]", p = in(reg) at, v = lateout(reg) v,
+                         options(nostack, preserves_flags));
+    }
+    v
+}
+
+/// Writes the relocated word `v` at `at`: the one instruction that changes a relocated
+/// static (origin's `relocation_store`, the same way).
+///
+/// # Safety
+/// `at` is the aligned address of a word of the program's image, mapped writable, that no
+/// Rust code has read yet.
+#[cfg(feature = "pie")]
+#[inline(always)]
+pub unsafe fn relocation_store(at: usize, v: usize) {
+    // SAFETY: the caller's contract.
+    #[cfg(not(tinyrt_mark_relocation_stores))]
+    unsafe {
+        core::arch::asm!("mov qword ptr [{p}], {v}", p = in(reg) at,
+                         v = in(reg) v, options(nostack, preserves_flags));
+    }
+    // Test builds only (tests/relocation_stores.rs): the store's address, recorded in a section that is
+    // not loaded, so that a tracer can tell these stores from any other.
+    // SAFETY: the caller's contract; the section is not part of the loaded image.
+    #[cfg(tinyrt_mark_relocation_stores)]
+    unsafe {
+        core::arch::asm!("2:", "mov qword ptr [{p}], {v}",
+                         ".pushsection .tinyrt_relocation_stores, \"\", @progbits",
+                         ".quad 2b", ".popsection",
+                         p = in(reg) at, v = in(reg) v, options(nostack, preserves_flags));
     }
 }
 
