@@ -1,5 +1,5 @@
-//! `time::init()` resolves every function up front (its own test binary: nothing may have
-//! resolved before).
+//! `tinyrt_rt::init()`, the runtime's start-up work done up front, resolves every function
+//! (its own test binary: nothing may have resolved before).
 
 use tinyrt_rt::time::{self, Function};
 
@@ -8,7 +8,7 @@ fn init_resolves_every_function_without_a_call() {
     for f in Function::ALL {
         assert_eq!(time::peek(f), None, "{f:?} resolved before init");
     }
-    time::init();
+    tinyrt_rt::init();
     for f in Function::ALL {
         let b = time::peek(f).unwrap_or_else(|| panic!("{f:?} not resolved by init"));
         assert_eq!(b, time::backend(f));

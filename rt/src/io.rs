@@ -135,7 +135,7 @@ fn stdout_failed(e: Errno) {
     use core::sync::atomic::Ordering::Relaxed;
     let _ = STDOUT_ERROR.compare_exchange(0, e.raw() as u16, Relaxed, Relaxed);
     // Release there, Acquire in `exit_code_after_main`: the error above is seen with it.
-    crate::process::set_exit_report(report_stdout_error);
+    crate::sys::set_exit_report(report_stdout_error);
 }
 
 /// `n` in decimal, in `buf`.

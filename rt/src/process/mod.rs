@@ -49,37 +49,20 @@ pub fn exit(code: i32) -> ! {
     crate::arch::exit_group(code)
 }
 
-/// What to run when `main` returns (a `fn(i32) -> i32`; null: nothing): set by the first
-/// failed print to standard output, so that programs that never print carry none of it.
-static EXIT_REPORT: core::sync::atomic::AtomicPtr<()> =
-    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
-
-/// Has [`exit_code_after_main`] run `report` with `main`'s code. (Release: what the report
-/// reads, stored before this, is seen by the thread that runs it.)
-pub(crate) fn set_exit_report(report: fn(i32) -> i32) {
-    EXIT_REPORT.store(report as *mut (), core::sync::atomic::Ordering::Release);
-}
-
 /// The code to exit with after `main` returned `code` (`tinyrt::main!` calls it): the same,
 /// unless something to report at exit was set (a failed print to standard output). Only a
 /// return from `main` gets here: `process::exit` reports nothing.
 #[doc(hidden)]
 pub fn exit_code_after_main(code: i32) -> i32 {
-    let f = EXIT_REPORT.load(core::sync::atomic::Ordering::Acquire);
-    if f.is_null() {
-        return code;
+    match crate::sys::exit_report() {
+        Some(report) => report(code),
+        None => code,
     }
-    // SAFETY: only `set_exit_report` stores a non-null pointer, and it stores a
-    // `fn(i32) -> i32` cast to a data pointer, which transmutes back (same size, the
-    // pointer's provenance kept).
-    let report = unsafe { core::mem::transmute::<*mut (), fn(i32) -> i32>(f) };
-    report(code)
 }
 
 /// This process's id.
 pub fn id() -> u32 {
-    // SAFETY: getpid takes no arguments and cannot fail.
-    (unsafe { crate::arch::syscall0(g::__NR_getpid as usize) }) as u32
+    crate::sys::getpid()
 }
 
 /// The parent's process id.

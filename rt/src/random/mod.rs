@@ -14,6 +14,8 @@
 use crate::errno::Errno;
 use crate::vdso::{self, Backend, Function};
 
+mod pool;
+
 flags_type! {
     /// `getrandom` flags.
     pub struct Flags;
@@ -39,7 +41,7 @@ impl Flags {
 /// request). Errors as the system call: EAGAIN (NONBLOCK before initialisation), EINTR,
 /// EINVAL (unknown flags, or RANDOM with INSECURE).
 pub fn getrandom(buf: &mut [u8], flags: Flags) -> Result<usize, Errno> {
-    Errno::from_ret(vdso::random::getrandom(buf, flags.0) as usize)
+    Errno::from_ret(pool::getrandom(buf, flags.0) as usize)
 }
 
 /// Fills all of `buf`, calling again after a short answer or EINTR.
@@ -58,6 +60,7 @@ pub fn fill(buf: &mut [u8]) -> Result<(), Errno> {
 /// What serves `getrandom` in this process: the vDSO function (with its state pool set
 /// up), or the system call. Asking sets the vDSO path up if this is the first use.
 pub fn backend() -> Backend {
+    pool::set_up_now();
     vdso::backend(Function::Getrandom)
 }
 
@@ -74,7 +77,7 @@ pub mod syscall {
 
     /// `getrandom(2)` itself.
     pub fn getrandom(buf: &mut [u8], flags: Flags) -> Result<usize, Errno> {
-        Errno::from_ret(vdso::call_sys_getrandom(buf, flags.0) as usize)
+        Errno::from_ret(crate::sys::getrandom(buf, flags.0) as usize)
     }
 }
 
@@ -83,8 +86,8 @@ pub mod syscall {
 /// caller while another held it (never, or the pool is broken).
 #[cfg(feature = "random-pool-stats")]
 pub fn pool_stats() -> PoolStats {
-    vdso::random::pool_stats()
+    pool::pool_stats()
 }
 
 #[cfg(feature = "random-pool-stats")]
-pub use crate::vdso::random::PoolStats;
+pub use pool::PoolStats;
