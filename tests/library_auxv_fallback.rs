@@ -119,3 +119,95 @@ fn library_mode_under_valgrind_uses_the_syscalls() {
     );
     assert!(text.contains("VALGRIND-CHILD-CHECKED"), "{text}");
 }
+
+const PRCTL_ALONE_CHILD: &str = "TINYRT_AUXV_PRCTL_ALONE_CHILD";
+
+/// From now on this thread's `openat` calls fail with EACCES (seccomp; the filter binds the
+/// calling thread only): /proc/self/auxv cannot be read, prctl(PR_GET_AUXV) still can.
+#[cfg(target_arch = "x86_64")]
+fn refuse_openat_in_this_thread() {
+    let refuse = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
+    let prog = common::seccomp_program(common::AUDIT_ARCH_X86_64, &[(libc::SYS_openat, refuse)]);
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: two prctl calls on a live program; the filter binds this thread only.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &fprog as *const _
+            ),
+            0
+        );
+    }
+}
+
+/// The child half of the test below.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn child_half_with_prctl_alone() {
+    if std::env::var_os(PRCTL_ALONE_CHILD).is_none() {
+        return; // Only meaningful in the filtered child started below.
+    }
+    refuse_openat_in_this_thread();
+    // SAFETY: getauxval has no preconditions.
+    let glibc = |key| unsafe { libc::getauxval(key) } as usize;
+    // The vector is prctl's: its numbers are used ...
+    assert_eq!(auxv::source(), Source::Prctl);
+    assert_eq!(auxv::page_size(), Some(glibc(libc::AT_PAGESZ)));
+    let prctl_ehdr = auxv::get(auxv::Key::from_raw(libc::AT_SYSINFO_EHDR as usize));
+    assert_eq!(prctl_ehdr, Some(glibc(libc::AT_SYSINFO_EHDR)));
+    // ... but not its vDSO address, which no file vouches for: the system calls serve.
+    assert_eq!(auxv::sysinfo_ehdr(), None);
+    assert_eq!(time::backend(Function::ClockGettime), Backend::Syscall);
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is ours.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    assert_eq!(r, 0);
+    let before = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+    let ours = time::clock_gettime(ClockId::MONOTONIC).unwrap().as_nanos();
+    assert!(before <= ours, "{before} <= {ours}");
+    println!("PRCTL-ALONE-CHECKED");
+}
+
+/// Library mode where only prctl(PR_GET_AUXV) can be read (/proc/self/auxv refused by a
+/// seccomp filter on `openat`): its copy serves the numbers, never `AT_SYSINFO_EHDR`, which
+/// under an emulator can name the host's vDSO (valgrind's prctl does; valgrind emulates the
+/// file without an `openat`, so it cannot be refused this way there). Natively prctl's
+/// address is the right one: the test tells the rule, not a crash.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn without_the_proc_file_the_vdso_address_is_not_taken_from_prctl() {
+    if std::env::var_os(PRCTL_ALONE_CHILD).is_some()
+        || std::env::var_os(VALGRIND_CHILD).is_some()
+        || std::env::var_os(CHILD).is_some()
+    {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let args = [
+        "--exact",
+        "child_half_with_prctl_alone",
+        "--nocapture",
+        "--test-threads=1",
+    ];
+    let out = std::process::Command::new(&exe)
+        .args(args)
+        .env(PRCTL_ALONE_CHILD, "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("PRCTL-ALONE-CHECKED"), "{text}");
+}

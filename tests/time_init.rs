@@ -1,5 +1,5 @@
-//! `time::init()` resolves every function up front (its own test binary: nothing may have
-//! resolved before).
+//! `tinyrt_rt::init()`, the runtime's start-up work done up front, resolves every function
+//! (its own test binary: nothing may have resolved before).
 
 use tinyrt_rt::time::{self, Function};
 
@@ -12,7 +12,7 @@ fn init_resolves_every_function_without_a_call() {
             "{f:?} resolved before init"
         );
     }
-    time::init();
+    tinyrt_rt::init();
     for f in Function::ALL {
         let b = tinyrt_rt::__private_tests::peek(f)
             .unwrap_or_else(|| panic!("{f:?} not resolved by init"));

@@ -88,7 +88,7 @@ fn clocks(c: &mut Criterion) {
             Some(R::ProcessCPUTime),
         ),
     ];
-    t::init();
+    tinyrt_rt::init();
     for (name, ours, theirs, rustix_id) in cases {
         let mut g = c.benchmark_group(format!("clock_gettime_{name}"));
         g.bench_function("tinyrt", |b| iter(b, || t::clock_gettime(black_box(ours))));

@@ -38,11 +38,16 @@
 //!
 //! # Safety
 //!
-//! `AT_EXECFN`, `AT_PLATFORM`, `AT_BASE_PLATFORM` and `AT_RANDOM` hold addresses. They are
-//! only dereferenced when the vector is the one on this process's initial stack, where the
-//! kernel put the strings and bytes they point at, alive until the process exits. (In
-//! library mode the same pointers are usually valid too, but under an emulator
-//! `/proc/self/auxv` or prctl may describe the host process: those getters answer `None`.)
+//! `AT_EXECFN`, `AT_PLATFORM`, `AT_BASE_PLATFORM`, `AT_RANDOM` and `AT_SYSINFO_EHDR` hold
+//! addresses that tinyrt dereferences (the last one: the vDSO code builds slices over the
+//! image there). The first four are only dereferenced when the vector is the one on this
+//! process's initial stack, where the kernel put the strings and bytes they point at, alive
+//! until the process exits; in library mode their getters answer `None`.
+//! `AT_SYSINFO_EHDR` ([`sysinfo_ehdr`]) comes from the initial stack, or in library mode
+//! from `/proc/self/auxv` only: a copy read through `prctl(PR_GET_AUXV)` is trusted for it
+//! only where the file holds the same pairs. An emulator may pass that prctl through to the
+//! kernel, which then describes the emulator's own process (valgrind's host, whose vDSO its
+//! guest must not touch), while it emulates the file for its guest.
 #![allow(unsafe_code)]
 
 use core::ffi::{CStr, c_char};
@@ -238,6 +243,16 @@ fn stack_get(key: Key) -> Option<usize> {
     crate::stack::auxv_entry(key.0).map(|e| e[1])
 }
 
+/// `get` for a key whose value is a mapping's address: from the initial stack, or in
+/// library mode from a copy that `/proc/self/auxv` vouches for (never from prctl alone).
+fn mapping_get(key: Key) -> Option<usize> {
+    if crate::stack::started_by_tinyrt() {
+        return stack_get(key);
+    }
+    let value = get(key);
+    value.filter(|_| library::file_vouches())
+}
+
 fn string(key: Key) -> Option<&'static CStr> {
     let p = stack_get(key)?;
     // SAFETY: the vector is the initial stack's (see the module's Safety section): the
@@ -321,10 +336,12 @@ pub fn min_sigstack_size() -> Option<usize> {
     get(Key::MINSIGSTKSZ)
 }
 
-/// `AT_SYSINFO_EHDR`: the address of the vDSO's ELF header, if the kernel mapped one.
+/// `AT_SYSINFO_EHDR`: the address of the vDSO's ELF header, if the kernel mapped one. From
+/// the initial stack, or in library mode from `/proc/self/auxv`: where only prctl could be
+/// read, `None` (see the module's Safety section), and the system calls serve.
 #[must_use]
 pub fn sysinfo_ehdr() -> Option<usize> {
-    get(Key::SYSINFO_EHDR).filter(|&a| a != 0)
+    mapping_get(Key::SYSINFO_EHDR).filter(|&a| a != 0)
 }
 
 /// `AT_PHDR`, `AT_PHENT`, `AT_PHNUM`: where the program's own program headers are mapped,

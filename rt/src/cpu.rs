@@ -212,7 +212,7 @@ fn getcpu_failed(failed: i32) -> Result<(u32, u32), Errno> {
 /// `getcpu` by system call, bypassing the rseq area and the vDSO.
 pub fn syscall_getcpu() -> Result<(u32, u32), Errno> {
     let (mut cpu, mut node) = (0u32, 0u32);
-    match vdso::call_sys_getcpu(&mut cpu, &mut node) {
+    match sys::getcpu(&mut cpu, &mut node) {
         0 => Ok((cpu, node)),
         r => Err(errno_of(r as isize)),
     }

@@ -11,11 +11,16 @@
 //!
 //! Unsafe code is confined to the modules that must read raw memory or enter the kernel:
 //! `stack` (the initial stack), `arch` (the per-architecture `asm!`), `sys` (the safe
-//! wrappers over it), [`auxv`] (pointers the kernel put in the vector) and [`vdso`] (the
-//! live vDSO mapping), [`signal`], [`process`] and `heap`; and [`fd`](mod@fd), which declares
-//! the `unsafe` functions of std's descriptor types (`BorrowedFd::borrow_raw`,
-//! `FromRawFd::from_raw_fd`) and closes and copies descriptors (system calls without
-//! pointers). Each has a `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
+//! wrappers over it), [`auxv`] (pointers the kernel put in the vector), [`vdso`] (the
+//! live vDSO mapping), [`random`]'s state pool (the vDSO getrandom's opaque states),
+//! [`signal`], [`process`] and `heap`; and [`fd`](mod@fd), which declares the `unsafe`
+//! functions of std's descriptor types (`BorrowedFd::borrow_raw`, `FromRawFd::from_raw_fd`)
+//! and closes and copies descriptors (system calls without pointers). Each has a `# Safety`
+//! section. The ELF parser ([`elf`]) is safe code over a byte slice.
+//!
+//! Nothing runs at start-up that a program does not ask for: the vDSO functions resolve on
+//! their first call, getrandom's state pool is mapped by the first vDSO getrandom, and rseq
+//! is registered by the first `cpu::getcpu`. [`init`] does all of that at once.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -70,6 +75,21 @@ pub mod time;
 pub mod vdso;
 
 pub use errno::Errno;
+
+/// The runtime's start-up work, done now rather than on first use: resolves every vDSO
+/// function (`time::Function::ALL`), sets getrandom's state pool up (one `mmap`) where the
+/// vDSO has getrandom, and decides where `cpu::getcpu` reads from (in a tinyrt program, one
+/// `rseq` call). Each first use is async-signal-safe, but needs a few KiB of stack (it
+/// validates the vDSO image, and in library mode reads the auxiliary vector): call this
+/// before relying on a small alternate signal stack, or before installing a seccomp filter
+/// that forbids `prctl`, `openat`, `mmap` or `rseq`. Later calls do nothing.
+pub fn init() {
+    for f in vdso::Function::ALL {
+        vdso::backend(f);
+    }
+    random::backend();
+    cpu::backend();
+}
 
 /// What crt0 (`tinyrt-start`) needs from the initial stack; not an API.
 #[doc(hidden)]

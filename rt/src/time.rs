@@ -209,8 +209,8 @@ fn read_slow(f: Function, clock: ClockId, failed: i32) -> Result<__kernel_timesp
     }
     let mut ts = ZERO_TS;
     let r = match f {
-        Function::ClockGetres => vdso::call_sys_clock_getres(clock.0, &mut ts),
-        _ => vdso::call_sys_clock_gettime(clock.0, &mut ts),
+        Function::ClockGetres => crate::sys::clock_getres(clock.0, &mut ts),
+        _ => crate::sys::clock_gettime(clock.0, &mut ts),
     };
     if r == 0 { Ok(ts) } else { Err(r) }
 }
@@ -315,10 +315,14 @@ fn served_by(f: Function) -> Function {
 }
 
 /// What serves `f`: see [`Backend`]. Resolves the function if it was not yet (for
-/// getrandom, also setting its state pool up). On 32-bit architectures `gettimeofday` and
-/// `time` are read from `clock_gettime`, and report what serves that.
+/// getrandom, also setting its state pool up: [`crate::random::backend`]). On 32-bit
+/// architectures `gettimeofday` and `time` are read from `clock_gettime`, and report what
+/// serves that.
 pub fn backend(f: Function) -> Backend {
-    vdso::backend(served_by(f))
+    match f {
+        Function::Getrandom => crate::random::backend(),
+        f => vdso::backend(served_by(f)),
+    }
 }
 
 /// What serves `f`, or `None` while it is still unresolved (nothing is resolved by asking).
@@ -335,20 +339,6 @@ mod timer;
 pub use instant::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
 pub use sleep::{Interval, MissedTicks, SleepError, Timeout, clock_nanosleep, sleep, sleep_until};
 pub use timer::{TimerFd, TimerFlags, TimerState};
-
-/// Resolves every function now rather than on its first call, sets getrandom's state
-/// pool up (one `mmap`) where the vDSO has getrandom, and decides where `cpu::getcpu`
-/// reads from (in a tinyrt program, one `rseq` call). The first call is async-signal-safe,
-/// but it needs a few KiB of stack (it validates the vDSO image, and in library mode reads
-/// the auxiliary vector): call this before relying on a small alternate signal stack, or
-/// before installing a seccomp filter that forbids `prctl`, `openat` or `mmap`. Later
-/// calls do nothing.
-pub fn init() {
-    for f in Function::ALL {
-        backend(f);
-    }
-    crate::cpu::backend();
-}
 
 /// The raw system calls, bypassing the vDSO: for comparison, benchmarks and tests.
 pub mod syscall {
@@ -367,12 +357,12 @@ pub mod syscall {
 
     /// `clock_gettime` by system call.
     pub fn clock_gettime(clock: ClockId) -> Result<Timespec, Errno> {
-        by_syscall(clock, vdso::call_sys_clock_gettime)
+        by_syscall(clock, crate::sys::clock_gettime)
     }
 
     /// `clock_getres` by system call.
     pub fn clock_getres(clock: ClockId) -> Result<Timespec, Errno> {
-        by_syscall(clock, vdso::call_sys_clock_getres)
+        by_syscall(clock, crate::sys::clock_getres)
     }
     /// `gettimeofday` by system call (by `clock_gettime` on 32-bit architectures).
     pub fn gettimeofday() -> Result<Timeval, Errno> {
@@ -383,7 +373,7 @@ pub mod syscall {
             tv_sec: 0,
             tv_usec: 0,
         };
-        match vdso::call_sys_gettimeofday(&mut tv) as isize {
+        match crate::sys::gettimeofday(&mut tv) as isize {
             0 => Ok(timeval(&tv)),
             r => Err(errno_of(r)),
         }
@@ -395,7 +385,7 @@ pub mod syscall {
         if LONG_IS_32 {
             return clock_gettime(ClockId::REALTIME_COARSE).map(|ts| ts.sec());
         }
-        match vdso::call_sys_time() {
+        match crate::sys::time() {
             t if t >= 0 => Ok(t as i64),
             r => Err(errno_of(r)),
         }

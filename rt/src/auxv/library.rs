@@ -13,7 +13,8 @@ use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 const LIB_WORDS: usize = 128;
 static LIB: [AtomicUsize; LIB_WORDS] = [const { AtomicUsize::new(0) }; LIB_WORDS];
 static LIB_PAIRS: AtomicUsize = AtomicUsize::new(0);
-/// 0: not read yet; 1, 2, 3: read, from prctl, /proc/self/auxv, or nowhere.
+/// 0: not read yet; 1, 2, 3: read, from prctl, /proc/self/auxv, or nowhere; 4: from prctl,
+/// and /proc/self/auxv holds the same pairs.
 static LIB_STATE: AtomicU8 = AtomicU8::new(0);
 
 /// The vector in use: the stack's pairs, or the first `n` pairs of the library-mode copy.
@@ -50,7 +51,7 @@ impl View {
 pub(super) fn view() -> (Source, View) {
     let source = match LIB_STATE.load(Ordering::Acquire) {
         0 => read_library_copy(),
-        1 => Source::Prctl,
+        1 | 4 => Source::Prctl,
         2 => Source::ProcSelfAuxv,
         _ => Source::Unavailable,
     };
@@ -71,10 +72,14 @@ pub(super) fn view() -> (Source, View) {
 #[inline(never)] // Once per process; and a symbol tests/size.rs looks for.
 fn read_library_copy() -> Source {
     let mut words = [0usize; LIB_WORDS];
+    let mut vouched = false;
     let source = if crate::sys::prctl_get_auxv(&mut words).is_ok() {
         match proc_agrees(&words) {
             Some(false) => read_proc(&mut words),
-            _ => Source::Prctl,
+            agree => {
+                vouched = agree.is_some();
+                Source::Prctl
+            }
         }
     } else {
         read_proc(&mut words)
@@ -91,9 +96,21 @@ fn read_library_copy() -> Source {
         slot.store(w, Ordering::Relaxed);
     }
     LIB_PAIRS.store(pairs, Ordering::Relaxed);
-    let state = if source == Source::Prctl { 1 } else { 2 };
+    let state = match source {
+        Source::Prctl if vouched => 4,
+        Source::Prctl => 1,
+        _ => 2,
+    };
     LIB_STATE.store(state, Ordering::Release);
     source
+}
+
+/// Whether the copy in use is what /proc/self/auxv holds (read from it, or from prctl and
+/// compared with it), after reading it if nobody has: the copy an address-valued key
+/// (`AT_SYSINFO_EHDR`) may be taken from.
+pub(super) fn file_vouches() -> bool {
+    let _ = view();
+    matches!(LIB_STATE.load(Ordering::Acquire), 2 | 4)
 }
 
 /// The bytes of `words`, to read a file into.

@@ -107,8 +107,7 @@ pub fn exit_code_after_main(code: i32) -> i32 {
 /// This process's id.
 #[must_use]
 pub fn id() -> u32 {
-    // SAFETY: getpid takes no arguments and cannot fail.
-    (unsafe { crate::arch::syscall0(g::__NR_getpid as usize) }) as u32
+    crate::sys::getpid()
 }
 
 /// The parent's process id.

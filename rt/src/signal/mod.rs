@@ -45,7 +45,6 @@ use crate::arch::{NR, syscall2, syscall3, syscall4};
 use crate::errno::Errno;
 use crate::fd::{AsRawFd, FromRawFd, OwnedFd};
 use core::ffi::c_void;
-use core::sync::atomic::AtomicBool;
 use core::time::Duration;
 use linux_raw_sys::general as g;
 use linux_raw_sys::general::{__kernel_timespec, kernel_sigset_t};
@@ -356,9 +355,7 @@ pub fn kill(pid: i32, sig: Signal) -> Result<(), Errno> {
 /// Sends `sig` to the calling thread; a handler for it runs before this returns (unless
 /// it is blocked).
 pub fn raise(sig: Signal) -> Result<(), Errno> {
-    let pid = crate::process::id() as usize;
-    // SAFETY: no pointers.
-    let tid = unsafe { crate::arch::syscall0(g::__NR_gettid as usize) };
+    let (pid, tid) = (crate::sys::getpid() as usize, crate::sys::gettid() as usize);
     // SAFETY: no pointers.
     Errno::from_ret(unsafe { syscall3(g::__NR_tgkill as usize, pid, tid, sig.0 as usize) })
         .map(|_| ())

@@ -106,12 +106,11 @@ pub const SI_TKILL: i32 = -6;
 /// one may be delivered (to a handler, or its default action) instead. EINTR when a
 /// signal outside the set ran a handler.
 pub fn timed_wait(set: SigSet, timeout: Option<Duration>) -> Result<Option<SigInfo>, Errno> {
-    static REFUSED: AtomicBool = AtomicBool::new(false);
     let mask = set.kernel();
     let mut info = SigInfo::ZERO;
     let mut signo = 0;
     let ts = timeout.map(crate::time::sleep::kernel_duration);
-    let r = crate::time::sleep::time64_or_32(&REFUSED, NR.rt_sigtimedwait32.is_some(), |old| {
+    let r = crate::sys::time64_or_32(NR.rt_sigtimedwait32.is_some(), |old| {
         let (nr, t32);
         let tp = match (old, ts.as_ref()) {
             (_, None) => {

@@ -7,7 +7,7 @@
 //! neither stretch nor shorten it; a stopped and continued process wakes at the deadline it
 //! had. On 32-bit architectures the 64-bit-time call (`clock_nanosleep_time64`, Linux 5.1+)
 //! serves first; where it is refused (ENOSYS on older kernels, EPERM from sandboxes) the
-//! 32-bit call takes over, relative durations past its 32-bit seconds are slept in pieces,
+//! 32-bit call takes over (the one policy of `sys::time64`), relative durations past its 32-bit seconds are slept in pieces,
 //! and an absolute deadline it cannot express is reached by relative pieces instead: nothing
 //! wraps.
 
@@ -15,7 +15,6 @@ use super::{ClockId, Instant, Timespec, clock_gettime};
 use crate::errno::Errno;
 use crate::sys::{self, Timespec32};
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use linux_raw_sys::general::{__kernel_timespec, TIMER_ABSTIME};
 
@@ -290,30 +289,6 @@ fn forever() -> Result<(), Errno> {
     }
 }
 
-/// Calls `call(false)`, the 64-bit-time system call; on a 32-bit architecture (`has32`: it
-/// has a 32-bit-time twin) where that call is refused (ENOSYS before Linux 5.1, EPERM from
-/// sandboxes such as Docker's default profile), `call(true)`, the twin, which from then on
-/// serves directly (`refused` remembers). Without a twin the first answer stands. A twin
-/// that could not even be asked (EOVERFLOW: a time its 32-bit fields cannot hold) proves
-/// nothing, so it is not remembered.
-pub(crate) fn time64_or_32(
-    refused: &AtomicBool,
-    has32: bool,
-    mut call: impl FnMut(bool) -> Result<(), Errno>,
-) -> Result<(), Errno> {
-    if !(has32 && refused.load(Ordering::Relaxed)) {
-        match call(false) {
-            Err(Errno::ENOSYS | Errno::EPERM) if has32 => {}
-            r => return r,
-        }
-    }
-    let r = call(true);
-    if r != Err(Errno::EOVERFLOW) {
-        refused.store(true, Ordering::Relaxed);
-    }
-    r
-}
-
 /// One `clock_nanosleep`, with 64-bit time or its 32-bit fallback. `rem` is written before
 /// an EINTR returns (the kernel's answer, or ours in the fallback); it is never read unset.
 fn nanosleep(
@@ -322,9 +297,8 @@ fn nanosleep(
     req: &__kernel_timespec,
     rem: &mut __kernel_timespec,
 ) -> Result<(), Errno> {
-    static REFUSED: AtomicBool = AtomicBool::new(false);
     let has32 = crate::arch::NR.clock_nanosleep32.is_some();
-    time64_or_32(&REFUSED, has32, |old| match old {
+    sys::time64_or_32(has32, |old| match old {
         false => sys::clock_nanosleep(clock, flags, req, rem),
         true => nanosleep32(clock, flags, req, rem),
     })
@@ -443,55 +417,5 @@ mod tests {
         assert_eq!((k.tv_sec, k.tv_nsec), (i64::MAX, 999_999_999));
         let d = duration_of(&kernel_duration(Duration::new(3, 7)));
         assert_eq!(d, Duration::new(3, 7));
-    }
-
-    #[test]
-    fn the_64_bit_call_serves_unless_refused_and_then_its_twin_does() {
-        extern crate std;
-        use std::vec::Vec;
-        let refused = AtomicBool::new(false);
-        let mut calls = Vec::new();
-        // Served by the 64-bit call: the twin is never asked.
-        let r = time64_or_32(&refused, true, |old| {
-            calls.push(old);
-            Err(Errno::EINTR)
-        });
-        assert_eq!(r, Err(Errno::EINTR));
-        assert_eq!(
-            (&calls[..], refused.load(Ordering::Relaxed)),
-            (&[false][..], false)
-        );
-        // A twin that cannot hold the time proves nothing: not remembered.
-        calls.clear();
-        let r = time64_or_32(&refused, true, |old| {
-            calls.push(old);
-            Err(if old { Errno::EOVERFLOW } else { Errno::EPERM })
-        });
-        assert_eq!((r, &calls[..]), (Err(Errno::EOVERFLOW), &[false, true][..]));
-        assert!(!refused.load(Ordering::Relaxed));
-        // Refused (EPERM), the twin serves and keeps serving.
-        calls.clear();
-        let r = time64_or_32(&refused, true, |old| {
-            calls.push(old);
-            if old { Ok(()) } else { Err(Errno::EPERM) }
-        });
-        assert_eq!((r, &calls[..]), (Ok(()), &[false, true][..]));
-        calls.clear();
-        let _ = time64_or_32(&refused, true, |old| {
-            calls.push(old);
-            Ok(())
-        });
-        assert_eq!(&calls[..], &[true][..]);
-        // No twin (64-bit architectures): the first answer stands, whatever it is, and the
-        // twin's path is never taken, not even after an earlier EOVERFLOW.
-        let fresh = AtomicBool::new(false);
-        for e in [Errno::EPERM, Errno::ENOSYS, Errno::EOVERFLOW, Errno::EPERM] {
-            calls.clear();
-            let r = time64_or_32(&fresh, false, |old| {
-                calls.push(old);
-                Err(e)
-            });
-            assert_eq!((r, &calls[..]), (Err(e), &[false][..]));
-        }
     }
 }

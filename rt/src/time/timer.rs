@@ -2,13 +2,12 @@
 //! program can wait for it together with other descriptors (poll, epoll) and learn how many
 //! expirations it missed.
 
-use super::sleep::{Timeout, duration_of, kernel_duration, time64_or_32};
+use super::sleep::{Timeout, duration_of, kernel_duration};
 use super::{ClockId, Timespec};
 use crate::arch::NR;
 use crate::errno::Errno;
 use crate::fd::{AsRawFd, OwnedFd};
-use crate::sys::{self, Itimerspec32, Timespec32};
-use core::sync::atomic::AtomicBool;
+use crate::sys::{self, Itimerspec32, Timespec32, time64_or_32};
 use core::time::Duration;
 use linux_raw_sys::general as g;
 use linux_raw_sys::general::{__kernel_itimerspec, __kernel_timespec};
@@ -41,9 +40,6 @@ pub struct TimerState {
 pub struct TimerFd(OwnedFd);
 
 crate::fd::owns_fd!(TimerFd);
-
-/// Set once the 64-bit-time timerfd calls were refused and the 32-bit ones served.
-static TIME64_REFUSED: AtomicBool = AtomicBool::new(false);
 
 impl TimerFd {
     /// A new, disarmed timer on `clock`.
@@ -80,7 +76,7 @@ impl TimerFd {
     pub fn get(&self) -> Result<TimerState, Errno> {
         let mut cur = itimerspec(ZERO, ZERO);
         let has32 = NR.timerfd_gettime32.is_some();
-        time64_or_32(&TIME64_REFUSED, has32, |old| match old {
+        time64_or_32(has32, |old| match old {
             false => sys::timerfd_gettime(self.0.as_raw_fd(), &mut cur),
             true => {
                 let mut c32 = Itimerspec32::default();
@@ -137,7 +133,7 @@ impl TimerFd {
     ) -> Result<(), Errno> {
         let new = itimerspec(value, interval);
         let has32 = NR.timerfd_settime32.is_some();
-        time64_or_32(&TIME64_REFUSED, has32, |old| {
+        time64_or_32(has32, |old| {
             if !old {
                 let mut prev = itimerspec(ZERO, ZERO);
                 return sys::timerfd_settime(self.0.as_raw_fd(), flags, &new, &mut prev);

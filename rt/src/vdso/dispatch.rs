@@ -12,7 +12,8 @@
 //!
 //! 1. a variant of [`Function`] (and its place in `Function::ALL`);
 //! 2. its symbol, as a field of `arch::VdsoNames` filled by each architecture;
-//! 3. its raw system call in `fallback`, with the vDSO function's C signature;
+//! 3. its raw system call in `sys` (a safe form, and a `*_raw` form with the vDSO
+//!    function's C signature), and its slot adapter in `fallback`;
 //! 4. here: its C signature type, a slot static, a resolver, a row of `SPECS`, and a call
 //!    through the slot for the safe API above (`time`, `cpu`, ...).
 //!
@@ -21,14 +22,15 @@
 //! A slot holds our resolver, our system-call function, or a vDSO function found by
 //! symbol and version in the validated live image; each has exactly the C signature named
 //! by its type, and is called only through that type. The pointers passed are to memory the
-//! caller borrows mutably.
+//! caller borrows mutably; the one exception is [`getrandom`], `unsafe` because its opaque
+//! state is the caller's to vouch for (`crate::random`'s pool). `use_syscall` only ever
+//! stores a function's own system call into its slot.
 #![allow(unsafe_code)]
 
 use super::fallback::{
     sys_clock_getres, sys_clock_gettime, sys_getcpu, sys_getrandom, sys_gettimeofday, sys_time,
-    time_via_clock,
 };
-use super::{image, random};
+use super::image;
 use crate::arch::{NR, VDSO};
 use crate::elf::{gnu_hash, native};
 use core::ffi::c_void;
@@ -49,7 +51,7 @@ pub enum Function {
     Time,
     /// `getcpu`.
     Getcpu,
-    /// `getrandom` (the vDSO's needs opaque states: see [`crate::random`]).
+    /// `getrandom` (the vDSO's needs opaque states: `crate::random` keeps them).
     Getrandom,
 }
 
@@ -111,14 +113,12 @@ pub enum Backend {
     Syscall,
 }
 
-pub(super) type ClockFn = unsafe extern "C" fn(i32, *mut __kernel_timespec) -> i32;
-pub(super) type GettimeofdayFn =
-    unsafe extern "C" fn(*mut __kernel_old_timeval, *mut c_void) -> i32;
-pub(super) type TimeFn = unsafe extern "C" fn(*mut isize) -> isize;
-pub(super) type GetcpuFn = unsafe extern "C" fn(*mut u32, *mut u32, *mut c_void) -> i32;
+type ClockFn = unsafe extern "C" fn(i32, *mut __kernel_timespec) -> i32;
+type GettimeofdayFn = unsafe extern "C" fn(*mut __kernel_old_timeval, *mut c_void) -> i32;
+type TimeFn = unsafe extern "C" fn(*mut isize) -> isize;
+type GetcpuFn = unsafe extern "C" fn(*mut u32, *mut u32, *mut c_void) -> i32;
 /// `getrandom(buf, len, flags, opaque_state, opaque_len)`.
-pub(super) type GetrandomFn =
-    unsafe extern "C" fn(*mut c_void, usize, u32, *mut c_void, usize) -> isize;
+type GetrandomFn = unsafe extern "C" fn(*mut c_void, usize, u32, *mut c_void, usize) -> isize;
 
 // The slots. Separate statics, not an array: a program keeps only those it uses.
 static CLOCK_GETTIME: AtomicPtr<()> = AtomicPtr::new(resolve_clock_gettime as *mut ());
@@ -126,7 +126,7 @@ static CLOCK_GETRES: AtomicPtr<()> = AtomicPtr::new(resolve_clock_getres as *mut
 static GETTIMEOFDAY: AtomicPtr<()> = AtomicPtr::new(resolve_gettimeofday as *mut ());
 static TIME: AtomicPtr<()> = AtomicPtr::new(resolve_time as *mut ());
 static GETCPU: AtomicPtr<()> = AtomicPtr::new(resolve_getcpu as *mut ());
-pub(super) static GETRANDOM: AtomicPtr<()> = AtomicPtr::new(resolve_getrandom as *mut ());
+static GETRANDOM: AtomicPtr<()> = AtomicPtr::new(resolve_getrandom as *mut ());
 
 /// Everything that differs between the functions, for one of them.
 #[derive(Clone, Copy)]
@@ -305,14 +305,18 @@ fn is(f: Function, k: Kind) -> bool {
     resolved_as(f, k)
 }
 
-/// What serves `f` (resolving it if this is the first use; for getrandom, also setting its
-/// state pool up, without which the system call serves).
+/// What serves `f` (resolving it if this is the first use).
 pub(crate) fn backend(f: Function) -> Backend {
     ensure(f);
-    if f == Function::Getrandom && resolved_as(f, Kind::Vdso) {
-        random::available();
-    }
     describe(f)
+}
+
+/// Sends `f` to its raw system call from now on: for a vDSO function the layer above cannot
+/// use (getrandom where its state pool cannot be set up, `crate::random`).
+#[cold]
+pub(crate) fn use_syscall(f: Function) {
+    field!(f, slot).store(field!(f, syscall), Ordering::Relaxed);
+    KIND[f as usize].store(Kind::Syscall as u8, Ordering::Release);
 }
 
 /// What serves `f`, or `None` while it is still unresolved (nothing is resolved by asking).
@@ -326,10 +330,6 @@ pub(crate) fn peek(f: Function) -> Option<Backend> {
 /// What serves `f`, resolved.
 fn describe(f: Function) -> Backend {
     if resolved_as(f, Kind::Vdso) {
-        // The vDSO's getrandom without states (the set-up failed): the system call serves.
-        if f == Function::Getrandom && random::unusable() {
-            return Backend::Syscall;
-        }
         return Backend::Vdso {
             symbol: f.symbol().unwrap_or(""),
             version: VDSO.version,
@@ -351,12 +351,11 @@ pub(crate) fn is_syscall(f: Function) -> bool {
 
 /// Whether the vDSO serves `f` (resolving it if needed).
 #[inline(always)]
-pub(super) fn is_vdso(f: Function) -> bool {
+pub(crate) fn is_vdso(f: Function) -> bool {
     is(f, Kind::Vdso)
 }
 
-// The calls through the slots. SAFETY (all five; getrandom's is in `random`): see the
-// module's Safety section.
+// The calls through the slots. SAFETY (all of them): see the module's Safety section.
 
 /// A slot's `int` answer with the architecture's error convention undone: a positive errno
 /// (`VdsoNames::positive_errors`, powerpc64's vDSO) becomes the negated one every other
@@ -424,6 +423,56 @@ pub(crate) fn time() -> isize {
     // SAFETY: see above; `time` accepts NULL.
     unsafe {
         core::mem::transmute::<*mut (), TimeFn>(TIME.load(Ordering::Relaxed))(core::ptr::null_mut())
+    }
+}
+
+/// `time` where the vDSO has no `time` of its own (`Kind::ViaClock`): the seconds of
+/// CLOCK_REALTIME_COARSE through the `clock_gettime` slot (`time` has one-tick precision
+/// anyway), else of CLOCK_REALTIME by system call.
+///
+/// # Safety
+/// `t` is NULL or valid for writing (the contract of `time`).
+unsafe extern "C" fn time_via_clock(t: *mut isize) -> isize {
+    use linux_raw_sys::general::{CLOCK_REALTIME, CLOCK_REALTIME_COARSE};
+    let sec = match clock_gettime(CLOCK_REALTIME_COARSE as i32) {
+        Ok(ts) => ts.tv_sec,
+        Err(_) => {
+            let mut ts = __kernel_timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            match crate::sys::clock_gettime(CLOCK_REALTIME as i32, &mut ts) {
+                0 => ts.tv_sec,
+                r => return r as isize,
+            }
+        }
+    };
+    // SAFETY: `t` is NULL or valid (caller).
+    unsafe { crate::sys::put_time(t, sec) }
+}
+
+/// `getrandom(buf, len, flags, state, state_len)` through the slot: bytes written, or a
+/// negated errno.
+///
+/// # Safety
+/// The slot holds the vDSO's getrandom (`is_vdso(Function::Getrandom)`); `buf` is valid for
+/// writing `len` bytes; `state` is an opaque state of `state_len` bytes that no other call
+/// uses meanwhile, in memory mapped as the vDSO's parameters ask (or, for the parameter
+/// query, a `vgetrandom_opaque_params` with `state_len` all ones): see `crate::random`.
+#[inline]
+pub(crate) unsafe fn getrandom(
+    buf: *mut c_void,
+    len: usize,
+    flags: u32,
+    state: *mut c_void,
+    state_len: usize,
+) -> isize {
+    // SAFETY: the slot's function has this signature (module Safety); the arguments are as
+    // the caller guarantees.
+    unsafe {
+        core::mem::transmute::<*mut (), GetrandomFn>(GETRANDOM.load(Ordering::Relaxed))(
+            buf, len, flags, state, state_len,
+        )
     }
 }
 

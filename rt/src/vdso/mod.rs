@@ -5,30 +5,47 @@
 //! - [`image`](live): finding the live image through `AT_SYSINFO_EHDR`, bounding it (one
 //!   path for both readers), and refusing an image for another class or machine (an
 //!   emulator handing over a host image means "no usable vDSO", never a wrong call);
+//! - `fallback`: the raw system calls (`sys`'s) with the vDSO functions' C signatures, to
+//!   sit in the slots, and the one rule for retrying a failed vDSO call by system call;
 //! - `dispatch`: one cached function pointer per function ([`Function`], [`Backend`]),
-//!   resolved on first use through the small lookup `elf::native`;
-//! - `fallback`: the raw system calls that take a slot when the vDSO cannot serve, and the
-//!   one rule for retrying a failed vDSO call by system call;
-//! - `random`: the opaque-state pool of the vDSO's `getrandom`.
+//!   resolved on first use through the small lookup `elf::native`.
+//!
+//! Inside, `fallback` imports only `sys` and `errno`; `dispatch` imports `image` and
+//! `fallback`; nothing here imports from a layer above (the getrandom state pool is
+//! `crate::random`'s: it calls the dispatch, never the other way round).
+//!
+//! ```
+//! use tinyrt_rt::time::{self, Backend, Function};
+//! use tinyrt_rt::vdso;
+//!
+//! // What serves each function here; a vDSO function lies in the live image, where the
+//! // full parser finds the same symbol at the same address.
+//! for f in Function::ALL {
+//!     if let Backend::Vdso { symbol, address, .. } = time::backend(f) {
+//!         let image = vdso::live().expect("a vDSO function without a vDSO");
+//!         let found = image.symbols().flatten().find(|s| s.name == symbol.as_bytes());
+//!         let sym = found.expect("the dispatch's symbol is in the image");
+//!         assert_eq!(image.address(&sym), Ok(address), "{}", f.name());
+//!         assert_eq!(vdso::find(symbol), Some(address));
+//!     }
+//! }
+//! ```
 //!
 //! # Safety
 //!
 //! Each submodule says what it trusts: `image` the kernel's mapping at `AT_SYSINFO_EHDR`,
 //! `dispatch` the C signatures of what its slots hold, `fallback` the pointers it passes
-//! to the kernel, `random` the states it maps and hands out.
+//! to the kernel.
 
 mod dispatch;
 mod fallback;
 mod image;
-pub(crate) mod random;
 
 pub use dispatch::{Backend, Function, find};
 pub use image::{Error, live};
 
 pub(crate) use dispatch::{
-    backend, clock_getres, clock_gettime, getcpu, gettimeofday, is_syscall, peek, time,
+    backend, clock_getres, clock_gettime, getcpu, getrandom, gettimeofday, is_syscall, is_vdso,
+    peek, time, use_syscall,
 };
-pub(crate) use fallback::{
-    call_sys_clock_getres, call_sys_clock_gettime, call_sys_getcpu, call_sys_getrandom,
-    call_sys_gettimeofday, call_sys_time, errno_of, retries,
-};
+pub(crate) use fallback::{errno_of, retries};

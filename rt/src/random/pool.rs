@@ -32,17 +32,20 @@
 //! state leaves that state taken in the child, and a fork while another thread sets the
 //! pool up leaves the child on the system call; a failed `mmap` is not retried.
 //!
+//! Where the pool cannot be set up, it tells the dispatch (`vdso::use_syscall`), whose
+//! getrandom slot then holds the system call: what serves getrandom is then reported as
+//! such everywhere, and nothing below ever asks this module.
+//!
 //! # Safety
 //!
-//! The pool's page comes from `mmap` and is never unmapped: a state address stays valid for
-//! the life of the process. A state is passed to the vDSO only by the caller that claimed
-//! its bit, so no two calls share one. The vDSO function is the one the dispatch found by
-//! symbol and version in the validated live image, called with its C signature.
+//! The one thing trusted here is the state contract of `vdso::getrandom` (the call through
+//! the dispatch's slot): the pool's page comes from `mmap` with the vDSO's own parameters
+//! and is never unmapped, so a state address stays valid for the life of the process; a
+//! state is passed to the vDSO only by the caller that claimed its bit, so no two calls
+//! share one; the slot is called only after the dispatch said it holds the vDSO's function.
 #![allow(unsafe_code)]
 
-use super::Function;
-use super::dispatch::{GETRANDOM, GetrandomFn, is_vdso};
-use super::fallback::call_sys_getrandom;
+use crate::vdso::{self, Function, is_vdso};
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use linux_raw_sys::general::{GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM};
@@ -77,17 +80,15 @@ pub(crate) fn getrandom(buf: &mut [u8], flags: u32) -> isize {
         return r;
     }
     stats::by_syscall();
-    call_sys_getrandom(buf, flags)
+    crate::sys::getrandom(buf, flags)
 }
 
-/// Whether the vDSO path is usable in this process (setting the pool up if needed).
-pub(crate) fn available() -> bool {
-    is_vdso(Function::Getrandom) && pool().is_some()
-}
-
-/// Whether the pool's set-up failed (nothing is set up by asking).
-pub(crate) fn unusable() -> bool {
-    POOL.load(Ordering::Acquire) == UNAVAILABLE
+/// Sets the pool up where the vDSO serves getrandom and nobody has yet (where it cannot be,
+/// the dispatch's slot turns to the system call).
+pub(crate) fn set_up_now() {
+    if is_vdso(Function::Getrandom) {
+        let _ = pool();
+    }
 }
 
 /// One call through the vDSO, or `None` when it cannot serve it (no pool, every state
@@ -95,12 +96,11 @@ pub(crate) fn unusable() -> bool {
 fn through_vdso(buf: &mut [u8], flags: u32) -> Option<isize> {
     let (base, size) = pool()?;
     let k = claim()?;
-    // SAFETY: the slot holds the vDSO's getrandom (kind is VDSO); `buf` is valid for its
-    // length; state `k` lies inside the pool's page, which stays mapped, and is ours alone
-    // until `release` (module Safety section).
+    // SAFETY: the slot holds the vDSO's getrandom (the pool is READY only where it does);
+    // `buf` is valid for its length; state `k` lies inside the pool's page, which stays
+    // mapped, and is ours alone until `release` (module Safety section).
     let r = unsafe {
-        let f = core::mem::transmute::<*mut (), GetrandomFn>(GETRANDOM.load(Ordering::Relaxed));
-        f(
+        vdso::getrandom(
             buf.as_mut_ptr().cast(),
             buf.len(),
             flags,
@@ -132,6 +132,10 @@ fn pool() -> Option<(usize, usize)> {
             }
             let ready = set_up();
             POOL.store(if ready { READY } else { UNAVAILABLE }, Ordering::Release);
+            if !ready {
+                // No states, no vDSO getrandom: say so where everyone asks.
+                vdso::use_syscall(Function::Getrandom);
+            }
             ready.then(|| (BASE.load(Ordering::Relaxed), SIZE.load(Ordering::Relaxed)))
         }
         _ => None,
@@ -151,8 +155,7 @@ fn set_up() -> bool {
     // the protocol's parameter query: NULL buffer, zero length and flags, `~0` as the
     // state length, and a valid params struct as the state.
     let r = unsafe {
-        let f = core::mem::transmute::<*mut (), GetrandomFn>(GETRANDOM.load(Ordering::Relaxed));
-        f(
+        vdso::getrandom(
             core::ptr::null_mut(),
             0,
             0,

@@ -1,35 +1,102 @@
 //! Thin, safe wrappers over the architecture's raw system calls, written once for every
 //! architecture: the few calls the runtime itself makes (`write`, `openat`, `read`,
-//! `close`, `mmap`, `prctl`, and the sleeping and timer calls behind `time`). Plain
-//! system-call wrappers for programs are rustix's job.
+//! `close`, `mmap`, `prctl`, `getpid`, `gettid`, and the system calls behind the vDSO's
+//! `getcpu` and `getrandom`), and the hook that reports a failed print when `main` returns
+//! (set by `io`, run by `process`); the time system calls and the one rule for their
+//! 32-bit-time twins are in [`time64`] (re-exported here). Plain system-call wrappers for
+//! programs are rustix's job.
 //!
 //! # Safety
 //!
-//! Each wrapper is safe because it takes only Rust references, whose lengths it passes on,
-//! or plain integers, and asks for nothing the kernel could use to change memory the
-//! program holds.
+//! Each safe wrapper takes only Rust references, whose lengths it passes on, or plain
+//! integers, and asks for nothing the kernel could use to change memory the program holds.
+//! The `unsafe` ones (`munmap`, `mremap`, and the `*_raw` forms with the vDSO functions' C
+//! signatures) say what their caller guarantees.
 #![allow(unsafe_code)]
 
-use crate::arch::{NR, syscall1, syscall2, syscall3, syscall4, syscall6};
+use crate::arch::{NR, syscall0, syscall1, syscall2, syscall3, syscall4, syscall6};
 use crate::errno::Errno;
 use crate::fd::{FromRawFd, OwnedFd};
+use core::ffi::c_void;
 use linux_raw_sys::general as nr;
-use linux_raw_sys::general::{__kernel_itimerspec, __kernel_timespec};
 
-/// `struct old_timespec32`: the time of the 32-bit-time system calls.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct Timespec32 {
-    pub sec: i32,
-    pub nsec: i32,
+pub mod time64;
+pub use time64::*;
+
+/// What to run when `main` returns (a `fn(i32) -> i32`; null: nothing): set by the first
+/// failed print to standard output (`io`), run by `process::exit_code_after_main`, so that
+/// programs that never print carry none of it. Kept here, below both.
+static EXIT_REPORT: core::sync::atomic::AtomicPtr<()> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Has `process::exit_code_after_main` run `report` with `main`'s code. (Release: what the
+/// report reads, stored before this, is seen by the thread that runs it.)
+pub fn set_exit_report(report: fn(i32) -> i32) {
+    EXIT_REPORT.store(report as *mut (), core::sync::atomic::Ordering::Release);
 }
 
-/// `struct old_itimerspec32`: a timer setting of the 32-bit-time system calls.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct Itimerspec32 {
-    pub interval: Timespec32,
-    pub value: Timespec32,
+/// What [`set_exit_report`] set, if anything.
+pub fn exit_report() -> Option<fn(i32) -> i32> {
+    let f = EXIT_REPORT.load(core::sync::atomic::Ordering::Acquire);
+    if f.is_null() {
+        return None;
+    }
+    // SAFETY: only `set_exit_report` stores a non-null pointer, and it stores a
+    // `fn(i32) -> i32` cast to a data pointer, which transmutes back (same size, the
+    // pointer's provenance kept).
+    Some(unsafe { core::mem::transmute::<*mut (), fn(i32) -> i32>(f) })
+}
+
+/// `getpid()`: the process id (it cannot fail).
+#[inline]
+pub fn getpid() -> u32 {
+    // SAFETY: getpid takes no arguments.
+    (unsafe { syscall0(nr::__NR_getpid as usize) }) as u32
+}
+
+/// `gettid()`: the calling thread's id (it cannot fail).
+#[inline]
+pub fn gettid() -> u32 {
+    // SAFETY: gettid takes no arguments.
+    (unsafe { syscall0(nr::__NR_gettid as usize) }) as u32
+}
+
+/// `getcpu(cpu, node, cache)` by system call: 0 or a negated errno, as the vDSO's.
+///
+/// # Safety
+/// `cpu` and `node` are NULL or valid for writing a `u32`.
+pub unsafe fn getcpu_raw(cpu: *mut u32, node: *mut u32, cache: *mut c_void) -> i32 {
+    // SAFETY: the kernel writes the cpu and node numbers where they are not NULL (caller);
+    // the cache argument has been unused since Linux 2.6.24.
+    unsafe { syscall3(NR.getcpu, cpu as usize, node as usize, cache as usize) as isize as i32 }
+}
+
+/// `getcpu` by system call into numbers we borrow.
+pub fn getcpu(cpu: &mut u32, node: &mut u32) -> i32 {
+    // SAFETY: both are valid, mutably borrowed; the cache argument may be NULL.
+    unsafe { getcpu_raw(cpu, node, core::ptr::null_mut()) }
+}
+
+/// `getrandom(buf, len, flags)` by system call: the bytes written, or a negated errno.
+///
+/// # Safety
+/// `buf` is valid for writing `len` bytes.
+pub unsafe fn getrandom_raw(buf: *mut c_void, len: usize, flags: u32) -> isize {
+    // SAFETY: the kernel writes at most `len` bytes at `buf` (caller).
+    unsafe {
+        syscall3(
+            nr::__NR_getrandom as usize,
+            buf as usize,
+            len,
+            flags as usize,
+        ) as isize
+    }
+}
+
+/// `getrandom` by system call into a buffer we borrow.
+pub fn getrandom(buf: &mut [u8], flags: u32) -> isize {
+    // SAFETY: `buf` is valid for its length, borrowed mutably.
+    unsafe { getrandom_raw(buf.as_mut_ptr().cast(), buf.len(), flags) }
 }
 
 /// `write(fd, buf)`: the number of bytes written.
@@ -48,7 +115,7 @@ pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
 
 /// A descriptor the kernel has just returned, now owned.
 #[inline]
-fn owned(fd: usize) -> OwnedFd {
+pub(super) fn owned(fd: usize) -> OwnedFd {
     // SAFETY: a new descriptor from the kernel: open, and nothing else owns it yet.
     unsafe { OwnedFd::from_raw_fd(fd as i32) }
 }
@@ -234,133 +301,6 @@ pub fn prctl_get_auxv(buf: &mut [usize]) -> Result<usize, Errno> {
     })
 }
 
-/// `clock_nanosleep(clock, flags, req, rem)` with 64-bit time (`clock_nanosleep_time64` on
-/// 32-bit architectures). The kernel writes `rem` only when a relative sleep is interrupted.
-pub fn clock_nanosleep(
-    clock: i32,
-    flags: u32,
-    req: &__kernel_timespec,
-    rem: &mut __kernel_timespec,
-) -> Result<(), Errno> {
-    // SAFETY: the kernel reads one __kernel_timespec from `req` and writes at most one into
-    // `rem`, both borrowed for the call.
-    Errno::from_ret(unsafe {
-        syscall4(
-            NR.clock_nanosleep,
-            clock as isize as usize,
-            flags as usize,
-            req as *const __kernel_timespec as usize,
-            rem as *mut __kernel_timespec as usize,
-        )
-    })
-    .map(|_| ())
-}
-
-/// The 32-bit-time `clock_nanosleep`; ENOSYS without a system call where the architecture
-/// has only the 64-bit-time one.
-pub fn clock_nanosleep32(
-    clock: i32,
-    flags: u32,
-    req: &Timespec32,
-    rem: &mut Timespec32,
-) -> Result<(), Errno> {
-    let Some(n) = NR.clock_nanosleep32 else {
-        return Err(Errno::ENOSYS);
-    };
-    // SAFETY: as above, with the 32-bit-time struct this call takes.
-    Errno::from_ret(unsafe {
-        syscall4(
-            n,
-            clock as isize as usize,
-            flags as usize,
-            req as *const Timespec32 as usize,
-            rem as *mut Timespec32 as usize,
-        )
-    })
-    .map(|_| ())
-}
-
-/// `timerfd_create(clock, flags)`: a new file descriptor.
-pub fn timerfd_create(clock: i32, flags: u32) -> Result<OwnedFd, Errno> {
-    // SAFETY: no pointers.
-    Errno::from_ret(unsafe {
-        syscall2(
-            nr::__NR_timerfd_create as usize,
-            clock as isize as usize,
-            flags as usize,
-        )
-    })
-    .map(owned)
-}
-
-/// `timerfd_settime(fd, flags, new, old)` with 64-bit time (`timerfd_settime64` on 32-bit
-/// architectures).
-pub fn timerfd_settime(
-    fd: i32,
-    flags: u32,
-    new: &__kernel_itimerspec,
-    old: &mut __kernel_itimerspec,
-) -> Result<(), Errno> {
-    // SAFETY: the kernel reads one __kernel_itimerspec from `new` and writes one into `old`,
-    // both borrowed for the call.
-    Errno::from_ret(unsafe {
-        syscall4(
-            NR.timerfd_settime,
-            fd as usize,
-            flags as usize,
-            new as *const __kernel_itimerspec as usize,
-            old as *mut __kernel_itimerspec as usize,
-        )
-    })
-    .map(|_| ())
-}
-
-/// The 32-bit-time `timerfd_settime`; ENOSYS where there is none.
-pub fn timerfd_settime32(
-    fd: i32,
-    flags: u32,
-    new: &Itimerspec32,
-    old: &mut Itimerspec32,
-) -> Result<(), Errno> {
-    let Some(n) = NR.timerfd_settime32 else {
-        return Err(Errno::ENOSYS);
-    };
-    // SAFETY: as above, with the 32-bit-time struct this call takes.
-    Errno::from_ret(unsafe {
-        syscall4(
-            n,
-            fd as usize,
-            flags as usize,
-            new as *const Itimerspec32 as usize,
-            old as *mut Itimerspec32 as usize,
-        )
-    })
-    .map(|_| ())
-}
-
-/// `timerfd_gettime(fd, cur)` with 64-bit time.
-pub fn timerfd_gettime(fd: i32, cur: &mut __kernel_itimerspec) -> Result<(), Errno> {
-    // SAFETY: the kernel writes one __kernel_itimerspec into `cur`, borrowed for the call.
-    Errno::from_ret(unsafe {
-        syscall2(
-            NR.timerfd_gettime,
-            fd as usize,
-            cur as *mut __kernel_itimerspec as usize,
-        )
-    })
-    .map(|_| ())
-}
-
-/// The 32-bit-time `timerfd_gettime`; ENOSYS where there is none.
-pub fn timerfd_gettime32(fd: i32, cur: &mut Itimerspec32) -> Result<(), Errno> {
-    let Some(n) = NR.timerfd_gettime32 else {
-        return Err(Errno::ENOSYS);
-    };
-    // SAFETY: as above, with the 32-bit-time struct this call takes.
-    Errno::from_ret(unsafe { syscall2(n, fd as usize, cur as *mut Itimerspec32 as usize) })
-        .map(|_| ())
-}
-
 /// Which of the descriptors 0, 1 and 2 are not open: one `ppoll` that asks for no event and
 /// does not wait (the kernel marks a closed one POLLNVAL), as std checks them at start;
 /// where that call is refused, `fcntl(F_GETFD)` on each.
@@ -396,29 +336,4 @@ pub fn closed_std_fds() -> [bool; 3] {
         let r = unsafe { syscall2(nr::__NR_fcntl as usize, fd, nr::F_GETFD as usize) };
         Errno::from_ret(r) == Err(Errno::EBADF)
     })
-}
-
-/// What to run when `main` returns (a `fn(i32) -> i32`; null: nothing): set by the first
-/// failed print to standard output (`io`), run by `process::exit_code_after_main`, so that
-/// programs that never print carry none of it. Kept here, below both, so that neither calls
-/// up into the other.
-static EXIT_REPORT: core::sync::atomic::AtomicPtr<()> =
-    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
-
-/// Has [`exit_report`] answer `report`. (Release: what the report reads, stored before
-/// this, is seen by the thread that runs it.)
-pub fn set_exit_report(report: fn(i32) -> i32) {
-    EXIT_REPORT.store(report as *mut (), core::sync::atomic::Ordering::Release);
-}
-
-/// The report set by [`set_exit_report`], if any.
-pub fn exit_report() -> Option<fn(i32) -> i32> {
-    let f = EXIT_REPORT.load(core::sync::atomic::Ordering::Acquire);
-    if f.is_null() {
-        return None;
-    }
-    // SAFETY: only `set_exit_report` stores a non-null pointer, and it stores a
-    // `fn(i32) -> i32` cast to a data pointer, which transmutes back (same size, the
-    // pointer's provenance kept).
-    Some(unsafe { core::mem::transmute::<*mut (), fn(i32) -> i32>(f) })
 }

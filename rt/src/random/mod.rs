@@ -24,6 +24,8 @@
 use crate::errno::Errno;
 use crate::vdso::{self, Backend, Function};
 
+mod pool;
+
 flags_type! {
     /// `getrandom` flags.
     pub struct Flags;
@@ -50,7 +52,7 @@ impl Flags {
 /// request). Errors as the system call: EAGAIN (NONBLOCK before initialisation), EINTR,
 /// EINVAL (unknown flags, or RANDOM with INSECURE).
 pub fn getrandom(buf: &mut [u8], flags: Flags) -> Result<usize, Errno> {
-    Errno::from_ret(vdso::random::getrandom(buf, flags.0) as usize)
+    Errno::from_ret(pool::getrandom(buf, flags.0) as usize)
 }
 
 /// Fills all of `buf`, calling again after a short answer or EINTR.
@@ -68,8 +70,8 @@ pub fn fill(buf: &mut [u8]) -> Result<(), Errno> {
 
 /// What serves `getrandom` in this process: the vDSO function (with its state pool set
 /// up), or the system call. Asking sets the vDSO path up if this is the first use.
-#[must_use]
 pub fn backend() -> Backend {
+    pool::set_up_now();
     vdso::backend(Function::Getrandom)
 }
 
@@ -87,7 +89,7 @@ pub mod syscall {
 
     /// `getrandom(2)` itself.
     pub fn getrandom(buf: &mut [u8], flags: Flags) -> Result<usize, Errno> {
-        Errno::from_ret(vdso::call_sys_getrandom(buf, flags.0) as usize)
+        Errno::from_ret(crate::sys::getrandom(buf, flags.0) as usize)
     }
 }
 
@@ -97,8 +99,8 @@ pub mod syscall {
 #[cfg(feature = "random-pool-stats")]
 #[must_use]
 pub fn pool_stats() -> PoolStats {
-    vdso::random::pool_stats()
+    pool::pool_stats()
 }
 
 #[cfg(feature = "random-pool-stats")]
-pub use crate::vdso::random::PoolStats;
+pub use pool::PoolStats;
