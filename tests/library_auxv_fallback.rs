@@ -79,17 +79,7 @@ fn child_half_under_valgrind() {
     // guest may not touch); its /proc/self/auxv is the guest's, without one. The file wins.
     assert_eq!(auxv::source(), Source::ProcSelfAuxv);
     assert_eq!(auxv::sysinfo_ehdr(), None);
-    assert_eq!(time::backend(Function::ClockGettime), Backend::Syscall);
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is ours.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    assert_eq!(r, 0);
-    let before = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
-    let ours = time::clock_gettime(ClockId::MONOTONIC).unwrap().as_nanos();
-    assert!(before <= ours, "{before} <= {ours}");
+    served_by_the_system_call();
     println!("VALGRIND-CHILD-CHECKED");
 }
 
@@ -122,28 +112,29 @@ fn library_mode_under_valgrind_uses_the_syscalls() {
 
 const PRCTL_ALONE_CHILD: &str = "TINYRT_AUXV_PRCTL_ALONE_CHILD";
 
+/// Without a vDSO the system call serves CLOCK_MONOTONIC, no earlier than glibc's read
+/// before it.
+fn served_by_the_system_call() {
+    assert_eq!(time::backend(Function::ClockGettime), Backend::Syscall);
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is ours.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    assert_eq!(r, 0);
+    let before = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+    let ours = time::clock_gettime(ClockId::MONOTONIC).unwrap().as_nanos();
+    assert!(before <= ours, "{before} <= {ours}");
+}
+
 /// From now on this thread's `openat` calls fail with EACCES (seccomp; the filter binds the
 /// calling thread only): /proc/self/auxv cannot be read, prctl(PR_GET_AUXV) still can.
 #[cfg(target_arch = "x86_64")]
 fn refuse_openat_in_this_thread() {
     let refuse = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
     let prog = common::seccomp_program(common::AUDIT_ARCH_X86_64, &[(libc::SYS_openat, refuse)]);
-    let fprog = libc::sock_fprog {
-        len: prog.len() as u16,
-        filter: prog.as_ptr() as *mut libc::sock_filter,
-    };
-    // SAFETY: two prctl calls on a live program; the filter binds this thread only.
-    unsafe {
-        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-        assert_eq!(
-            libc::prctl(
-                libc::PR_SET_SECCOMP,
-                libc::SECCOMP_MODE_FILTER,
-                &fprog as *const _
-            ),
-            0
-        );
-    }
+    common::seccomp_this_thread(&prog);
 }
 
 /// The child half of the test below.
@@ -163,17 +154,7 @@ fn child_half_with_prctl_alone() {
     assert_eq!(prctl_ehdr, Some(glibc(libc::AT_SYSINFO_EHDR)));
     // ... but not its vDSO address, which no file vouches for: the system calls serve.
     assert_eq!(auxv::sysinfo_ehdr(), None);
-    assert_eq!(time::backend(Function::ClockGettime), Backend::Syscall);
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is ours.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    assert_eq!(r, 0);
-    let before = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
-    let ours = time::clock_gettime(ClockId::MONOTONIC).unwrap().as_nanos();
-    assert!(before <= ours, "{before} <= {ours}");
+    served_by_the_system_call();
     println!("PRCTL-ALONE-CHECKED");
 }
 

@@ -313,22 +313,7 @@ fn refuse_clock_nanosleep_in_this_thread() {
         common::AUDIT_ARCH_X86_64,
         &[(libc::SYS_clock_nanosleep, refuse)],
     );
-    let fprog = libc::sock_fprog {
-        len: prog.len() as u16,
-        filter: prog.as_ptr() as *mut libc::sock_filter,
-    };
-    // SAFETY: two prctl calls on a live program; the filter binds this thread only.
-    unsafe {
-        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-        assert_eq!(
-            libc::prctl(
-                libc::PR_SET_SECCOMP,
-                libc::SECCOMP_MODE_FILTER,
-                &fprog as *const _
-            ),
-            0
-        );
-    }
+    common::seccomp_this_thread(&prog);
 }
 
 /// A tick whose deadline is already past makes no `clock_nanosleep` call: with the call

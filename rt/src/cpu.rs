@@ -229,6 +229,7 @@ pub enum Backend {
 }
 
 /// What serves [`getcpu`]: deciding it (registering the area) if no call has yet.
+#[allow(clippy::must_use_candidate)] // Also called for its effect: it sets the backend up.
 pub fn backend() -> Backend {
     if state() == AREA_CPU_NODE {
         return Backend::Rseq;

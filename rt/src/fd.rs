@@ -118,6 +118,7 @@ impl BorrowedFd<'_> {
     /// `fd` must be open, and stay open (not closed, not replaced by `dup2`) for the whole
     /// lifetime of the result. It must not be -1.
     #[inline]
+    #[must_use]
     pub const unsafe fn borrow_raw(fd: RawFd) -> Self {
         BorrowedFd {
             fd,

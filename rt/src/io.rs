@@ -160,8 +160,9 @@ fn stdout_failed(e: Errno) {
     crate::sys::set_exit_report(report_stdout_error);
 }
 
-/// `n` in decimal, in `buf`.
-fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+/// `n` in decimal, written at the end of `buf` (20 digits hold any `usize`), without a
+/// path that could panic (for the reports made where `core::fmt` is too much).
+pub(crate) fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
     let mut at = buf.len();
     while let Some(d) = at.checked_sub(1).and_then(|i| buf.get_mut(i)) {
         *d = b'0' + (n % 10) as u8;
@@ -188,13 +189,13 @@ fn report_stdout_error(code: i32) -> i32 {
         .map_or(&b"tinyrt"[..], |a| a.to_bytes());
     // The texts of the errors a write gives, not the whole table (3.5 KiB in every program
     // that prints); another error says its number.
-    let mut digits = [0u8; 10];
+    let mut digits = [0u8; 20];
     let parts: [&[u8]; 4] = match e.write_error_text() {
         Some(t) => [program, b": write error: ", t.as_bytes(), b"\n"],
         None => [
             program,
             b": write error: os error ",
-            decimal(raw as u32, &mut digits),
+            decimal(raw as usize, &mut digits),
             b"\n",
         ],
     };
@@ -300,4 +301,17 @@ pub fn write_file(path: &core::ffi::CStr, data: &[u8]) -> Result<(), Errno> {
     // close's error counts here (a full disk may show only then): not the silent drop.
     let c = crate::sys::close(fd.into_raw_fd());
     r.and(c)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::ToString;
+
+    #[test]
+    fn decimal_writes_what_std_formats() {
+        for n in [0, 7, 10, 4_194_304, usize::MAX] {
+            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
+        }
+    }
 }

@@ -25,6 +25,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(missing_debug_implementations)]
+// `#[must_use]` where std has it: on pure functions and by-value builders.
+#![warn(clippy::must_use_candidate, clippy::return_self_not_must_use)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -121,6 +123,7 @@ pub mod __private_tests {
     }
 
     /// What serves `f`, or `None` while it is still unresolved (resolves nothing).
+    #[must_use]
     pub fn peek(f: Function) -> Option<Backend> {
         crate::time::peek(f)
     }

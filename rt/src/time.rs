@@ -318,6 +318,7 @@ fn served_by(f: Function) -> Function {
 /// getrandom, also setting its state pool up: [`crate::random::backend`]). On 32-bit
 /// architectures `gettimeofday` and `time` are read from `clock_gettime`, and report what
 /// serves that.
+#[allow(clippy::must_use_candidate)] // Also called for its effect: it sets the backend up.
 pub fn backend(f: Function) -> Backend {
     match f {
         Function::Getrandom => crate::random::backend(),

@@ -24,6 +24,66 @@
 // whose C library already has `_start`, a panic handler and mem*: compile nothing then.
 #![cfg(not(test))]
 
+/// Each architecture's `relocation_load` and `relocation_store` for the static-PIE
+/// relocator (`pie.rs`), from its load and store instruction, the register class of the
+/// address and, on the architectures `tests/relocation_stores.rs` traces, the directive
+/// that records each store's address in a section that is not loaded (test builds only,
+/// `--cfg tinyrt_mark_relocation_stores`). Each access is an `asm!` block that may touch
+/// any memory (no `nomem`/`readonly`): the word belongs to a static Rust believes
+/// immutable, so the relocation happens outside Rust's memory model, as origin's
+/// `relocation_load`/`relocation_store` do (the idea is origin's, the code ours).
+#[cfg(feature = "pie")]
+macro_rules! relocation_access {
+    (load: $load:literal, store: $store:literal, address: $class:ident $(, mark: $mark:literal)? $(,)?) => {
+        /// Reads the word at `at` for the static-PIE relocator (see `relocation_access!`).
+        ///
+        /// # Safety
+        /// `at` is the aligned address of a word of the program's image, mapped readable.
+        #[inline(always)]
+        pub unsafe fn relocation_load(at: usize) -> usize {
+            let v;
+            // SAFETY: the caller's contract.
+            unsafe {
+                core::arch::asm!($load, p = in($class) at, v = lateout(reg) v,
+                                 options(nostack, preserves_flags));
+            }
+            v
+        }
+
+        /// Writes the relocated word `v` at `at`: the one instruction that changes a
+        /// relocated static.
+        ///
+        /// # Safety
+        /// `at` is the aligned address of a word of the program's image, mapped writable,
+        /// that no Rust code has read yet.
+        #[inline(always)]
+        pub unsafe fn relocation_store(at: usize, v: usize) {
+            relocation_access!(@store $store, $class, at, v $(, $mark)?);
+        }
+    };
+    (@store $store:literal, $class:ident, $at:ident, $v:ident) => {
+        // SAFETY: the caller's contract.
+        unsafe {
+            core::arch::asm!($store, p = in($class) $at, v = in(reg) $v,
+                             options(nostack, preserves_flags));
+        }
+    };
+    (@store $store:literal, $class:ident, $at:ident, $v:ident, $mark:literal) => {
+        #[cfg(not(tinyrt_mark_relocation_stores))]
+        relocation_access!(@store $store, $class, $at, $v);
+        // Test builds only: the store's address, recorded in a section that is not loaded,
+        // so that a tracer can tell these stores from any other.
+        // SAFETY: the caller's contract; the section is not part of the loaded image.
+        #[cfg(tinyrt_mark_relocation_stores)]
+        unsafe {
+            core::arch::asm!("2:", $store,
+                             ".pushsection .tinyrt_relocation_stores, \"\", @progbits",
+                             $mark, ".popsection",
+                             p = in($class) $at, v = in(reg) $v, options(nostack, preserves_flags));
+        }
+    };
+}
+
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 #[cfg_attr(target_arch = "x86", path = "arch/x86.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]

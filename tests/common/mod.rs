@@ -25,4 +25,6 @@ pub use images::{Image, host_vdso_exports, pyelftools_list, vdso_fixtures, vdso_
 #[allow(unused_imports)]
 pub use run::{run, stdout, strace, tool};
 #[allow(unused_imports)]
-pub use seccomp::{AUDIT_ARCH_X86_64, bpf_jeq, bpf_stmt, i386, seccomp_program, with_seccomp};
+pub use seccomp::{
+    AUDIT_ARCH_X86_64, bpf_jeq, bpf_stmt, i386, seccomp_program, seccomp_this_thread, with_seccomp,
+};

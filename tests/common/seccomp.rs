@@ -68,6 +68,28 @@ pub fn with_seccomp(cmd: &mut Command, prog: Vec<libc::sock_filter>) {
     }
 }
 
+/// Installs `prog` on the calling thread alone (with no_new_privs): from now on its rules
+/// bind this thread (a test's own, in a test binary run again as a child), no other.
+#[allow(dead_code)] // Not every test binary that includes this module refuses calls so.
+pub fn seccomp_this_thread(prog: &[libc::sock_filter]) {
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: two prctl calls on a live program, `fprog` and `prog` alive for them.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &fprog as *const _
+            ),
+            0
+        );
+    }
+}
+
 /// `AUDIT_ARCH_X86_64`: the `seccomp_data.arch` of this host's own system calls.
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 

@@ -440,6 +440,7 @@ impl<'a> Command<'a> {
     /// EINVAL). Returns only on failure, with why; by then the process may already have
     /// what the command asked for (handlers reset, SIGPIPE's default action, mask,
     /// directory, streams), as after a failed `execve` in C.
+    #[allow(clippy::must_use_candidate)] // As std's `CommandExt::exec`.
     pub fn exec(&self) -> Errno {
         if self.stdio.iter().any(|s| matches!(s, Stdio::Pipe)) {
             return Errno::EINVAL;

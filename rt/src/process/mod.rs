@@ -97,6 +97,7 @@ pub fn abort() -> ! {
 /// unless something to report at exit was set (a failed print to standard output). Only a
 /// return from `main` gets here: `process::exit` reports nothing.
 #[doc(hidden)]
+#[must_use]
 pub fn exit_code_after_main(code: i32) -> i32 {
     match crate::sys::exit_report() {
         Some(report) => report(code),

@@ -70,6 +70,7 @@ pub fn fill(buf: &mut [u8]) -> Result<(), Errno> {
 
 /// What serves `getrandom` in this process: the vDSO function (with its state pool set
 /// up), or the system call. Asking sets the vDSO path up if this is the first use.
+#[allow(clippy::must_use_candidate)] // Also called for its effect: it sets the backend up.
 pub fn backend() -> Backend {
     pool::set_up_now();
     vdso::backend(Function::Getrandom)

@@ -142,11 +142,13 @@ pub struct SavedHandler {
 
 impl SavedHandler {
     /// The handler's address.
+    #[must_use]
     pub const fn address(self) -> usize {
         self.address
     }
 
     /// Whether the kernel calls it with siginfo and the context (SA_SIGINFO).
+    #[must_use]
     pub const fn takes_info(self) -> bool {
         self.flags & g::SA_SIGINFO != 0
     }

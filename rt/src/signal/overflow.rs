@@ -124,7 +124,7 @@ extern "C" fn on_segv(sig: i32, info: &SigInfo, _ctx: *mut c_void) {
         let mut digits = [0; 20];
         for piece in [
             &b"\nthread 'main' ("[..],
-            decimal(tid, &mut digits),
+            crate::io::decimal(tid, &mut digits),
             b") has overflowed its stack\nfatal runtime error: stack overflow, aborting\n",
         ] {
             for &b in piece {
@@ -143,32 +143,5 @@ extern "C" fn on_segv(sig: i32, info: &SigInfo, _ctx: *mut c_void) {
     let _ = unsafe { sigaction_raw(sig, Some((SIG_DFL, 0, SigSet::EMPTY))) };
     if info.code() <= 0 {
         let _ = raise(Signal::SEGV);
-    }
-}
-
-/// `n` in decimal, written at the end of `buf` (20 digits hold any `usize`).
-fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
-    let mut start = buf.len();
-    for slot in buf.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        start -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.get(start..).unwrap_or(&[])
-}
-
-#[cfg(test)]
-mod tests {
-    extern crate std;
-    use std::string::ToString;
-
-    #[test]
-    fn decimal_writes_what_std_formats() {
-        for n in [0, 7, 10, 4_194_304, usize::MAX] {
-            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
-        }
     }
 }

@@ -32,39 +32,11 @@ pub unsafe extern "C" fn _start() -> ! {
 mod generic_mem;
 pub use generic_mem::{copy_backward, copy_forward, fill};
 
-/// Reads the word at `at` for the static-PIE relocator, outside Rust's memory model: the
-/// word belongs to a static Rust believes immutable, so the access is an `asm!` block that
-/// may touch any memory (no `nomem`/`readonly`), as origin's `relocation_load` does; the
-/// idea is origin's, the code ours.
-///
-/// # Safety
-/// `at` is the aligned address of a word of the program's image, mapped readable.
 #[cfg(feature = "pie")]
-#[inline(always)]
-pub unsafe fn relocation_load(at: usize) -> usize {
-    let v;
-    // SAFETY: the caller's contract.
-    unsafe {
-        core::arch::asm!("ld {v}, 0({p})", p = in(reg) at, v = lateout(reg) v,
-                         options(nostack, preserves_flags));
-    }
-    v
-}
-
-/// Writes the relocated word `v` at `at`: the one instruction that changes a relocated
-/// static (origin's `relocation_store`, the same way).
-///
-/// # Safety
-/// `at` is the aligned address of a word of the program's image, mapped writable, that no
-/// Rust code has read yet.
-#[cfg(feature = "pie")]
-#[inline(always)]
-pub unsafe fn relocation_store(at: usize, v: usize) {
-    // SAFETY: the caller's contract.
-    unsafe {
-        core::arch::asm!("sd {v}, 0({p})", p = in(reg) at,
-                         v = in(reg) v, options(nostack, preserves_flags));
-    }
+relocation_access! {
+    load: "ld {v}, 0({p})",
+    store: "sd {v}, 0({p})",
+    address: reg,
 }
 
 /// The relative relocation type static-PIE start-up applies (linux-raw-sys has it here).

@@ -29,39 +29,12 @@ pub unsafe extern "C" fn _start() -> ! {
 mod generic_mem;
 pub use generic_mem::{copy_backward, copy_forward, fill};
 
-/// Reads the word at `at` for the static-PIE relocator, outside Rust's memory model: the
-/// word belongs to a static Rust believes immutable, so the access is an `asm!` block that
-/// may touch any memory (no `nomem`/`readonly`), as origin's `relocation_load` does; the
-/// idea is origin's, the code ours. `reg_addr`: r0 as a base register would mean zero.
-///
-/// # Safety
-/// `at` is the aligned address of a word of the program's image, mapped readable.
+// `reg_addr`: r0 as a base register would mean zero.
 #[cfg(feature = "pie")]
-#[inline(always)]
-pub unsafe fn relocation_load(at: usize) -> usize {
-    let v;
-    // SAFETY: the caller's contract.
-    unsafe {
-        core::arch::asm!("lg {v}, 0({p})", p = in(reg_addr) at, v = lateout(reg) v,
-                         options(nostack, preserves_flags));
-    }
-    v
-}
-
-/// Writes the relocated word `v` at `at`: the one instruction that changes a relocated
-/// static (origin's `relocation_store`, the same way).
-///
-/// # Safety
-/// `at` is the aligned address of a word of the program's image, mapped writable, that no
-/// Rust code has read yet.
-#[cfg(feature = "pie")]
-#[inline(always)]
-pub unsafe fn relocation_store(at: usize, v: usize) {
-    // SAFETY: the caller's contract.
-    unsafe {
-        core::arch::asm!("stg {v}, 0({p})", p = in(reg_addr) at,
-                         v = in(reg) v, options(nostack, preserves_flags));
-    }
+relocation_access! {
+    load: "lg {v}, 0({p})",
+    store: "stg {v}, 0({p})",
+    address: reg_addr,
 }
 
 /// `R_390_RELATIVE`: the relative relocation type static-PIE start-up applies (s390x ELF
