@@ -20,7 +20,7 @@
 //! `ls -l`. A script without `#!` runs through /bin/sh, as tini's execvp runs it.
 //!
 //! Written without `core::fmt`, to stay small: messages are put together by `say`. Its
-//! standard descriptors are kept as they come (`keep_closed_stdio`), as tini keeps them: as
+//! standard descriptors are kept as they come (`unsafe(keep_closed_stdio)`), as tini keeps them: as
 //! PID 1 it must not abort at start for want of a `/dev/null`.
 #![no_std]
 #![no_main]
@@ -31,7 +31,9 @@ use tinyrt::io::{BorrowedFd, STDERR, STDOUT};
 use tinyrt::process::{self, Command};
 use tinyrt::signal::{self, Handler, SigSet, Signal};
 
-tinyrt::main!(main, keep_closed_stdio);
+// SAFETY: the only descriptor the program opens is `Command::spawn`'s own error pipe,
+// closed before spawn returns; nothing writes to 0, 1 or 2 meanwhile.
+tinyrt::main!(main, unsafe(keep_closed_stdio));
 
 /// Writes `parts` and a newline to `fd`. (A `write` each: these lines are rare, and a
 /// buffer to gather them would cost more code than the calls.)

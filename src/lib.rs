@@ -40,13 +40,23 @@ pub use tinyrt_rt::*;
 /// opened the program says so and aborts (SIGABRT), as std does.
 /// When `f` returns, a failed `print!` to standard output is reported as GNU's tools do
 /// (see [`io`](crate::io)).
-/// `tinyrt::main!(f, keep_closed_stdio)` leaves them as they came, for the smallest
-/// programs, for PID 1 (which must not abort at start) and under seccomp filters that kill
-/// on `ppoll`: no system call before `f`, but a closed one is then the number the program's
-/// first `open` or `pipe` gets (and `io::STDOUT` or `process::dup2_stdout` then reach that
-/// descriptor: redirect or close nothing onto 0, 1 or 2 that one of yours may own).
+/// `tinyrt::main!(f, unsafe(keep_closed_stdio))` leaves them as they came, for the
+/// smallest programs, for PID 1 (which must not abort at start) and under seccomp filters
+/// that kill on `ppoll`: no system call before `f`.
 ///
-/// `tinyrt::main!(f, stack_overflow_message)` (also after `keep_closed_stdio`) reports an
+/// # Safety (of `unsafe(keep_closed_stdio)`)
+///
+/// A descriptor 0, 1 or 2 that was closed at start is the number the program's first
+/// `open`, `pipe` or `TimerFd::new` gets, and the standard streams (`io::STDIN`, `STDOUT`,
+/// `STDERR`, `print!`, `process::dup2_stdin`/`dup2_stdout`/`dup2_stderr`, `Command::exec`)
+/// then reach what owns it: writing into it, or replacing its file under its owner. The
+/// program promises that none of its own descriptors is reached so: it uses the standard
+/// streams only where 0, 1 and 2 are known to be open (PID 1 from the kernel has them on
+/// the console; a program started by a shell has them), or not at all while one of them
+/// may be its own. That is why the option is spelled `unsafe(...)`: with the default,
+/// tinyrt opens `/dev/null` on them and nothing can take their numbers.
+///
+/// `tinyrt::main!(f, stack_overflow_message)` (also with `unsafe(keep_closed_stdio)`) reports an
 /// overflow of the main stack as std does, `thread 'main' (TID) has overflowed its stack`
 /// then `fatal runtime error: stack overflow, aborting`, and SIGABRT; any other SIGSEGV
 /// ends the program as before (see
@@ -70,7 +80,7 @@ macro_rules! main {
     ($main:path) => {
         $crate::main!(@entry $main, $crate::__private::open_closed_std_fds());
     };
-    ($main:path, keep_closed_stdio) => {
+    ($main:path, unsafe(keep_closed_stdio)) => {
         $crate::main!(@entry $main);
     };
     ($main:path, stack_overflow_message) => {
@@ -80,11 +90,24 @@ macro_rules! main {
             $crate::__private::report_stack_overflow()
         );
     };
-    ($main:path, keep_closed_stdio, stack_overflow_message) => {
+    ($main:path, unsafe(keep_closed_stdio), stack_overflow_message) => {
         $crate::main!(@entry $main, $crate::__private::report_stack_overflow());
     };
+    ($main:path, stack_overflow_message, unsafe(keep_closed_stdio)) => {
+        $crate::main!($main, unsafe(keep_closed_stdio), stack_overflow_message);
+    };
+    ($main:path, keep_closed_stdio $(, stack_overflow_message)?) => {
+        $crate::main!(@keep_closed_stdio_is_unsafe);
+    };
     ($main:path, stack_overflow_message, keep_closed_stdio) => {
-        $crate::main!($main, keep_closed_stdio, stack_overflow_message);
+        $crate::main!(@keep_closed_stdio_is_unsafe);
+    };
+    (@keep_closed_stdio_is_unsafe) => {
+        ::core::compile_error!(
+            "`keep_closed_stdio` is unsafe: write `unsafe(keep_closed_stdio)` and keep its \
+             contract (see `tinyrt::main!`: the standard streams must not reach a descriptor \
+             of the program's own that took a closed 0, 1 or 2)"
+        );
     };
 }
 

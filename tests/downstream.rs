@@ -306,3 +306,47 @@ fn readme_shows_the_template() {
         }
     }
 }
+
+/// `main!`'s option that keeps closed standard descriptors closed is unsafe (it lets a
+/// descriptor of the program's own take 0, 1 or 2, where the standard streams reach it):
+/// spelled without `unsafe(...)` it does not compile, and says how to write it; with it, it
+/// does.
+#[test]
+fn keeping_closed_stdio_must_be_spelled_unsafe() {
+    let dir = root().join("target/tinyrt-tests/template-keep-closed");
+    copy_template(&dir, &format!("tinyrt = {{ path = {:?} }}", root()));
+    let main_rs = dir.join("src/main.rs");
+    let source = std::fs::read_to_string(&main_rs).unwrap();
+    assert!(source.contains("tinyrt::main!(main);"), "{source}");
+    let check = |option: &str| {
+        let with = source.replace(
+            "tinyrt::main!(main);",
+            &format!("tinyrt::main!(main, {option});"),
+        );
+        std::fs::write(&main_rs, with).unwrap();
+        cargo()
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .args(["check", "--quiet"])
+            .output()
+            .unwrap()
+    };
+    let safe = check("keep_closed_stdio");
+    let err = String::from_utf8_lossy(&safe.stderr);
+    assert!(!safe.status.success(), "the safe spelling compiled");
+    assert!(
+        err.contains("`keep_closed_stdio` is unsafe: write `unsafe(keep_closed_stdio)`"),
+        "{err}"
+    );
+    for option in [
+        "unsafe(keep_closed_stdio)",
+        "unsafe(keep_closed_stdio), stack_overflow_message",
+    ] {
+        let out = check(option);
+        assert!(
+            out.status.success(),
+            "{option}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

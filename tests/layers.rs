@@ -16,6 +16,9 @@ use std::path::Path;
 struct Source {
     top: String,
     sub: String,
+    /// How deep the file's module is: 1 for `time.rs` or `vdso/mod.rs`, 2 for
+    /// `time/sleep.rs`, 3 for `elf/image/hash.rs`.
+    depth: usize,
     code: String,
 }
 
@@ -46,9 +49,11 @@ fn sources() -> Vec<Source> {
                 Some(s) => s.to_string(),
             };
             let text = std::fs::read_to_string(e.path()).unwrap();
+            let depth = parts.len() - usize::from(parts.last() == Some(&"mod"));
             out.push(Source {
                 top: parts[0].to_string(),
                 sub,
+                depth,
                 code: code_of(&text),
             });
         }
@@ -168,7 +173,12 @@ fn graphs(sources: &[Source]) -> (Graph, BTreeMap<String, Graph>) {
     let mut top_edges = Graph::new();
     let mut sub_edges: BTreeMap<String, Graph> = BTreeMap::new();
     for s in sources {
-        let uses = names_after(&s.code, "crate::");
+        let mut uses = names_after(&s.code, "crate::");
+        // `super::super::NAME` two levels down is `crate::NAME`.
+        let grandparent = names_after(&s.code, "super::super::");
+        if s.depth == 2 {
+            uses.extend(grandparent.iter().cloned());
+        }
         let entry = top_edges.entry(s.top.clone()).or_default();
         entry.extend(
             uses.iter()
@@ -182,6 +192,9 @@ fn graphs(sources: &[Source]) -> (Graph, BTreeMap<String, Graph>) {
         let siblings = &subs[s.top.as_str()];
         let mut used = names_after(&s.code, "super::");
         used.extend(names_after(&s.code, &format!("crate::{}::", s.top)));
+        if s.depth == 3 {
+            used.extend(grandparent);
+        }
         let into = sub_edges
             .entry(s.top.clone())
             .or_default()
@@ -292,6 +305,8 @@ fn the_scanner_reads_paths_groups_and_skips_comments() {
     );
     let names: Vec<String> = names_after(&code, "crate::").into_iter().collect();
     assert_eq!(names, ["a", "b", "d", "h", "l"]);
+    let grand: Vec<String> = names_after(&code, "super::super::").into_iter().collect();
+    assert_eq!(grand, ["k"]);
     let mut edges = BTreeMap::new();
     edges.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
     edges.insert("b".to_string(), BTreeSet::from(["c".to_string()]));

@@ -5,8 +5,10 @@
 //! records each such store's address in a section that is not loaded), is single-stepped
 //! (ptrace) from exec to `main`: each step that changes a relocated word (readelf's list)
 //! must be one of the recorded stores, and every relocated word has changed by `main`; the
-//! start-up then enters `after_relocation`, the function of its own (never inlined) that
-//! runs `init` and `main`.
+//! start-up enters `after_relocation`, the function of its own (never inlined) that runs
+//! `init` and `main`, only after the last of those stores. (That no relocated word is read
+//! before then rests on that call boundary, which start/src/pie.rs explains; this test
+//! checks the order, not every load.)
 #![cfg(target_arch = "x86_64")]
 
 mod common;
@@ -188,7 +190,8 @@ fn every_relocated_word_is_written_by_the_asm_store() {
                 );
             }
             // The rest of the start-up runs in its own function, entered after the last
-            // relocation (no load of a relocated static can have been hoisted above it).
+            // relocation. (This shows the order of the two, not that nothing read a
+            // relocated word before: that rests on the call boundary, see pie.rs.)
             assert!(
                 run.after_relocation
                     .is_some_and(|step| step > run.last_write),

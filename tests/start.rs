@@ -328,7 +328,7 @@ fn with_closed(exe: &std::path::Path, fds: &'static [i32], args: &[&str]) -> std
 
 /// Started with standard descriptors closed, a program does not hand their numbers to its
 /// first `pipe` (where `println!` would then write): `tinyrt::main!` opens `/dev/null` on
-/// each closed one before `main`, as std does. `hello` opts out (`keep_closed_stdio`): its
+/// each closed one before `main`, as std does. `hello` opts out (`unsafe(keep_closed_stdio)`): its
 /// write to a closed standard output fails. Without any `/dev/null` the program says why and
 /// aborts, as std's runtime does.
 #[test]

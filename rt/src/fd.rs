@@ -61,8 +61,9 @@
 //! does: tinyrt closes none of them and replaces them only in place
 //! (`process::dup2_stdout` and its twins), and a program that adopts one with `from_raw_fd`
 //! takes on not closing it while the constants are in use. (A program started with one
-//! closed and `keep_closed_stdio` may have given that number to a descriptor of its own:
-//! see `tinyrt::main!`.)
+//! closed and `unsafe(keep_closed_stdio)` may have given that number to a descriptor of its
+//! own: that option's contract, in `tinyrt::main!`, is the program's promise that the
+//! streams then reach none of its own.)
 #![allow(unsafe_code)]
 
 use crate::arch::{syscall1, syscall3};

@@ -36,7 +36,7 @@ pub use crate::fd::{
 /// Opens `/dev/null` on each of the descriptors 0, 1 and 2 that is closed, as std does
 /// before `main`: otherwise the program's first `open` or `pipe` would take the number, and
 /// what it prints would go into that file or pipe. One `ppoll` when all three are open
-/// (`tinyrt::main!` calls this unless told `keep_closed_stdio`). `Err` when one is closed
+/// (`tinyrt::main!` calls this unless told `unsafe(keep_closed_stdio)`). `Err` when one is closed
 /// and `/dev/null` cannot be opened onto it (the descriptor stays closed).
 pub fn open_closed_std_fds() -> Result<(), Errno> {
     for (fd, closed) in crate::sys::closed_std_fds().into_iter().enumerate() {

@@ -86,10 +86,11 @@ pub use errno::Errno;
 /// before relying on a small alternate signal stack, or before installing a seccomp filter
 /// that forbids `prctl`, `openat`, `mmap` or `rseq`. Later calls do nothing.
 pub fn init() {
+    // As each function is read: `time::backend` maps 32-bit `gettimeofday` and `time` to
+    // the `clock_gettime` they read through, and getrandom's to `random::backend` (its pool).
     for f in vdso::Function::ALL {
-        vdso::backend(f);
+        time::backend(f);
     }
-    random::backend();
     cpu::backend();
 }
 

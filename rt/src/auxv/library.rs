@@ -75,9 +75,10 @@ fn read_library_copy() -> Source {
     let mut vouched = false;
     let source = if crate::sys::prctl_get_auxv(&mut words).is_ok() {
         match proc_agrees(&words) {
-            Some(false) => read_proc(&mut words),
-            agree => {
-                vouched = agree.is_some();
+            Some(Agreement::Differs) => read_proc(&mut words),
+            agreement => {
+                // Only the whole file, up to its AT_NULL, vouches for prctl's addresses.
+                vouched = agreement == Some(Agreement::Whole);
                 Source::Prctl
             }
         }
@@ -129,9 +130,20 @@ fn read_proc(words: &mut [usize; LIB_WORDS]) -> Source {
     }
 }
 
+/// How /proc/self/auxv compares with a copy read through prctl.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Agreement {
+    /// A byte differs, or the file is empty or unreadable part-way.
+    Differs,
+    /// The same bytes as far as the file went, but it ended before its AT_NULL pair.
+    Prefix,
+    /// The same pairs up to and including AT_NULL.
+    Whole,
+}
+
 /// Whether /proc/self/auxv holds the same pairs as `words` up to its AT_NULL; `None` when
-/// the file cannot be read.
-fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
+/// the file cannot be opened.
+fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<Agreement> {
     use linux_raw_sys::general::{O_CLOEXEC, O_RDONLY};
     let fd = crate::sys::open(c"/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0).ok()?;
     let w = size_of::<usize>();
@@ -163,5 +175,10 @@ fn proc_agrees(words: &[usize; LIB_WORDS]) -> Option<bool> {
         }
     }
     drop(fd);
-    Some(agree && (ended || at > 0))
+    Some(match (agree, ended) {
+        (false, _) => Agreement::Differs,
+        (true, true) => Agreement::Whole,
+        (true, false) if at > 0 => Agreement::Prefix,
+        (true, false) => Agreement::Differs,
+    })
 }

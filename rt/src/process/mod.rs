@@ -283,7 +283,7 @@ pub fn dup2(old: impl AsFd, new: &mut OwnedFd) -> Result<(), Errno> {
 /// (close-on-exec included), as POSIX `dup2(0, 0)`.
 ///
 /// The standard streams belong to no [`OwnedFd`] of the program, unless it started with
-/// one closed and kept it so (`tinyrt::main!(f, keep_closed_stdio)`): then a descriptor it
+/// one closed and kept it so (`tinyrt::main!(f, unsafe(keep_closed_stdio))`): then a descriptor it
 /// opened may have taken the number, and this replaces that one's file.
 pub fn dup2_stdin(fd: impl AsFd) -> Result<(), Errno> {
     redirect(fd.as_fd().as_raw_fd(), 0)

@@ -6,7 +6,8 @@
 //! caller follows (the clock reads here, `time`'s sleeps and timers, `signal`'s
 //! `sigtimedwait`): the 64-bit call first; its twin only after ENOSYS (kernels before 5.1)
 //! or EPERM (sandboxes such as Docker's default seccomp profile); and one process-wide flag,
-//! set only when the twin then served, that sends later calls to the twins directly. A
+//! set only when the twin then served (any answer but ENOSYS, EPERM or EOVERFLOW: a
+//! timeout or an interruption is served), that sends later calls to the twins directly. A
 //! refusal the twin shares (EPERM for `clock_nanosleep(CLOCK_BOOTTIME_ALARM)` without
 //! CAP_WAKE_ALARM, say) proves nothing about 64-bit time and is not remembered. 64-bit
 //! architectures have no twins: there the first answer stands.
@@ -52,8 +53,9 @@ static TIME64_REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// Calls `call(false)`, the 64-bit-time system call; on a 32-bit architecture (`has32`: the
 /// call has a 32-bit-time twin) where that is refused with ENOSYS or EPERM, `call(true)`,
-/// the twin. Only a twin that then succeeds is remembered (see the module's text); any
-/// other error of the 64-bit call stands, and without a twin the first answer stands.
+/// the twin. Only a twin that the kernel then served is remembered (its answer is not
+/// ENOSYS, EPERM or EOVERFLOW: see the module's text); any other error of the 64-bit call
+/// stands, and without a twin the first answer stands.
 #[inline]
 pub fn time64_or_32<T>(
     has32: bool,
@@ -76,7 +78,10 @@ fn policy<T>(
         }
     }
     let r = call(true);
-    if r.is_ok() {
+    // Served: any answer but a refusal the twin shares (ENOSYS, EPERM) or an EOVERFLOW
+    // (a time the twin cannot carry, which says nothing of the 64-bit call). A timeout
+    // (EAGAIN), an interruption (EINTR) or EINVAL came from a twin the kernel ran.
+    if !matches!(r, Err(Errno::ENOSYS | Errno::EPERM | Errno::EOVERFLOW)) {
         refused.store(true, Ordering::Relaxed);
     }
     r
@@ -383,7 +388,7 @@ mod tests {
     fn a_twin_that_fails_too_is_not_remembered() {
         // clock_nanosleep(BOOTTIME_ALARM) without CAP_WAKE_ALARM: both forms answer EPERM.
         for e in [Errno::EPERM, Errno::ENOSYS] {
-            for e32 in [Errno::EPERM, Errno::EINVAL, Errno::EOVERFLOW] {
+            for e32 in [Errno::EPERM, Errno::ENOSYS, Errno::EOVERFLOW] {
                 let (r, calls, flag) = run(false, true, Err(e), Err(e32));
                 assert_eq!((r, &calls[..], flag), (Err(e32), &[false, true][..], false));
             }
@@ -398,6 +403,12 @@ mod tests {
         for e in [Errno::EPERM, Errno::ENOSYS] {
             let (r, calls, flag) = run(false, true, Err(e), Ok(()));
             assert_eq!((r, &calls[..], flag), (Ok(()), &[false, true][..], true));
+        }
+        // A twin that answered with an error of its own was served too: a timeout
+        // (sigtimedwait's EAGAIN), an interruption, a bad argument.
+        for e32 in [Errno::EAGAIN, Errno::EINTR, Errno::EINVAL] {
+            let (r, calls, flag) = run(false, true, Err(Errno::EPERM), Err(e32));
+            assert_eq!((r, &calls[..], flag), (Err(e32), &[false, true][..], true));
         }
         let (r, calls, flag) = run(true, true, Ok(()), Ok(()));
         assert_eq!((r, &calls[..], flag), (Ok(()), &[true][..], true));
