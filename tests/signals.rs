@@ -1,12 +1,13 @@
 //! `tinyrt::signal` in tinyrt programs (the `signals` example) on every architecture, in
 //! release and static-PIE builds: handlers run and return (i686 and armv7 through both of
-//! their restorers), siginfo names the sender (ourselves, and this test process), masks hold
-//! and release, signalfd and sigtimedwait take what was sent, the action `set_action`
+//! their restorers), siginfo names the sender (ourselves, and this test process), masks
+//! hold and release, signalfd and sigtimedwait take what was sent, the action `set_action`
 //! returned installs again (a handler, SIG_IGN, SIG_DFL), and a handler on the alternate
 //! stack reports a main-stack overflow. `process::abort` and `main!`'s
 //! `stack_overflow_message` (the `overflow` example) end a program as std's do
-//! (`tests/tools/overflow_std.rs`): the same stderr, killed by the same signal. On x86_64, a handler installed without a restorer
-//! kills the process with SIGSEGV when it returns: why every action gets one.
+//! (`tests/tools/overflow_std.rs`): the same stderr, killed by the same signal. On x86_64,
+//! a handler installed without a restorer kills the process with SIGSEGV when it returns:
+//! why every action gets one.
 
 mod common;
 

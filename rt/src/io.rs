@@ -9,8 +9,9 @@
 //! are dropped, and so is the report when the program ends by `process::exit` instead of
 //! returning from `main`. Use [`write_all`] or [`write_fmt`] to see errors as they happen.
 //!
-//! Descriptors are std's shape ([`OwnedFd`], [`BorrowedFd`], [`AsFd`], ...: see [`fd`](crate::fd)); the
-//! functions here take any [`AsFd`] (`STDOUT`, `&owned`, `&timer`, a `BorrowedFd`).
+//! Descriptors are std's shape ([`OwnedFd`], [`BorrowedFd`], [`AsFd`], ...: see
+//! [`fd`](crate::fd)); the functions here take any [`AsFd`] (`STDOUT`, `&owned`, `&timer`,
+//! a `BorrowedFd`).
 //!
 //! ```
 //! use tinyrt_rt::{io, process};

@@ -32,21 +32,21 @@
 //! # Outside Rust's memory model
 //!
 //! The relocated words belong to statics Rust believes immutable (`.data.rel.ro`, the GOT)
-//! or already initialised: no Rust store may change them, and LLVM treats the immutable ones
-//! as constant memory, which nothing ever writes. So the relocator never reads or writes
-//! them as Rust: each access is an `asm!` block that may touch any memory, as a loader
-//! running before the program would (the idea is origin's `relocation_load` and
-//! `relocation_store`; tests/relocation_stores.rs single-steps a PIE build to `main` and finds every write
-//! into a relocated word at one of those stores). After the loops:
-//! - a `compiler_fence(SeqCst)`: nothing of Rust's own moves above it (the asm blocks, not
-//!   `nomem`, are already barriers for the memory Rust tracks);
-//! - `entry` runs the rest of the program (`init`, `main`) in a function of its own that is
-//!   never inlined into it: a load of constant memory may be hoisted across any store, asm
-//!   or fence, but not out of the function that holds it, which is called after the loops;
-//! - no hardware fence: one thread relocates and then reads, and a CPU sees its own stores
-//!   in program order; no other thread or signal handler exists yet;
-//! - no instruction barrier (cache flush, `isb`, `fence.i`, `isync`): only data is written.
-//!   The link's `-z text` (build.rs) refuses relocations in code, and `.text` is never written.
+//! or already initialised: no Rust store may change them, and LLVM treats the immutable
+//! ones as constant memory, which nothing ever writes. So the relocator never reads or
+//! writes them as Rust: each access is an `asm!` block that may touch any memory, as a
+//! loader running before the program would (the idea is origin's `relocation_load` and
+//! `relocation_store`; tests/relocation_stores.rs single-steps a PIE build to `main` and
+//! finds every write into a relocated word at one of those stores). After the loops: - a
+//! `compiler_fence(SeqCst)`: nothing of Rust's own moves above it (the asm blocks, not
+//! `nomem`, are already barriers for the memory Rust tracks); - `entry` runs the rest of
+//! the program (`init`, `main`) in a function of its own that is never inlined into it: a
+//! load of constant memory may be hoisted across any store, asm or fence, but not out of
+//! the function that holds it, which is called after the loops; - no hardware fence: one
+//! thread relocates and then reads, and a CPU sees its own stores in program order; no
+//! other thread or signal handler exists yet; - no instruction barrier (cache flush, `isb`,
+//! `fence.i`, `isync`): only data is written. The link's `-z text` (build.rs) refuses
+//! relocations in code, and `.text` is never written.
 //!
 //! Learned from: the ELF gABI and the psABIs (relocation types), the RELR proposal on the
 //! generic-abi list (the bitmap encoding), and the shape of musl's `rcrt1`/`dlstart` and

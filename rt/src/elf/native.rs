@@ -1,12 +1,12 @@
 //! A small lookup for the live vDSO, for the running program's own class, machine and byte
 //! order.
 //!
-//! The dispatch resolves each function once through this instead of [`Image::parse`](super::Image::parse), so
-//! that a program that reads a clock carries a few hundred bytes of lookup rather than the
-//! whole parser. It accepts the shape every real vDSO has: one `PT_LOAD`, a `DT_GNU_HASH`
-//! or `DT_HASH` table (arm64 has had only the GNU one since 2024), GNU version definitions
-//! or none. Anything else, and anything malformed, is `None`, and the caller falls back to
-//! the system call.
+//! The dispatch resolves each function once through this instead of
+//! [`Image::parse`](super::Image::parse), so that a program that reads a clock carries a
+//! few hundred bytes of lookup rather than the whole parser. It accepts the shape every
+//! real vDSO has: one `PT_LOAD`, a `DT_GNU_HASH` or `DT_HASH` table (arm64 has had only the
+//! GNU one since 2024), GNU version definitions or none. Anything else, and anything
+//! malformed, is `None`, and the caller falls back to the system call.
 //!
 //! It is written for size: records are read as `chunks_exact` of the image (one bounds
 //! check per table, none per field), the GNU table only picks the chain of symbols to

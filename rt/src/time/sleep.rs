@@ -1,15 +1,15 @@
 //! Waiting for time: [`sleep`], [`sleep_until`], the kernel's [`clock_nanosleep`] for any
 //! clock, and [`Interval`], a periodic timer that does not drift.
 //!
-//! Every wait is one absolute deadline on a clock (`TIMER_ABSTIME`), computed once: a signal
-//! handler that interrupts the wait (the kernel then answers EINTR, with or without
+//! Every wait is one absolute deadline on a clock (`TIMER_ABSTIME`), computed once: a
+//! signal handler that interrupts the wait (the kernel then answers EINTR, with or without
 //! SA_RESTART) only makes tinyrt wait for the same deadline again, so interruptions can
 //! neither stretch nor shorten it; a stopped and continued process wakes at the deadline it
 //! had. On 32-bit architectures the 64-bit-time call (`clock_nanosleep_time64`, Linux 5.1+)
 //! serves first; where it is refused (ENOSYS on older kernels, EPERM from sandboxes) the
-//! 32-bit call takes over (the one policy of `sys::time64`), relative durations past its 32-bit seconds are slept in pieces,
-//! and an absolute deadline it cannot express is reached by relative pieces instead: nothing
-//! wraps.
+//! 32-bit call takes over (the one policy of `sys::time64`), relative durations past its
+//! 32-bit seconds are slept in pieces, and an absolute deadline it cannot express is
+//! reached by relative pieces instead: nothing wraps.
 
 use super::{ClockId, Instant, Timespec, clock_gettime};
 use crate::errno::Errno;
