@@ -2,6 +2,7 @@
 //! through their symbols, for the tests:
 //!
 //!     mem check            # every case below; one digest line per operation and length
+//!     mem guard            # the buffers against inaccessible pages (below); `guard ok N`
 //!     mem OP N             # one call of N bytes (OP: copy, shift, move, back, set), for
 //!                          # counting instructions (`shift`: memcpy from a source aligned
 //!                          # 3 bytes off the destination; `move`, `back`: memmove to a
@@ -12,6 +13,15 @@
 //! and backward), and a few large ones. After each call it hashes (FNV-1a) the destination
 //! and 16 bytes either side, then restores them; tests/mem.rs computes the same digests
 //! with std's `copy_within`, `copy_from_slice` and `fill` (glibc's functions) and compares.
+//!
+//! `guard` maps two regions, each with a `PROT_NONE` page either side, and runs the three
+//! functions with the source and the destination touching those pages: starting at the
+//! first byte after the lower one, or ending at the last byte before the upper one, the other
+//! buffer at 0..16 bytes from its own guard page, for every length 0..=64, 4095 and 4096;
+//! `memmove` also inside one region, at distances 1..=16 (overlapping) and len + 0..16
+//! (apart), both ways. A load or store beyond either end of a buffer that reaches a guard
+//! page is a SIGSEGV (the test sees the signal); the bytes around each destination are
+//! checked too. It prints `guard ok` and the number of calls.
 #![no_std]
 #![no_main]
 
@@ -83,6 +93,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
             check(a, b);
             0
         }
+        (Some("guard"), None) => guard::run(),
         (Some(op), Some(n)) if n <= 65_536 => {
             let n = black_box(n);
             // SAFETY: 8 + 65,536 + 64 bytes fit both buffers.
@@ -99,7 +110,9 @@ fn main(args: tinyrt::env::Args) -> i32 {
             0
         }
         _ => {
-            tinyrt::eprintln!("usage: mem check | mem copy|shift|move|back|set N (N <= 65536)");
+            tinyrt::eprintln!(
+                "usage: mem check | mem guard | mem copy|shift|move|back|set N (N <= 65536)"
+            );
             2
         }
     }
@@ -144,5 +157,190 @@ fn check(a: *mut u8, b: *mut u8) {
         println!("copy {len} {copy:016x}");
         println!("move {len} {mv:016x}");
         println!("set {len} {set:016x}");
+    }
+}
+
+/// `mem guard`: the three functions at the edges of mappings with inaccessible neighbours.
+mod guard {
+    use super::{functions, pattern};
+    use core::hint::black_box;
+    use tinyrt::syscall::{nr, syscall3};
+    use tinyrt::{Errno, println};
+
+    /// mmap with 6 arguments: `mmap2` (offset in pages) on 32-bit architectures.
+    #[cfg(target_pointer_width = "32")]
+    const MMAP: usize = nr::__NR_mmap2;
+    #[cfg(target_pointer_width = "64")]
+    const MMAP: usize = nr::__NR_mmap;
+    /// The kernel's values, the same on the seven architectures.
+    const PROT_READ_WRITE: usize = 3;
+    const PROT_NONE: usize = 0;
+    const MAP_PRIVATE_ANONYMOUS: usize = 0x22;
+
+    /// The lengths: every one to 64, and around a page.
+    const LENS: [usize; 2] = [4095, 4096];
+    const ALIGNS: usize = 16;
+
+    /// `size` readable and writable bytes from `lo`, between two `PROT_NONE` pages, painted
+    /// with the pattern `seed` (byte `i` from `lo` is `pattern(seed, i)`).
+    #[derive(Clone, Copy)]
+    struct Region {
+        lo: *mut u8,
+        size: usize,
+        seed: u32,
+    }
+
+    /// Maps guard page, three pages, guard page (room for two buffers of 4096 bytes and
+    /// the gaps).
+    fn region(seed: u32) -> Result<Region, Errno> {
+        let page = tinyrt::auxv::page_size().unwrap_or(4096);
+        let len = 5 * page;
+        let args = [
+            0,
+            len,
+            PROT_READ_WRITE,
+            MAP_PRIVATE_ANONYMOUS,
+            usize::MAX,
+            0,
+        ];
+        // SAFETY: a new anonymous mapping where the kernel chooses: nothing the program
+        // holds changes; s390x's mmap is the old one, reading its six arguments from `args`.
+        #[cfg(target_arch = "s390x")]
+        let r = unsafe { tinyrt::syscall::syscall1(MMAP, args.as_ptr() as usize) };
+        #[cfg(not(target_arch = "s390x"))]
+        let [a1, a2, a3, a4, a5, a6] = args;
+        // SAFETY: as above.
+        #[cfg(not(target_arch = "s390x"))]
+        let r = unsafe { tinyrt::syscall::syscall6(MMAP, a1, a2, a3, a4, a5, a6) };
+        let base = Errno::from_ret(r)?;
+        for at in [base, base + 4 * page] {
+            // SAFETY: takes access away from a page of the mapping just made, which nothing
+            // refers to.
+            Errno::from_ret(unsafe { syscall3(nr::__NR_mprotect, at, page, PROT_NONE) })?;
+        }
+        let r = Region {
+            lo: (base + page) as *mut u8,
+            size: 3 * page,
+            seed,
+        };
+        r.paint(0, r.size);
+        Ok(r)
+    }
+
+    impl Region {
+        /// Writes the pattern over bytes `from..to`, one at a time (volatile: never a call).
+        fn paint(self, from: usize, to: usize) {
+            for i in from..to {
+                // SAFETY: to <= size: inside the mapping.
+                unsafe { self.lo.add(i).write_volatile(pattern(self.seed, i)) };
+            }
+        }
+
+        fn at(self, i: usize) -> *mut u8 {
+            self.lo.wrapping_add(i)
+        }
+
+        /// Whether bytes `d..d + len` hold what `want` says and the 16 bytes either side
+        /// (inside the mapping) still hold the pattern; paints them back either way.
+        fn check(self, d: usize, len: usize, want: impl Fn(usize) -> u8) -> Option<usize> {
+            let (from, to) = (d.saturating_sub(16), (d + len + 16).min(self.size));
+            let mut bad = None;
+            for i in from..to {
+                let w = if (d..d + len).contains(&i) {
+                    want(i - d)
+                } else {
+                    pattern(self.seed, i)
+                };
+                // SAFETY: to <= size: inside the mapping.
+                if unsafe { self.lo.add(i).read_volatile() } != w && bad.is_none() {
+                    bad = Some(i);
+                }
+            }
+            self.paint(from, to);
+            bad
+        }
+    }
+
+    /// Where a buffer of `len` bytes `gap` bytes from a guard page starts: above the lower
+    /// one, or below the upper one.
+    fn place(r: Region, upper: bool, gap: usize, len: usize) -> usize {
+        if upper { r.size - len - gap } else { gap }
+    }
+
+    pub fn run() -> i32 {
+        let (x, y) = match (region(1), region(2)) {
+            (Ok(x), Ok(y)) => (x, y),
+            _ => {
+                println!("guard: mmap or mprotect failed");
+                return 1;
+            }
+        };
+        let (memcpy, memmove, memset) = functions();
+        let mut calls = 0u32;
+        let fail = |what: &str, len: usize, a: usize, s: usize, d: usize, i: usize| {
+            println!("guard FAILED {what} len {len} gap {a}: source {s} destination {d}, byte {i}");
+        };
+        for len in (0..=64).chain(LENS) {
+            for a in 0..ALIGNS {
+                // From one region to the other, each side touching a guard page or `a`
+                // bytes from it.
+                for (sup, dup, sgap, dgap) in [
+                    (false, false, 0, a),
+                    (false, true, 0, a),
+                    (true, false, 0, a),
+                    (true, true, 0, a),
+                    (false, false, a, 0),
+                    (false, true, a, 0),
+                    (true, false, a, 0),
+                    (true, true, a, 0),
+                ] {
+                    let (s, d) = (place(x, sup, sgap, len), place(y, dup, dgap, len));
+                    for (name, f) in [("memcpy", memcpy), ("memmove", memmove)] {
+                        // SAFETY: both inside their regions (place), in different mappings.
+                        unsafe { f(y.at(d), x.at(s), black_box(len)) };
+                        calls += 1;
+                        if let Some(i) = y.check(d, len, |k| pattern(x.seed, s + k)) {
+                            fail(name, len, a, s, d, i);
+                            return 1;
+                        }
+                    }
+                }
+                // memmove inside one region, the pair's lower end on the lower guard page
+                // or its upper end on the upper one; down (d < s) and up (d > s).
+                for delta in [a + 1, len + a] {
+                    for upper in [false, true] {
+                        for down in [false, true] {
+                            let lo = place(x, upper, 0, len + delta);
+                            let (s, d) = if down {
+                                (lo + delta, lo)
+                            } else {
+                                (lo, lo + delta)
+                            };
+                            // SAFETY: lo + delta + len <= size.
+                            unsafe { memmove(x.at(d), x.at(s), black_box(len)) };
+                            calls += 1;
+                            if let Some(i) = x.check(d, len, |k| pattern(x.seed, s + k)) {
+                                fail("memmove (one region)", len, a, s, d, i);
+                                return 1;
+                            }
+                        }
+                    }
+                }
+                // memset at `a` bytes from either guard page.
+                for upper in [false, true] {
+                    let d = place(y, upper, a, len);
+                    let c = black_box(0x100 | (len + a) as i32 & 0xff);
+                    // SAFETY: inside the region (place).
+                    unsafe { memset(y.at(d), c, black_box(len)) };
+                    calls += 1;
+                    if let Some(i) = y.check(d, len, |_| c as u8) {
+                        fail("memset", len, a, d, d, i);
+                        return 1;
+                    }
+                }
+            }
+        }
+        println!("guard ok {calls}");
+        0
     }
 }

@@ -1,7 +1,8 @@
 //! tinyrt-start's `memcpy`, `memmove` and `memset` (start/src/mem.rs, the word loops of
 //! start/src/arch/generic_mem.rs): the `mem` example's digests of every alignment, length
 //! and overlap against the same operations done by std (`copy_from_slice`, `copy_within`,
-//! `fill`: glibc's functions) on every architecture; and, in the disassembly
+//! `fill`: glibc's functions) on every architecture; the `mem guard` run with the buffers
+//! against inaccessible pages, not killed by SIGSEGV anywhere; and, in the disassembly
 //! (llvm-objdump) of every architecture's build, none of the three calls itself or another.
 
 mod common;
@@ -97,6 +98,34 @@ fn mem_functions_match_std_on_every_arch() {
         if let Some(d) = first_difference(&stdout(&out), &want) {
             panic!("{name}: {d}");
         }
+    }
+}
+
+/// No load or store beyond either end of a buffer: the `mem guard` run (buffers touching
+/// `PROT_NONE` pages on either side, every gap 0..16 on the other, lengths 0..=64, 4095 and
+/// 4096) is not killed by SIGSEGV on any architecture, and every destination and the 16
+/// bytes around it hold what they should: it prints `guard ok` and its number of calls
+/// (per length and gap: 8 placements for each of memcpy and memmove between two mappings,
+/// 8 memmoves inside one, 2 memsets).
+#[test]
+fn mem_functions_stay_inside_their_buffers() {
+    let want = format!("guard ok {}\n", (65 + 2) * 16 * (16 + 8 + 2));
+    let mut runs = vec![(
+        "x86_64 (native)".to_owned(),
+        std::process::Command::new(example(Build::Release, "mem")),
+    )];
+    for arch in ARCHES {
+        if let Some(dir) = cross_examples(&arch) {
+            runs.push((arch.name(), arch.command(&dir.join("mem"))));
+        }
+    }
+    for (name, mut cmd) in runs {
+        let out = cmd.arg("guard").output().unwrap();
+        // qemu-user reports the guest's signal as its own death by it.
+        let signal = std::os::unix::process::ExitStatusExt::signal(&out.status);
+        assert_eq!(signal, None, "{name}: killed by signal {signal:?}: {out:?}");
+        assert!(out.status.success(), "{name}: {out:?}");
+        assert_eq!(stdout(&out), want, "{name}");
     }
 }
 

@@ -5,8 +5,12 @@
 //! code is ours): bytes until the destination is word-aligned, then whole words, then the
 //! bytes left. When the source is not aligned like the destination, each destination word
 //! is two aligned source words shifted together (by the target's byte order), so no load
-//! is ever misaligned (riscv64 may trap and emulate those; armv7 and powerpc64 slow down);
-//! the words read are whole words inside the source, the partial first one is read by bytes.
+//! is ever misaligned (riscv64 may trap and emulate those; armv7 and powerpc64 slow down).
+//! Every word loaded lies wholly inside the source: the partial first aligned word (and, in
+//! the downward copy, the partial one at the end) is read a byte at a time, and the bytes
+//! after the last whole word by the byte loop. So no load touches a byte outside the
+//! regions, not even one in the same aligned word (examples/mem.rs `guard` checks this
+//! with the buffers against inaccessible pages).
 //!
 //! Every store is volatile: LLVM recognises plain copy and fill loops and would turn them
 //! into calls to memcpy and memset, which are these very functions (tests/mem.rs checks the
@@ -64,7 +68,9 @@ fn merge(lo: usize, hi: usize, off: usize) -> usize {
 }
 
 /// The aligned word at `at` with only its bytes `from..to` (memory order) read, one at a
-/// time, and the others zero: the part of a word that lies inside a region.
+/// time, and the others zero: the part of a word that lies inside a region. `at` itself
+/// may lie outside the region's allocation (below it), so it is only offset with
+/// `wrapping_add`, never dereferenced outside `from..to`.
 ///
 /// # Safety
 /// Bytes `at + from .. at + to` are readable.
@@ -73,8 +79,9 @@ unsafe fn part(at: *const u8, from: usize, to: usize) -> usize {
     let mut v = 0;
     let mut j = from;
     while j < to {
-        // SAFETY: from <= j < to (caller).
-        let b = unsafe { at.add(j).read() } as usize;
+        // SAFETY: from <= j < to: a byte inside the region (caller), reached from `at`
+        // with wrapping arithmetic (no in-bounds requirement on `at`).
+        let b = unsafe { at.wrapping_add(j).read() } as usize;
         v |= if cfg!(target_endian = "little") {
             b << (8 * j)
         } else {
@@ -96,6 +103,8 @@ pub unsafe fn copy_forward(mut d: *mut u8, mut s: *const u8, mut n: usize) {
         // SAFETY: head < W <= n: inside both regions (caller); afterwards `d` is aligned and
         // n > W. Every word stored is one of the destination's (i < words); whenever a
         // store overlaps the source (`d` below `s`), the source bytes it covers were read.
+        // Every word loaded lies wholly inside the source (see the misaligned branch), so
+        // no load reaches a byte, or a page, outside it.
         unsafe {
             bytes_forward(d, s, head);
             (d, s, n) = (d.add(head), s.add(head), n - head);
@@ -110,14 +119,23 @@ pub unsafe fn copy_forward(mut d: *mut u8, mut s: *const u8, mut n: usize) {
                 }
                 words
             } else {
-                // The aligned word below `s`, of which bytes off..W are the source's; then
-                // the aligned words after it while they lie wholly inside the source.
-                let at = s.sub(off);
+                // The aligned word below `s`, of which bytes off..W are the source's: read
+                // by bytes, as its bytes 0..off belong to some other object (reading them
+                // is outside Rust's model, although an aligned word never crosses a page
+                // and would not fault). Then the aligned words after it while they lie
+                // wholly inside the source. `at` may be below the source's allocation, so
+                // it is formed and offset with wrapping arithmetic (`sub` and `add` require
+                // in-bounds results); every address loaded through it is in the source.
+                let at = s.wrapping_sub(off);
                 let mut lo = part(at, off, W);
+                // Word k (k >= 1) after `at` spans s - off + kW .. s - off + (k + 1)W: inside
+                // s..s + n iff k + 1 <= (n + off) / W. So k runs to m = (n + off) / W - 1
+                // (0 when n + off < 2W), at most `words` (off < W); the n - mW bytes left
+                // go to the byte loop below, never to a word load.
                 let m = ((n + off) / W - 1).min(words);
                 let mut i = 0;
                 while i < m {
-                    let hi = at.add((i + 1) * W).cast::<usize>().read();
+                    let hi = at.wrapping_add((i + 1) * W).cast::<usize>().read();
                     d.add(i * W)
                         .cast::<usize>()
                         .write_volatile(merge(lo, hi, off));
@@ -161,7 +179,11 @@ pub unsafe fn copy_backward(d: *mut u8, s: *const u8, mut n: usize) {
                 words
             } else {
                 // The aligned word at the source's end, of which bytes 0..off are the
-                // source's; then the aligned words below it while they lie inside it.
+                // source's (read by bytes: the rest belong to some other object); then the
+                // aligned words below it while they lie inside it. `at` is inside the
+                // source (n >= off), and word i (1..=m) below it spans
+                // at - iW .. at - iW + W, inside s..se iff iW <= n - off: m = (n - off) / W.
+                // The bytes below the last one go to the byte loop below.
                 let at = se.sub(off);
                 let mut hi = part(at, 0, off);
                 let m = ((n - off) / W).min(words);
