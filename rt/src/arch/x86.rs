@@ -21,6 +21,9 @@
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
+// The system calls are made for their effects: their results need no `#[must_use]`.
+#![allow(clippy::must_use_candidate)]
+
 use super::{SyscallNumbers, VdsoNames};
 use core::arch::{asm, naked_asm};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -97,6 +100,7 @@ pub enum SyscallEntry {
 }
 
 /// The entry in use.
+#[must_use]
 pub fn syscall_entry() -> SyscallEntry {
     match entry() {
         a if a == int80_entry as *const () as usize => SyscallEntry::Int80,
