@@ -2,14 +2,18 @@
 //! of a main-stack overflow a program asks for ([`report_stack_overflow`], or
 //! `tinyrt::main!(main, stack_overflow_message)`).
 //!
-//! The overflow is told from any other SIGSEGV by where the fault is: just below the lowest
-//! mapped page of the main stack (the kernel refused to grow it further: RLIMIT_STACK, or
-//! another mapping too close below), within the stack's limit below the address recorded
-//! when the report was set up. std's `stack_overflow.rs` taught us the idea (a SIGSEGV
-//! handler on an alternate stack that compares the fault with the guard region, and that
-//! otherwise restores the default action and returns so that the fault repeats); the code
-//! and the test of "the lowest mapped page" (`mincore` on the page above the fault) are our
-//! own.
+//! The overflow is told from any other SIGSEGV by where the fault is and by `si_code`: just
+//! below the lowest page of a run of mapped pages that reaches the address recorded when the
+//! report was set up (every page from the fault's up to it mapped, asked of `mincore` in
+//! chunks), within the stack's limit below it when RLIMIT_STACK is finite; the fault
+//! SEGV_MAPERR on an unmapped page (the kernel refused to grow the stack: RLIMIT_STACK,
+//! RLIMIT_AS, or another mapping too close below), or in a guard page with nothing mapped
+//! below it (qemu-user's guest stacks have one). A write into `.rodata` or a PROT_NONE page
+//! elsewhere, just below another mapping or into a read-only page of the stack itself is
+//! not an overflow, whatever the stack limit. std's `stack_overflow.rs` taught us the idea
+//! (a SIGSEGV handler on an alternate stack that compares the fault with the guard region,
+//! and that otherwise restores the default action and returns so that the fault repeats);
+//! the code and the test of "the lowest page of the run" are our own.
 //!
 //! # Safety
 //!
@@ -37,7 +41,8 @@ pub(crate) fn abort() -> ! {
 }
 
 /// An address near the top of the main stack (a local of the function that set the report
-/// up), the stack's limit (RLIMIT_STACK; `usize::MAX` when unlimited) and the page size.
+/// up), the stack's limit (RLIMIT_STACK; `usize::MAX` when unlimited: no early filter then)
+/// and the page size.
 static TOP: AtomicUsize = AtomicUsize::new(0);
 static LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
 static PAGE: AtomicUsize = AtomicUsize::new(4096);
@@ -45,7 +50,8 @@ static PAGE: AtomicUsize = AtomicUsize::new(4096);
 /// Reports an overflow of the main stack as std does: `thread 'main' (TID) has overflowed its
 /// stack` and `fatal runtime error: stack overflow, aborting` on standard error (each after a
 /// newline, as std writes them), then [`process::abort`](crate::process::abort) (SIGABRT).
-/// Any other SIGSEGV ends the program as it would have (the default action). Installs an
+/// Any other SIGSEGV (not a fault just below the run of mappings that holds the main
+/// stack: see the module's text) ends the program as it would have (the default action). Installs an
 /// alternate stack ([`install_alt_stack`]) and a SIGSEGV handler for the calling thread,
 /// which must be the main one, on its own stack: call it at the start of `main` (or name the
 /// option: `tinyrt::main!(main, stack_overflow_message)`). A SIGSEGV handler installed later
@@ -91,31 +97,69 @@ pub fn report_stack_overflow() -> Result<(), Errno> {
         .map(|_| ())
 }
 
-/// Whether a fault at `addr` hit the page just below the main stack's lowest mapped page:
-/// below the recorded top by no more than the stack's limit (and two pages of slack for the
-/// frame that overflowed), and the page above the fault's is mapped.
-fn is_stack_overflow(addr: usize) -> bool {
+/// Whether a fault is an overflow of the main stack: below the recorded top by no more than
+/// the stack's limit when it has one (and two pages of slack for the frame that overflowed),
+/// and just below the lowest page of one run of mapped pages that reaches the top (not just
+/// below some other mapping: a heap arena, a static). Just below means either
+/// - SEGV_MAPERR on an unmapped page: the kernel refused to grow the stack; or
+/// - a fault in a guard page: a mapped page (SEGV_ACCERR: PROT_NONE; qemu-user gives the
+///   guest's main stack one, and qemu-ppc64le reports SEGV_MAPERR for it) with nothing
+///   mapped below it.
+///
+/// A write into `.rodata`, a PROT_NONE or read-only page elsewhere, or just below another
+/// mapping is not an overflow, nor is any other `si_code`.
+fn is_stack_overflow(code: i32, addr: usize) -> bool {
     let (top, limit, page) = (TOP.load(Relaxed), LIMIT.load(Relaxed), PAGE.load(Relaxed));
-    if addr >= top || top - addr > limit.saturating_add(2 * page) {
+    if page == 0 || addr >= top || top - addr > limit.saturating_add(2 * page) {
         return false;
     }
-    let above = (addr & !(page - 1)).wrapping_add(page);
-    let mut resident = 0u8;
-    // SAFETY: mincore reads no memory of ours; it writes one byte (one page), ours. It
-    // answers ENOMEM for a page that is not mapped.
-    let r = unsafe {
-        syscall3(
-            g::__NR_mincore as usize,
-            above,
-            page,
-            &mut resident as *mut u8 as usize,
-        )
+    let (maperr, accerr) = (code == g::SEGV_MAPERR as i32, code == g::SEGV_ACCERR as i32);
+    let at = addr & !(page - 1);
+    let lowest = if !mapped(at, at, page) {
+        if !maperr {
+            return false;
+        }
+        at.wrapping_add(page)
+    } else if (maperr || accerr) && at >= page && !mapped(at - page, at - page, page) {
+        at
+    } else {
+        return false;
     };
-    Errno::from_ret(r).is_ok()
+    lowest <= top && mapped(lowest, top, page)
+}
+
+/// Whether every page from `from` (page-aligned) to the one holding `last` is mapped:
+/// `mincore` answers ENOMEM for a range with an unmapped page. Asked in chunks of
+/// `VEC` pages, so that the frame stays small on the alternate stack; the first gap
+/// ends it.
+fn mapped(from: usize, last: usize, page: usize) -> bool {
+    const VEC: usize = 256;
+    let mut vec = [0u8; VEC];
+    let mut at = from;
+    while at <= last {
+        // (`checked_div`: no panic path for a page size of 0.)
+        let pages = (last - at)
+            .checked_div(page)
+            .unwrap_or(0)
+            .saturating_add(1)
+            .min(VEC);
+        let len = pages.wrapping_mul(page);
+        // SAFETY: mincore reads no memory of ours; it writes one byte a page, `pages` bytes,
+        // into our buffer of VEC bytes.
+        let r = unsafe { syscall3(g::__NR_mincore as usize, at, len, vec.as_mut_ptr() as usize) };
+        if Errno::from_ret(r).is_err() {
+            return false;
+        }
+        match at.checked_add(len) {
+            Some(next) => at = next,
+            None => return true,
+        }
+    }
+    true
 }
 
 extern "C" fn on_segv(sig: i32, info: &SigInfo, _ctx: *mut c_void) {
-    if info.code() > 0 && is_stack_overflow(info.addr()) {
+    if is_stack_overflow(info.code(), info.addr()) {
         // SAFETY: no pointers.
         let tid = unsafe { crate::arch::syscall0(g::__NR_gettid as usize) };
         // Gathered for one write, without a path that could panic (and bring core::fmt).
