@@ -372,7 +372,8 @@ fn a_stopped_timerfd_counts_the_periods_it_missed() {
         .and_then(|l| l.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
-    assert_eq!(s["ticks"], 30, "{text}");
+    // At least 30: the last read may report more than the one that was missing.
+    assert!(s["ticks"] >= 30, "{text}");
     assert!(
         reads <= 23,
         "{reads} reads for 30 expirations with 100 ms stopped: {text}"
@@ -414,7 +415,9 @@ fn sleep_and_tick_on_every_arch() {
                 .output()
                 .unwrap(),
         );
-        assert_eq!(s["ticks"], 20, "{name}");
+        // The run ends at the read that brings the count to 20 or more: a read late by a
+        // period or more (qemu on a loaded machine) reports those expirations too.
+        assert!(s["ticks"] >= 20, "{name}: {s:?}");
     }
 }
 
