@@ -143,4 +143,18 @@ mod tests {
         is_error::<crate::time::SleepError>();
         is_error::<crate::time::SystemTimeError>();
     }
+
+    /// The descriptor types, their owners and `Command` cross threads as std's do
+    /// (`OwnedFd`, `BorrowedFd`, `File`, `Command` are `Send + Sync`); this fails to
+    /// compile if one does not.
+    #[test]
+    fn descriptors_and_their_owners_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::fd::OwnedFd>();
+        send_sync::<crate::fd::BorrowedFd<'static>>();
+        send_sync::<crate::time::TimerFd>();
+        send_sync::<crate::signal::SignalFd>();
+        send_sync::<crate::process::Child>();
+        send_sync::<crate::process::Command<'static>>();
+    }
 }

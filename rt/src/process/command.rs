@@ -39,8 +39,19 @@ pub(super) enum Argv<'a> {
     /// Ours, listed by `new` and `arg`.
     Listed(Listed<'a>),
     /// The rest of the process's own argv, already NULL-terminated.
-    Process(*const *const c_char),
+    Process(ProcessArgv),
 }
+
+/// A pointer into the kernel's argv on the initial stack (`env::Args::as_argv`).
+#[derive(Clone, Copy)]
+pub(super) struct ProcessArgv(pub(super) *const *const c_char);
+
+// SAFETY: the array and its strings are the kernel's, on the initial stack: alive for the
+// whole process and never written after start, so any thread may hold and read them (as
+// `env::Args` itself does). This keeps `Command` `Send + Sync`, as std's is.
+unsafe impl Send for ProcessArgv {}
+// SAFETY: as above: only read, by anyone.
+unsafe impl Sync for ProcessArgv {}
 
 /// A program to start, and how: see the module documentation.
 #[derive(Clone)]
@@ -292,7 +303,7 @@ impl<'a> Command<'a> {
     pub fn from_args(args: crate::env::Args) -> Option<Command<'static>> {
         let argv = args.as_argv()?;
         let program = args.clone().next()?;
-        Some(Command::with(program, Argv::Process(argv)))
+        Some(Command::with(program, Argv::Process(ProcessArgv(argv))))
     }
 
     /// Adds an argument (past [`MAX_ARGS`] only with the `alloc` feature, else `spawn`

@@ -188,7 +188,7 @@ pub(super) fn plan<'a>(
     report: i32,
 ) -> Result<ChildPlan<'a>, Errno> {
     let argv = match (&c.argv, c.listed) {
-        (Argv::Process(p), _) => *p,
+        (Argv::Process(p), _) => p.0,
         (_, Some(fill)) => fill(c, argv_buf)?,
         (_, None) => return Err(Errno::EINVAL),
     };

@@ -194,3 +194,19 @@ fn debug_shows_the_program_arguments_and_changes() {
     // Shown twice alike (the environment's list is not used up by the first).
     assert_eq!(shown, std::format!("{c:?}"));
 }
+
+#[test]
+fn a_command_built_on_one_thread_runs_from_another() {
+    let mut c = Command::new(c"/bin/echo");
+    c.args([c"from", c"a thread"]).stdout(Stdio::Pipe);
+    let out = std::thread::spawn(move || {
+        let mut child = c.spawn().unwrap();
+        let mut out = [0u8; 64];
+        let n = crate::io::read_full(child.stdout.as_ref().unwrap(), &mut out).unwrap();
+        assert!(child.wait().unwrap().success());
+        out[..n].to_vec()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(out, b"from a thread\n");
+}
