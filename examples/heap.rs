@@ -5,6 +5,8 @@
 //!     heap stress OPS [SEED [damage]]
 //!                               # OPS random allocations, reallocations and frees, checked;
 //!                               # `damage` overwrites a live block's byte halfway (the control)
+//!     heap threads N OPS [SEED]  # (built with `threads`) N stress runs at once on N threads
+//!     heap reenter          # (built with `threads`) a handler that allocates: stopped (134)
 //!     heap large MIB            # MIB blocks of 1 MiB, then freed: resident set before/after
 //!     heap oom                  # allocates until the kernel refuses (Rust's handler reports it)
 //!     heap try                  # try_reserve until it fails, then goes on, then grows a Vec
@@ -37,6 +39,25 @@ fn main(args: tinyrt::env::Args) -> i32 {
             let damage = args.next() == Some("damage");
             stress(ops, seed, damage)
         }
+        // The same checks from several threads at once, each with its own model, all on the
+        // one heap (built with `threads`).
+        #[cfg(feature = "threads")]
+        Some("threads") => {
+            let threads: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(4);
+            let ops = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+            let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
+            tinyrt::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| s.spawn(move || stress(ops, seed + t, false)))
+                    .collect();
+                handles.into_iter().map(|h| h.join()).max().unwrap_or(0)
+            })
+        }
+        // A thread that allocates too and sends SIGALRM to the main thread, whose handler
+        // allocates, against a loop of allocations: the other thread's allocations wait for
+        // the lock, a handler's on the thread holding it stops the program (status 134).
+        #[cfg(feature = "threads")]
+        Some("reenter") => reenter(),
         Some("large") => large(args.next().and_then(|a| a.parse().ok()).unwrap_or(256)),
         Some("oom") => oom(),
         Some("try") => try_reserve(),
@@ -46,7 +67,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
                 .unwrap_or(1_000_000),
         ),
         Some(other) => {
-            eprintln!("heap: unknown mode {other:?} (stress, large, oom, try, bench)");
+            eprintln!("heap: unknown mode {other:?} (stress, threads, large, oom, try, bench)");
             2
         }
     }
@@ -412,4 +433,36 @@ fn bench(ops: u64) -> i32 {
     sum += u64::from(text.as_bytes().last().copied().unwrap_or(0));
     println!("checksum {sum}");
     0
+}
+
+#[cfg(feature = "threads")]
+fn reenter() -> i32 {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    use tinyrt::signal::{self, Action, Handler, Signal};
+    static STOP: AtomicBool = AtomicBool::new(false);
+    extern "C" fn on_alarm(_: i32) {
+        drop(core::hint::black_box(Box::new([0u64; 6])));
+    }
+    // SAFETY: the handler allocates on purpose: what the heap must catch.
+    if unsafe { signal::set_action(Signal::ALRM, &Action::new(Handler::Plain(on_alarm))) }.is_err() {
+        return 2;
+    }
+    let main = tinyrt::thread::current();
+    let other = tinyrt::thread::spawn(move || {
+        let mut kept = Vec::new();
+        while !STOP.load(Ordering::Relaxed) {
+            kept.push(Box::new(kept.len()));
+            if kept.len() > 1000 {
+                kept.clear();
+            }
+            let _ = main.kill(Signal::ALRM);
+        }
+    });
+    for i in 0..500_000_000usize {
+        drop(core::hint::black_box(alloc::vec![0u8; 16 + i % 4000]));
+    }
+    STOP.store(true, Ordering::Relaxed);
+    other.join();
+    println!("no re-entry seen");
+    1
 }

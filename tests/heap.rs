@@ -40,6 +40,19 @@ fn build(args: &[&str], dir: &str, profile: &str) -> PathBuf {
     target.join(profile).join("examples")
 }
 
+/// The heap example built with `threads` too (release), once per test process.
+fn heap_threads() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        build(
+            &["--release", "--features", "alloc,threads"],
+            "heap-threads",
+            "release",
+        )
+    })
+    .join("heap")
+}
+
 fn heap() -> PathBuf {
     heap_dir().join("heap")
 }
@@ -357,4 +370,34 @@ fn the_benchmark_workload_agrees_with_c() {
     let want = stdout(&common::run(&c, &["300000"]));
     assert!(want.starts_with("checksum "), "{want}");
     assert_eq!(stdout(&common::run(&heap(), &["bench", "300000"])), want);
+}
+
+/// The shadow-model stress from 4 threads at once on the one heap (`heap threads`, built
+/// with `threads`): every block checked, none overlapping, under contention on the lock.
+#[test]
+fn the_stress_from_four_threads_at_once() {
+    let out = common::run(&heap_threads(), &["threads", "4", "1000000", "7"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("stress: 1000000 operations: ") && l.ends_with("all checked"))
+            .count(),
+        4,
+        "{text}"
+    );
+}
+
+/// With threads the heap's lock waits for another thread, yet a signal handler that
+/// allocates on the thread holding it is still caught (`heap reenter`: a second thread
+/// allocates too and sends SIGALRM to the main thread, whose handler allocates).
+#[test]
+fn with_threads_an_allocating_signal_handler_is_caught() {
+    let out = common::run(&heap_threads(), &["reenter"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{err}{}", stdout(&out));
+    assert_eq!(
+        err,
+        "tinyrt: the allocator was entered again while it was busy (an allocation in a signal handler?); stopping\n"
+    );
 }

@@ -235,7 +235,7 @@ fn panic_prints_its_message_and_exits_101() {
         assert!(out.stdout.is_empty());
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(
-            err.starts_with("panicked at examples/panic.rs:"),
+            err.starts_with("thread 'main' panicked at examples/panic.rs:"),
             "{b:?}: {err}"
         );
         assert!(

@@ -1,27 +1,30 @@
 //! The CPU and NUMA node the calling thread runs on.
 //!
 //! In a tinyrt program the first [`getcpu`] registers an rseq area for the thread (Linux
-//! 4.18+: a static area, 64-byte aligned, its length from `AT_RSEQ_FEATURE_SIZE` and
-//! `AT_RSEQ_ALIGN` as `rseq_len` says, the architecture's signature). From then on the
-//! kernel writes the thread's CPU into the area whenever it returns to user space on
-//! another one, and a read is three loads, no call. The
+//! 4.18+: an area in the thread's block, 64-byte aligned, its length from
+//! `AT_RSEQ_FEATURE_SIZE` and `AT_RSEQ_ALIGN` as `rseq_len` says, the architecture's
+//! signature). From then on the kernel writes the thread's CPU into the area whenever it
+//! returns to user space on another one, and a read is a few loads, no call. The
 //! node comes from the area too where the kernel's rseq has `node_id` (Linux 6.3+, a feature
 //! size of 24 bytes or more). Where the registration is refused (qemu-user answers ENOSYS;
 //! EINVAL, EBUSY; a seccomp filter), or the kernel's area has no node, `getcpu` goes
 //! through the dispatch as it does everywhere else: the vDSO where it exports `getcpu`
 //! (x86_64, i386, riscv64), else the system call, with the time functions' error rule (a
-//! vDSO error but EINVAL is retried once by system call). The registration is tried once.
-//! Nothing of it happens at start-up, and a program that never asks for its CPU never
-//! makes the call.
+//! vDSO error but EINVAL is retried once by system call). The kernel's answer is asked
+//! once for the process. Nothing of it happens at start-up, and a program that never asks
+//! for its CPU never makes the call.
+//!
+//! Each thread has its own area (with the `threads` feature, in the block its thread
+//! pointer reaches): a thread started once the process's first `getcpu` found the kernel
+//! writing one registers its area as it starts, any other on its first `getcpu`; each
+//! unregisters it as it ends, before its memory can be freed. A thread made by other means
+//! (a raw `clone`) would read its creator's area: such a thread should use
+//! [`getcpu_any_thread`]. A child made by `fork` inherits the registration and reads its
+//! own CPU; `exec` ends it (the new program registers its own).
 //!
 //! In library mode (tinyrt-rt inside a std program) the C library owns the thread's rseq
 //! registration (glibc registers every thread): tinyrt never registers one there, and uses
 //! the dispatch.
-//!
-//! The area belongs to the thread that registered it, the one thread a tinyrt program has.
-//! A thread made by other means (a raw `clone`) would read the registering thread's CPU:
-//! such a thread should use [`getcpu_any_thread`]. A child made by `fork` inherits the
-//! registration and reads its own CPU; `exec` ends it (the new program registers its own).
 //!
 //! Whatever path serves, the answer can be stale by the time it is read: the scheduler
 //! may move the thread at any moment.
@@ -41,10 +44,16 @@ use crate::sys::{self, RseqArea};
 use crate::vdso::{self, Function, errno_of, retries};
 use core::sync::atomic::{AtomicU8, Ordering};
 
-/// The thread's rseq area (zero but `cpu_id` until registered: it costs the file nothing).
-static AREA: RseqArea = RseqArea::new();
+/// The calling thread's rseq area: in its block (with `threads`, one per thread, reached
+/// from the thread pointer; otherwise one static block), zero but `cpu_id` and `node_id`
+/// until registered.
+#[inline(always)]
+fn area() -> &'static RseqArea {
+    &crate::tls::current().rseq
+}
 
-/// Where `getcpu` reads from, decided by its first call.
+/// Where `getcpu` reads from, decided by its first call on any thread: the kernel's answer
+/// holds for every thread (each registers its own area, once: [`register_thread`]).
 static STATE: AtomicU8 = AtomicU8::new(UNDECIDED);
 const UNDECIDED: u8 = 0;
 /// Registered, with `node_id`: both numbers from the area.
@@ -105,28 +114,22 @@ fn state() -> u8 {
     }
 }
 
-/// Registers the area, once: the state it leads to. A signal handler that interrupts the
-/// first call and asks too gets EBUSY from the kernel (or, before the interrupted call
-/// registered, registers itself) and stores its state first; the interrupted call's store
-/// comes last, so the state ends up what the registration gave.
+/// Decides the state, once: registers the calling thread's area and reads what the kernel
+/// wrote. A signal handler that interrupts the first call and asks too gets EBUSY from the
+/// kernel (or, before the interrupted call registered, registers itself) and stores its
+/// state first; the interrupted call's store comes last, so the state ends up what the
+/// registration gave.
 #[cold]
 #[inline(never)]
 fn register() -> u8 {
     let s = if crate::env::started_by_tinyrt() {
         // Whether the kernel writes `node_id` is read from the area itself after the
         // registration.
-        use crate::auxv::{Key, get};
-        let len = rseq_len(
-            get(Key::RSEQ_FEATURE_SIZE),
-            get(Key::RSEQ_ALIGN),
-            size_of::<RseqArea>(),
-            align_of::<RseqArea>(),
-        );
-        match sys::rseq_register(&AREA, len as u32, crate::arch::RSEQ_SIG) {
+        match register_thread() {
             // Registered: the kernel has written the area on the way back to user space,
             // the node too where it has one.
-            Ok(()) if area_cpu_node().is_some() => AREA_CPU_NODE,
-            Ok(()) if AREA.cpu_id() <= i32::MAX as u32 => AREA_CPU,
+            true if area_cpu_node().is_some() => AREA_CPU_NODE,
+            true if area().cpu_id() <= i32::MAX as u32 => AREA_CPU,
             _ => DISPATCH,
         }
     } else {
@@ -136,15 +139,61 @@ fn register() -> u8 {
     s
 }
 
+/// Registers the calling thread's area, trying once per thread (the length it took, or
+/// `u32::MAX` for a refusal, kept in the thread's block); whether it is registered.
+#[cold]
+#[inline(never)]
+fn register_thread() -> bool {
+    let block = crate::tls::current();
+    match block.rseq_len.load(Ordering::Relaxed) {
+        0 => {}
+        u32::MAX => return false,
+        _ => return true,
+    }
+    use crate::auxv::{Key, get};
+    let len = rseq_len(
+        get(Key::RSEQ_FEATURE_SIZE),
+        get(Key::RSEQ_ALIGN),
+        size_of::<RseqArea>(),
+        align_of::<RseqArea>(),
+    ) as u32;
+    let ok = sys::rseq_register(area(), len, crate::arch::RSEQ_SIG).is_ok();
+    block
+        .rseq_len
+        .store(if ok { len } else { u32::MAX }, Ordering::Relaxed);
+    ok
+}
+
+/// A new thread's start (the thread module's): registers its area where the process's
+/// first `getcpu` found the kernel writing one; nothing while undecided or refused.
+#[cfg_attr(not(all(feature = "threads", not(feature = "library-mode"))), allow(dead_code))]
+pub(crate) fn thread_start() {
+    if matches!(STATE.load(Ordering::Relaxed), AREA_CPU_NODE | AREA_CPU) {
+        register_thread();
+    }
+}
+
+/// A thread's end (the thread module's): unregisters its area, so that the kernel never
+/// writes into it once its memory is freed.
+#[cfg_attr(not(all(feature = "threads", not(feature = "library-mode"))), allow(dead_code))]
+pub(crate) fn thread_exit() {
+    let block = crate::tls::current();
+    let len = block.rseq_len.swap(u32::MAX, Ordering::Relaxed);
+    if len != 0 && len != u32::MAX {
+        let _ = sys::rseq_unregister(area(), len, crate::arch::RSEQ_SIG);
+    }
+}
+
 /// (cpu, node) from the area, if the kernel writes both there: before the registration,
 /// without one and on kernels without `node_id` one of them is still all ones. The CPU is
 /// read again after the node, so that a migration between the two reads (the kernel
 /// rewrites both on the way back to user space) is not answered half.
 #[inline(always)]
 fn area_cpu_node() -> Option<(u32, u32)> {
-    let cpu = AREA.cpu_id();
-    let node = AREA.node_id();
-    ((cpu | node) <= i32::MAX as u32 && AREA.cpu_id() == cpu).then_some((cpu, node))
+    let area = area();
+    let cpu = area.cpu_id();
+    let node = area.node_id();
+    ((cpu | node) <= i32::MAX as u32 && area.cpu_id() == cpu).then_some((cpu, node))
 }
 
 /// (cpu, node) of the calling thread. Once the area serves, one test of the area itself
@@ -168,10 +217,13 @@ pub fn getcpu() -> Result<(u32, u32), Errno> {
 #[cold]
 #[inline(never)]
 fn getcpu_elsewhere() -> Result<(u32, u32), Errno> {
-    if STATE.load(Ordering::Relaxed) == UNDECIDED
-        && register() == AREA_CPU_NODE
-        && let Some(pair) = area_cpu_node()
-    {
+    let registered = match STATE.load(Ordering::Relaxed) {
+        UNDECIDED => register() == AREA_CPU_NODE,
+        // Another thread decided: this one registers its own area the first time.
+        AREA_CPU_NODE => register_thread(),
+        _ => false,
+    };
+    if registered && let Some(pair) = area_cpu_node() {
         return Ok(pair);
     }
     getcpu_any_thread()
@@ -185,8 +237,12 @@ pub fn current() -> Result<u32, Errno> {
     if cfg!(feature = "library-mode") && !crate::env::started_by_tinyrt() {
         return getcpu_any_thread().map(|(cpu, _)| cpu);
     }
+    let cpu = area().cpu_id();
+    if cpu <= i32::MAX as u32 {
+        return Ok(cpu);
+    }
     match state() {
-        AREA_CPU_NODE | AREA_CPU => Ok(AREA.cpu_id()),
+        AREA_CPU_NODE | AREA_CPU if register_thread() => Ok(area().cpu_id()),
         _ => getcpu_any_thread().map(|(cpu, _)| cpu),
     }
 }
@@ -241,7 +297,7 @@ pub fn backend() -> Backend {
 /// [`current`] reads it, and [`getcpu`] too where it has the node.
 #[must_use]
 pub fn rseq_registered() -> bool {
-    matches!(state(), AREA_CPU_NODE | AREA_CPU)
+    matches!(state(), AREA_CPU_NODE | AREA_CPU) && register_thread()
 }
 
 #[cfg(test)]

@@ -91,11 +91,14 @@ impl Default for Heap {
     }
 }
 
-/// talc's lock: taken and released around every call; a second taker is a re-entry.
+/// talc's lock without threads: taken and released around every call; a second taker is
+/// a re-entry (a signal handler that allocates), since no other thread exists.
+#[cfg(not(all(feature = "threads", not(feature = "library-mode"))))]
 pub(crate) struct Busy(AtomicBool);
 
 // SAFETY: `lock` grants the lock to one caller at a time: any other caller stops the program
 // (it never returns), so no two holders coexist.
+#[cfg(not(all(feature = "threads", not(feature = "library-mode"))))]
 unsafe impl RawMutex for Busy {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Busy = Busy(AtomicBool::new(false));
@@ -113,6 +116,63 @@ unsafe impl RawMutex for Busy {
 
     unsafe fn unlock(&self) {
         self.0.store(false, Ordering::Release);
+    }
+}
+
+/// talc's lock with threads: a futex mutex (`sync::RawMutex`: a taker waits), and its
+/// holder's thread id, so that a second entry by the *same* thread (a signal handler that
+/// allocates while the thread it interrupted holds the lock) is told from a wait: that one
+/// would wait for ever, so it stops the program as without threads. talc releases and
+/// takes the lock again around the copy of a large `realloc`: each take records its holder.
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+pub(crate) struct Busy {
+    lock: crate::sync::RawMutex,
+    /// The holder's kernel thread id, 0 while free (or just taken). Only the holder writes
+    /// its own id, and clears it before releasing, so a thread reads its own id here only
+    /// while it holds the lock.
+    owner: core::sync::atomic::AtomicU32,
+}
+
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+impl Busy {
+    fn me() -> u32 {
+        crate::tls::current().tid.load(Ordering::Relaxed)
+    }
+}
+
+// SAFETY: `lock` and `try_lock` grant what `sync::RawMutex` grants (one holder at a time);
+// the owner word only adds the re-entry check, which stops the program instead of waiting.
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+unsafe impl RawMutex for Busy {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Busy = Busy {
+        lock: <crate::sync::RawMutex as RawMutex>::INIT,
+        owner: core::sync::atomic::AtomicU32::new(0),
+    };
+    type GuardMarker = GuardSend;
+
+    fn lock(&self) {
+        if !self.lock.try_lock() {
+            if self.owner.load(Ordering::Relaxed) == Self::me() {
+                reentered();
+            }
+            self.lock.lock();
+        }
+        self.owner.store(Self::me(), Ordering::Relaxed);
+    }
+
+    fn try_lock(&self) -> bool {
+        let taken = self.lock.try_lock();
+        if taken {
+            self.owner.store(Self::me(), Ordering::Relaxed);
+        }
+        taken
+    }
+
+    unsafe fn unlock(&self) {
+        self.owner.store(0, Ordering::Relaxed);
+        // SAFETY: the caller holds the lock (lock_api's contract).
+        unsafe { self.lock.unlock() };
     }
 }
 

@@ -73,6 +73,7 @@ pub mod io;
 pub mod process;
 pub mod random;
 pub mod signal;
+pub mod thread;
 pub mod time;
 pub mod vdso;
 
@@ -98,6 +99,15 @@ pub fn init() {
 #[doc(hidden)]
 pub mod __private_start {
     pub use crate::stack::{auxv_start, init};
+
+    /// Calls `f` with the calling thread's name (the panic handler's message): `main` for
+    /// the main thread, `None` for an unnamed one.
+    pub fn with_thread_name<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
+        #[cfg(all(feature = "threads", not(feature = "library-mode")))]
+        return crate::thread::with_current_name(f);
+        #[cfg(not(all(feature = "threads", not(feature = "library-mode"))))]
+        f(Some("main"))
+    }
 }
 
 pub mod syscall;

@@ -173,19 +173,26 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         let _ = io::write_all(io::STDERR, b"panicked while panicking; aborting\n");
         tinyrt_rt::process::exit(101);
     }
-    let _ = match info.location() {
-        Some(l) => io::write_fmt(
-            io::STDERR,
-            format_args!(
-                "panicked at {}:{}:{}:\n{}\n",
-                l.file(),
-                l.line(),
-                l.column(),
-                info.message()
+    // std's first line: `thread '<name>' panicked at FILE:LINE:COL:`, then the message.
+    tinyrt_rt::__private_start::with_thread_name(|name| {
+        let name = name.unwrap_or("<unnamed>");
+        let _ = match info.location() {
+            Some(l) => io::write_fmt(
+                io::STDERR,
+                format_args!(
+                    "thread '{name}' panicked at {}:{}:{}:\n{}\n",
+                    l.file(),
+                    l.line(),
+                    l.column(),
+                    info.message()
+                ),
             ),
-        ),
-        None => io::write_fmt(io::STDERR, format_args!("panicked:\n{}\n", info.message())),
-    };
+            None => io::write_fmt(
+                io::STDERR,
+                format_args!("thread '{name}' panicked:\n{}\n", info.message()),
+            ),
+        };
+    });
     tinyrt_rt::process::exit(101)
 }
 

@@ -216,6 +216,26 @@ pub fn rseq_register(area: &'static RseqArea, len: u32, sig: u32) -> Result<(), 
     .map(|_| ())
 }
 
+/// The kernel's `RSEQ_FLAG_UNREGISTER` (include/uapi/linux/rseq.h; not in linux-raw-sys).
+const RSEQ_FLAG_UNREGISTER: usize = 1;
+
+/// `rseq(area, len, RSEQ_FLAG_UNREGISTER, sig)`: ends the calling thread's registration of
+/// `area` (with the length and signature it was registered with; EINVAL otherwise), so that
+/// the kernel no longer writes into it: before the memory of a thread's area is freed.
+pub fn rseq_unregister(area: &RseqArea, len: u32, sig: u32) -> Result<(), Errno> {
+    // SAFETY: the kernel only compares the arguments with the thread's registration.
+    Errno::from_ret(unsafe {
+        syscall4(
+            NR.rseq,
+            area as *const RseqArea as usize,
+            len as usize,
+            RSEQ_FLAG_UNREGISTER,
+            sig as usize,
+        )
+    })
+    .map(|_| ())
+}
+
 /// `read(fd, buf)`: the number of bytes read, 0 at end of file.
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.

@@ -1,0 +1,140 @@
+//! `tinyrt::thread` and `tinyrt::sync` in tinyrt programs (the `threads` example, built with
+//! the `threads` and `alloc` features) natively, static-PIE and on every architecture under
+//! qemu-user: spawn and join, detached threads that leave no mapping and no task behind,
+//! scoped threads, `Mutex`/`Condvar`/`RwLock`/`Once`, park and unpark, names (the kernel's
+//! `comm` too), `spawn_raw`, a signal to one thread, a process spawned from a thread, and a
+//! panic on a named thread ending the process with std's message and 101. `strace -f`
+//! shows plain `clone` (never `clone3`) with the thread flags, one per thread.
+
+mod common;
+
+use common::{ARCHES, cargo, cargo_ok, root, strace};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const FEATURES: &str = "threads,alloc";
+
+/// The examples built with `threads` and `alloc` (and `extra` features), once per process.
+fn built(extra: &str) -> PathBuf {
+    static DIRS: OnceLock<std::sync::Mutex<std::collections::HashMap<String, PathBuf>>> =
+        OnceLock::new();
+    let mut dirs = DIRS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    dirs.entry(extra.to_owned())
+        .or_insert_with(|| {
+            let name = format!("threads{}", extra.replace(',', "-"));
+            let target = root().join("target/tinyrt-tests").join(&name);
+            cargo_ok(
+                cargo().env("CARGO_TARGET_DIR", &target).args([
+                    "build",
+                    "--quiet",
+                    "--release",
+                    "--example",
+                    "threads",
+                    "--features",
+                    &format!("{FEATURES}{extra}"),
+                ]),
+                "build the threads example",
+            );
+            target.join("release/examples")
+        })
+        .clone()
+}
+
+fn exe() -> PathBuf {
+    built("").join("threads")
+}
+
+/// Asserts a run passed: exit 0, no `FAILED` line, an `ok` line for each of `expect`.
+fn passed(out: &Output, what: &str, expect: &[&str]) {
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !text.contains("FAILED"),
+        "{what}: {:?}\n{text}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for e in expect {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("ok {e}"))),
+            "{what}: no `ok {e}` line:\n{text}"
+        );
+    }
+}
+
+const ALL: [&str; 12] = [
+    "spawn 100", "detach 100", "scope", "mutex: 800000", "condvar", "rwlock", "once", "park",
+    "names", "raw", "kill", "process",
+];
+
+#[test]
+fn every_check_natively_release_and_pie() {
+    for extra in ["", ",pie"] {
+        let exe = built(extra).join("threads");
+        let out = Command::new(&exe).arg("all").output().unwrap();
+        passed(&out, &format!("threads all{extra}"), &ALL);
+    }
+}
+
+#[test]
+fn a_thousand_threads_spawned_and_joined() {
+    let out = Command::new(exe()).args(["spawn", "1000"]).output().unwrap();
+    passed(&out, "spawn 1000", &["spawn 1000: sum 1498500"]);
+}
+
+#[test]
+fn ten_thousand_detached_threads_leave_nothing_behind() {
+    let out = Command::new(exe()).args(["detach", "10000"]).output().unwrap();
+    passed(&out, "detach 10000", &["detach 10000"]);
+}
+
+#[test]
+fn a_panic_on_a_named_thread_ends_the_process_as_std() {
+    let out = Command::new(exe()).arg("panic").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{out:?}");
+    assert!(
+        err.starts_with("thread 'worker' panicked at examples/threads.rs:") && err.ends_with(":\nboom\n"),
+        "{err}"
+    );
+}
+
+/// Every thread is one plain `clone` with the thread flags (qemu-user's six, SETTLS and the
+/// two tid flags); no `clone3` ever.
+#[test]
+fn strace_sees_one_plain_clone_per_thread() {
+    let exe = exe();
+    let (out, log) = strace(&[exe.to_str().unwrap(), "spawn", "50"], Some("trace=clone,clone3"));
+    passed(&out, "spawn 50 under strace", &["spawn 50"]);
+    let clones: Vec<&str> = log.lines().filter(|l| l.starts_with("clone(")).collect();
+    assert_eq!(clones.len(), 50, "{log}");
+    assert!(!log.contains("clone3"), "{log}");
+    for c in clones {
+        for flag in [
+            "CLONE_VM", "CLONE_FS", "CLONE_FILES", "CLONE_SIGHAND", "CLONE_THREAD",
+            "CLONE_SYSVSEM", "CLONE_SETTLS", "CLONE_PARENT_SETTID", "CLONE_CHILD_CLEARTID",
+        ] {
+            assert!(c.contains(flag), "{flag} missing: {c}");
+        }
+    }
+}
+
+#[test]
+fn every_architecture_release_and_pie() {
+    for arch in ARCHES {
+        for features in [&["threads", "alloc"][..], &["threads", "alloc", "pie"][..]] {
+            let Some(dir) = common::cross_examples_with(&arch, features) else {
+                continue;
+            };
+            let what = format!("{} {features:?}", arch.name());
+            let exe = dir.join("threads");
+            let out = arch.command(&exe).arg("all").output().unwrap();
+            passed(&out, &format!("{what} all"), &ALL);
+            let out = arch.command(&exe).args(["spawn", "1000"]).output().unwrap();
+            passed(&out, &format!("{what} spawn 1000"), &["spawn 1000"]);
+        }
+    }
+}
