@@ -4,9 +4,10 @@
 //! (`tests/threads_raw.rs`). Each mode prints one line and exits 0, or prints `FAILED ...`
 //! and exits 1.
 //!
-//! - `join N` (1,000): N threads, all started, then each joined by waiting on its
-//!   clear-child-tid word with a *shared* `FUTEX_WAIT` (the kernel's wake at thread exit is
-//!   not private) and its stack unmapped. Each thread checks that `gettid` is the tid the
+//! - `join N` (1,000): N threads, all started (each then sleeps on a private futex until
+//!   let go), then each let go and at once joined by waiting on its clear-child-tid word with
+//!   a *shared* `FUTEX_WAIT` (the kernel's wake at thread exit is not private: a private
+//!   wait would sleep for ever) and its stack unmapped. Each thread checks that `gettid` is the tid the
 //!   parent was given, that its thread pointer is the parent's, adds its index to a sum and
 //!   exits. Prints `join N count C sum S settls yes|no`.
 //! - `detach N` (10,000): N threads, at most 64 alive at once, none joined: each frees its
@@ -178,14 +179,24 @@ fn check_self(slot: &Slot) {
     SUM.fetch_add(slot.index, Ordering::Relaxed);
 }
 
-/// A joined thread: unblocks the parent's mask after its set-up, checks itself, exits.
+/// A joined thread: unblocks the parent's mask after its set-up, checks itself, sleeps
+/// until let go, exits.
 unsafe extern "C" fn joined(arg: usize) -> ! {
     // SAFETY: `arg` is the `Slot` the parent made for this thread, alive until joined.
     let slot = unsafe { &*(arg as *const Slot) };
     let _ = signal::set_mask(SigSet::from_bits(MASK.load()));
     check_self(slot);
     while slot.go.load(Ordering::Acquire) == 0 {
-        raw::sched_yield();
+        // SAFETY: FUTEX_WAIT_PRIVATE reads `go`, ours, and sleeps while it is 0.
+        unsafe {
+            syscall4(
+                nr::__NR_futex,
+                &slot.go as *const AtomicU32 as usize,
+                128,
+                0,
+                0,
+            )
+        };
     }
     raw::exit_thread(0)
 }
@@ -232,6 +243,21 @@ fn start(slot: &'static Slot, flags: usize, entry: unsafe extern "C" fn(usize) -
     r
 }
 
+/// Lets the thread of `slot` end: `go` set and woken (a private futex: ours alone).
+fn release(slot: &Slot) {
+    slot.go.store(1, Ordering::Release);
+    // SAFETY: FUTEX_WAKE_PRIVATE of one waiter on `go`, ours.
+    unsafe {
+        syscall4(
+            nr::__NR_futex,
+            &slot.go as *const AtomicU32 as usize,
+            129,
+            1,
+            0,
+        )
+    };
+}
+
 /// Waits until the thread of `slot` has exited: its clear-child-tid word is 0.
 fn join(slot: &Slot) {
     loop {
@@ -261,7 +287,6 @@ fn run_joined(n: usize, page: usize) -> Result<(), &'static str> {
     }
     for (i, s) in slots.iter_mut().enumerate().take(n) {
         let slot = map_stack(page, i).ok_or("mmap")?;
-        slot.go.store(1, Ordering::Release);
         let r = start(slot, flags, joined);
         if r <= 0 {
             eprintln!("clone: {}", r);
@@ -272,6 +297,7 @@ fn run_joined(n: usize, page: usize) -> Result<(), &'static str> {
     for &s in &slots[..n] {
         // SAFETY: a slot mapped above, unmapped only below, after its thread exited.
         let slot = unsafe { &*(s as *const Slot) };
+        release(slot);
         join(slot);
         // SAFETY: the thread has exited (the kernel cleared its tid word): nothing refers
         // to its mapping any more.
@@ -370,7 +396,7 @@ fn run_flags(page: usize) -> Result<(), &'static str> {
     }
     // The child waits for `go`: the word is still the tid CLONE_PARENT_SETTID wrote.
     let held = slot.tid.load(Ordering::Acquire) as isize == r;
-    slot.go.store(1, Ordering::Release);
+    release(slot);
     join(slot);
     // SAFETY: the thread has exited.
     unsafe { raw::munmap(slot.base, slot.len) }.map_err(|_| "munmap")?;
