@@ -123,28 +123,33 @@ fn thread_pointer() -> usize {
         unsafe { tinyrt::syscall::syscall2(158, 0x1003, &mut v as *mut usize as usize) };
         tp = v;
     }
-    // SAFETY (each asm below): reads one register into a general one.
     #[cfg(target_arch = "x86")]
+    // SAFETY: reads one register into a general one.
     unsafe {
         core::arch::asm!("mov {0:e}, gs", out(reg) tp);
     }
     #[cfg(target_arch = "aarch64")]
+    // SAFETY: reads one register into a general one.
     unsafe {
         core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp);
     }
     #[cfg(target_arch = "riscv64")]
+    // SAFETY: reads one register into a general one.
     unsafe {
         core::arch::asm!("mv {}, tp", out(reg) tp);
     }
     #[cfg(target_arch = "arm")]
+    // SAFETY: reads one register into a general one.
     unsafe {
         core::arch::asm!("mrc p15, 0, {}, c13, c0, 3", out(reg) tp);
     }
     #[cfg(target_arch = "s390x")]
+    // SAFETY: reads one register into a general one.
     unsafe {
         core::arch::asm!("ear {0}, %a0", "sllg {0}, {0}, 32", "ear {0}, %a1", out(reg) tp);
     }
     #[cfg(target_arch = "powerpc64")]
+    // SAFETY: reads one register into a general one.
     unsafe {
         core::arch::asm!("mr {}, 13", out(reg) tp);
     }
@@ -537,11 +542,11 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
     let mode = args.nth(1);
     let n = args.next();
     let r = match mode.as_ref().map(|m| m.to_bytes()) {
-        Some(b"join") => match number(n.as_deref(), 1000) {
+        Some(b"join") => match number(n, 1000) {
             Some(n) => run_joined(n, page),
             None => Err("usage"),
         },
-        Some(b"detach") => match number(n.as_deref(), 10_000) {
+        Some(b"detach") => match number(n, 10_000) {
             Some(n) => {
                 let mut before = [0u8; 32 * 1024];
                 let mut after = [0u8; 32 * 1024];

@@ -257,7 +257,7 @@ fn natively_under_strace_plain_clone_and_the_detached_threads_last_calls() {
             ret: "?".into(),
         };
         for (tid, calls, _) in children(&log, settls, 1000) {
-            assert_eq!(calls, [exit.clone()], "thread {tid}");
+            assert_eq!(calls, std::slice::from_ref(&exit), "thread {tid}");
         }
 
         let (out, log) = strace(&["-f", exe, "detach", "10000"], trace);

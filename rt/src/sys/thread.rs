@@ -43,10 +43,10 @@ pub unsafe fn set_tid_address(tidptr: *mut u32) -> u32 {
 }
 
 /// `set_tid_address(NULL)`: the kernel writes nothing when the calling thread exits (a
-/// thread about to free the memory its clear-child-tid word was in). Returns its tid.
-pub fn clear_tid_address() -> u32 {
+/// thread about to free the memory its clear-child-tid word was in).
+pub fn clear_tid_address() {
     // SAFETY: NULL: the kernel keeps no pointer.
-    unsafe { set_tid_address(core::ptr::null_mut()) }
+    unsafe { set_tid_address(core::ptr::null_mut()) };
 }
 
 /// `tgkill(tgid, tid, sig)`: sends `sig` to thread `tid` of thread group (process) `tgid`;
@@ -132,14 +132,17 @@ mod tests {
         );
     }
 
-    /// `clear_tid_address` answers the caller's tid (in a forked child: a std thread's
+    /// `set_tid_address(NULL)` answers the caller's tid (in a forked child: a std thread's
     /// clear-child-tid word is glibc's, which its join waits on).
     #[test]
     fn set_tid_address_answers_the_tid() {
         // SAFETY: the child makes system calls only and ends with _exit.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let ok = super::clear_tid_address() == super::super::gettid();
+            // SAFETY: NULL: the kernel keeps no pointer.
+            let ok =
+                unsafe { super::set_tid_address(core::ptr::null_mut()) } == super::super::gettid();
+            super::clear_tid_address();
             super::sched_yield();
             // SAFETY: ends the child without running the parent's exit handlers.
             unsafe { libc::_exit(if ok { 0 } else { 1 }) }
