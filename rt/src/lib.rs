@@ -138,6 +138,15 @@ pub mod __private_tests {
     pub fn peek(f: Function) -> Option<Backend> {
         crate::time::peek(f)
     }
+
+    /// The primitives below the `thread` module, raw (`examples/clone_raw.rs` starts,
+    /// joins and ends threads with them): `clone_thread`, `exit_thread`, `unmap_and_exit`,
+    /// the thread flags, `set_tid_address`, `tgkill`, `sched_yield`, the affinity count,
+    /// and the anonymous mappings their stacks are.
+    pub mod thread {
+        pub use crate::sys::thread::*;
+        pub use crate::sys::{mmap_anonymous, mprotect_none, munmap};
+    }
 }
 
 #[cfg(test)]

@@ -66,5 +66,31 @@ clone_vfork!(
     "ret",
 );
 
+// x0 flags, x1 stack_top, x2 ptid, x3 tls, x4 ctid, x5 entry, x6 arg: the kernel's order
+// already (flags, stack, ptid, tls, ctid). `entry` and `arg` wait on the child's stack
+// (16-byte aligned, as sp must be); the child loads them and pops the 16 bytes.
+clone_thread!(
+    "and x1, x1, #0xfffffffffffffff0",
+    "stp x5, x6, [x1, #-16]!",
+    "mov x8, #{nr}",
+    "svc 0",
+    "cbnz x0, 2f",
+    "ldp x1, x0, [sp], #16",
+    "mov x29, xzr",
+    "mov x30, xzr",
+    "blr x1",
+    "udf #0",
+    "2:",
+    "ret",
+);
+
+unmap_and_exit!(nr: "x8", a1: "x0", a2: "x1",
+    "svc 0",
+    "mov x8, #{exit}",
+    "mov x0, #0",
+    "svc 0",
+    "udf #0",
+);
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

@@ -89,5 +89,41 @@ clone_vfork!(
     "pop {{r7, pc}}",
 );
 
+// r0 flags, r1 stack_top, r2 ptid, r3 tls, then on the stack ctid, entry, arg; the kernel
+// takes (flags, stack, ptid, tls, ctid in r4), the number in r7: r4 and r7 are
+// callee-saved, pushed first (the stack arguments are then 8 bytes further). `entry` and
+// `arg` wait on the child's stack (16-byte aligned, more than the 8 the ABI asks).
+clone_thread!(
+    "push {{r4, r7}}",
+    "ldr r4, [sp, #12]",
+    "ldr r7, [sp, #16]",
+    "bic r1, r1, #15",
+    "sub r1, r1, #16",
+    "str r4, [r1]",
+    "str r7, [r1, #4]",
+    "ldr r4, [sp, #8]",
+    "mov r7, #{nr}",
+    "svc 0",
+    "cmp r0, #0",
+    "bne 2f",
+    "ldr r1, [sp]",
+    "ldr r0, [sp, #4]",
+    "mov r11, #0",
+    "mov lr, #0",
+    "blx r1",
+    "udf #0",
+    "2:",
+    "pop {{r4, r7}}",
+    "bx lr",
+);
+
+unmap_and_exit!(nr: "r7", a1: "r0", a2: "r1",
+    "svc 0",
+    "mov r7, #{exit}",
+    "mov r0, #0",
+    "svc 0",
+    "udf #0",
+);
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

@@ -8,6 +8,11 @@
 //! - `clone_vfork`, starting a child that shares our memory on a stack of its own until it
 //!   execs (the one thing the compiler cannot be trusted to write: the child must never
 //!   return into the parent's frames);
+//! - for threads: `clone_thread(flags, stack_top, ptid, tls, ctid, entry, arg) -> isize`
+//!   (naked: plain `clone` with the arguments put in the architecture's order, the child
+//!   on its own stack calling `entry(arg)`, which never returns), `unmap_and_exit(base,
+//!   len) -> !` (munmap of the thread's own mapping, then `exit`, in one asm block), and,
+//!   written once here, `exit_thread(code) -> !`;
 //! - `kernel_action`, the kernel's `struct sigaction` for a handler, with the signal
 //!   return (restorer) the architecture needs, or none where it has no field for one;
 //! - `auxv_name` for the auxiliary-vector keys only it defines, and `extras`, what only it
@@ -118,6 +123,91 @@ macro_rules! clone_vfork {
     };
 }
 
+/// An architecture's `clone_thread`, from the lines of its naked body (which may use the
+/// operand `nr`, the clone system call's number). Every architecture takes the arguments
+/// in this order and puts them in its kernel's (DESIGN.md, fact 27).
+macro_rules! clone_thread {
+    ($($line:literal),* $(,)?) => {
+        /// `clone(flags, stack_top, ptid, ctid, tls)` in this architecture's argument order,
+        /// for a thread: plain `clone`, never `clone3` (qemu-user has none, old seccomp
+        /// profiles refuse it). The child starts on `stack_top`, rounded down to the ABI's
+        /// stack alignment, with the ABI's frame below it (a zero back chain where the
+        /// architecture has one) and its frame pointer and return address cleared, and calls
+        /// `entry(arg)`, which never returns. The parent gets the child's tid or a negated
+        /// errno. `ptid`, `tls` and `ctid` are read by the kernel only under
+        /// `CLONE_PARENT_SETTID`, `CLONE_SETTLS` and `CLONE_CHILD_SETTID`/`CLONE_CHILD_CLEARTID`;
+        /// `tls` is the new thread pointer (i686: a `struct user_desc *`). Naked: the child
+        /// must never return into the parent's frames.
+        ///
+        /// # Safety
+        /// `flags` make a thread or a process the caller is ready for (with `CLONE_VM`, the
+        /// child shares every byte of memory: it must touch only what `arg` grants it); the
+        /// memory below `stack_top` (at least a few hundred bytes, and what `entry` uses) is
+        /// the child's alone until it exits; `ptid` and `ctid` are valid for the flags that
+        /// name them for as long as the kernel may write them (`ctid` until the thread has
+        /// exited, or has called `set_tid_address` with another); `entry` ends the thread
+        /// (`exit_thread`, `unmap_and_exit`) or the process. The caller blocks signals
+        /// across the call if the child must not run a handler before its set-up.
+        #[unsafe(naked)]
+        pub unsafe extern "C" fn clone_thread(
+            flags: usize,
+            stack_top: *mut u8,
+            ptid: *mut u32,
+            tls: usize,
+            ctid: *mut u32,
+            entry: unsafe extern "C" fn(usize) -> !,
+            arg: usize,
+        ) -> isize {
+            core::arch::naked_asm!(
+                $($line,)*
+                nr = const linux_raw_sys::general::__NR_clone,
+            )
+        }
+    };
+}
+
+/// An architecture's `unmap_and_exit`: `$lines` run `munmap` (its number already in
+/// register `$nr`, `base` in `$a1`, `len` in `$a2`) and then `exit(0)` (the operand `exit`,
+/// its number), touching no memory in between.
+macro_rules! unmap_and_exit {
+    (nr: $nr:tt, a1: $a1:tt, a2: $a2:tt, $($line:literal),* $(,)?) => {
+        /// `munmap(base, len)`, then `exit(0)` of the calling thread, in one asm block that
+        /// touches no memory between the two: for a thread that frees the mapping holding
+        /// the stack it runs on. A failed munmap is not reported (the thread exits anyway).
+        ///
+        /// # Safety
+        /// Every signal is blocked (a handler would run on the unmapped stack: SIGSEGV);
+        /// the kernel's clear-child-tid word is not in the range (`set_tid_address(NULL)`
+        /// first, else the kernel writes 0 into whatever is mapped there next) and
+        /// neither is an rseq area still registered; nothing else refers to the range.
+        pub unsafe fn unmap_and_exit(base: usize, len: usize) -> ! {
+            // SAFETY: the caller gives the range up and has blocked every signal; the asm
+            // uses only registers and never returns.
+            unsafe {
+                core::arch::asm!(
+                    $($line,)*
+                    exit = const linux_raw_sys::general::__NR_exit,
+                    in($nr) linux_raw_sys::general::__NR_munmap as usize,
+                    in($a1) base,
+                    in($a2) len,
+                    options(noreturn, nostack),
+                )
+            }
+        }
+    };
+}
+
+/// `exit(code)`: ends the calling thread only (the process ends with its last thread).
+/// The kernel then clears and wakes the thread's clear-child-tid word, if it has one (a
+/// *shared* futex wake). On the main thread the process lives on, a zombie leader, until
+/// its other threads end.
+pub fn exit_thread(code: i32) -> ! {
+    loop {
+        // SAFETY: exit takes no pointers and does not return.
+        unsafe { imp::syscall1(nr::__NR_exit as usize, code as isize as usize) };
+    }
+}
+
 // i686 and powerpc64 write their own system call functions (see register.rs).
 #[cfg_attr(
     any(target_arch = "x86", target_arch = "powerpc64"),
@@ -153,8 +243,8 @@ compile_error!("tinyrt is a runtime for Linux only");
 use linux_raw_sys::general as nr;
 
 pub use imp::{
-    NR, RSEQ_SIG, VDSO, auxv_name, clone_vfork, exit_group, extras, kernel_action, syscall0,
-    syscall1, syscall2, syscall3, syscall4, syscall5, syscall6,
+    NR, RSEQ_SIG, VDSO, auxv_name, clone_thread, clone_vfork, exit_group, extras, kernel_action,
+    syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6, unmap_and_exit,
 };
 
 /// What an architecture's vDSO exports, as far as tinyrt uses it: the symbol of each

@@ -136,5 +136,40 @@ clone_vfork!(
     "trap",
 );
 
+// r3 flags, r4 stack_top, r5 ptid, r6 tls, r7 ctid, r8 entry, r9 arg: the kernel's order
+// already (flags, stack, ptid, tls, ctid). As in `clone_vfork`, `entry` and `arg` wait on
+// the child's stack: it starts 48 bytes below the top (16-byte aligned), a frame with a
+// zero back chain and, at 32 and 40, the function and its argument; r2 (the TOC) is the
+// parent's, `entry` is called through r12 as ELFv2 asks, r31 (the frame pointer) cleared.
+clone_thread!(
+    "clrrdi 4, 4, 4",
+    "std 8, -16(4)",
+    "std 9, -8(4)",
+    "li 0, 0",
+    "std 0, -48(4)",
+    "addi 4, 4, -48",
+    "li 0, {nr}",
+    "sc",
+    "bns+ 1f",
+    "neg 3, 3",
+    "1:",
+    "cmpdi 3, 0",
+    "bnelr",
+    "ld 12, 32(1)",
+    "ld 3, 40(1)",
+    "li 31, 0",
+    "mtctr 12",
+    "bctrl",
+    "trap",
+);
+
+unmap_and_exit!(nr: "r0", a1: "r3", a2: "r4",
+    "sc",
+    "li 0, {exit}",
+    "li 3, 0",
+    "sc",
+    "trap",
+);
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

@@ -60,5 +60,36 @@ clone_vfork!(
     "ret",
 );
 
+// a0 flags, a1 stack_top, a2 ptid, a3 tls, a4 ctid, a5 entry, a6 arg: the kernel's order
+// already (flags, stack, ptid, tls, ctid). `entry` and `arg` wait on the child's stack
+// (16-byte aligned); the child loads them and pops the 16 bytes. `gp` is the program's
+// global pointer, the same in every thread: kept.
+clone_thread!(
+    "andi a1, a1, -16",
+    "addi a1, a1, -16",
+    "sd a5, 0(a1)",
+    "sd a6, 8(a1)",
+    "li a7, {nr}",
+    "ecall",
+    "bnez a0, 2f",
+    "ld a1, 0(sp)",
+    "ld a0, 8(sp)",
+    "addi sp, sp, 16",
+    "mv s0, zero",
+    "mv ra, zero",
+    "jalr a1",
+    "unimp",
+    "2:",
+    "ret",
+);
+
+unmap_and_exit!(nr: "a7", a1: "a0", a2: "a1",
+    "ecall",
+    "li a7, {exit}",
+    "li a0, 0",
+    "ecall",
+    "unimp",
+);
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

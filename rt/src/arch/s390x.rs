@@ -88,5 +88,50 @@ clone_vfork!(
     "br %r14",
 );
 
+// r2 flags, r3 stack_top, r4 ptid, r5 tls, r6 ctid, entry at 160(%r15), arg at 168(%r15);
+// the kernel takes (stack, flags, ptid, ctid, tls): r6 is callee-saved, kept in our
+// caller's save area (its slot at 48) across the call. `entry` and `arg` wait at the top of
+// the child's stack (8-byte aligned, rounded to 16), above the 160-byte save area its
+// callee may use, below which the child starts with a zero back chain; r11, the frame
+// pointer, is cleared.
+clone_thread!(
+    "stg %r6, 48(%r15)",
+    "lg %r0, 160(%r15)",
+    "lg %r1, 168(%r15)",
+    "nill %r3, 65520",
+    "aghi %r3, -16",
+    "stg %r0, 0(%r3)",
+    "stg %r1, 8(%r3)",
+    "aghi %r3, -160",
+    "lgr %r0, %r2",
+    "lgr %r2, %r3",
+    "lgr %r3, %r0",
+    "lgr %r0, %r5",
+    "lgr %r5, %r6",
+    "lgr %r6, %r0",
+    "lghi %r1, {nr}",
+    "svc 0",
+    "ltgr %r2, %r2",
+    "jnz 2f",
+    "lghi %r0, 0",
+    "stg %r0, 0(%r15)",
+    "lghi %r11, 0",
+    "lg %r1, 160(%r15)",
+    "lg %r2, 168(%r15)",
+    "basr %r14, %r1",
+    ".word 0",
+    "2:",
+    "lg %r6, 48(%r15)",
+    "br %r14",
+);
+
+unmap_and_exit!(nr: "r1", a1: "r2", a2: "r3",
+    "svc 0",
+    "lghi %r1, {exit}",
+    "lghi %r2, 0",
+    "svc 0",
+    ".word 0",
+);
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

@@ -64,6 +64,52 @@ clone_vfork!(
     "ret",
 );
 
+// cdecl: every argument on the stack. `int 0x80` (never the vDSO's entry, whose return
+// goes through a stack the child does not have): ebx flags, ecx stack, edx ptid, esi tls
+// (a `struct user_desc *`), edi ctid, all but ecx and edx callee-saved and pushed first,
+// with ebp (the arguments are then 16 bytes further: flags at esp + 20). The child's stack
+// gets `arg` at its top (16-byte aligned, `entry`'s first argument) and `entry` beside it.
+clone_thread!(
+    "push ebp",
+    "push ebx",
+    "push esi",
+    "push edi",
+    "mov ecx, [esp + 24]",
+    "and ecx, -16",
+    "sub ecx, 16",
+    "mov eax, [esp + 44]",
+    "mov [ecx], eax",
+    "mov eax, [esp + 40]",
+    "mov [ecx + 4], eax",
+    "mov ebx, [esp + 20]",
+    "mov edx, [esp + 28]",
+    "mov esi, [esp + 32]",
+    "mov edi, [esp + 36]",
+    "mov eax, {nr}",
+    "int 0x80",
+    "test eax, eax",
+    "jnz 2f",
+    "xor ebp, ebp",
+    "mov eax, [esp + 4]",
+    "call eax",
+    "ud2",
+    "2:",
+    "pop edi",
+    "pop esi",
+    "pop ebx",
+    "pop ebp",
+    "ret",
+);
+
+// `int 0x80` for both calls: `__kernel_vsyscall` returns through the stack.
+unmap_and_exit!(nr: "eax", a1: "ebx", a2: "ecx",
+    "int 0x80",
+    "mov eax, {exit}",
+    "xor ebx, ebx",
+    "int 0x80",
+    "ud2",
+);
+
 // i386 picks by the frame the kernel built: `rt_sigreturn` for a handler with SA_SIGINFO
 // (an `rt_sigframe`), `sigreturn` without.
 kernel_action!(restorer: |flags| match flags & nr::SA_SIGINFO as usize {

@@ -71,5 +71,38 @@ clone_vfork!(
     "ret",
 );
 
+// rdi flags, rsi stack_top, rdx ptid, rcx tls, r8 ctid, r9 entry, [rsp + 8] arg; the
+// kernel takes (flags, stack, ptid, ctid in r10, tls in r8). `entry` and `arg` wait on the
+// child's stack (16-byte aligned below the top); the child pops them, which leaves its
+// stack pointer 16-aligned before the call, as the ABI asks.
+clone_thread!(
+    "mov rax, [rsp + 8]",
+    "and rsi, -16",
+    "sub rsi, 16",
+    "mov [rsi], r9",
+    "mov [rsi + 8], rax",
+    "mov r10, r8",
+    "mov r8, rcx",
+    "mov eax, {nr}",
+    "syscall",
+    "test rax, rax",
+    "jnz 2f",
+    "xor ebp, ebp",
+    "pop rax",
+    "pop rdi",
+    "call rax",
+    "ud2",
+    "2:",
+    "ret",
+);
+
+unmap_and_exit!(nr: "rax", a1: "rdi", a2: "rsi",
+    "syscall",
+    "mov eax, {exit}",
+    "xor edi, edi",
+    "syscall",
+    "ud2",
+);
+
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}

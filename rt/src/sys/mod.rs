@@ -20,6 +20,7 @@ use crate::fd::{FromRawFd, OwnedFd};
 use core::ffi::c_void;
 use linux_raw_sys::general as nr;
 
+pub mod thread;
 pub mod time64;
 pub use time64::*;
 
