@@ -60,6 +60,8 @@ mod stack;
 
 mod arch;
 mod sys;
+// Above io, auxv and env: the per-thread area and the thread pointer.
+mod tls;
 
 pub mod auxv;
 pub mod cpu;
@@ -98,6 +100,10 @@ pub fn init() {
 #[doc(hidden)]
 pub mod __private_start {
     pub use crate::stack::{auxv_start, init};
+    /// Feature `threads`: the main thread's thread-local storage and thread pointer, set up
+    /// after `init` and before `main`.
+    #[cfg(feature = "threads")]
+    pub use crate::tls::init_main_thread;
 }
 
 pub mod syscall;
@@ -121,6 +127,19 @@ pub mod __private_tests {
     /// rules around it: the vDSO function's own answer, an error included.
     pub fn clock_gettime_slot(clock: ClockId) -> Result<Timespec, Errno> {
         crate::time::slot_clock_gettime(clock)
+    }
+
+    /// The calling thread's thread pointer, its Block's address (`this`) and its thread id as
+    /// the Block holds them (the `tls` example prints them).
+    #[cfg(feature = "threads")]
+    #[must_use]
+    pub fn thread_block() -> (usize, usize, u32) {
+        let b = crate::tls::current();
+        (
+            crate::arch::thread_pointer(),
+            b.this,
+            b.tid.load(core::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// What serves `f`, or `None` while it is still unresolved (resolves nothing).
