@@ -5,13 +5,15 @@
 //! thread main tp=0x... block=0x... tid=N
 //! var I addr=0x... words=W0,W1            # each variable, as the C code reads it
 //! wrote                                    # after writing 1000 + I into each word 0
-//! var I addr=0x... words=W0,W1
+//! thread main ...                          # the same, written
+//! thread fresh ...                         # in a fresh area laid out as a new thread's
+//! thread main ...                          # back on the main thread's area
 //! ```
 //!
 //! [`report`] prints the lines for whichever thread calls it (`tp`: the thread pointer
-//! register, `block`: the runtime's per-thread Block, `tid`: the thread id it holds).
-//! Exits 0, or 1 if a variable's address (from the C code) differs from the one the Rust
-//! side computes through the same function twice.
+//! register, `block`: the runtime's per-thread Block, `tid`: the thread id it holds, 0 in
+//! the fresh area, whose thread the kernel never knew). Exits 0, or 1 when no fresh area
+//! could be made.
 #![no_std]
 #![no_main]
 
@@ -52,6 +54,13 @@ fn main() -> i32 {
         i += 1;
     }
     println!("wrote");
+    report("main");
+    // A new thread's view: the same variables in a fresh area (initial values again).
+    if let Err(e) = tinyrt::__private_tests::with_fresh_tls_area(|| report("fresh")) {
+        println!("no fresh area: {e}");
+        return 1;
+    }
+    // Back on the main thread's own area: its writes, where they were.
     report("main");
     0
 }

@@ -130,63 +130,86 @@ fn build(
     (out, exe)
 }
 
-/// One `var` line of the example: its address and two words.
-fn parse_var(line: &str) -> (usize, usize, u32, u32) {
-    let mut it = line.split_whitespace();
-    assert_eq!(it.next(), Some("var"), "{line}");
-    let i: usize = it.next().unwrap().parse().unwrap();
-    let addr = it.next().unwrap().strip_prefix("addr=0x").unwrap();
-    let addr = usize::from_str_radix(addr, 16).unwrap();
-    let (w0, w1) = it
-        .next()
-        .unwrap()
-        .strip_prefix("words=")
-        .unwrap()
-        .split_once(',')
-        .unwrap();
-    (i, addr, w0.parse().unwrap(), w1.parse().unwrap())
+/// What the example printed for one thread (or area): the `thread` line and its variables,
+/// each `(address, word 0, word 1)`.
+#[derive(Debug)]
+struct View {
+    who: String,
+    block: usize,
+    tid: u32,
+    vars: Vec<(usize, u32, u32)>,
 }
 
-/// Checks the example's output for `vars` variables: every variable's initial value, zero
-/// and alignment before the writes, the written word after, the same addresses twice, a
-/// thread id.
+/// The example's views, in order, and whether its `wrote` line came after the first.
+fn views(what: &str, out: &str) -> Vec<View> {
+    let hex = |s: &str| usize::from_str_radix(s.strip_prefix("0x").unwrap(), 16).unwrap();
+    let mut views: Vec<View> = Vec::new();
+    for (n, line) in out.lines().enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f[..] {
+            ["thread", who, _tp, block, tid] => views.push(View {
+                who: who.to_owned(),
+                block: hex(block.strip_prefix("block=").unwrap()),
+                tid: tid.strip_prefix("tid=").unwrap().parse().unwrap(),
+                vars: Vec::new(),
+            }),
+            ["var", i, addr, words] => {
+                let v = views.last_mut().expect(what);
+                assert_eq!(i.parse::<usize>().unwrap(), v.vars.len(), "{what}: {line}");
+                let (w0, w1) = words
+                    .strip_prefix("words=")
+                    .unwrap()
+                    .split_once(',')
+                    .unwrap();
+                let addr = hex(addr.strip_prefix("addr=").unwrap());
+                v.vars
+                    .push((addr, w0.parse().unwrap(), w1.parse().unwrap()));
+            }
+            ["wrote"] => assert_eq!(views.len(), 1, "{what}: `wrote` at line {n}:\n{out}"),
+            _ => panic!("{what}: unexpected line {line:?}:\n{out}"),
+        }
+    }
+    views
+}
+
+/// Checks the example's output for `vars` variables: in each view every variable aligned,
+/// word 0 its initial value (the main thread's before its writes, the fresh area's) or the
+/// written one (the main thread's after), word 1 untouched; the main thread's addresses and
+/// Block the same throughout, the fresh area's elsewhere; a thread id on the main thread, 0
+/// in the fresh area.
 fn check(what: &str, out: &str, vars: usize) {
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2 * (vars + 1) + 1, "{what}:\n{out}");
-    let wrote = lines.iter().position(|l| *l == "wrote").expect(what);
-    for (part, written) in [(&lines[..wrote], false), (&lines[wrote + 1..], true)] {
-        let head: Vec<&str> = part[0].split_whitespace().collect();
-        assert_eq!(head[..2], ["thread", "main"], "{what}: {}", part[0]);
-        let tid: u32 = head[4].strip_prefix("tid=").unwrap().parse().unwrap();
-        assert!(tid > 0, "{what}: no thread id: {}", part[0]);
-        for (k, line) in part[1..].iter().enumerate() {
-            let (i, addr, w0, w1) = parse_var(line);
+    let v = views(what, out);
+    let whos: Vec<&str> = v.iter().map(|v| v.who.as_str()).collect();
+    assert_eq!(whos, ["main", "main", "fresh", "main"], "{what}:\n{out}");
+    for (view, written) in v.iter().zip([false, true, false, true]) {
+        assert_eq!(view.vars.len(), vars, "{what}:\n{out}");
+        for (k, &(addr, w0, w1)) in view.vars.iter().enumerate() {
             let (align, init0, init1) = VARS[k];
-            assert_eq!(i, k, "{what}: {line}");
-            assert_eq!(
-                addr % align,
-                0,
-                "{what}: var {i} not aligned to {align}: {line}"
-            );
+            let ctx = format!("{what}: {} var {k} at {addr:#x}:\n{out}", view.who);
+            assert_eq!(addr % align, 0, "not aligned to {align}: {ctx}");
             let want0 = if written { 1000 + k as u32 } else { init0 };
-            assert_eq!(w0, want0, "{what}: var {i} word 0: {line}\n{out}");
+            assert_eq!(w0, want0, "word 0: {ctx}");
             match init1 {
-                Some(v) => assert_eq!(w1, v, "{what}: var {i} word 1: {line}"),
-                None => assert_eq!(w1, w0, "{what}: {line}"),
+                Some(i) => assert_eq!(w1, i, "word 1: {ctx}"),
+                None => assert_eq!(w1, w0, "{ctx}"),
             }
         }
     }
-    // The same addresses after the writes: the thread pointer did not move.
-    assert_eq!(
-        lines[1..wrote]
-            .iter()
-            .map(|l| parse_var(l).1)
-            .collect::<Vec<_>>(),
-        lines[wrote + 2..]
-            .iter()
-            .map(|l| parse_var(l).1)
-            .collect::<Vec<_>>(),
-        "{what}"
+    let addrs = |i: usize| v[i].vars.iter().map(|x| x.0).collect::<Vec<_>>();
+    assert_eq!(addrs(0), addrs(1), "{what}");
+    assert_eq!(addrs(0), addrs(3), "{what}");
+    assert!(
+        addrs(2).iter().all(|a| !addrs(0).contains(a)),
+        "{what}:\n{out}"
+    );
+    assert!(
+        v[0].tid > 0 && v[1].tid == v[0].tid && v[3].tid == v[0].tid,
+        "{what}:\n{out}"
+    );
+    assert_eq!(v[2].tid, 0, "{what}:\n{out}");
+    assert!(
+        v[0].block == v[3].block && v[2].block != v[0].block,
+        "{what}:\n{out}"
     );
 }
 

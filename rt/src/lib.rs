@@ -142,6 +142,14 @@ pub mod __private_tests {
         )
     }
 
+    /// Runs `f` with the calling thread's thread-local storage moved to a fresh area laid
+    /// out as a new thread's, then moves it back (the `tls` example: a new thread's view
+    /// without a thread).
+    #[cfg(feature = "threads")]
+    pub fn with_fresh_tls_area(f: fn()) -> Result<(), Errno> {
+        crate::tls::with_fresh_area(f)
+    }
+
     /// What serves `f`, or `None` while it is still unresolved (resolves nothing).
     #[must_use]
     pub fn peek(f: Function) -> Option<Backend> {

@@ -123,6 +123,11 @@ struct Layout {
     tls: usize,
 }
 
+/// `x` rounded up to `a`, a power of two (as ELF's `p_align` is): no division.
+const fn align_up(x: usize, a: usize) -> usize {
+    (x + a - 1) & !(a - 1)
+}
+
 /// The layout of an area for `seg` (the default, empty, segment: no PT_TLS) on `variant`.
 const fn layout(variant: TlsVariant, seg: Segment) -> Layout {
     let block_size = size_of::<Block>();
@@ -136,7 +141,7 @@ const fn layout(variant: TlsVariant, seg: Segment) -> Layout {
         // LLD: offset = st_value + gap + ((p_vaddr - gap) & (p_align - 1)) - bias, from a
         // thread pointer (less the bias) aligned to p_align.
         TlsVariant::I { gap, bias } => {
-            let base = block_size.next_multiple_of(align);
+            let base = align_up(block_size, align);
             let tls = base + gap + (seg.vaddr.wrapping_sub(gap) & (p_align - 1));
             Layout {
                 size: tls + seg.memsz,
@@ -150,7 +155,7 @@ const fn layout(variant: TlsVariant, seg: Segment) -> Layout {
         // a thread pointer aligned to p_align.
         TlsVariant::II => {
             let pad = 0usize.wrapping_sub(seg.vaddr).wrapping_sub(seg.memsz) & (p_align - 1);
-            let tp = (seg.memsz + pad).next_multiple_of(align);
+            let tp = align_up(seg.memsz + pad, align);
             Layout {
                 size: tp + block_size,
                 align,
@@ -217,9 +222,18 @@ pub(crate) fn area_layout() -> (usize, usize) {
 /// # Safety
 /// `mem` is writable for `area_layout().0` bytes, aligned to `area_layout().1`, and no thread
 /// uses it as its area yet.
+#[allow(dead_code)] // for the thread module
 pub(crate) unsafe fn init_area(mem: *mut u8) -> (usize, *mut Block) {
     let seg = segment();
-    let l = layout(crate::arch::TLS, seg);
+    // SAFETY: the caller's contract.
+    unsafe { write_area(mem, seg, layout(crate::arch::TLS, seg)) }
+}
+
+/// `init_area` for `seg` (the program's) laid out as `l` (its layout).
+///
+/// # Safety
+/// As `init_area`.
+unsafe fn write_area(mem: *mut u8, seg: Segment, l: Layout) -> (usize, *mut Block) {
     // SAFETY: the caller's contract covers `size` bytes at `mem`; the image is the kernel's
     // mapping of the program's .tdata (`filesz` bytes), which nothing writes.
     unsafe {
@@ -233,13 +247,43 @@ pub(crate) unsafe fn init_area(mem: *mut u8) -> (usize, *mut Block) {
     }
 }
 
+/// Runs `f` with the calling thread's thread pointer moved to a fresh area (`init_area` in
+/// a mapping of its own), then moves it back and unmaps the area: what a new thread's code
+/// sees, without a thread (the `tls` example's check of `init_area`). `f` must not keep a
+/// reference into the area, nor may a signal handler that uses thread-local data run while
+/// it runs (the handler would see the fresh area).
+#[cfg(feature = "threads")]
+pub(crate) fn with_fresh_area(f: fn()) -> Result<(), crate::Errno> {
+    use linux_raw_sys::general::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
+    let (size, align) = area_layout();
+    let len = size + if align > 4096 { align } else { 0 };
+    let base =
+        crate::sys::mmap_anonymous(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)?;
+    // SAFETY: `len` bytes from `base` are a fresh mapping, enough for an aligned area.
+    let (tp, _) = unsafe { init_area(align_up(base, align) as *mut u8) };
+    let old = crate::arch::thread_pointer();
+    // SAFETY: the area lives until after the old thread pointer is back (below).
+    let r = unsafe { crate::arch::set_thread_pointer(tp) };
+    if let Err(e) = crate::Errno::from_ret(r) {
+        // SAFETY: the mapping was made above and nothing uses it.
+        let _ = unsafe { crate::sys::munmap(base, len) };
+        return Err(e);
+    }
+    f();
+    // SAFETY: the thread's own area, as crt0 or the thread module set it up.
+    unsafe { crate::arch::set_thread_pointer(old) };
+    // SAFETY: nothing refers to the area any more: the thread pointer is the old one again.
+    let _ = unsafe { crate::sys::munmap(base, len) };
+    Ok(())
+}
+
 /// Room for the main thread's area when it fits (a program whose TLS is small): no mapping
 /// then. Its bytes are .bss, no part of the file.
 pub(crate) const MAIN_ROOM: usize = 1024;
 
 #[cfg(feature = "threads")]
 mod main_thread {
-    use super::{Block, MAIN_ROOM, init_area, layout, segment};
+    use super::{Block, MAIN_ROOM, layout, segment, write_area};
     use crate::arch;
     use core::cell::UnsafeCell;
 
@@ -271,7 +315,8 @@ mod main_thread {
     /// # Safety
     /// Called once, by crt0, after `stack::init` and before anything else runs.
     pub unsafe fn init_main_thread() {
-        let l = layout(arch::TLS, segment());
+        let seg = segment();
+        let l = layout(arch::TLS, seg);
         let mem = if l.size <= MAIN_ROOM && l.align <= align_of::<Room>() {
             ROOM.0.get().cast::<u8>()
         } else {
@@ -280,13 +325,13 @@ mod main_thread {
             let prot = linux_raw_sys::general::PROT_READ | linux_raw_sys::general::PROT_WRITE;
             let flags = linux_raw_sys::general::MAP_PRIVATE | linux_raw_sys::general::MAP_ANONYMOUS;
             match crate::sys::mmap_anonymous(l.size + extra, prot, flags) {
-                Ok(a) => a.next_multiple_of(l.align) as *mut u8,
+                Ok(a) => super::align_up(a, l.align) as *mut u8,
                 Err(_) => fail(b"tinyrt: no memory for the main thread's thread-local storage\n"),
             }
         };
         // SAFETY: `mem` is `size` bytes aligned to `align` (the room, or a fresh mapping),
         // used by nothing else.
-        let (tp, block) = unsafe { init_area(mem) };
+        let (tp, block) = unsafe { write_area(mem, seg, l) };
         // SAFETY: the Block lives as long as the process; the kernel writes 0 into `tid` (and
         // wakes it) only when the main thread exits.
         let block: &'static Block = unsafe { &*block };
