@@ -19,11 +19,21 @@ use std::{env, fs, path::PathBuf};
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // Feature `threads`: the scripts' `/*threads ... threads*/` parts (the PT_TLS header and
+    // the thread-local sections' place in it) become script text; without it they stay
+    // comments, and a program without `threads` has no PT_TLS header.
+    let threads = env::var_os("CARGO_FEATURE_THREADS").is_some();
     for script in ["link.x", "link-pie.x"] {
-        if let Err(e) = fs::copy(script, out.join(script)) {
-            panic!(
-                "tinyrt: cannot install its linker script {script} (a package without it?): {e}"
-            );
+        let text = fs::read_to_string(script).unwrap_or_else(|e| {
+            panic!("tinyrt: cannot read its linker script {script} (a package without it?): {e}")
+        });
+        let text = if threads {
+            text.replace("/*threads ", "").replace(" threads*/", "")
+        } else {
+            text
+        };
+        if let Err(e) = fs::write(out.join(script), text) {
+            panic!("tinyrt: cannot install its linker script {script}: {e}");
         }
         println!("cargo:rerun-if-changed={script}");
     }
@@ -55,8 +65,17 @@ fn main() {
     if env::var_os("CARGO_FEATURE_SIZE").is_some() {
         args.push("-znosectionheader");
     }
+    // The examples name the installed script by its path: the linker looks for `-T` scripts
+    // in the working directory first, and rustc links tinyrt's examples in the package root,
+    // where the uninstalled link.x (with its `threads` parts still comments) lies.
     for a in &args {
-        println!("cargo:rustc-link-arg-examples={a}");
+        match a.strip_prefix("-T") {
+            Some(script) => println!(
+                "cargo:rustc-link-arg-examples=-T{}",
+                out.join(script).display()
+            ),
+            None => println!("cargo:rustc-link-arg-examples={a}"),
+        }
     }
     // Offered to the build scripts of crates that depend on tinyrt directly, as the
     // environment variable DEP_TINYRT_LINK_ARGS (space-separated): a user's build.rs turns

@@ -60,6 +60,8 @@ mod stack;
 
 mod arch;
 mod sys;
+// Above io, auxv and env: the per-thread area and the thread pointer.
+mod tls;
 
 pub mod auxv;
 pub mod cpu;
@@ -108,6 +110,11 @@ pub mod __private_start {
         #[cfg(not(all(feature = "threads", not(feature = "library-mode"))))]
         f(Some("main"))
     }
+
+    /// Feature `threads`: the main thread's thread-local storage and thread pointer, set up
+    /// after `init` and before `main`.
+    #[cfg(feature = "threads")]
+    pub use crate::tls::init_main_thread;
 }
 
 pub mod syscall;
@@ -131,6 +138,27 @@ pub mod __private_tests {
     /// rules around it: the vDSO function's own answer, an error included.
     pub fn clock_gettime_slot(clock: ClockId) -> Result<Timespec, Errno> {
         crate::time::slot_clock_gettime(clock)
+    }
+
+    /// The calling thread's thread pointer, its Block's address (`this`) and its thread id as
+    /// the Block holds them (the `tls` example prints them).
+    #[cfg(feature = "threads")]
+    #[must_use]
+    pub fn thread_block() -> (usize, usize, u32) {
+        let b = crate::tls::current();
+        (
+            crate::arch::thread_pointer(),
+            b.this,
+            b.tid.load(core::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Runs `f` with the calling thread's thread-local storage moved to a fresh area laid
+    /// out as a new thread's, then moves it back (the `tls` example: a new thread's view
+    /// without a thread).
+    #[cfg(feature = "threads")]
+    pub fn with_fresh_tls_area(f: fn()) -> Result<(), Errno> {
+        crate::tls::with_fresh_area(f)
     }
 
     /// What serves `f`, or `None` while it is still unresolved (resolves nothing).

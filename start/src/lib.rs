@@ -147,6 +147,11 @@ unsafe fn after_relocation(sp: *const usize, relocated: pie::Outcome) -> ! {
 unsafe fn run(sp: *const usize, #[cfg(feature = "pie")] relocated: pie::Outcome) -> ! {
     // SAFETY: the caller's contract is exactly `init`'s.
     let (args, vars) = unsafe { tinyrt_rt::__private_start::init(sp) };
+    // SAFETY: once, right after `init`, before anything else runs.
+    #[cfg(feature = "threads")]
+    unsafe {
+        tinyrt_rt::__private_start::init_main_thread()
+    };
     // rustix (feature `rustix`) reads the auxiliary vector past the environment's NULL.
     // SAFETY: envp lies on the kernel's initial stack after argc and argv's argc pointers and
     // their NULL (see tinyrt-rt's `stack`); this runs before `main`, so before rustix is used.
@@ -158,6 +163,11 @@ unsafe fn run(sp: *const usize, #[cfg(feature = "pie")] relocated: pie::Outcome)
     pie::finish(relocated);
     tinyrt_rt::process::exit(__tinyrt_main(args, vars))
 }
+
+// Feature `threads`: the symbol tinyrt's linker scripts look for (DEFINED) before they
+// accept thread-local storage; absolute, so that no section holds it and nothing drops it.
+#[cfg(feature = "threads")]
+core::arch::global_asm!(".globl __tinyrt_threads", ".set __tinyrt_threads, 1");
 
 /// The heap (feature `alloc`): talc over mmap, see `tinyrt_rt::heap`.
 #[cfg(feature = "alloc")]

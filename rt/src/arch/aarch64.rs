@@ -8,7 +8,7 @@
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
-use super::{SyscallNumbers, VdsoNames};
+use super::{SyscallNumbers, TlsVariant, VdsoNames};
 use linux_raw_sys::general as nr;
 
 register_syscalls! {
@@ -94,3 +94,36 @@ unmap_and_exit!(nr: "x8", a1: "x0", a2: "x1",
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}
+
+// Thread pointer (tinyrt's `threads`; see `crate::tls`).
+
+/// Variant I with the ABI's 16-byte TCB at the thread pointer (`tpidr_el0`).
+pub const TLS: TlsVariant = TlsVariant::I { gap: 16, bias: 0 };
+
+/// The calling thread's thread pointer (`tpidr_el0`).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    let tp;
+    // SAFETY: reads a register.
+    unsafe {
+        core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp,
+                         options(nomem, nostack, preserves_flags));
+    }
+    tp
+}
+
+/// Sets the calling thread's thread pointer to `tp`: the kernel's raw result (0, or a negated
+/// errno in -4095..=-1).
+///
+/// # Safety
+/// Code compiled with thread-local variables reaches them through the thread pointer: `tp`
+/// must be laid out for it as `TLS` says, and live as long as the thread uses it.
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+pub unsafe fn set_thread_pointer(tp: usize) -> usize {
+    // SAFETY: the caller's contract; writes one register the compiler never uses.
+    unsafe {
+        core::arch::asm!("msr tpidr_el0, {}", in(reg) tp, options(nomem, nostack, preserves_flags));
+    }
+    0
+}

@@ -10,7 +10,7 @@
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
-use super::{SyscallNumbers, VdsoNames};
+use super::{SyscallNumbers, TlsVariant, VdsoNames};
 use linux_raw_sys::general as nr;
 
 register_syscalls! {
@@ -127,3 +127,37 @@ unmap_and_exit!(nr: "r7", a1: "r0", a2: "r1",
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}
+
+// Thread pointer (tinyrt's `threads`; see `crate::tls`).
+
+/// Variant I with the ABI's 8-byte TCB at the thread pointer (TPIDRURO, which only the
+/// kernel writes: the ARM-private `set_tls` call).
+pub const TLS: TlsVariant = TlsVariant::I { gap: 8, bias: 0 };
+
+/// The calling thread's thread pointer (TPIDRURO, CP15 c13; tinyrt-start's
+/// `__aeabi_read_tp` reads the same register for C code).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    let tp;
+    // SAFETY: reads a register user space may read.
+    unsafe {
+        core::arch::asm!("mrc p15, 0, {}, c13, c0, 3", out(reg) tp,
+                         options(nomem, nostack, preserves_flags));
+    }
+    tp
+}
+
+/// Sets the calling thread's thread pointer to `tp`: the kernel's raw result (0, or a negated
+/// errno in -4095..=-1).
+///
+/// # Safety
+/// Code compiled with thread-local variables reaches them through the thread pointer: `tp`
+/// must be laid out for it as `TLS` says, and live as long as the thread uses it.
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+pub unsafe fn set_thread_pointer(tp: usize) -> usize {
+    /// `__ARM_NR_set_tls` (asm/unistd.h: the ARM-private calls start at 0x0f0000).
+    const SET_TLS: usize = 0x0f_0005;
+    // SAFETY: the caller's contract; the call changes only TPIDRURO.
+    unsafe { syscall1(SET_TLS, tp) }
+}

@@ -16,7 +16,10 @@
 //! - `kernel_action`, the kernel's `struct sigaction` for a handler, with the signal
 //!   return (restorer) the architecture needs, or none where it has no field for one;
 //! - `auxv_name` for the auxiliary-vector keys only it defines, and `extras`, what only it
-//!   has (i686: choosing the kernel entry).
+//!   has (i686: choosing the kernel entry);
+//! - at the end of the file, the thread pointer: `thread_pointer`, `set_thread_pointer`,
+//!   `TLS` (its [`TlsVariant`]), and on i686 `TlsArg` and `clone_tls_arg` (elsewhere the
+//!   ones below).
 //!
 //! The files are leaves: they read nothing above `crate::stack`. Everything else is written
 //! once for all architectures on top of this surface (the thin wrappers are in
@@ -246,6 +249,46 @@ pub use imp::{
     NR, RSEQ_SIG, VDSO, auxv_name, clone_thread, clone_vfork, exit_group, extras, kernel_action,
     syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6, unmap_and_exit,
 };
+
+// The thread pointer: used by `crate::tls` with `threads`, `clone_tls_arg` by `thread`.
+#[cfg_attr(not(feature = "threads"), allow(unused_imports))]
+pub use imp::{TLS, set_thread_pointer, thread_pointer};
+#[cfg(target_arch = "x86")]
+#[allow(unused_imports)]
+pub use imp::{TlsArg, clone_tls_arg};
+
+/// Where an architecture's thread-local storage lies around its thread pointer (the ELF TLS
+/// ABI's two variants, with the offsets LLD computes; `crate::tls` lays the areas out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // each architecture constructs one variant
+pub enum TlsVariant {
+    /// Variant I: the block lies above the thread pointer, past a TCB of `gap` bytes the ABI
+    /// reserves there, at the first address congruent to the segment's `p_vaddr` modulo its
+    /// alignment; the register holds the thread pointer plus `bias` (powerpc64's 0x7000).
+    I {
+        /// The TCB's size at the thread pointer (two words on arm and aarch64).
+        gap: usize,
+        /// What the register holds beyond the thread pointer.
+        bias: usize,
+    },
+    /// Variant II: the block ends just below the thread pointer (its end padded so that its
+    /// start is congruent to `p_vaddr`), whose first word holds its own address on x86.
+    II,
+}
+
+/// What `clone_tls_arg` builds clone's tls argument in: nothing on this architecture.
+#[cfg(not(target_arch = "x86"))]
+#[derive(Debug, Default)]
+#[allow(dead_code)]
+pub struct TlsArg;
+
+/// Clone's tls argument for a thread whose thread pointer is `tp`: `tp` itself (i686's
+/// names a GDT entry, see its file).
+#[cfg(not(target_arch = "x86"))]
+#[allow(dead_code)]
+pub fn clone_tls_arg(tp: usize, _scratch: &mut TlsArg) -> usize {
+    tp
+}
 
 /// What an architecture's vDSO exports, as far as tinyrt uses it: the symbol of each
 /// function the dispatch serves, or `None` where the vDSO has none or none that is right

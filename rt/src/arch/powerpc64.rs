@@ -17,7 +17,7 @@
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
-use super::{SyscallNumbers, VdsoNames};
+use super::{SyscallNumbers, TlsVariant, VdsoNames};
 use linux_raw_sys::general as nr;
 
 /// `syscallN`: `sc`, then the negation of `r3` when CR0.SO says it is an errno.
@@ -173,3 +173,42 @@ unmap_and_exit!(nr: "r0", a1: "r3", a2: "r4",
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}
+
+// Thread pointer (tinyrt's `threads`; see `crate::tls`).
+
+/// Variant I without a TCB gap, the thread pointer (`r13`) 0x7000 past the block's start so
+/// that signed 16-bit offsets reach 60 KiB of it.
+pub const TLS: TlsVariant = TlsVariant::I {
+    gap: 0,
+    bias: 0x7000,
+};
+
+/// The calling thread's thread pointer (`r13`).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    let v;
+    // SAFETY: reads a register (named in the template: Rust cannot name r13 as an operand).
+    unsafe {
+        core::arch::asm!("mr {}, 13", out(reg) v, options(nomem, nostack, preserves_flags));
+    }
+    v
+}
+
+/// Sets the calling thread's thread pointer to `tp`: the kernel's raw result (0, or a negated
+/// errno in -4095..=-1).
+///
+/// # Safety
+/// Code compiled with thread-local variables reaches them through the thread pointer: `tp`
+/// must be laid out for it as `TLS` says, and live as long as the thread uses it.
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+pub unsafe fn set_thread_pointer(tp: usize) -> usize {
+    /// Writes r13: naked, since the register is no operand Rust lets an `asm!` change.
+    #[unsafe(naked)]
+    unsafe extern "C" fn write(tp: usize) {
+        core::arch::naked_asm!("mr 13, 3", "blr")
+    }
+    // SAFETY: the caller's contract; the compiler never uses r13 (the ABI reserves it).
+    unsafe { write(tp) };
+    0
+}

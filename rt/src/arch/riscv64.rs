@@ -8,7 +8,7 @@
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
-use super::{SyscallNumbers, VdsoNames};
+use super::{SyscallNumbers, TlsVariant, VdsoNames};
 
 register_syscalls! {
     insn: "ecall",
@@ -93,3 +93,38 @@ unmap_and_exit!(nr: "a7", a1: "a0", a2: "a1",
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}
+
+// Thread pointer (tinyrt's `threads`; see `crate::tls`).
+
+/// Variant I without a TCB gap: the block starts at the thread pointer (`tp`), aligned.
+pub const TLS: TlsVariant = TlsVariant::I { gap: 0, bias: 0 };
+
+/// The calling thread's thread pointer (`tp`).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    let v;
+    // SAFETY: reads a register (named in the template: Rust cannot name `tp` as an operand).
+    unsafe {
+        core::arch::asm!("mv {}, tp", out(reg) v, options(nomem, nostack, preserves_flags));
+    }
+    v
+}
+
+/// Sets the calling thread's thread pointer to `tp`: the kernel's raw result (0, or a negated
+/// errno in -4095..=-1).
+///
+/// # Safety
+/// Code compiled with thread-local variables reaches them through the thread pointer: `tp`
+/// must be laid out for it as `TLS` says, and live as long as the thread uses it.
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+pub unsafe fn set_thread_pointer(tp: usize) -> usize {
+    /// Writes `tp`: naked, since the register is no operand Rust lets an `asm!` change.
+    #[unsafe(naked)]
+    unsafe extern "C" fn write(tp: usize) {
+        core::arch::naked_asm!("mv tp, a0", "ret")
+    }
+    // SAFETY: the caller's contract; the compiler never uses `tp`.
+    unsafe { write(tp) };
+    0
+}

@@ -14,7 +14,7 @@
 //! Every function here enters the kernel with whatever arguments it is given. The caller
 //! must uphold the contract of the system call it names.
 
-use super::{SyscallNumbers, VdsoNames};
+use super::{SyscallNumbers, TlsVariant, VdsoNames};
 use linux_raw_sys::general as nr;
 
 register_syscalls! {
@@ -135,3 +135,51 @@ unmap_and_exit!(nr: "r1", a1: "r2", a2: "r3",
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}
+
+// Thread pointer (tinyrt's `threads`; see `crate::tls`).
+
+/// Variant II: the block ends at the thread pointer (access registers a0, high half, and
+/// a1, low half).
+pub const TLS: TlsVariant = TlsVariant::II;
+
+/// Reads a0:a1 (naked: Rust cannot name access registers).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+#[unsafe(naked)]
+extern "C" fn read_tp() -> usize {
+    core::arch::naked_asm!(
+        "ear %r2, %a0",
+        "sllg %r2, %r2, 32",
+        "ear %r2, %a1",
+        "br %r14"
+    )
+}
+
+/// The calling thread's thread pointer (a0:a1).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    read_tp()
+}
+
+/// Sets the calling thread's thread pointer to `tp`: the kernel's raw result (0, or a negated
+/// errno in -4095..=-1).
+///
+/// # Safety
+/// Code compiled with thread-local variables reaches them through the thread pointer: `tp`
+/// must be laid out for it as `TLS` says, and live as long as the thread uses it.
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+pub unsafe fn set_thread_pointer(tp: usize) -> usize {
+    /// Writes a0:a1 from r2.
+    #[unsafe(naked)]
+    unsafe extern "C" fn write(tp: usize) {
+        core::arch::naked_asm!(
+            "sar %a1, %r2",
+            "srlg %r2, %r2, 32",
+            "sar %a0, %r2",
+            "br %r14"
+        )
+    }
+    // SAFETY: the caller's contract; the compiler never uses the access registers.
+    unsafe { write(tp) };
+    0
+}

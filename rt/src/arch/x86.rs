@@ -24,7 +24,7 @@
 // The system calls are made for their effects: their results need no `#[must_use]`.
 #![allow(clippy::must_use_candidate)]
 
-use super::{SyscallNumbers, VdsoNames};
+use super::{SyscallNumbers, TlsVariant, VdsoNames};
 use core::arch::{asm, naked_asm};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::general as nr;
@@ -353,3 +353,83 @@ pub const NR: SyscallNumbers = SyscallNumbers::time32(
 /// operand: the same on both x86 architectures (the value of the kernel's rseq selftests
 /// and of glibc, which must agree on it).
 pub const RSEQ_SIG: u32 = 0x5305_3053;
+
+// Thread pointer (tinyrt's `threads`; see `crate::tls`).
+
+/// Variant II: the block ends at the thread pointer, whose first word holds its own address
+/// (reached through %gs, a GDT entry `set_thread_area` gives).
+pub const TLS: TlsVariant = TlsVariant::II;
+
+/// The GDT entry the first `set_thread_area` got (-1: none yet): every thread's %gs selects
+/// the same entry, and `clone` sets its base for the child.
+static GDT_ENTRY: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(u32::MAX);
+
+/// The kernel's `struct user_desc` (asm/ldt.h): what `set_thread_area` and clone's tls
+/// argument take on i386.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct TlsArg {
+    entry_number: u32,
+    base_addr: u32,
+    limit: u32,
+    /// seg_32bit (bit 0), contents (1-2), read_exec_only (3), limit_in_pages (4),
+    /// seg_not_present (5), useable (6).
+    flags: u32,
+}
+
+impl TlsArg {
+    /// A 4 GiB 32-bit data segment based at `tp`, in GDT entry `entry` (-1: any free one).
+    fn new(entry: u32, tp: usize) -> TlsArg {
+        TlsArg {
+            entry_number: entry,
+            base_addr: tp as u32,
+            limit: 0xf_ffff,
+            flags: 0x51,
+        }
+    }
+}
+
+/// The calling thread's thread pointer: the word at `%gs:0`, which variant II makes the
+/// thread pointer itself (a crash, not a value, before one is set).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    let tp;
+    // SAFETY: reads one word through %gs, which the set-up points at its own address.
+    unsafe {
+        asm!("mov {}, dword ptr gs:[0]", out(reg) tp, options(nostack, readonly, preserves_flags));
+    }
+    tp
+}
+
+/// Sets the calling thread's thread pointer to `tp`: the kernel's raw result (0, or a negated
+/// errno in -4095..=-1).
+///
+/// # Safety
+/// Code compiled with thread-local variables reaches them through the thread pointer: `tp`
+/// must be laid out for it as `TLS` says, and live as long as the thread uses it.
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+pub unsafe fn set_thread_pointer(tp: usize) -> usize {
+    let mut desc = TlsArg::new(GDT_ENTRY.load(Ordering::Relaxed), tp);
+    // SAFETY: the kernel reads and writes `desc` (the entry it chose), which lives across
+    // the call.
+    let r = unsafe { syscall1(nr::__NR_set_thread_area as usize, &raw mut desc as usize) };
+    if r > -4096isize as usize {
+        return r;
+    }
+    GDT_ENTRY.store(desc.entry_number, Ordering::Relaxed);
+    let selector = (desc.entry_number << 3) | 3;
+    // SAFETY: the caller's contract; %gs now selects the entry just set (RPL 3, GDT), which
+    // the compiler never uses otherwise.
+    unsafe { asm!("mov gs, {:e}", in(reg) selector, options(nostack, preserves_flags)) };
+    0
+}
+
+/// Clone's tls argument for a thread whose thread pointer is `tp`: on i386 a `struct
+/// user_desc *` (written into `scratch`, which must live until `clone` returns) naming the
+/// GDT entry the main thread's `set_thread_pointer` got; the child keeps its %gs.
+#[allow(dead_code)] // for the thread module
+pub fn clone_tls_arg(tp: usize, scratch: &mut TlsArg) -> usize {
+    *scratch = TlsArg::new(GDT_ENTRY.load(Ordering::Relaxed), tp);
+    scratch as *mut TlsArg as usize
+}

@@ -12,7 +12,7 @@
 //! must uphold the contract of the system call it names: pointers valid for the lengths the
 //! kernel will read or write, file descriptors it owns, and so on.
 
-use super::{SyscallNumbers, VdsoNames};
+use super::{SyscallNumbers, TlsVariant, VdsoNames};
 use linux_raw_sys::general as nr;
 
 register_syscalls! {
@@ -106,3 +106,36 @@ unmap_and_exit!(nr: "rax", a1: "rdi", a2: "rsi",
 
 /// Architecture-specific extras: none on this architecture.
 pub mod extras {}
+
+// Thread pointer (tinyrt's `threads`; see `crate::tls`).
+
+/// Variant II: the block ends at the thread pointer, whose first word holds its own address.
+pub const TLS: TlsVariant = TlsVariant::II;
+
+/// The calling thread's thread pointer: the word at `%fs:0`, which variant II makes the
+/// thread pointer itself (a crash, not a value, before one is set).
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    let tp;
+    // SAFETY: reads one word through %fs, which the set-up points at its own address.
+    unsafe {
+        core::arch::asm!("mov {}, qword ptr fs:[0]", out(reg) tp,
+                         options(nostack, readonly, preserves_flags));
+    }
+    tp
+}
+
+/// Sets the calling thread's thread pointer to `tp`: the kernel's raw result (0, or a negated
+/// errno in -4095..=-1).
+///
+/// # Safety
+/// Code compiled with thread-local variables reaches them through the thread pointer: `tp`
+/// must be laid out for it as `TLS` says, and live as long as the thread uses it.
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
+pub unsafe fn set_thread_pointer(tp: usize) -> usize {
+    /// `arch_prctl`'s code for the %fs base (asm/prctl.h).
+    const ARCH_SET_FS: usize = 0x1002;
+    // SAFETY: the caller's contract; the call changes only %fs.
+    unsafe { syscall2(nr::__NR_arch_prctl as usize, ARCH_SET_FS, tp) }
+}

@@ -35,3 +35,13 @@ relocation_access! {
 /// The relative relocation type static-PIE start-up applies (linux-raw-sys has it here).
 #[cfg(feature = "pie")]
 pub use linux_raw_sys::elf::R_RELATIVE;
+
+/// The EABI's thread-pointer helper that C code compiled for thread-local variables calls
+/// (`-mtp=soft`, clang's default before 19): the thread pointer (TPIDRURO, which the runtime's
+/// `set_tls` set) in r0, every other register kept (r1-r3 included, unlike a C function).
+#[cfg(feature = "threads")]
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+pub extern "C" fn __aeabi_read_tp() -> usize {
+    core::arch::naked_asm!("mrc p15, 0, r0, c13, c0, 3", "bx lr")
+}
