@@ -13,10 +13,10 @@
 //! `stack` (the initial stack), `arch` (the per-architecture `asm!`), `sys` (the safe
 //! wrappers over it), [`auxv`] (pointers the kernel put in the vector), [`vdso`] (the
 //! live vDSO mapping), [`random`]'s state pool (the vDSO getrandom's opaque states),
-//! [`signal`], [`process`] and `heap`; and [`fd`](mod@fd), which declares the `unsafe`
-//! functions of std's descriptor types (`BorrowedFd::borrow_raw`, `FromRawFd::from_raw_fd`)
-//! and closes and copies descriptors (system calls without pointers). Each has a `# Safety`
-//! section. The ELF parser ([`elf`]) is safe code over a byte slice.
+//! [`signal`], [`process`], `heap` and [`sync`] (the locks' data cells); and
+//! [`fd`](mod@fd), which declares the `unsafe` functions of std's descriptor types
+//! (`BorrowedFd::borrow_raw`, `FromRawFd::from_raw_fd`) and closes and copies descriptors
+//! (system calls without pointers). Each has a `# Safety` section. The ELF parser ([`elf`]) is safe code over a byte slice.
 //!
 //! Nothing runs at start-up that a program does not ask for: the vDSO functions resolve on
 //! their first call, getrandom's state pool is mapped by the first vDSO getrandom, and rseq
@@ -75,6 +75,7 @@ pub mod io;
 pub mod process;
 pub mod random;
 pub mod signal;
+pub mod sync;
 pub mod thread;
 pub mod time;
 pub mod vdso;

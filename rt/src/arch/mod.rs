@@ -369,6 +369,12 @@ pub struct SyscallNumbers {
     pub rt_sigtimedwait: usize,
     /// The 32-bit-time `rt_sigtimedwait`, where the 64-bit one may be refused.
     pub rt_sigtimedwait32: Option<usize>,
+    /// `futex` with 64-bit time (`futex_time64` on 32-bit architectures, Linux 5.1+): the
+    /// timed waits.
+    pub futex: usize,
+    /// The plain `futex` where the one above is `futex_time64`: the timed waits' 32-bit-time
+    /// twin, and every futex call that carries no time (wakes, untimed waits).
+    pub futex32: Option<usize>,
     /// `mmap` with its offset in bytes, or on 32-bit architectures `mmap2` (offset in pages;
     /// the plain call of some takes a pointer to its arguments).
     pub mmap: usize,
@@ -400,6 +406,8 @@ impl SyscallNumbers {
             timerfd_gettime32: None,
             rt_sigtimedwait: nr::__NR_rt_sigtimedwait as usize,
             rt_sigtimedwait32: None,
+            futex: nr::__NR_futex as usize,
+            futex32: None,
             mmap: nr::__NR_mmap as usize,
             rseq: nr::__NR_rseq as usize,
             mmap_args_in_memory: false,
@@ -408,8 +416,8 @@ impl SyscallNumbers {
 
     /// A 32-bit architecture: the 64-bit-time calls `clock_gettime` and `clock_getres` (its
     /// `clock_gettime64` and `clock_getres_time64`), `clock_nanosleep_time64`,
-    /// `timerfd_settime64` and `timerfd_gettime64`, with the plain ones, which have 32-bit
-    /// time, as their fallbacks; `gettimeofday` and `time` have 32-bit fields and are not
+    /// `timerfd_settime64`, `timerfd_gettime64` and `futex_time64`, with the plain ones, which
+    /// have 32-bit time, as their fallbacks; `gettimeofday` and `time` have 32-bit fields and are not
     /// used.
     #[cfg(target_pointer_width = "32")]
     const fn time32(clock_gettime: usize, clock_getres: usize) -> SyscallNumbers {
@@ -429,6 +437,8 @@ impl SyscallNumbers {
             timerfd_gettime32: Some(nr::__NR_timerfd_gettime as usize),
             rt_sigtimedwait: nr::__NR_rt_sigtimedwait_time64 as usize,
             rt_sigtimedwait32: Some(nr::__NR_rt_sigtimedwait as usize),
+            futex: nr::__NR_futex_time64 as usize,
+            futex32: Some(nr::__NR_futex as usize),
             mmap: nr::__NR_mmap2 as usize,
             rseq: nr::__NR_rseq as usize,
             mmap_args_in_memory: false,

@@ -3,7 +3,8 @@
 //! `close`, `mmap`, `prctl`, `getpid`, `gettid`, and the system calls behind the vDSO's
 //! `getcpu` and `getrandom`), and the hook that reports a failed print when `main` returns
 //! (set by `io`, run by `process`); the time system calls and the one rule for their
-//! 32-bit-time twins are in [`time64`] (re-exported here). Plain system-call wrappers for
+//! 32-bit-time twins are in [`time64`] (re-exported here), the futex waits and wakes of the
+//! locks and threads in [`futex`]. Plain system-call wrappers for
 //! programs are rustix's job.
 //!
 //! # Safety
@@ -20,6 +21,7 @@ use crate::fd::{FromRawFd, OwnedFd};
 use core::ffi::c_void;
 use linux_raw_sys::general as nr;
 
+pub mod futex;
 pub mod thread;
 pub mod time64;
 pub use time64::*;
