@@ -444,7 +444,8 @@ fn reenter() -> i32 {
         drop(core::hint::black_box(Box::new([0u64; 6])));
     }
     // SAFETY: the handler allocates on purpose: what the heap must catch.
-    if unsafe { signal::set_action(Signal::ALRM, &Action::new(Handler::Plain(on_alarm))) }.is_err() {
+    if unsafe { signal::set_action(Signal::ALRM, &Action::new(Handler::Plain(on_alarm))) }.is_err()
+    {
         return 2;
     }
     let main = tinyrt::thread::current();

@@ -30,7 +30,10 @@ fn rss_kib() -> u64 {
 fn main(args: tinyrt::env::Args) -> i32 {
     let mut args = args.skip(1);
     let mode = args.next().and_then(|a| a.to_str().ok()).unwrap_or("");
-    let Some(n) = args.next().and_then(|a| a.to_str().ok()?.parse::<usize>().ok()) else {
+    let Some(n) = args
+        .next()
+        .and_then(|a| a.to_str().ok()?.parse::<usize>().ok())
+    else {
         eprintln!("usage: thread_bench spawn|mutex|contend|idle N");
         return 2;
     };

@@ -140,7 +140,8 @@ fn every_example_runs_on_every_arch() {
         assert_eq!(out.status.code(), Some(101), "{name}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.starts_with("thread 'main' panicked at examples/panic.rs:") && err.ends_with(":\nboom\n"),
+            err.starts_with("thread 'main' panicked at examples/panic.rs:")
+                && err.ends_with(":\nboom\n"),
             "{name}: {err}"
         );
         // Started with 0 and 1 closed: both on /dev/null before main (one ppoll, the old

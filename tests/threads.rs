@@ -66,8 +66,18 @@ fn passed(out: &Output, what: &str, expect: &[&str]) {
 }
 
 const ALL: [&str; 12] = [
-    "spawn 100", "detach 100", "scope", "mutex: 800000", "condvar", "rwlock", "once", "park",
-    "names", "raw", "kill", "process",
+    "spawn 100",
+    "detach 100",
+    "scope",
+    "mutex: 800000",
+    "condvar",
+    "rwlock",
+    "once",
+    "park",
+    "names",
+    "raw",
+    "kill",
+    "process",
 ];
 
 #[test]
@@ -81,13 +91,19 @@ fn every_check_natively_release_and_pie() {
 
 #[test]
 fn a_thousand_threads_spawned_and_joined() {
-    let out = Command::new(exe()).args(["spawn", "1000"]).output().unwrap();
+    let out = Command::new(exe())
+        .args(["spawn", "1000"])
+        .output()
+        .unwrap();
     passed(&out, "spawn 1000", &["spawn 1000: sum 1498500"]);
 }
 
 #[test]
 fn ten_thousand_detached_threads_leave_nothing_behind() {
-    let out = Command::new(exe()).args(["detach", "10000"]).output().unwrap();
+    let out = Command::new(exe())
+        .args(["detach", "10000"])
+        .output()
+        .unwrap();
     passed(&out, "detach 10000", &["detach 10000"]);
 }
 
@@ -97,7 +113,8 @@ fn a_panic_on_a_named_thread_ends_the_process_as_std() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(101), "{out:?}");
     assert!(
-        err.starts_with("thread 'worker' panicked at examples/threads.rs:") && err.ends_with(":\nboom\n"),
+        err.starts_with("thread 'worker' panicked at examples/threads.rs:")
+            && err.ends_with(":\nboom\n"),
         "{err}"
     );
 }
@@ -107,15 +124,25 @@ fn a_panic_on_a_named_thread_ends_the_process_as_std() {
 #[test]
 fn strace_sees_one_plain_clone_per_thread() {
     let exe = exe();
-    let (out, log) = strace(&[exe.to_str().unwrap(), "spawn", "50"], Some("trace=clone,clone3"));
+    let (out, log) = strace(
+        &[exe.to_str().unwrap(), "spawn", "50"],
+        Some("trace=clone,clone3"),
+    );
     passed(&out, "spawn 50 under strace", &["spawn 50"]);
     let clones: Vec<&str> = log.lines().filter(|l| l.starts_with("clone(")).collect();
     assert_eq!(clones.len(), 50, "{log}");
     assert!(!log.contains("clone3"), "{log}");
     for c in clones {
         for flag in [
-            "CLONE_VM", "CLONE_FS", "CLONE_FILES", "CLONE_SIGHAND", "CLONE_THREAD",
-            "CLONE_SYSVSEM", "CLONE_SETTLS", "CLONE_PARENT_SETTID", "CLONE_CHILD_CLEARTID",
+            "CLONE_VM",
+            "CLONE_FS",
+            "CLONE_FILES",
+            "CLONE_SIGHAND",
+            "CLONE_THREAD",
+            "CLONE_SYSVSEM",
+            "CLONE_SETTLS",
+            "CLONE_PARENT_SETTID",
+            "CLONE_CHILD_CLEARTID",
         ] {
             assert!(c.contains(flag), "{flag} missing: {c}");
         }

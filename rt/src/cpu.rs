@@ -166,7 +166,10 @@ fn register_thread() -> bool {
 
 /// A new thread's start (the thread module's): registers its area where the process's
 /// first `getcpu` found the kernel writing one; nothing while undecided or refused.
-#[cfg_attr(not(all(feature = "threads", not(feature = "library-mode"))), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "threads", not(feature = "library-mode"))),
+    allow(dead_code)
+)]
 pub(crate) fn thread_start() {
     if matches!(STATE.load(Ordering::Relaxed), AREA_CPU_NODE | AREA_CPU) {
         register_thread();
@@ -175,7 +178,10 @@ pub(crate) fn thread_start() {
 
 /// A thread's end (the thread module's): unregisters its area, so that the kernel never
 /// writes into it once its memory is freed.
-#[cfg_attr(not(all(feature = "threads", not(feature = "library-mode"))), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "threads", not(feature = "library-mode"))),
+    allow(dead_code)
+)]
 pub(crate) fn thread_exit() {
     let block = crate::tls::current();
     let len = block.rseq_len.swap(u32::MAX, Ordering::Relaxed);

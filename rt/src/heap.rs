@@ -52,7 +52,9 @@
 use crate::sys;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(not(all(feature = "threads", not(feature = "library-mode"))))]
+use core::sync::atomic::AtomicBool;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::general as g;
 use talc::base::Talc;
 use talc::base::binning::Binning;

@@ -74,6 +74,12 @@ pub(crate) struct Block {
     pub(crate) stack: (usize, usize),
     /// The thread's getrandom state (opaque here, owned by `random`), null if none.
     pub(crate) random: AtomicPtr<()>,
+    /// The thread module's: whether the thread's handle was dropped (then the thread frees
+    /// its own mapping) or the thread is ending (then its joiner or dropper does).
+    pub(crate) state: AtomicU32,
+    /// cpu's: the length the thread's rseq area was registered with; 0 never tried,
+    /// `u32::MAX` refused (or unregistered at the thread's end).
+    pub(crate) rseq_len: AtomicU32,
     /// The thread's rseq area (64-aligned, unregistered until someone registers it).
     pub(crate) rseq: RseqArea,
 }
@@ -88,6 +94,8 @@ impl Block {
             mapping: (0, 0),
             stack: (0, 0),
             random: AtomicPtr::new(core::ptr::null_mut()),
+            state: AtomicU32::new(0),
+            rseq_len: AtomicU32::new(0),
             rseq: RseqArea::new(),
         }
     }

@@ -153,3 +153,24 @@ mod tests {
         assert_eq!(status, 0);
     }
 }
+
+/// `prctl(PR_SET_NAME)`: the calling thread's name as the kernel shows it
+/// (`/proc/self/task/*/comm`), its first 15 bytes (the kernel's limit, as std and glibc cut
+/// it); a name with a NUL is cut there. Best effort: an error changes nothing.
+pub fn set_name(name: &[u8]) {
+    let mut buf = [0u8; 16];
+    for (b, &c) in buf
+        .iter_mut()
+        .zip(name.iter().take(15).take_while(|&&c| c != 0))
+    {
+        *b = c;
+    }
+    // SAFETY: the kernel reads at most 16 bytes of `buf`, which lives across the call.
+    let _ = unsafe {
+        crate::arch::syscall2(
+            linux_raw_sys::general::__NR_prctl as usize,
+            linux_raw_sys::prctl::PR_SET_NAME as usize,
+            buf.as_ptr() as usize,
+        )
+    };
+}

@@ -49,6 +49,7 @@
 //! joiner once the kernel says the thread has exited, or by a detached thread itself in one
 //! `asm!` block with signals blocked. A scoped thread's closure has its lifetime erased
 //! exactly as std's does: [`scope`] does not return before every such thread has dropped it.
+#![allow(unsafe_code)]
 
 #[cfg(all(feature = "threads", not(feature = "library-mode")))]
 mod native;
@@ -62,9 +63,9 @@ mod spawn;
 #[cfg(all(feature = "threads", not(feature = "library-mode")))]
 pub use native::{RawJoinHandle, spawn_raw};
 #[cfg(all(feature = "threads", not(feature = "library-mode")))]
-pub use park::{Thread, ThreadId, current, park, park_timeout};
-#[cfg(all(feature = "threads", not(feature = "library-mode")))]
 pub(crate) use park::with_current_name;
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+pub use park::{Thread, ThreadId, current, park, park_timeout};
 #[cfg(all(feature = "threads", feature = "alloc", not(feature = "library-mode")))]
 pub use scope::{Scope, ScopedJoinHandle, scope};
 #[cfg(all(feature = "threads", feature = "alloc", not(feature = "library-mode")))]

@@ -5,6 +5,7 @@ use crate::arch;
 use crate::errno::Errno;
 use crate::signal::{self, SigSet};
 use crate::sys::{self, futex};
+
 use crate::tls::{self, Block};
 use core::sync::atomic::{AtomicU32, Ordering};
 use linux_raw_sys::general as g;
@@ -24,9 +25,8 @@ const FLAGS: u32 = g::CLONE_VM
 /// The least stack a thread gets above the runtime's own needs.
 const MIN_STACK: usize = 16 << 10;
 
-/// [`Block::state`]: the thread runs (or has not decided), its handle was dropped, or the
-/// thread is ending and will not free its memory (its joiner or dropper does).
-pub(crate) const RUNNING: u32 = 0;
+/// [`Block::state`]: 0 while the thread runs with its handle held; then its handle was
+/// dropped, or the thread is ending and will not free its memory (its joiner or dropper does).
 const DETACHED: u32 = 1;
 const EXITING: u32 = 2;
 
@@ -89,7 +89,7 @@ impl Native {
                 break;
             }
             // Shared: the kernel's wake at the thread's exit is not a private one.
-            let _ = futex::wait_shared(word, tid);
+            let _ = futex::futex_wait_shared(word, tid);
         }
         if self.mapping.1 != 0 {
             // SAFETY: the thread has ended (the kernel cleared its id after its last use
@@ -168,7 +168,7 @@ pub(crate) unsafe fn start_thread(
 
     // All signals blocked across the clone: the new thread starts with them blocked and
     // restores `mask` once it is set up.
-    let _ = signal::set_mask(SigSet::all());
+    let _ = signal::set_mask(SigSet::FULL);
     let mut scratch = arch::TlsArg::default();
     let tls_arg = arch::clone_tls_arg(tp, &mut scratch);
     // SAFETY: `tid` is the Block's word (PARENT_SETTID writes the new id there, the kernel
@@ -190,7 +190,7 @@ pub(crate) unsafe fn start_thread(
     if ret < 0 {
         // SAFETY: no thread started: the `Start` is still ours to take back.
         let start = unsafe { (start_at as *const Start).read() };
-        return Err((Errno::from_raw(-ret as i32), start.run));
+        return Err((Errno::new(-ret as i32).unwrap_or(Errno::EINVAL), start.run));
     }
     Ok(Native {
         block,
@@ -207,7 +207,9 @@ unsafe extern "C" fn entry(start_at: usize) -> ! {
     // SAFETY: the creator wrote it there and never reads it again once `clone` succeeded.
     let start = unsafe { (start_at as *const Start).read() };
     let block = tls::current();
-    block.thread.store(start.inner as *mut (), Ordering::Release);
+    block
+        .thread
+        .store(start.inner as *mut (), Ordering::Release);
     // SAFETY: the caller's contract: the thread holds `inner` while it runs.
     let inner = unsafe { &*start.inner };
     inner.set_tid(block.tid.load(Ordering::Relaxed));
@@ -242,8 +244,8 @@ fn exit() -> ! {
     if block.state.swap(EXITING, Ordering::AcqRel) == DETACHED && mapping.1 != 0 {
         // Nothing may run on this stack once it is gone: no handler, no kernel write into
         // the Block (`set_tid_address(NULL)`).
-        let _ = signal::set_mask(SigSet::all());
-        sys::thread::set_tid_address(0);
+        let _ = signal::set_mask(SigSet::FULL);
+        sys::thread::clear_tid_address();
         // SAFETY: the mapping is this thread's own, its handle is gone (detached), and
         // nothing runs on it after the munmap: the same asm block exits.
         unsafe { arch::unmap_and_exit(mapping.0, mapping.1) }
@@ -294,7 +296,11 @@ impl RawJoinHandle {
 /// # Errors
 /// EINVAL when `memory` is too small (a page for the guard, 16 KiB of stack and the
 /// thread-local area); the kernel's errors (`clone`, `mprotect`).
-pub fn spawn_raw(memory: &'static mut [u8], f: fn(usize), arg: usize) -> Result<RawJoinHandle, Errno> {
+pub fn spawn_raw(
+    memory: &'static mut [u8],
+    f: fn(usize),
+    arg: usize,
+) -> Result<RawJoinHandle, Errno> {
     let page = crate::auxv::page_size().unwrap_or(4096);
     let start = memory.as_mut_ptr() as usize;
     let end = start + memory.len();
@@ -310,8 +316,15 @@ pub fn spawn_raw(memory: &'static mut [u8], f: fn(usize), arg: usize) -> Result<
         &*(inner_at as *const Inner)
     };
     // SAFETY: the memory below `inner_at` is the program's for ever and unused.
-    let native = unsafe { start_thread((guard, inner_at - guard, page), false, Run::Plain(f, arg), inner) }
-        .map_err(|(e, _)| e)?;
+    let native = unsafe {
+        start_thread(
+            (guard, inner_at - guard, page),
+            false,
+            Run::Plain(f, arg),
+            inner,
+        )
+    }
+    .map_err(|(e, _)| e)?;
     Ok(RawJoinHandle {
         native,
         thread: Thread::from_static(inner),

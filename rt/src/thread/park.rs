@@ -2,7 +2,7 @@
 
 use crate::errno::Errno;
 use crate::sync::Mutex;
-use crate::sys::futex;
+use crate::sync::futex;
 use crate::tls;
 use core::fmt;
 use core::num::NonZeroU64;
@@ -36,8 +36,6 @@ impl ThreadId {
 pub(crate) enum Name {
     Main,
     Unnamed,
-    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
-    Static(&'static str),
     #[cfg(feature = "alloc")]
     Owned(Box<str>),
 }
@@ -95,33 +93,33 @@ impl Inner {
     }
 
     fn park(&self, timeout: Option<Duration>) {
-        // NOTIFIED -> EMPTY and return; EMPTY -> PARKED and sleep (std's algorithm).
+        // std's parker: NOTIFIED -> EMPTY and return at once; EMPTY -> PARKED and sleep.
         if self.parker.fetch_sub(1, Ordering::Acquire) == NOTIFIED {
             return;
         }
-        let deadline = timeout.map(futex::Deadline::after);
-        loop {
-            let _ = futex::wait(&self.parker, PARKED, deadline.as_ref());
-            if self
-                .parker
-                .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Acquire)
-                .is_ok()
-            {
-                return;
-            }
-            if deadline.as_ref().is_some_and(futex::Deadline::passed) {
-                // Timed out: PARKED -> EMPTY, unless an unpark came in between.
-                if self.parker.swap(EMPTY, Ordering::Acquire) == NOTIFIED {
-                    // Consumed the token: fine, as std.
+        match timeout {
+            None => loop {
+                futex::wait(&self.parker, PARKED, None);
+                if self
+                    .parker
+                    .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Acquire)
+                    .is_ok()
+                {
+                    return;
                 }
-                return;
+            },
+            Some(t) => {
+                // Woken, timed out or spurious: back to EMPTY either way (a token that came
+                // in meanwhile is taken, as std does).
+                futex::wait(&self.parker, PARKED, Some(t));
+                self.parker.swap(EMPTY, Ordering::Acquire);
             }
         }
     }
 
     fn unpark(&self) {
         if self.parker.swap(NOTIFIED, Ordering::Release) == PARKED {
-            futex::wake(&self.parker, 1);
+            futex::wake_one(&self.parker);
         }
     }
 }
@@ -244,7 +242,6 @@ pub(crate) fn name_of(inner: &Inner) -> Option<&str> {
     match &inner.name {
         Name::Main => Some("main"),
         Name::Unnamed => None,
-        Name::Static(s) => Some(s),
         #[cfg(feature = "alloc")]
         Name::Owned(s) => Some(s),
     }

@@ -93,7 +93,6 @@ impl Builder {
         // borrowed data can end.
         unsafe { self.spawn_unchecked(f, Some(scope.data().clone())) }.map(ScopedJoinHandle)
     }
-
 }
 
 /// A handle to join a scoped thread; dropping it leaves the thread to the scope.
