@@ -153,11 +153,10 @@ fn strace_sees_one_plain_clone_per_thread() {
 fn every_architecture_release_and_pie() {
     for arch in ARCHES {
         for features in [&["threads", "alloc"][..], &["threads", "alloc", "pie"][..]] {
-            let Some(dir) = common::cross_examples_with(&arch, features) else {
+            let Some(exe) = common::cross_example(&arch, features, "threads") else {
                 continue;
             };
             let what = format!("{} {features:?}", arch.name());
-            let exe = dir.join("threads");
             let out = arch.command(&exe).arg("all").output().unwrap();
             passed(&out, &format!("{what} all"), &ALL);
             let out = arch.command(&exe).args(["spawn", "1000"]).output().unwrap();

@@ -195,6 +195,40 @@ pub fn cross_examples_in(arch: &Arch, features: &[&str], release: bool) -> Optio
     Some(target_dir.join(arch.target).join(profile).join("examples"))
 }
 
+/// One example, `name`, built in release mode for `arch` with tinyrt's `features` (in a
+/// target directory of its own per feature set); its path, or `None` (after a loud skip)
+/// when the arch cannot run here. For examples that need features the others do not take
+/// (`threads`: every example built with it would have to link a C object for `tls`).
+#[allow(dead_code)]
+pub fn cross_example(arch: &Arch, features: &[&str], name: &str) -> Option<PathBuf> {
+    if !runnable(arch) {
+        return None;
+    }
+    let target_dir = root().join(format!(
+        "target/tinyrt-tests/cross-one-{}",
+        features.join("-")
+    ));
+    let mut c = cargo();
+    c.env("CARGO_TARGET_DIR", &target_dir).args([
+        "build",
+        "--quiet",
+        "--release",
+        "--example",
+        name,
+        "--target",
+        arch.target,
+        "--features",
+        &features.join(","),
+    ]);
+    cargo_ok(&mut c, &format!("build {name} for {}", arch.target));
+    Some(
+        target_dir
+            .join(arch.target)
+            .join("release/examples")
+            .join(name),
+    )
+}
+
 /// Runs a cargo command made with [`cargo`] and returns its output; fails the test with
 /// cargo's stderr (and `what`) when it fails.
 pub fn cargo_ok(c: &mut Command, what: &str) -> std::process::Output {

@@ -17,8 +17,8 @@ pub mod ptrace;
 pub use arches::{ARCHES, Arch, runnable, skip};
 #[allow(unused_imports)]
 pub use build::{
-    Build, cargo, cargo_ok, cross_examples, cross_examples_in, cross_examples_with, example,
-    example_names, examples, root,
+    Build, cargo, cargo_ok, cross_example, cross_examples, cross_examples_in, cross_examples_with,
+    example, example_names, examples, root,
 };
 #[allow(unused_imports)]
 pub use images::{Image, host_vdso_exports, pyelftools_list, vdso_fixtures, vdso_images};
