@@ -474,3 +474,46 @@ fn on_every_arch() {
         }
     }
 }
+
+/// The code sha2 picks at run time, seen in the instructions qemu-user translates (`-d
+/// in_asm`): the SHA extensions on x86_64 and i686 (`cpuid`: qemu's CPU has them) and the
+/// SHA-2 instructions on aarch64 (HWCAP_SHA2, read through the example's `getauxval` on
+/// tinyrt's auxiliary vector); the portable code on the others, which sha2 0.11 never
+/// dispatches at run time.
+#[test]
+fn the_sha_instructions_run_where_the_cpu_has_them() {
+    let dir = fresh("backend");
+    put(&dir, "abc", b"abc");
+    for arch in ARCHES {
+        let Some(q) = arch.runner else { continue };
+        let Some(examples) = common::cross_examples_with(&arch, &["alloc"]) else {
+            continue;
+        };
+        let log = dir.join(format!("{q}.log"));
+        let out = Command::new(q)
+            .args([OsStr::new("-d"), OsStr::new("in_asm"), OsStr::new("-D")])
+            .arg(&log)
+            .arg(examples.join("sha256sum"))
+            .arg(dir.join("abc"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", arch.name());
+        assert!(
+            out.stdout
+                .starts_with(b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9c")
+        );
+        let asm = std::fs::read_to_string(&log).unwrap();
+        let (sha_ni, sha2) = (asm.contains("sha256rnds2"), asm.contains("sha256h"));
+        let want = match arch.target.split('-').next().unwrap() {
+            "x86_64" | "i686" => (true, false),
+            "aarch64" => (false, true),
+            _ => (false, false),
+        };
+        assert_eq!(
+            (sha_ni, sha2),
+            want,
+            "{}: (SHA-NI, SHA-2) executed",
+            arch.name()
+        );
+    }
+}
