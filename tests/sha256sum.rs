@@ -105,8 +105,8 @@ fn shell(args: &[Vec<u8>]) -> String {
     args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
 }
 
-/// Runs both; `Err` describes the first difference.
-fn agree(ours: Side, args: &[Vec<u8>], dir: &Path, stdin: &[u8]) -> Result<(), String> {
+/// Runs both; GNU's output, or `Err` describing the difference.
+fn agree(ours: Side, args: &[Vec<u8>], dir: &Path, stdin: &[u8]) -> Result<Seen, String> {
     let gnu = Side {
         program: Path::new(GNU),
         qemu: None,
@@ -114,7 +114,7 @@ fn agree(ours: Side, args: &[Vec<u8>], dir: &Path, stdin: &[u8]) -> Result<(), S
     let want = run(gnu, args, dir, stdin);
     let got = run(ours, args, dir, stdin);
     if got == want {
-        return Ok(());
+        return Ok(want);
     }
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     Err(format!(
@@ -235,6 +235,9 @@ fn fixed_files() -> PathBuf {
     )
     .unwrap();
     std::fs::write(dir.join("comments.sums"), "# only\n\n# comments\n").unwrap();
+    // Not a digest, then GNU's form: the first line does not decide the form (BSD's).
+    let z = "z".repeat(64);
+    std::fs::write(dir.join("nonhex.sums"), format!("{z} s1\n{h1}  s1\n")).unwrap();
     std::fs::write(dir.join("empty.sums"), "").unwrap();
     dir
 }
@@ -344,6 +347,7 @@ fn fixed_list() -> Vec<Case> {
         "comments.sums",
         "empty.sums",
         "adir",
+        "nonhex.sums",
     ];
     let flags: [&[&str]; 8] = [
         &[],
@@ -408,6 +412,40 @@ fn help_and_version() {
             "{arg}"
         );
         assert!(out.stderr.is_empty(), "{arg}");
+    }
+}
+
+/// Standard output on /dev/full: GNU's `write error` (no errno text: a line's write failed,
+/// not the final close), status 1, and the other messages as before.
+#[test]
+fn a_failed_write_is_reported_as_gnu_does() {
+    for args in [
+        &["s1", "s55"][..],
+        &["-c", "good.sums"],
+        &["gone", "s1", "adir"],
+    ] {
+        let run = |p: &Path| {
+            let full = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap();
+            let out = Command::new(p)
+                .arg0("sha256sum")
+                .args(args)
+                .env_clear()
+                .env("LC_ALL", "C")
+                .current_dir(fixed_dir())
+                .stdout(full)
+                .output()
+                .unwrap();
+            (
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+                out.status.code(),
+            )
+        };
+        let (ours, gnu) = (run(ours()), run(Path::new(GNU)));
+        assert!(gnu.0.ends_with("sha256sum: write error\n"), "{gnu:?}");
+        assert_eq!(ours, gnu, "{args:?}");
     }
 }
 

@@ -235,6 +235,8 @@ fn parse(s: &[u8], reversed: &mut Option<bool>) -> Option<Listed> {
         return None;
     }
     i += 1;
+    // Before the form is decided: a line whose digest is not one leaves it undecided.
+    let expected = hex(digest)?;
     if s.len() - i == 1 || (at(i) != b' ' && at(i) != b'*') {
         if *reversed == Some(false) {
             return None;
@@ -244,7 +246,7 @@ fn parse(s: &[u8], reversed: &mut Option<bool>) -> Option<Listed> {
         *reversed = Some(false);
         i += 1;
     }
-    listed(s.get(i..)?, escaped, digest)
+    listed(s.get(i..)?, escaped, expected)
 }
 
 /// The rest of a `SHA256 (NAME) = HASH` line after its `(`: NAME runs to the last `)`.
@@ -263,21 +265,26 @@ fn tagged(s: &[u8], escaped: bool) -> Option<Listed> {
             .count()..,
     )?;
     // The digest ends at the line's end or at a NUL byte, as a C string would.
-    let digest = digest.split(|&c| c == 0).next()?;
-    listed(s.get(..close)?, escaped, digest)
+    let expected = hex(digest.split(|&c| c == 0).next()?)?;
+    listed(s.get(..close)?, escaped, expected)
 }
 
-/// A `Listed` from a name as written and a digest of exactly 64 hexadecimal digits. An
-/// unescaped name ends at a NUL byte, as a C string would.
-fn listed(name: &[u8], escaped: bool, digest: &[u8]) -> Option<Listed> {
+/// The digest written as exactly 64 hexadecimal digits, of either case.
+fn hex(digest: &[u8]) -> Option<Sum> {
     if digest.len() != 64 {
         return None;
     }
-    let mut expected = [0u8; 32];
-    for (e, pair) in expected.iter_mut().zip(digest.chunks_exact(2)) {
+    let mut sum = [0u8; 32];
+    for (e, pair) in sum.iter_mut().zip(digest.chunks_exact(2)) {
         let nibble = |c: u8| char::from(c).to_digit(16);
         *e = (nibble(*pair.first()?)? << 4 | nibble(*pair.get(1)?)?) as u8;
     }
+    Some(sum)
+}
+
+/// A `Listed` from a name as written. An unescaped name ends at a NUL byte, as a C string
+/// would.
+fn listed(name: &[u8], escaped: bool, expected: Sum) -> Option<Listed> {
     let mut path = if escaped {
         names::unescape(name)?
     } else {

@@ -68,29 +68,25 @@ const LONG: [&[u8]; 12] = [
     b"version",
 ];
 
-/// Standard output (buffered) and standard error, and the program's name for messages.
+/// Standard output and standard error, and the program's name for messages.
 pub struct Ui {
     pub program: &'static [u8],
     out: Vec<u8>,
-    /// The first failed write to standard output: reported at the end, as GNU's.
-    write_error: Option<Errno>,
+    /// Whether a write to standard output failed: reported at the end, as GNU's.
+    write_error: bool,
 }
 
 impl Ui {
-    /// Appends to standard output's buffer, written out whenever it passes 4 KiB.
+    /// Writes a result's line: one `write` each, as GNU's, so that each shows as soon as it
+    /// is known (and a failure is seen at the line that failed).
     pub fn out(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
-        if self.out.len() >= 4096 {
-            self.flush();
-        }
+        self.flush();
     }
 
     pub fn flush(&mut self) {
-        if !self.out.is_empty()
-            && self.write_error.is_none()
-            && let Err(e) = io::write_all(STDOUT, &self.out)
-        {
-            self.write_error = Some(e);
+        if !self.out.is_empty() && !self.write_error && io::write_all(STDOUT, &self.out).is_err() {
+            self.write_error = true;
         }
         self.out.clear();
     }
@@ -165,7 +161,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
     let mut ui = Ui {
         program,
         out: Vec::with_capacity(4096),
-        write_error: None,
+        write_error: false,
     };
     let mut o = Options::default();
     let mut operands: Vec<&'static CStr> = Vec::new();
@@ -236,9 +232,10 @@ fn main(args: tinyrt::env::Args) -> i32 {
         sum_files(&mut ui, &o, &operands)
     };
     ui.flush();
-    if let Some(e) = ui.write_error {
-        let text = e.text().unwrap_or("Unknown error").as_bytes();
-        ui.error(&[b"write error: ", text]);
+    if ui.write_error {
+        // GNU's words when a line's write failed (its final close of stdout succeeds, so
+        // it names no error).
+        ui.error(&[b"write error"]);
         return 1;
     }
     i32::from(!ok)

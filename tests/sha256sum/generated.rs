@@ -37,6 +37,8 @@ struct List {
     ending: u8,
     /// Read from standard input (`-`) rather than a file.
     stdin: bool,
+    /// Only right digests of the case's files (so that some lists pass whole).
+    clean: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -89,11 +91,13 @@ fn list() -> impl Strategy<Value = List> {
         proptest::collection::vec(line(), 0..10),
         0u8..3,
         prop::bool::weighted(0.2),
+        prop::bool::weighted(0.3),
     )
-        .prop_map(|(lines, ending, stdin)| List {
+        .prop_map(|(lines, ending, stdin, clean)| List {
             lines,
             ending,
             stdin,
+            clean,
         })
 }
 
@@ -162,6 +166,10 @@ fn lay_out(c: &Case, dir: &Path) -> (Vec<Vec<u8>>, Vec<u8>) {
     }
     let any_digest = || "ab".repeat(32);
     let mut args: Vec<Vec<u8>> = c.options.iter().map(|o| o.as_bytes().to_vec()).collect();
+    if c.check {
+        // Anywhere among the options (getopt takes them in any order).
+        args.insert(c.options.len() / 2, b"-c".to_vec());
+    }
     if c.dashdash {
         args.push(b"--".to_vec());
     }
@@ -178,7 +186,26 @@ fn lay_out(c: &Case, dir: &Path) -> (Vec<Vec<u8>>, Vec<u8>) {
     }
     for (k, l) in c.lists.iter().enumerate() {
         let mut text = Vec::new();
-        for (j, line) in l.lines.iter().enumerate() {
+        let lines: Vec<Line> = match (l.clean, c.files.len()) {
+            (false, _) => l.lines.clone(),
+            (true, 0) => Vec::new(),
+            (true, n) => l
+                .lines
+                .iter()
+                .filter_map(|line| match line {
+                    Line::File {
+                        name, form, upper, ..
+                    } => Some(Line::File {
+                        name: c.files[name % n].0,
+                        form: *form,
+                        right: true,
+                        upper: *upper,
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        };
+        for (j, line) in lines.iter().enumerate() {
             let (name, digest, form, upper): (&[u8], String, u8, bool) = match line {
                 Line::File {
                     name,
@@ -219,7 +246,7 @@ fn lay_out(c: &Case, dir: &Path) -> (Vec<Vec<u8>>, Vec<u8>) {
                 _ => [b"", b"", b"", b""],
             };
             text.extend(parts.concat());
-            let last = j + 1 == l.lines.len();
+            let last = j + 1 == lines.len();
             match (l.ending, last) {
                 (1, _) => text.extend_from_slice(b"\r\n"),
                 (2, true) => {}
@@ -260,14 +287,51 @@ pub fn run(ours: Side) {
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
     let dir = fresh("generated");
+    // What GNU's answers covered, counted over every case run (shrinking included).
+    let seen = std::cell::RefCell::new(std::collections::BTreeMap::<&str, u32>::new());
     let result = runner.run(&case(), |c| {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("adir")).unwrap();
         let (args, stdin) = lay_out(&c, &dir);
-        agree(ours, &args, &dir, &stdin).map_err(TestCaseError::fail)
+        let (out, err, code) = agree(ours, &args, &dir, &stdin).map_err(TestCaseError::fail)?;
+        let has = |b: &[u8], what: &str| b.windows(what.len()).any(|w| w == what.as_bytes());
+        for (what, hit) in [
+            ("check, status 0", c.check && code == Some(0)),
+            ("check, status 1", c.check && code == Some(1)),
+            ("sums, status 0", !c.check && code == Some(0)),
+            ("usage error", has(&err, "Try 'sha256sum --help'")),
+            ("OK", has(&out, ": OK\n")),
+            ("FAILED", has(&out, ": FAILED\n")),
+            ("FAILED open or read", has(&out, ": FAILED open or read")),
+            ("escaped line", out.first() == Some(&b'\\')),
+            ("--tag line", has(&out, "SHA256 (")),
+            ("binary line", has(&out, " *")),
+            ("NUL-ended line", out.last() == Some(&0)),
+            (
+                "improperly formatted (--warn)",
+                has(&err, "improperly formatted SHA256"),
+            ),
+            ("WARNING", has(&err, "WARNING: ")),
+            (
+                "no properly formatted lines",
+                has(&err, "no properly formatted"),
+            ),
+            ("no file was verified", has(&err, "no file was verified")),
+            ("quoted name", has(&err, "sha256sum: '")),
+            ("Is a directory", has(&err, "Is a directory")),
+        ] {
+            if hit {
+                *seen.borrow_mut().entry(what).or_default() += 1;
+            }
+        }
+        Ok(())
     });
     if let Err(e) = result {
         panic!("TINYRT_ORACLE_SEED={seed}: {e}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let seen = seen.into_inner();
+    eprintln!("generated cases (seed {seed}) covered: {seen:?}");
+    // Each kind of answer must have come up, or the cases prove less than they claim.
+    assert_eq!(seen.len(), 17, "seed {seed}: only {seen:?}");
 }
