@@ -18,7 +18,7 @@
 //!   (under qemu-user but i686), against GNU natively.
 
 mod common;
-use common::{ARCHES, cargo, cargo_ok, root};
+use common::{cargo, cargo_ok, root};
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -460,98 +460,5 @@ fn generated_cases() {
     });
 }
 
-/// A smaller set on every architecture, against GNU natively: every size and name (chunked
-/// reads, the escapes), standard input twice, errors, and each kind of check list.
-#[test]
-fn on_every_arch() {
-    let mut names = vec!["--tag", "--"];
-    names.extend(NAMES);
-    let some = [
-        case(
-            &["s0", "s55", "s56", "s63", "s64", "s65", "s129", "big"],
-            b"",
-        ),
-        case(&names, b""),
-        case(
-            &["-b", "-", "-", "adir", "gone", "a b"],
-            &content(3, 70_000),
-        ),
-        case(&["-z", "--", "new\nline", "-dash"], b""),
-        case(&["--s"], b""),
-        case(&["-cz"], b""),
-        case(
-            &["-c", "--warn", "good.sums", "tag.sums", "mixed.sums"],
-            b"",
-        ),
-        case(&["-c", "--strict", "bsd.sums", "missing.sums", "adir"], b""),
-        case(
-            &[
-                "-c",
-                "--ignore-missing",
-                "--quiet",
-                "missing.sums",
-                "mixed.sums",
-            ],
-            b"",
-        ),
-        case(&["-c", "--status", "stdin.sums", "-"], b"abc"),
-    ];
-    for arch in ARCHES {
-        let Some(dir) = common::cross_examples_with(&arch, &["alloc"]) else {
-            continue;
-        };
-        let program = dir.join("sha256sum");
-        let side = Side {
-            program: &program,
-            qemu: arch.runner,
-        };
-        for (args, stdin) in &some {
-            if let Err(e) = agree(side, args, fixed_dir(), stdin) {
-                panic!("{}: {e}", arch.name());
-            }
-        }
-    }
-}
-
-/// The code sha2 picks at run time, seen in the instructions qemu-user translates (`-d
-/// in_asm`): the SHA extensions on x86_64 and i686 (`cpuid`: qemu's CPU has them) and the
-/// SHA-2 instructions on aarch64 (HWCAP_SHA2, read through the example's `getauxval` on
-/// tinyrt's auxiliary vector); the portable code on the others, which sha2 0.11 never
-/// dispatches at run time.
-#[test]
-fn the_sha_instructions_run_where_the_cpu_has_them() {
-    let dir = fresh("backend");
-    put(&dir, "abc", b"abc");
-    for arch in ARCHES {
-        let Some(q) = arch.runner else { continue };
-        let Some(examples) = common::cross_examples_with(&arch, &["alloc"]) else {
-            continue;
-        };
-        let log = dir.join(format!("{q}.log"));
-        let out = Command::new(q)
-            .args([OsStr::new("-d"), OsStr::new("in_asm"), OsStr::new("-D")])
-            .arg(&log)
-            .arg(examples.join("sha256sum"))
-            .arg(dir.join("abc"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", arch.name());
-        assert!(
-            out.stdout
-                .starts_with(b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9c")
-        );
-        let asm = std::fs::read_to_string(&log).unwrap();
-        let (sha_ni, sha2) = (asm.contains("sha256rnds2"), asm.contains("sha256h"));
-        let want = match arch.target.split('-').next().unwrap() {
-            "x86_64" | "i686" => (true, false),
-            "aarch64" => (false, true),
-            _ => (false, false),
-        };
-        assert_eq!(
-            (sha_ni, sha2),
-            want,
-            "{}: (SHA-NI, SHA-2) executed",
-            arch.name()
-        );
-    }
-}
+#[path = "sha256sum/arches.rs"]
+mod arches;
