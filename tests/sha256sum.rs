@@ -163,12 +163,10 @@ const NAMES: [&str; 14] = [
     "{",
 ];
 
-/// A fresh, empty directory for one set of files.
+/// A fresh, empty directory for one set of files (with an empty `adir`), under target/: one
+/// name per use, emptied again by the next run.
 fn fresh(name: &str) -> PathBuf {
-    let dir = root().join(format!(
-        "target/tinyrt-tests/sha256sum-{name}-{}",
-        std::process::id()
-    ));
+    let dir = root().join(format!("target/tinyrt-tests/sha256sum-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("adir")).unwrap();
     dir

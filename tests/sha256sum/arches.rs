@@ -103,10 +103,10 @@ fn the_sha_instructions_run_where_the_cpu_has_them() {
     }
 }
 
-/// A file of 2 GiB and a byte on i686 (natively; the only 32-bit target run without qemu,
-/// whose host-side open would not refuse it): opened with O_LARGEFILE, else the kernel
+/// A file of 2 GiB and a byte on i686, natively: opened with O_LARGEFILE, else the kernel
 /// answers EOVERFLOW (`Value too large for defined data type`, seen with the flag left
-/// out). A sparse file: reading it costs page clearing, not disk.
+/// out). Not under qemu-user, whose open is the 64-bit host's: an armv7 build without the
+/// flag read the file there. A sparse file: reading it costs page clearing, not disk.
 #[test]
 fn a_file_past_2_gib_on_32_bit() {
     let Some(arch) = ARCHES.iter().find(|a| a.runner.is_none()) else {
