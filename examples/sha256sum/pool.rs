@@ -2,6 +2,7 @@
 //! results are shown in the order of the arguments.
 
 use alloc::vec;
+use alloc::vec::Vec;
 use core::ffi::CStr;
 use sha2::{Digest, Sha256};
 use tinyrt::Errno;
@@ -73,31 +74,94 @@ pub fn workers() -> usize {
     1
 }
 
+/// The jobs handed out whose results are not emitted yet, in job order: at most as many as
+/// it has slots, so that a slow file holds back at most that many finished ones after it,
+/// and memory stays bounded however many files there are.
+struct Window<R> {
+    /// Job `n`'s result, once there is one, in slot `n % slots.len()`.
+    slots: Vec<Option<R>>,
+    /// The next job to emit and the next to hand out.
+    first: usize,
+    next: usize,
+}
+
+impl<R> Window<R> {
+    fn new(size: usize) -> Self {
+        Window {
+            slots: (0..size.max(1)).map(|_| None).collect(),
+            first: 0,
+            next: 0,
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.next - self.first < self.slots.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first == self.next
+    }
+
+    /// The next job's number.
+    fn take(&mut self) -> usize {
+        self.next += 1;
+        self.next - 1
+    }
+
+    fn put(&mut self, job: usize, result: R) {
+        let len = self.slots.len();
+        if let Some(slot) = self.slots.get_mut(job % len) {
+            *slot = Some(result);
+        }
+    }
+
+    /// The next result in job order, once it is there.
+    fn pop_ready(&mut self) -> Option<R> {
+        let len = self.slots.len();
+        let r = self.slots.get_mut(self.first % len)?.take()?;
+        self.first += 1;
+        Some(r)
+    }
+}
+
 /// Runs the pool: `produce` hands out jobs in order (its buffer is for what it hashes
 /// itself), workers turn each `Job::Work` into a result with `work` (and a buffer of
 /// [`CHUNK`] bytes each), and `emit` receives every result in the order of the jobs, each as
-/// soon as it and the ones before it are ready. At most `2 * workers()` results wait to be
-/// emitted, so memory stays bounded however many files there are.
+/// soon as it and the ones before it are ready. At most `2 * workers()` results are pending
+/// (the `Window`).
 pub fn run<W: Send, R: Send>(
     mut produce: impl FnMut(&mut [u8]) -> Option<Job<W, R>> + Send,
     work: impl Fn(W, &mut [u8]) -> R + Sync,
     mut emit: impl FnMut(R),
 ) {
     // TODO(threads): when `tinyrt::thread` lands, run `workers()` workers in
-    // `tinyrt::thread::scope`: one `Mutex` holds `produce`, the index of the next job and a
-    // ring of `2 * workers()` result slots; a worker takes the next job under it (the
-    // producer runs under the lock, so standard input is still read once and in order),
-    // waits on a `Condvar` while its slot is still full, hashes unlocked with its own
-    // buffer, stores the result and notifies; the main thread emits slot after slot in
-    // order, waiting on the `Condvar` for the next, and flushes its output before it waits.
-    // Until then the one worker is the main thread, one job at a time.
-    let _ = workers();
+    // `tinyrt::thread::scope`, sharing one `Mutex` over `produce`, the `Window` and a `done`
+    // flag, and one `Condvar`. A worker, under the lock, waits while the window has no room,
+    // takes the next job (the producer runs under the lock, so standard input is still read
+    // once and in order) and its number, then hashes unlocked with its own buffer, and puts
+    // the result under the lock and notifies. The main thread pops the ready results under
+    // the lock, emits them unlocked (each line written at once), and waits on the `Condvar`
+    // until the producer is done and the window empty. Until then the one worker is the
+    // main thread, one job at a time: the window never holds more than that job.
+    let mut window = Window::new(2 * workers());
     let mut buf = vec![0u8; CHUNK];
-    while let Some(job) = produce(&mut buf) {
-        let r = match job {
-            Job::Work(w) => work(w, &mut buf),
-            Job::Done(r) => r,
-        };
-        emit(r);
+    let mut done = false;
+    while !done || !window.is_empty() {
+        if !done && window.has_room() {
+            match produce(&mut buf) {
+                Some(job) => {
+                    let n = window.take();
+                    let r = match job {
+                        Job::Work(w) => work(w, &mut buf),
+                        Job::Done(r) => r,
+                    };
+                    window.put(n, r);
+                }
+                None => done = true,
+            }
+        }
+        while let Some(r) = window.pop_ready() {
+            emit(r);
+        }
     }
 }
