@@ -447,6 +447,40 @@ fn a_failed_write_is_reported_as_gnu_does() {
     }
 }
 
+/// Each line is written as soon as its file is hashed, not at the end: with standard input
+/// still open (and empty), the first file's line arrives while the program waits on it.
+#[test]
+fn each_line_is_written_when_ready() {
+    use std::io::BufRead;
+    let mut child = Command::new(ours())
+        .args(["s1", "-"])
+        .current_dir(fixed_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        // The rest (stdin's line), so that the program's write finds a reader.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let first = rx.recv_timeout(std::time::Duration::from_secs(20));
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    let want = String::from_utf8(gnu(fixed_dir(), &["s1"])).unwrap();
+    assert_eq!(
+        first.ok(),
+        Some(want),
+        "the first line before standard input ended"
+    );
+    assert!(status.success());
+}
+
 #[path = "sha256sum/generated.rs"]
 mod generated;
 
