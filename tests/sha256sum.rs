@@ -14,8 +14,13 @@
 //!   random sizes), the operands, the options in any order and the check lists (good,
 //!   wrong, missing, garbage lines, every form, every line ending); a failure prints the
 //!   seed (`TINYRT_ORACLE_SEED` replays it).
-//! - `on_every_arch`: a smaller set on each of tests/common/arches.rs's architectures
-//!   (under qemu-user but i686), against GNU natively.
+//!   The test fails unless 17 kinds of answer came up among GNU's.
+//! - `a_failed_write_is_reported_as_gnu_does` (stdout on /dev/full),
+//!   `each_line_is_written_when_ready` (a line while standard input still blocks),
+//!   `help_and_version` (our own texts).
+//! - In `sha256sum/arches.rs`: `on_every_arch`, a smaller set on each of
+//!   tests/common/arches.rs's architectures (under qemu-user but i686) against GNU natively;
+//!   which SHA code each runs (qemu's `-d in_asm` log); a 2 GiB + 1 byte file on i686.
 
 mod common;
 use common::{cargo, cargo_ok, root};
