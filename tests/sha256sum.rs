@@ -34,7 +34,7 @@ use std::sync::OnceLock;
 
 const GNU: &str = "/usr/bin/sha256sum";
 
-/// The example, built with `--features alloc` (release) once per test process.
+/// The example, built with `--features alloc,threads` (release) once per test process.
 fn ours() -> &'static PathBuf {
     static P: OnceLock<PathBuf> = OnceLock::new();
     P.get_or_init(|| {
@@ -45,7 +45,7 @@ fn ours() -> &'static PathBuf {
                 "--quiet",
                 "--release",
                 "--features",
-                "alloc",
+                "alloc,threads",
                 "--example",
                 "sha256sum",
             ]),

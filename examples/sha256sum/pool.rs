@@ -7,7 +7,9 @@ use core::ffi::CStr;
 use sha2::{Digest, Sha256};
 use tinyrt::Errno;
 use tinyrt::io::{self, AsFd, FromRawFd, OwnedFd, RawFd};
+use tinyrt::sync::{Condvar, Mutex};
 use tinyrt::syscall::{nr, syscall4};
+use tinyrt::thread;
 
 /// A SHA-256 digest.
 pub type Sum = [u8; 32];
@@ -69,9 +71,9 @@ pub enum Job<W, R> {
     Done(R),
 }
 
-/// How many workers hash at once.
+/// How many workers hash at once: one per CPU the program may run on.
 pub fn workers() -> usize {
-    1
+    thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The jobs handed out whose results are not emitted yet, in job order: at most as many as
@@ -125,43 +127,77 @@ impl<R> Window<R> {
 }
 
 /// Runs the pool: `produce` hands out jobs in order (its buffer is for what it hashes
-/// itself), workers turn each `Job::Work` into a result with `work` (and a buffer of
-/// [`CHUNK`] bytes each), and `emit` receives every result in the order of the jobs, each as
-/// soon as it and the ones before it are ready. At most `2 * workers()` results are pending
-/// (the `Window`).
+/// itself), [`workers`] threads turn each `Job::Work` into a result with `work` (and a buffer
+/// of [`CHUNK`] bytes each), and `emit` receives every result in the order of the jobs, on
+/// the calling thread, each as soon as it and the ones before it are ready. At most
+/// `2 * workers()` results are pending (the `Window`).
+///
+/// One `Mutex` holds the producer, the window and the `done` flag, one `Condvar` tells of
+/// every change. A worker takes the next job under the lock (so the producer runs there,
+/// and standard input is read once and in order), hashes it unlocked with its own buffer,
+/// and puts the result back under the lock; the calling thread pops the ready results and
+/// emits them unlocked.
 pub fn run<W: Send, R: Send>(
-    mut produce: impl FnMut(&mut [u8]) -> Option<Job<W, R>> + Send,
+    produce: impl FnMut(&mut [u8]) -> Option<Job<W, R>> + Send,
     work: impl Fn(W, &mut [u8]) -> R + Sync,
     mut emit: impl FnMut(R),
 ) {
-    // TODO(threads): when `tinyrt::thread` lands, run `workers()` workers in
-    // `tinyrt::thread::scope`, sharing one `Mutex` over `produce`, the `Window` and a `done`
-    // flag, and one `Condvar`. A worker, under the lock, waits while the window has no room,
-    // takes the next job (the producer runs under the lock, so standard input is still read
-    // once and in order) and its number, then hashes unlocked with its own buffer, and puts
-    // the result under the lock and notifies. The main thread pops the ready results under
-    // the lock, emits them unlocked (each line written at once), and waits on the `Condvar`
-    // until the producer is done and the window empty. Until then the one worker is the
-    // main thread, one job at a time: the window never holds more than that job.
-    let mut window = Window::new(2 * workers());
-    let mut buf = vec![0u8; CHUNK];
-    let mut done = false;
-    while !done || !window.is_empty() {
-        if !done && window.has_room() {
-            match produce(&mut buf) {
-                Some(job) => {
-                    let n = window.take();
-                    let r = match job {
-                        Job::Work(w) => work(w, &mut buf),
-                        Job::Done(r) => r,
-                    };
-                    window.put(n, r);
-                }
-                None => done = true,
-            }
-        }
-        while let Some(r) = window.pop_ready() {
-            emit(r);
-        }
+    struct Shared<P, R> {
+        produce: P,
+        window: Window<R>,
+        done: bool,
     }
+    let workers = workers();
+    let shared = Mutex::new(Shared {
+        produce,
+        window: Window::new(2 * workers),
+        done: false,
+    });
+    let changed = Condvar::new();
+    thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    let mut st =
+                        changed.wait_while(shared.lock(), |st| !st.done && !st.window.has_room());
+                    if st.done {
+                        return;
+                    }
+                    let Some(job) = (st.produce)(&mut buf) else {
+                        st.done = true;
+                        drop(st);
+                        changed.notify_all();
+                        return;
+                    };
+                    let n = st.window.take();
+                    let result = match job {
+                        Job::Done(r) => r,
+                        Job::Work(w) => {
+                            drop(st);
+                            let r = work(w, &mut buf);
+                            st = shared.lock();
+                            r
+                        }
+                    };
+                    st.window.put(n, result);
+                    drop(st);
+                    changed.notify_all();
+                }
+            });
+        }
+        let mut st = shared.lock();
+        loop {
+            while let Some(r) = st.window.pop_ready() {
+                drop(st);
+                changed.notify_all();
+                emit(r);
+                st = shared.lock();
+            }
+            if st.done && st.window.is_empty() {
+                return;
+            }
+            st = changed.wait(st);
+        }
+    });
 }

@@ -44,10 +44,9 @@ fn on_every_arch() {
         case(&["-c", "--status", "stdin.sums", "-"], b"abc"),
     ];
     for arch in ARCHES {
-        let Some(dir) = common::cross_examples_with(&arch, &["alloc"]) else {
+        let Some(program) = common::cross_example(&arch, &["alloc", "threads"], "sha256sum") else {
             continue;
         };
-        let program = dir.join("sha256sum");
         let side = Side {
             program: &program,
             qemu: arch.runner,
@@ -71,14 +70,14 @@ fn the_sha_instructions_run_where_the_cpu_has_them() {
     put(&dir, "abc", b"abc");
     for arch in ARCHES {
         let Some(q) = arch.runner else { continue };
-        let Some(examples) = common::cross_examples_with(&arch, &["alloc"]) else {
+        let Some(program) = common::cross_example(&arch, &["alloc", "threads"], "sha256sum") else {
             continue;
         };
         let log = dir.join(format!("{q}.log"));
         let out = Command::new(q)
             .args([OsStr::new("-d"), OsStr::new("in_asm"), OsStr::new("-D")])
             .arg(&log)
-            .arg(examples.join("sha256sum"))
+            .arg(&program)
             .arg(dir.join("abc"))
             .output()
             .unwrap();
@@ -112,7 +111,7 @@ fn a_file_past_2_gib_on_32_bit() {
     let Some(arch) = ARCHES.iter().find(|a| a.runner.is_none()) else {
         panic!("no native 32-bit architecture in ARCHES");
     };
-    let Some(dir) = common::cross_examples_with(arch, &["alloc"]) else {
+    let Some(program) = common::cross_example(arch, &["alloc", "threads"], "sha256sum") else {
         return;
     };
     let files = fresh("large");
@@ -121,7 +120,7 @@ fn a_file_past_2_gib_on_32_bit() {
     drop(big);
     let args = [b"big".to_vec()];
     let side = Side {
-        program: &dir.join("sha256sum"),
+        program: &program,
         qemu: None,
     };
     let gnu = Side {
