@@ -132,72 +132,79 @@ impl<R> Window<R> {
 /// the calling thread, each as soon as it and the ones before it are ready. At most
 /// `2 * workers()` results are pending (the `Window`).
 ///
-/// One `Mutex` holds the producer, the window and the `done` flag, one `Condvar` tells of
-/// every change. A worker takes the next job under the lock (so the producer runs there,
-/// and standard input is read once and in order), hashes it unlocked with its own buffer,
-/// and puts the result back under the lock; the calling thread pops the ready results and
-/// emits them unlocked.
+/// Two locks: one over the producer (held to hand out the next job: the producer runs
+/// there, so standard input is read once and in order, and the jobs are numbered in the
+/// order they come), one over the window and the `done` flag, with a `Condvar` that tells
+/// of every change of the window. A worker that waits in the producer (standard input still
+/// open) holds only the first lock: the others still put their results and the calling
+/// thread emits them, each line as soon as it is ready.
 pub fn run<W: Send, R: Send>(
     produce: impl FnMut(&mut [u8]) -> Option<Job<W, R>> + Send,
     work: impl Fn(W, &mut [u8]) -> R + Sync,
     mut emit: impl FnMut(R),
 ) {
-    struct Shared<P, R> {
+    struct Producer<P> {
         produce: P,
+        done: bool,
+    }
+    struct Results<R> {
         window: Window<R>,
         done: bool,
     }
     let workers = workers();
-    let shared = Mutex::new(Shared {
+    let producer = Mutex::new(Producer {
         produce,
+        done: false,
+    });
+    let results = Mutex::new(Results {
         window: Window::new(2 * workers),
         done: false,
     });
     let changed = Condvar::new();
+    let finish = || {
+        results.lock().done = true;
+        changed.notify_all();
+    };
     thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 let mut buf = vec![0u8; CHUNK];
                 loop {
-                    let mut st =
-                        changed.wait_while(shared.lock(), |st| !st.done && !st.window.has_room());
-                    if st.done {
+                    let mut p = producer.lock();
+                    if p.done {
                         return;
                     }
-                    let Some(job) = (st.produce)(&mut buf) else {
-                        st.done = true;
-                        drop(st);
-                        changed.notify_all();
+                    // Room for one more result; it stays while this worker holds the
+                    // producer, the only place results are added.
+                    drop(changed.wait_while(results.lock(), |r| !r.window.has_room()));
+                    let Some(job) = (p.produce)(&mut buf) else {
+                        p.done = true;
+                        finish();
                         return;
                     };
-                    let n = st.window.take();
+                    let n = results.lock().window.take();
+                    drop(p);
                     let result = match job {
                         Job::Done(r) => r,
-                        Job::Work(w) => {
-                            drop(st);
-                            let r = work(w, &mut buf);
-                            st = shared.lock();
-                            r
-                        }
+                        Job::Work(w) => work(w, &mut buf),
                     };
-                    st.window.put(n, result);
-                    drop(st);
+                    results.lock().window.put(n, result);
                     changed.notify_all();
                 }
             });
         }
-        let mut st = shared.lock();
+        let mut r = results.lock();
         loop {
-            while let Some(r) = st.window.pop_ready() {
-                drop(st);
+            while let Some(result) = r.window.pop_ready() {
+                drop(r);
                 changed.notify_all();
-                emit(r);
-                st = shared.lock();
+                emit(result);
+                r = results.lock();
             }
-            if st.done && st.window.is_empty() {
+            if r.done && r.window.is_empty() {
                 return;
             }
-            st = changed.wait(st);
+            r = changed.wait(r);
         }
     });
 }
