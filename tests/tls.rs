@@ -6,9 +6,9 @@
 //! the PT_TLS. Twice: with every variable (a segment aligned to 4096, whose area is mapped),
 //! and with the three aligned to at most 8 (`-DTLS_SMALL`, an area in the static room), where
 //! the TCB gap of variant I decides where the block lies (with a 4096-aligned segment any
-//! gap below 4096 gives the same offsets). On x86_64, strace counts the set-up's system
-//! calls. A program with thread-local data but without `threads` fails to link with
-//! tinyrt's message.
+//! gap below 4096 gives the same offsets). The native x86_64 programs are linked by LLD and
+//! by GNU ld. On x86_64, strace counts the set-up's system calls. A program with thread-local
+//! data but without `threads` fails to link with tinyrt's message, with either linker.
 
 mod common;
 use common::{ARCHES, Arch, cargo, root, runnable, skip, tool};
@@ -95,15 +95,15 @@ fn object(arch: &Arch, small: bool) -> Option<PathBuf> {
     }
 }
 
-/// `cargo rustc` of `example` for `arch` with tinyrt's `features`, the object linked in (and,
-/// for `undefined`, kept by `-u`): the command's output and the program's path. Only the
+/// `cargo rustc` of `example` for `arch` with tinyrt's `features`, the object linked in, and
+/// the `extra` link arguments: the command's output and the program's path. Only the
 /// example sees the extra arguments, so the crates below it build once per feature set.
 fn build(
     arch: &Arch,
     example: &str,
     features: &[&str],
     obj: &Path,
-    undefined: Option<&str>,
+    extra: &[&str],
 ) -> (std::process::Output, PathBuf) {
     let dir = root().join(format!("target/tinyrt-tests/tls-{}", features.join("-")));
     let mut c = cargo();
@@ -121,12 +121,26 @@ fn build(
     }
     c.args(["--", "-C"])
         .arg(format!("link-arg={}", obj.display()));
-    if let Some(sym) = undefined {
-        c.args(["-C", "link-arg=-u", "-C"])
-            .arg(format!("link-arg={sym}"));
+    for a in extra {
+        c.args(["-C", &format!("link-arg={a}")]);
     }
+    // The tests run in parallel and each build writes the same file: copy it out under a
+    // name of its own before another build replaces it.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = c.output().expect("run cargo");
-    let exe = dir.join(arch.target).join("release/examples").join(example);
+    let built = dir.join(arch.target).join("release/examples").join(example);
+    // The object's name holds the target.
+    let name = format!(
+        "{example}-{}{}",
+        obj.file_stem().unwrap().to_str().unwrap(),
+        extra.concat()
+    );
+    let exe = dir.join("programs").join(name);
+    if out.status.success() {
+        std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+        std::fs::copy(&built, &exe).unwrap();
+    }
     (out, exe)
 }
 
@@ -222,6 +236,9 @@ fn pt_tls(exe: &Path) -> Option<(u64, u64, u64)> {
     Some((hex(f[4]), hex(f[5]), hex(f[f.len() - 1])))
 }
 
+/// The link argument that makes the C driver (x86_64's linker) run GNU ld.
+const GNU_LD: &[&str] = &["-fuse-ld=bfd"];
+
 #[test]
 fn main_thread_sees_its_thread_local_storage_on_every_arch() {
     let native = Arch {
@@ -233,14 +250,22 @@ fn main_thread_sees_its_thread_local_storage_on_every_arch() {
         if !runnable(arch) {
             continue;
         }
+        // The native x86_64 programs also with GNU ld (the C driver takes the last
+        // `-fuse-ld`): the linker scripts are for both linkers.
+        let linkers: &[&[&str]] = match arch.runner {
+            None if arch.target.starts_with("x86_64") => &[&[], GNU_LD],
+            _ => &[&[]],
+        };
         for (small, vars, p_align) in [(false, VARS.len(), 4096), (true, 3, 8)] {
             let Some(obj) = object(arch, small) else {
                 return;
             };
             for features in [&["threads"][..], &["threads", "pie"]] {
-                let what = format!("{} {features:?} small={small}", arch.name());
-                let (out, exe) = build(arch, "tls", features, &obj, None);
-                run_one(arch, &what, &out, &exe, vars, p_align);
+                for extra in linkers {
+                    let what = format!("{} {features:?} small={small} {extra:?}", arch.name());
+                    let (out, exe) = build(arch, "tls", features, &obj, extra);
+                    run_one(arch, &what, &out, &exe, vars, p_align);
+                }
             }
         }
     }
@@ -284,15 +309,21 @@ fn thread_local_storage_without_the_feature_fails_to_link() {
         return;
     };
     for features in [&[][..], &["pie"]] {
-        // `hello` has no thread-local variable of its own: `-u tls_var` keeps the object's.
-        let (out, _) = build(&arch, "hello", features, &obj, Some("tls_var"));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{features:?}: linked:\n{err}");
-        assert!(
-            err.contains("ERROR(tinyrt): the program has thread-local storage")
-                && err.contains("enable tinyrt's `threads` feature"),
-            "{features:?}: {err}"
-        );
+        for linker in [&[][..], GNU_LD] {
+            // `hello` has no thread-local variable of its own: `-u tls_var` keeps the object's.
+            let extra = [&["-u", "tls_var"][..], linker].concat();
+            let (out, _) = build(&arch, "hello", features, &obj, &extra);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success(),
+                "{features:?} {linker:?}: linked:\n{err}"
+            );
+            assert!(
+                err.contains("ERROR(tinyrt): the program has thread-local storage")
+                    && err.contains("enable tinyrt's `threads` feature"),
+                "{features:?} {linker:?}: {err}"
+            );
+        }
     }
 }
 
@@ -313,7 +344,7 @@ fn main_thread_set_up_system_calls() {
         let Some(obj) = object(&arch, small) else {
             return;
         };
-        let (out, exe) = build(&arch, "tls", &["threads"], &obj, None);
+        let (out, exe) = build(&arch, "tls", &["threads"], &obj, &[]);
         assert!(
             out.status.success(),
             "{}",

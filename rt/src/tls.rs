@@ -433,6 +433,14 @@ mod tests {
         v as isize
     }
 
+    /// In a std program (library mode: glibc's thread pointer, no tinyrt crt0) the Block is
+    /// the one static Block, also with `threads` (`--all-features`).
+    #[test]
+    fn a_std_program_gets_the_static_block() {
+        assert!(core::ptr::eq(super::current(), &super::ONE));
+        assert_eq!(super::current().this, 0);
+    }
+
     /// Every variable of every segment lies where LLD's offsets say, inside the area, the
     /// thread pointer aligned, the Block inside the area, apart from the block, aligned.
     #[test]

@@ -6,6 +6,11 @@
 //! runs the program's `main` (defined by `tinyrt::main!`) and ends the process with
 //! `exit_group(main's code)`.
 //!
+//! With the `threads` feature, `entry` first gives the main thread its thread-local storage
+//! and thread pointer (tinyrt-rt's `tls` module), and the crate defines `__tinyrt_threads`,
+//! the symbol the linker scripts ask for before they accept a PT_TLS (and, on armv7,
+//! `__aeabi_read_tp`).
+//!
 //! It also provides what a program without a C library lacks: the panic handler (message to
 //! stderr, exit status 101), `memcpy`/`memmove`/`memset`/`memcmp`/`bcmp`/`strlen`, and the
 //! `rust_eh_personality` symbol that debug builds of the prebuilt `core` refer to.
