@@ -8,6 +8,9 @@
 //! thread main ...                          # the same, written
 //! thread fresh ...                         # in a fresh area laid out as a new thread's
 //! thread main ...                          # back on the main thread's area
+//! thread t1 ... / thread t1 ...            # a thread: its view, then after its writes (2000 + I)
+//! thread t2 ...                            # a second thread: its own fresh view
+//! thread main ...                          # the main thread's values, untouched
 //! ```
 //!
 //! [`report`] prints the lines for whichever thread calls it (`tp`: the thread pointer
@@ -62,5 +65,42 @@ fn main() -> i32 {
     }
     // Back on the main thread's own area: its writes, where they were.
     report("main");
+    // Two threads, one after the other (`spawn_raw`: no heap here): each sees the initial
+    // values in an area of its own; the first writes its own values, which neither the
+    // second nor the main thread sees.
+    for (who, memory) in [("t1", 0), ("t2", 1)] {
+        static mut MEMORY: [[u8; 256 << 10]; 2] = [[0; 256 << 10]; 2];
+        // SAFETY: each buffer is taken once, here, and given to its thread for ever.
+        let memory = unsafe { &mut (*core::ptr::addr_of_mut!(MEMORY))[memory] };
+        let body = if who == "t1" {
+            first_thread
+        } else {
+            second_thread
+        };
+        match tinyrt::thread::spawn_raw(memory, body, 0) {
+            Ok(t) => t.join(),
+            Err(e) => {
+                println!("no thread: {e}");
+                return 1;
+            }
+        }
+    }
+    report("main");
     0
+}
+
+/// The first thread: its view, its writes (2000 + I), its view again.
+fn first_thread(_: usize) {
+    report("t1");
+    let mut i = 0;
+    while !tls_var(i).is_null() {
+        tls_write(i, 2000 + i);
+        i += 1;
+    }
+    report("t1");
+}
+
+/// The second thread: its view.
+fn second_thread(_: usize) {
+    report("t2");
 }

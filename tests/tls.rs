@@ -3,7 +3,8 @@
 //! clang for every architecture and linked into the `tls` example, release and static-PIE:
 //! the main thread sees the initial values, the zeroes, the exact alignments and its own
 //! writes, all through the code clang compiled and the offsets LLD computed; readelf shows
-//! the PT_TLS. Twice: with every variable (a segment aligned to 4096, whose area is mapped),
+//! the PT_TLS. Two threads started by `thread::spawn_raw` each see their own copies with the
+//! initial values, whatever the main thread wrote, at addresses of their own. Twice: with every variable (a segment aligned to 4096, whose area is mapped),
 //! and with the three aligned to at most 8 (`-DTLS_SMALL`, an area in the static room), where
 //! the TCB gap of variant I decides where the block lies (with a 4096-aligned segment any
 //! gap below 4096 gives the same offsets). The native x86_64 programs are linked by LLD and
@@ -187,21 +188,33 @@ fn views(what: &str, out: &str) -> Vec<View> {
 }
 
 /// Checks the example's output for `vars` variables: in each view every variable aligned,
-/// word 0 its initial value (the main thread's before its writes, the fresh area's) or the
-/// written one (the main thread's after), word 1 untouched; the main thread's addresses and
-/// Block the same throughout, the fresh area's elsewhere; a thread id on the main thread, 0
-/// in the fresh area.
+/// word 0 its initial value (the main thread's before its writes, the fresh area's, each
+/// new thread's) or the written one (the main thread's after, the first thread's after its
+/// own writes), word 1 untouched; the main thread's addresses and Block the same
+/// throughout, every other area's elsewhere; a thread id of its own on each thread, 0 in
+/// the fresh area. Two threads made by `spawn_raw`: each its own copies with the initial
+/// values, whatever the main thread or the first one wrote.
 fn check(what: &str, out: &str, vars: usize) {
     let v = views(what, out);
     let whos: Vec<&str> = v.iter().map(|v| v.who.as_str()).collect();
-    assert_eq!(whos, ["main", "main", "fresh", "main"], "{what}:\n{out}");
-    for (view, written) in v.iter().zip([false, true, false, true]) {
+    assert_eq!(
+        whos,
+        ["main", "main", "fresh", "main", "t1", "t1", "t2", "main"],
+        "{what}:\n{out}"
+    );
+    // Word 0 of each view: the initial value, the main thread's writes (1000 + I) or the
+    // first thread's (2000 + I).
+    for (view, written) in v.iter().zip([0, 1000, 0, 1000, 0, 2000, 0, 1000]) {
         assert_eq!(view.vars.len(), vars, "{what}:\n{out}");
         for (k, &(addr, w0, w1)) in view.vars.iter().enumerate() {
             let (align, init0, init1) = VARS[k];
             let ctx = format!("{what}: {} var {k} at {addr:#x}:\n{out}", view.who);
             assert_eq!(addr % align, 0, "not aligned to {align}: {ctx}");
-            let want0 = if written { 1000 + k as u32 } else { init0 };
+            let want0 = if written != 0 {
+                written + k as u32
+            } else {
+                init0
+            };
             assert_eq!(w0, want0, "word 0: {ctx}");
             match init1 {
                 Some(i) => assert_eq!(w1, i, "word 1: {ctx}"),
@@ -210,19 +223,37 @@ fn check(what: &str, out: &str, vars: usize) {
         }
     }
     let addrs = |i: usize| v[i].vars.iter().map(|x| x.0).collect::<Vec<_>>();
-    assert_eq!(addrs(0), addrs(1), "{what}");
-    assert_eq!(addrs(0), addrs(3), "{what}");
+    for (a, b) in [(0, 1), (0, 3), (0, 7), (4, 5)] {
+        assert_eq!(addrs(a), addrs(b), "{what}: views {a} and {b}");
+    }
+    // The main thread, the fresh area and the two threads: four areas, no address shared.
+    for (a, b) in [(0, 2), (0, 4), (0, 6), (2, 4), (4, 6)] {
+        assert!(
+            addrs(a).iter().all(|x| !addrs(b).contains(x)),
+            "{what}: views {a} and {b} share an address:\n{out}"
+        );
+    }
+    let main = v[0].tid;
     assert!(
-        addrs(2).iter().all(|a| !addrs(0).contains(a)),
-        "{what}:\n{out}"
-    );
-    assert!(
-        v[0].tid > 0 && v[1].tid == v[0].tid && v[3].tid == v[0].tid,
+        main > 0 && [1, 3, 7].iter().all(|&i| v[i].tid == main),
         "{what}:\n{out}"
     );
     assert_eq!(v[2].tid, 0, "{what}:\n{out}");
     assert!(
-        v[0].block == v[3].block && v[2].block != v[0].block,
+        v[4].tid > 0
+            && v[4].tid != main
+            && v[5].tid == v[4].tid
+            && v[6].tid > 0
+            && v[6].tid != main,
+        "{what}: thread ids:\n{out}"
+    );
+    assert!(
+        v[0].block == v[3].block
+            && v[0].block == v[7].block
+            && v[2].block != v[0].block
+            && v[4].block == v[5].block
+            && ![v[0].block, v[2].block].contains(&v[4].block)
+            && v[6].block != v[0].block,
         "{what}:\n{out}"
     );
 }
