@@ -43,6 +43,9 @@ const RUNS: &[(&str, &[&CStr])] = &[
     ("relocs", &[c"/bin/relocs"]),
     ("relocs-pie", &[c"/bin/relocs-pie"]),
     ("random", &[c"/bin/random", c"16"]),
+    ("clone-flags", &[c"/bin/clone_raw", c"flags"]),
+    ("clone-join", &[c"/bin/clone_raw", c"join", c"1000"]),
+    ("clone-detach", &[c"/bin/clone_raw", c"detach", c"10000"]),
 ];
 
 /// Reads of each clock between two system calls.

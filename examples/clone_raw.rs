@@ -1,7 +1,8 @@
 //! `clone_raw MODE [N]`: threads at the lowest level, without a `thread` module: the raw
 //! `clone_thread`, `exit_thread` and `unmap_and_exit` (through the hidden
 //! `tinyrt::__private_tests::thread`), on stacks mapped here with a guard page below each
-//! (`tests/threads_raw.rs`). Each mode prints one line and exits 0, or prints `FAILED ...`
+//! (`tests/threads_raw.rs`, and as a program of `boot` on real kernels). Each mode prints
+//! one line and exits 0, or (after that line where it got that far) prints `FAILED ...`
 //! and exits 1.
 //!
 //! - `join N` (1,000): N threads, all started (each then sleeps on a private futex until
@@ -315,6 +316,10 @@ fn run_joined(n: usize, page: usize) -> Result<(), &'static str> {
         SUM.load(Ordering::Relaxed),
         if settls { "yes" } else { "no" }
     );
+    let (count, sum) = (COUNT.load(Ordering::Relaxed), SUM.load(Ordering::Relaxed));
+    if count != n || sum != n * n.saturating_sub(1) / 2 {
+        return Err("a count or sum is wrong");
+    }
     Ok(())
 }
 
@@ -383,6 +388,12 @@ fn run_detached(
         if same { "same" } else { "differ" },
         HANDLED.load(Ordering::Relaxed)
     );
+    if COUNT.load(Ordering::Relaxed) != n || tasks != tasks_before || !same {
+        return Err("a thread, task or mapping is missing or left over");
+    }
+    if HANDLED.load(Ordering::Relaxed) != 0 {
+        return Err("a handler ran on a thread that should have blocked every signal");
+    }
     Ok(())
 }
 

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The programs packed under /bin: (name in the initramfs, example, static-PIE build).
-const PROGRAMS: [(&str, &str, bool); 10] = [
+const PROGRAMS: [(&str, &str, bool); 11] = [
     ("now", "now", false),
     ("now-pie", "now", true),
     ("cpus", "cpus", false),
@@ -41,10 +41,11 @@ const PROGRAMS: [(&str, &str, bool); 10] = [
     ("relocs", "relocs", false),
     ("relocs-pie", "relocs", true),
     ("random", "random", false),
+    ("clone_raw", "clone_raw", false),
 ];
 
 /// What `/init` runs (examples/boot.rs `RUNS`): each must exit 0.
-const RUNS: [&str; 9] = [
+const RUNS: [&str; 12] = [
     "now",
     "now-pie",
     "cpus",
@@ -54,6 +55,9 @@ const RUNS: [&str; 9] = [
     "relocs",
     "relocs-pie",
     "random",
+    "clone-flags",
+    "clone-join",
+    "clone-detach",
 ];
 
 /// One boot's deadline: TCG is slow, and sid's kernels on the emulated machines with the

@@ -133,9 +133,10 @@ macro_rules! clone_thread {
     ($($line:literal),* $(,)?) => {
         /// `clone(flags, stack_top, ptid, ctid, tls)` in this architecture's argument order,
         /// for a thread: plain `clone`, never `clone3` (qemu-user has none, old seccomp
-        /// profiles refuse it). The child starts on `stack_top`, rounded down to the ABI's
-        /// stack alignment, with the ABI's frame below it (a zero back chain where the
-        /// architecture has one) and its frame pointer and return address cleared, and calls
+        /// profiles refuse it). The child starts on `stack_top`, rounded down to 16 bytes
+        /// (every ABI here asks 16 or less), with the ABI's frame below it (a zero back chain
+        /// where the architecture has one) and its frame pointer cleared (and its link
+        /// register, where calls keep the return address in one), and calls
         /// `entry(arg)`, which never returns. The parent gets the child's tid or a negated
         /// errno. `ptid`, `tls` and `ctid` are read by the kernel only under
         /// `CLONE_PARENT_SETTID`, `CLONE_SETTLS` and `CLONE_CHILD_SETTID`/`CLONE_CHILD_CLEARTID`;

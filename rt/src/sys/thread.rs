@@ -79,8 +79,12 @@ const MASK_MAX: usize = 4096;
 /// when the mask is shorter than its CPU count) up to [`MASK_MAX`] bytes. Uses 4 KiB of
 /// stack.
 pub fn sched_getaffinity_count() -> Result<usize, Errno> {
+    affinity_count_from(128)
+}
+
+/// `sched_getaffinity_count` with a first mask of `len` bytes.
+fn affinity_count_from(mut len: usize) -> Result<usize, Errno> {
     let mut mask = [0usize; MASK_MAX / size_of::<usize>()];
-    let mut len = 128;
     loop {
         // SAFETY: the kernel writes at most `len` bytes into `mask`, ours and that long.
         let r = Errno::from_ret(unsafe {
@@ -118,6 +122,9 @@ mod tests {
             libc::CPU_COUNT(&set) as usize
         };
         assert_eq!(super::sched_getaffinity_count(), Ok(glibc));
+        // From one byte: EINVAL (not a multiple of a word) until a word, the growth path
+        // a machine with more CPUs than the first mask holds takes.
+        assert_eq!(super::affinity_count_from(1), Ok(glibc));
     }
 
     /// `tgkill` of a signal 0 (only checks) reaches the calling thread, and a tid that is
