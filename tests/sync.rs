@@ -6,6 +6,13 @@
 //!
 //! Every test runs its threads under a watchdog (`within`): a lost wake-up fails the test
 //! after a minute instead of hanging the suite.
+//!
+//! On every architecture (qemu-user; a std test program for them would need their glibc,
+//! which this machine does not have), the `sync` example: each lock's states and a timed
+//! wait through the futex call, in a tinyrt program; on i686 also with `futex_time64`
+//! refused (seccomp), where the plain `futex` serves.
+
+mod common;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -498,4 +505,77 @@ fn barrier_rounds_have_one_leader_each() {
         leaders.iter().map(|l| l.load(SeqCst)).collect::<Vec<_>>()
     });
     assert!(leaders.iter().all(|&l| l == 1), "{leaders:?}");
+}
+
+/// The `sync` example (one thread: each lock's states, a 30 ms timed wait that times out and
+/// not early) on every architecture.
+#[test]
+fn sync_example_on_every_arch() {
+    for arch in common::ARCHES {
+        let Some(dir) = common::cross_examples(&arch) else {
+            continue;
+        };
+        let name = arch.name();
+        let out = arch.command(&dir.join("sync")).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.ends_with("sync: ok\n"),
+            "{name}: {out:?}"
+        );
+        assert!(text.contains("condvar not early: ok"), "{name}: {text}");
+        let waited = text.lines().find(|l| l.starts_with("condvar waited"));
+        println!("{name}: {}", waited.unwrap_or_default());
+    }
+}
+
+/// i686 natively: the timed wait is `futex_time64` with an absolute MONOTONIC deadline
+/// (strace); with it refused by seccomp (ENOSYS as before Linux 5.1, EPERM as Docker's
+/// profile), the plain `futex` serves it, tried once; with both refused, the wait cannot
+/// time out and the example says so (the control: the fallback is what served).
+#[test]
+fn refused_futex_time64_falls_back_to_futex() {
+    use common::i386::{AUDIT_ARCH, FUTEX_TIME64, FUTEX32};
+    use std::process::Command;
+    let i686 = common::ARCHES[0];
+    let Some(dir) = common::cross_examples(&i686) else {
+        return;
+    };
+    let exe = dir.join("sync");
+    let traced = |refused: &[i64], errno: i32| {
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-e", "trace=futex,futex_time64"])
+            .arg(&exe)
+            .arg("50");
+        let action = libc::SECCOMP_RET_ERRNO | errno as u32;
+        let rules: Vec<(i64, u32)> = refused.iter().map(|&n| (n, action)).collect();
+        common::with_seccomp(&mut cmd, common::seccomp_program(AUDIT_ARCH, &rules));
+        let start = Instant::now();
+        let out = cmd.output().unwrap();
+        (out, start.elapsed())
+    };
+    let (out, _) = traced(&[], 0);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let waits: Vec<&str> = log.lines().filter(|l| l.contains("WAIT")).collect();
+    assert_eq!(waits.len(), 1, "{log}");
+    assert!(
+        waits[0].starts_with("futex_time64(") && waits[0].contains("FUTEX_WAIT_BITSET_PRIVATE"),
+        "{log}"
+    );
+    for errno in [libc::ENOSYS, libc::EPERM] {
+        let (out, took) = traced(&[FUTEX_TIME64], errno);
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "errno {errno}: {log}");
+        assert!(took >= Duration::from_millis(50), "errno {errno}: {took:?}");
+        assert_eq!(log.matches("futex_time64(").count(), 1, "{log}");
+        assert!(
+            log.lines().any(|l| l.starts_with("futex(")
+                && l.contains("FUTEX_WAIT_BITSET_PRIVATE")
+                && l.ends_with("ETIMEDOUT (Connection timed out)")),
+            "errno {errno}: {log}"
+        );
+    }
+    let (out, _) = traced(&[FUTEX_TIME64, FUTEX32], libc::EPERM);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sync: condvar timed out: FAILED"));
 }
