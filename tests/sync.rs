@@ -456,7 +456,7 @@ fn once_lock_has_one_value_under_a_race() {
                         let (cell, inits, sets, start) = (&cell, &inits, &sets, &start);
                         s.spawn(move || {
                             start.wait();
-                            let v = if t % 2 == 0 {
+                            if t % 2 == 0 {
                                 *cell.get_or_init(|| {
                                     inits.fetch_add(1, SeqCst);
                                     t
@@ -466,8 +466,7 @@ fn once_lock_has_one_value_under_a_race() {
                                     sets.fetch_add(1, SeqCst);
                                 }
                                 *cell.get().unwrap()
-                            };
-                            v
+                            }
                         })
                     })
                     .collect();
