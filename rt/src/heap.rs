@@ -52,9 +52,7 @@
 use crate::sys;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::null_mut;
-#[cfg(not(all(feature = "threads", not(feature = "library-mode"))))]
-use core::sync::atomic::AtomicBool;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use linux_raw_sys::general as g;
 use talc::base::Talc;
 use talc::base::binning::Binning;
@@ -121,60 +119,129 @@ unsafe impl RawMutex for Busy {
     }
 }
 
-/// talc's lock with threads: a futex mutex (`sync::RawMutex`: a taker waits), and its
-/// holder's thread id, so that a second entry by the *same* thread (a signal handler that
-/// allocates while the thread it interrupted holds the lock) is told from a wait: that one
-/// would wait for ever, so it stops the program as without threads. talc releases and
-/// takes the lock again around the copy of a large `realloc`: each take records its holder.
+/// talc's lock with threads: a futex lock whose word holds its holder's thread id, so that
+/// a second entry by the *same* thread (a signal handler that allocates while the thread it
+/// interrupted holds the lock) is told from a wait, with no window between taking the lock
+/// and recording who took it: that entry would wait for ever, so it stops the program as
+/// without threads, while other threads wait. talc releases and takes the lock again around
+/// the copy of a large `realloc`: each take is a take. Until the program starts a second
+/// thread (`tls::many_threads`) the lock is the single-thread one (`alone`: a swap to take,
+/// a plain store to release), so a program built with `threads` that has not started one
+/// allocates as fast as one without. The waiting follows std's futex mutex (a word that
+/// says whether someone waits, one wake per release); the holder in the word is ours.
 #[cfg(all(feature = "threads", not(feature = "library-mode")))]
 pub(crate) struct Busy {
-    lock: crate::sync::RawMutex,
-    /// The holder's kernel thread id, 0 while free (or just taken). Only the holder writes
-    /// its own id, and clears it before releasing, so a thread reads its own id here only
-    /// while it holds the lock.
-    owner: core::sync::atomic::AtomicU32,
+    alone: AtomicBool,
+    /// 0 free; else the holder's thread id, with [`WAITERS`] set when a thread may wait.
+    word: core::sync::atomic::AtomicU32,
 }
+
+/// The bit of [`Busy`]'s word that says a thread may be waiting (thread ids stay below
+/// 2^22, the kernel's largest `pid_max`).
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+const WAITERS: u32 = 1 << 31;
 
 #[cfg(all(feature = "threads", not(feature = "library-mode")))]
 impl Busy {
     fn me() -> u32 {
         crate::tls::current().tid.load(Ordering::Relaxed)
     }
+
+    /// `lock` once threads run (out of line: the single-thread path stays a few
+    /// instructions).
+    #[inline(never)]
+    fn lock_shared(&self) {
+        let me = Self::me();
+        let Err(mut seen) = self
+            .word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+        else {
+            return;
+        };
+        loop {
+            if seen & !WAITERS == me {
+                reentered();
+            }
+            if seen == 0 {
+                // Free: take it, saying that others may wait (we cannot know they do not).
+                match self.word.compare_exchange(
+                    0,
+                    me | WAITERS,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return,
+                    Err(now) => seen = now,
+                }
+                continue;
+            }
+            if seen & WAITERS == 0
+                && let Err(now) = self.word.compare_exchange(
+                    seen,
+                    seen | WAITERS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+            {
+                seen = now;
+                continue;
+            }
+            crate::sync::futex::wait(&self.word, seen | WAITERS, None);
+            seen = self.word.load(Ordering::Relaxed);
+        }
+    }
+
+    fn try_lock_shared(&self) -> bool {
+        self.word
+            .compare_exchange(0, Self::me(), Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// `unlock` once threads run.
+    #[inline(never)]
+    fn unlock_shared(&self) {
+        if self.word.swap(0, Ordering::Release) & WAITERS != 0 {
+            crate::sync::futex::wake_one(&self.word);
+        }
+    }
 }
 
-// SAFETY: `lock` and `try_lock` grant what `sync::RawMutex` grants (one holder at a time);
-// the owner word only adds the re-entry check, which stops the program instead of waiting.
+// SAFETY: one holder at a time: alone, any second taker stops the program; with threads,
+// the word is taken only by a compare-and-swap from 0 (free) and freed only by its holder,
+// and a taker that finds its own id there stops the program instead of waiting. The mode
+// changes only while no lock is held (see `tls::many_threads`).
 #[cfg(all(feature = "threads", not(feature = "library-mode")))]
 unsafe impl RawMutex for Busy {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Busy = Busy {
-        lock: <crate::sync::RawMutex as RawMutex>::INIT,
-        owner: core::sync::atomic::AtomicU32::new(0),
+        alone: AtomicBool::new(false),
+        word: core::sync::atomic::AtomicU32::new(0),
     };
     type GuardMarker = GuardSend;
 
+    #[inline]
     fn lock(&self) {
-        if !self.lock.try_lock() {
-            if self.owner.load(Ordering::Relaxed) == Self::me() {
-                reentered();
-            }
-            self.lock.lock();
+        if crate::tls::many_threads() {
+            return self.lock_shared();
         }
-        self.owner.store(Self::me(), Ordering::Relaxed);
+        if self.alone.swap(true, Ordering::Acquire) {
+            reentered();
+        }
     }
 
     fn try_lock(&self) -> bool {
-        let taken = self.lock.try_lock();
-        if taken {
-            self.owner.store(Self::me(), Ordering::Relaxed);
+        if crate::tls::many_threads() {
+            return self.try_lock_shared();
         }
-        taken
+        !self.alone.swap(true, Ordering::Acquire)
     }
 
+    #[inline]
     unsafe fn unlock(&self) {
-        self.owner.store(0, Ordering::Relaxed);
-        // SAFETY: the caller holds the lock (lock_api's contract).
-        unsafe { self.lock.unlock() };
+        if crate::tls::many_threads() {
+            return self.unlock_shared();
+        }
+        self.alone.store(false, Ordering::Release);
     }
 }
 

@@ -366,6 +366,36 @@ mod main_thread {
 #[cfg(feature = "threads")]
 pub use main_thread::init_main_thread;
 
+/// Whether the program has started a second thread (set by the thread module before its
+/// first `clone`, never cleared). Until then a lock that only guards against re-entry (the
+/// heap's) takes its single-thread path: one swap, a plain store to release, no waiting
+/// (musl's idea, its `need_locks`). The flag flips on the one thread there is, outside any
+/// such lock, so no lock is ever taken in one mode and released in the other.
+#[cfg_attr(
+    not(all(feature = "threads", not(feature = "library-mode"))),
+    allow(dead_code)
+)]
+static MANY_THREADS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// See [`MANY_THREADS`].
+#[cfg_attr(
+    not(all(feature = "threads", not(feature = "library-mode"))),
+    allow(dead_code)
+)]
+#[inline(always)]
+pub(crate) fn many_threads() -> bool {
+    MANY_THREADS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The thread module, before it starts a thread: see [`MANY_THREADS`].
+#[cfg_attr(
+    not(all(feature = "threads", not(feature = "library-mode"))),
+    allow(dead_code)
+)]
+pub(crate) fn set_many_threads() {
+    MANY_THREADS.store(true, core::sync::atomic::Ordering::SeqCst);
+}
+
 /// The calling thread's Block, from its thread pointer.
 #[cfg(all(feature = "threads", not(feature = "library-mode")))]
 pub(crate) fn current() -> &'static Block {

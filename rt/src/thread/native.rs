@@ -160,6 +160,7 @@ pub(crate) unsafe fn start_thread(
         (*block).mapping = if owned { (base, len) } else { (0, 0) };
         (*block).stack = (base + guard, stack_top);
     }
+    tls::set_many_threads();
     let mask = signal::mask();
     let start = Start { run, mask, inner };
     // SAFETY: `start_at` is aligned for `Start`, inside the memory and above the stack top,

@@ -194,11 +194,17 @@ impl Thread {
     /// ESRCH once the thread has ended (a later thread with the same kernel id is never
     /// hit); the kernel's errors.
     pub fn kill(&self, sig: crate::signal::Signal) -> Result<(), Errno> {
+        let pid = crate::sys::getpid();
+        // The main thread's id is the process's, for as long as the process runs (its end
+        // ends every thread).
+        if core::ptr::eq(self.inner(), &MAIN) {
+            return crate::sys::thread::tgkill(pid, pid, sig.number());
+        }
         let tid = self.inner().tid.lock();
         if *tid == 0 {
             return Err(Errno::ESRCH);
         }
-        crate::sys::thread::tgkill(crate::sys::getpid(), *tid, sig.number())
+        crate::sys::thread::tgkill(pid, *tid, sig.number())
     }
 }
 
