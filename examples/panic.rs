@@ -1,5 +1,5 @@
 //! Panics with the message given as its first argument (or a default one): the panic
-//! handler prints `thread 'main' panicked at FILE:LINE:COL:` (std's words) and the message to stderr and exits 101.
+//! handler prints `thread 'main' (TID) panicked at FILE:LINE:COL:` (std's words) and the message to stderr and exits 101.
 #![no_std]
 #![no_main]
 

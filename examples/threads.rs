@@ -17,7 +17,13 @@
 //! - `kill`: a signal sent to one thread runs its handler on that thread.
 //! - `process`: a thread spawns a process and waits for it.
 //! - `panic`: a thread named `worker` panics: the process ends with 101 and std's message.
-//! - `all`: every check but `panic`, `detach` and `spawn` with small counts.
+//! - `errors`: a thread that cannot be made (a stack larger than memory): `Err(ENOMEM)`, its
+//!   closure dropped, a scope with such a spawn still returns; a thread signalled right
+//!   after `spawn` returns, and the main thread signalled from another.
+//! - `panic2`: two named threads panic at once: one message, whole, then 101.
+//! - `nul-name`: a name with a NUL byte: `spawn` panics as std's does.
+//! - `join-self`: a thread that joins its own handle panics as std's does.
+//! - `all`: every check but the panics, `detach` and `spawn` with small counts.
 #![no_std]
 #![no_main]
 
@@ -71,7 +77,17 @@ fn main(args: tinyrt::env::Args) -> i32 {
             h.join();
             false
         }
+        "panic2" => panic_twice(),
+        "nul-name" => {
+            let _ = thread::Builder::new()
+                .name(String::from("a\0b"))
+                .spawn(|| ());
+            false
+        }
+        "join-self" => join_self(),
+        "errors" => errors(),
         "all" => [
+            errors(),
             spawn(100),
             detach(100),
             scope(),
@@ -396,4 +412,122 @@ fn process() -> bool {
     })
     .join();
     check(&alloc::format!("process: {code:?}"), code == Ok(Some(7)))
+}
+
+/// Counts its drops.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn errors() -> bool {
+    use tinyrt::signal::{self, Action, Handler, Signal};
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    static USR2: AtomicUsize = AtomicUsize::new(0);
+    extern "C" fn on_usr2(_: i32) {
+        USR2.fetch_add(1, Ordering::SeqCst);
+    }
+    let huge = usize::MAX / 4;
+    let counted = Counted(&DROPS);
+    let refused = thread::Builder::new()
+        .stack_size(huge)
+        .spawn(move || drop(counted))
+        .err();
+    let scoped = thread::scope(|s| {
+        let counted = Counted(&DROPS);
+        thread::Builder::new()
+            .stack_size(huge)
+            .spawn_scoped(s, move || drop(counted))
+            .err()
+    });
+    // SAFETY: the handler only counts.
+    let installed =
+        unsafe { signal::set_action(Signal::USR2, &Action::new(Handler::Plain(on_usr2))) }.is_ok();
+    let stop = AtomicU32::new(0);
+    let sent = thread::scope(|s| {
+        let h = s.spawn(|| {
+            while stop.load(Ordering::SeqCst) == 0 {
+                thread::park();
+            }
+        });
+        // At once, before the thread may have run at all.
+        let sent = h.thread().kill(Signal::USR2);
+        let main = thread::current();
+        let to_main = s.spawn(move || main.kill(Signal::USR2)).join();
+        stop.store(1, Ordering::SeqCst);
+        h.thread().unpark();
+        (sent, to_main)
+    });
+    let mut waited = 0;
+    while USR2.load(Ordering::SeqCst) < 2 && waited < 1000 {
+        let _ = thread::sleep(Duration::from_millis(1));
+        waited += 1;
+    }
+    check(
+        &alloc::format!(
+            "errors: {refused:?} {scoped:?}, {} drops; kill at once {sent:?}, {} handled",
+            DROPS.load(Ordering::SeqCst),
+            USR2.load(Ordering::SeqCst)
+        ),
+        refused == Some(tinyrt::Errno::ENOMEM)
+            && scoped == Some(tinyrt::Errno::ENOMEM)
+            && DROPS.load(Ordering::SeqCst) == 2
+            && installed
+            && sent == (Ok(()), Ok(()))
+            && USR2.load(Ordering::SeqCst) == 2,
+    )
+}
+
+/// Two threads panic at once, each message slow to write: one is printed whole, the
+/// process ends with 101 before the other.
+fn panic_twice() -> bool {
+    struct Slow(&'static str);
+    impl core::fmt::Display for Slow {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            for c in self.0.chars() {
+                let _ = thread::sleep(Duration::from_millis(2));
+                write!(f, "{c}")?;
+            }
+            Ok(())
+        }
+    }
+    let gate = tinyrt::sync::Barrier::new(2);
+    thread::scope(|s| {
+        for name in ["one", "two"] {
+            let gate = &gate;
+            thread::Builder::new()
+                .name(String::from(name))
+                .spawn_scoped(s, move || {
+                    gate.wait();
+                    panic!("{}", Slow("slowly written"));
+                })
+                .unwrap();
+        }
+    });
+    false
+}
+
+/// A thread that is given its own handle and joins it.
+fn join_self() -> bool {
+    let slot: &'static Mutex<Option<thread::JoinHandle<()>>> =
+        alloc::boxed::Box::leak(alloc::boxed::Box::new(Mutex::new(None)));
+    let h = thread::spawn(move || {
+        let own = loop {
+            if let Some(h) = slot.lock().take() {
+                break h;
+            }
+            thread::yield_now();
+        };
+        own.join();
+    });
+    let me = h.thread().clone();
+    *slot.lock() = Some(h);
+    loop {
+        // The process ends with the thread's panic.
+        let _ = me.name();
+        thread::park_timeout(Duration::from_millis(100));
+    }
 }

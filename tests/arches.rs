@@ -140,7 +140,10 @@ fn every_example_runs_on_every_arch() {
         assert_eq!(out.status.code(), Some(101), "{name}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.starts_with("thread 'main' panicked at examples/panic.rs:")
+            err.strip_prefix("thread 'main' (")
+                .and_then(|e| e.split_once(") "))
+                .is_some_and(|(tid, e)| tid.parse::<u32>().is_ok()
+                    && e.starts_with("panicked at examples/panic.rs:"))
                 && err.ends_with(":\nboom\n"),
             "{name}: {err}"
         );

@@ -235,7 +235,10 @@ fn panic_prints_its_message_and_exits_101() {
         assert!(out.stdout.is_empty());
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(
-            err.starts_with("thread 'main' panicked at examples/panic.rs:"),
+            err.strip_prefix("thread 'main' (")
+                .and_then(|e| e.split_once(") "))
+                .is_some_and(|(tid, e)| tid.parse::<u32>().is_ok()
+                    && e.starts_with("panicked at examples/panic.rs:")),
             "{b:?}: {err}"
         );
         assert!(

@@ -2,8 +2,10 @@
 //! the `threads` and `alloc` features) natively, static-PIE and on every architecture under
 //! qemu-user: spawn and join, detached threads that leave no mapping and no task behind,
 //! scoped threads, `Mutex`/`Condvar`/`RwLock`/`Once`, park and unpark, names (the kernel's
-//! `comm` too), `spawn_raw`, a signal to one thread, a process spawned from a thread, and a
-//! panic on a named thread ending the process with std's message and 101. `strace -f`
+//! `comm` too), `spawn_raw`, a signal to one thread (also at once after `spawn`, and to the
+//! main thread), a process spawned from a thread, a spawn the kernel refuses (its closure
+//! dropped, a scope still returning), and the panics: a named thread's (std's message and
+//! 101), two at once (one whole message), a name with a NUL, a thread joining itself. `strace -f`
 //! shows plain `clone` (never `clone3`) with the thread flags, one per thread.
 
 mod common;
@@ -65,7 +67,8 @@ fn passed(out: &Output, what: &str, expect: &[&str]) {
     }
 }
 
-const ALL: [&str; 12] = [
+const ALL: [&str; 13] = [
+    "errors",
     "spawn 100",
     "detach 100",
     "scope",
@@ -113,9 +116,63 @@ fn a_panic_on_a_named_thread_ends_the_process_as_std() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(101), "{out:?}");
     assert!(
-        err.starts_with("thread 'worker' panicked at examples/threads.rs:")
+        err.strip_prefix("thread 'worker' (")
+            .and_then(|e| e.split_once(") "))
+            .is_some_and(|(tid, e)| tid.parse::<u32>().is_ok()
+                && e.starts_with("panicked at examples/threads.rs:"))
             && err.ends_with(":\nboom\n"),
         "{err}"
+    );
+}
+
+/// The process ends with 101 and the one message `want` on stderr, std's first line
+/// (`thread 'NAME' (TID) panicked at FILE:...`) and the text.
+fn panics_with(mode: &str, name: &str, file: &str, text: &str) {
+    let out = Command::new(exe()).arg(mode).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{mode}: {out:?}");
+    let head = format!("thread '{name}' (");
+    let rest = err
+        .strip_prefix(&head)
+        .and_then(|e| e.split_once(") panicked at "))
+        .filter(|(tid, _)| tid.parse::<u32>().is_ok())
+        .map(|(_, e)| e);
+    assert!(
+        rest.is_some_and(|e| e.starts_with(file) && e.ends_with(&format!(":\n{text}\n"))),
+        "{mode}: {err}"
+    );
+}
+
+/// Two threads that panic at once (their messages slow to format): one message, whole,
+/// then 101; the other thread waits instead of cutting in ("panicked while panicking").
+#[test]
+fn two_panics_at_once_print_one_whole_message() {
+    for _ in 0..3 {
+        let out = Command::new(exe()).arg("panic2").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(101), "{out:?}");
+        assert_eq!(err.matches("panicked at").count(), 1, "{err}");
+        assert!(
+            err.ends_with(":\nslowly written\n") && !err.contains("while panicking"),
+            "{err}"
+        );
+    }
+}
+
+/// std's panics for what std refuses: a name with a NUL byte, a thread joining itself.
+#[test]
+fn a_nul_in_a_name_and_joining_oneself_panic_as_std() {
+    panics_with(
+        "nul-name",
+        "main",
+        "rt/src/thread/spawn.rs:",
+        "thread name may not contain interior null bytes",
+    );
+    panics_with(
+        "join-self",
+        "<unnamed>",
+        "rt/src/thread/native.rs:",
+        "failed to join thread: Resource deadlock avoided",
     );
 }
 

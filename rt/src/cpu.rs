@@ -157,7 +157,13 @@ fn register_thread() -> bool {
         size_of::<RseqArea>(),
         align_of::<RseqArea>(),
     ) as u32;
-    let ok = sys::rseq_register(area(), len, crate::arch::RSEQ_SIG).is_ok();
+    // EBUSY: this very area is registered already, by a signal handler's `getcpu` that ran
+    // between the test above and this call (the kernel answers EBUSY for the same area,
+    // length and signature): registered all the same.
+    let ok = matches!(
+        sys::rseq_register(area(), len, crate::arch::RSEQ_SIG),
+        Ok(()) | Err(Errno::EBUSY)
+    );
     block
         .rseq_len
         .store(if ok { len } else { u32::MAX }, Ordering::Relaxed);

@@ -102,7 +102,7 @@ mod mem;
 #[cfg(feature = "pie")]
 mod pie;
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use tinyrt_rt::io;
 
 unsafe extern "Rust" {
@@ -179,23 +179,33 @@ core::arch::global_asm!(".globl __tinyrt_threads", ".set __tinyrt_threads, 1");
 #[global_allocator]
 static HEAP: tinyrt_rt::heap::Heap = tinyrt_rt::heap::Heap::new();
 
-static PANICKING: AtomicBool = AtomicBool::new(false);
+/// The kernel id of the thread printing a panic; 0 while none is.
+static PANICKING: AtomicU32 = AtomicU32::new(0);
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    if PANICKING.swap(true, Ordering::Relaxed) {
-        // A panic while printing a panic (a Display impl that panics): say so and stop.
-        let _ = io::write_all(io::STDERR, b"panicked while panicking; aborting\n");
-        tinyrt_rt::process::exit(101);
+    let me = tinyrt_rt::thread::current_os_id();
+    match PANICKING.compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => {}
+        // A panic while printing this thread's panic (a Display impl that panics): say so
+        // and stop.
+        Err(t) if t == me => {
+            let _ = io::write_all(io::STDERR, b"panicked while panicking; aborting\n");
+            tinyrt_rt::process::exit(101);
+        }
+        // Another thread is printing its panic and then ends the process: let it finish.
+        Err(_) => loop {
+            tinyrt_rt::thread::yield_now();
+        },
     }
-    // std's first line: `thread '<name>' panicked at FILE:LINE:COL:`, then the message.
+    // std's first line: `thread '<name>' (TID) panicked at FILE:LINE:COL:`, then the message.
     tinyrt_rt::__private_start::with_thread_name(|name| {
         let name = name.unwrap_or("<unnamed>");
         let _ = match info.location() {
             Some(l) => io::write_fmt(
                 io::STDERR,
                 format_args!(
-                    "thread '{name}' panicked at {}:{}:{}:\n{}\n",
+                    "thread '{name}' ({me}) panicked at {}:{}:{}:\n{}\n",
                     l.file(),
                     l.line(),
                     l.column(),
@@ -204,7 +214,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             ),
             None => io::write_fmt(
                 io::STDERR,
-                format_args!("thread '{name}' panicked:\n{}\n", info.message()),
+                format_args!("thread '{name}' ({me}) panicked:\n{}\n", info.message()),
             ),
         };
     });

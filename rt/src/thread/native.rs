@@ -82,6 +82,12 @@ impl Native {
 
     fn wait_and_free(&mut self) {
         self.done = true;
+        // std's answer to a thread joining itself (EDEADLK from pthread_join): it would
+        // wait for ever.
+        assert!(
+            !core::ptr::eq(self.block, tls::current()),
+            "failed to join thread: Resource deadlock avoided"
+        );
         let word: &AtomicU32 = &self.block().tid;
         loop {
             let tid = word.load(Ordering::Acquire);
@@ -194,6 +200,11 @@ pub(crate) unsafe fn start_thread(
         let start = unsafe { (start_at as *const Start).read() };
         return Err((Errno::new(-ret as i32).unwrap_or(Errno::EINVAL), start.run));
     }
+    // The id, for `Thread::kill` from the moment `spawn` returns (the thread records it too,
+    // whichever comes first).
+    // SAFETY: the caller keeps `inner` alive beyond the thread's start (a handle's count or
+    // `'static` memory).
+    unsafe { &*inner }.started(ret as u32);
     Ok(Native {
         block,
         mapping: if owned { (base, len) } else { (0, 0) },
@@ -214,7 +225,7 @@ unsafe extern "C" fn entry(start_at: usize) -> ! {
         .store(start.inner as *mut (), Ordering::Release);
     // SAFETY: the caller's contract: the thread holds `inner` while it runs.
     let inner = unsafe { &*start.inner };
-    inner.set_tid(block.tid.load(Ordering::Relaxed));
+    inner.started(block.tid.load(Ordering::Relaxed));
     if let Some(name) = name_of(inner) {
         sys::thread::set_name(name.as_bytes());
     }
@@ -233,20 +244,22 @@ unsafe extern "C" fn entry(start_at: usize) -> ! {
 /// count is released, and either it frees its own memory (detached) or it leaves that to
 /// its joiner.
 fn exit() -> ! {
+    // From here no handler runs on this thread: it would find no handle of its own (and
+    // take the main thread's), and a detached thread's stack goes away below.
+    let _ = signal::set_mask(SigSet::FULL);
     let block = tls::current();
     let inner = block.thread.swap(core::ptr::null_mut(), Ordering::AcqRel) as *const Inner;
     if !inner.is_null() {
         // SAFETY: the pointer `entry` stored; the thread still holds it.
-        unsafe { &*inner }.set_tid(0);
+        unsafe { &*inner }.ended();
         // SAFETY: the thread's own count of its handle, given back once.
         unsafe { Inner::release(inner) };
     }
     crate::cpu::thread_exit();
     let mapping = block.mapping;
     if block.state.swap(EXITING, Ordering::AcqRel) == DETACHED && mapping.1 != 0 {
-        // Nothing may run on this stack once it is gone: no handler, no kernel write into
-        // the Block (`set_tid_address(NULL)`).
-        let _ = signal::set_mask(SigSet::FULL);
+        // Nothing may run on this stack once it is gone: no handler (blocked above), no
+        // kernel write into the Block (`set_tid_address(NULL)`).
         sys::thread::clear_tid_address();
         // SAFETY: the mapping is this thread's own, its handle is gone (detached), and
         // nothing runs on it after the munmap: the same asm block exits.
@@ -307,8 +320,11 @@ pub fn spawn_raw(
     let start = memory.as_mut_ptr() as usize;
     let end = start + memory.len();
     let guard = start.next_multiple_of(page);
-    let inner_at = (end - size_of::<Inner>()) & !(align_of::<Inner>() - 1);
-    if inner_at < guard + page + MIN_STACK {
+    let Some(inner_at) = end.checked_sub(size_of::<Inner>()) else {
+        return Err(Errno::EINVAL);
+    };
+    let inner_at = inner_at & !(align_of::<Inner>() - 1);
+    if inner_at < guard.saturating_add(page + MIN_STACK) {
         return Err(Errno::EINVAL);
     }
     sys::mprotect_none(guard, page)?;

@@ -55,6 +55,9 @@ pub(crate) struct Inner {
     shared: bool,
 }
 
+/// `Inner::tid` once the thread has ended (0: not started yet).
+const ENDED: u32 = u32::MAX;
+
 const EMPTY: u32 = 0;
 const NOTIFIED: u32 = 1;
 const PARKED: u32 = u32::MAX;
@@ -73,9 +76,18 @@ impl Inner {
         }
     }
 
-    /// The running thread's kernel id (set by the thread itself at its start).
-    pub(crate) fn set_tid(&self, tid: u32) {
-        *self.tid.lock() = tid;
+    /// Records the thread's kernel id: by its creator once `clone` returned it, and by the
+    /// thread itself at its start, whichever comes first; never once the thread has ended.
+    pub(crate) fn started(&self, tid: u32) {
+        let mut t = self.tid.lock();
+        if *t == 0 {
+            *t = tid;
+        }
+    }
+
+    /// The thread has ended: it can no longer be signalled.
+    pub(crate) fn ended(&self) {
+        *self.tid.lock() = ENDED;
     }
 
     /// Gives back one count of the handle at `p` (its thread's, as it ends).
@@ -190,6 +202,9 @@ impl Thread {
 
     /// Sends `sig` to this thread alone (`tgkill`): its handler runs on this thread.
     ///
+    /// The thread's id is held under a lock for the call: a handler of `sig` on the calling
+    /// thread must not signal the same thread again.
+    ///
     /// # Errors
     /// ESRCH once the thread has ended (a later thread with the same kernel id is never
     /// hit); the kernel's errors.
@@ -201,10 +216,11 @@ impl Thread {
             return crate::sys::thread::tgkill(pid, pid, sig.number());
         }
         let tid = self.inner().tid.lock();
-        if *tid == 0 {
-            return Err(Errno::ESRCH);
+        match *tid {
+            // (0: never, once `spawn` has returned: its creator records the id.)
+            0 | ENDED => Err(Errno::ESRCH),
+            t => crate::sys::thread::tgkill(pid, t, sig.number()),
         }
-        crate::sys::thread::tgkill(pid, *tid, sig.number())
     }
 }
 

@@ -26,7 +26,8 @@ impl Builder {
     }
 
     /// Names the thread: [`Thread::name`], the panic message, and (its first 15 bytes)
-    /// the kernel's name of the task (`/proc/self/task/*/comm`), as std does.
+    /// the kernel's name of the task (`/proc/self/task/*/comm`), as std does. A name with
+    /// a NUL byte makes `spawn` panic, as std's.
     pub fn name(mut self, name: String) -> Builder {
         self.name = Some(name);
         self
@@ -63,6 +64,15 @@ impl Builder {
         T: Send + 'scope,
     {
         let stack = self.stack_size.unwrap_or_else(default_stack_size);
+        if let Some(n) = &self.name {
+            // std's rule (its names are C strings); ours reach the kernel's task name.
+            assert!(
+                !n.as_bytes().contains(&0),
+                "thread name may not contain interior null bytes"
+            );
+        }
+        // The memory first: when it is refused nothing else exists yet to undo.
+        let mapping = native::map(stack)?;
         let name = match self.name {
             Some(n) => Name::Owned(n.into_boxed_str()),
             None => Name::Unnamed,
@@ -90,7 +100,6 @@ impl Builder {
         // of it (std erases the lifetime the same way).
         let boxed: Box<dyn FnOnce() + Send + 'static> = unsafe { core::mem::transmute(boxed) };
         let run = Run::Boxed(Box::into_raw(boxed));
-        let mapping = native::map(stack)?;
         let held = Arc::into_raw(inner);
         // SAFETY: a fresh mapping of this module's; `held` is one count for the thread.
         match unsafe { native::start_thread(mapping, true, run, held) } {
@@ -100,7 +109,8 @@ impl Builder {
                 packet,
             }),
             Err((e, run)) => {
-                // SAFETY: nothing started: the closure, the count and the mapping are ours.
+                // SAFETY: nothing started: the closure (with its packet, which tells a scope
+                // the thread is done), the count and the mapping are ours.
                 unsafe {
                     if let Run::Boxed(f) = run {
                         drop(Box::from_raw(f));
