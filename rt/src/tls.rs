@@ -33,8 +33,9 @@
 //! crt0 set the thread pointer up.)
 //!
 //! Contract with the `thread` module (issue 26's plan): `Block` (fields `this`, `tid`,
-//! `thread`, `mapping`, `stack`, `rseq`; added: `random`, a slot for the thread's getrandom
-//! state), [`area_layout`], [`init_area`], [`current`]; crt0's hook is
+//! `thread`, `mapping`, `stack`, `rseq`, and the thread module's `state` and cpu's
+//! `rseq_len`; getrandom needs no slot: its state pool hands a state to one caller at a time,
+//! whatever the thread), [`area_layout`], [`init_area`], [`current`]; crt0's hook is
 //! `__private_start::init_main_thread`. The arch side: `arch::thread_pointer()`,
 //! `arch::set_thread_pointer(tp)` (unsafe; it answers the kernel's raw result as a `usize`,
 //! a negated errno in -4095..=-1, as `syscallN` do), `arch::TLS`, and `arch::TlsArg` with
@@ -72,8 +73,6 @@ pub(crate) struct Block {
     pub(crate) mapping: (usize, usize),
     /// Low and high end of the thread's usable stack; (0, 0) where unknown (the main thread).
     pub(crate) stack: (usize, usize),
-    /// The thread's getrandom state (opaque here, owned by `random`), null if none.
-    pub(crate) random: AtomicPtr<()>,
     /// The thread module's: whether the thread's handle was dropped (then the thread frees
     /// its own mapping) or the thread is ending (then its joiner or dropper does).
     pub(crate) state: AtomicU32,
@@ -93,7 +92,6 @@ impl Block {
             thread: AtomicPtr::new(core::ptr::null_mut()),
             mapping: (0, 0),
             stack: (0, 0),
-            random: AtomicPtr::new(core::ptr::null_mut()),
             state: AtomicU32::new(0),
             rseq_len: AtomicU32::new(0),
             rseq: RseqArea::new(),
