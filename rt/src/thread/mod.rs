@@ -28,6 +28,10 @@
 //! - **Signals.** A signal sent to the process runs its handler on any thread that does not
 //!   block it; [`Thread::kill`] sends one to one thread (`tgkill`), and never to a thread
 //!   that has ended. An alternate signal stack is per thread: a new thread has none.
+//! - **`fork`** (a raw one, through `syscall`): the child has only the thread that forked,
+//!   and locks other threads held stay held there (the heap's among them): as POSIX says,
+//!   such a child may make system calls only, until it `exec`s. `process::Command` never
+//!   forks: its vfork child makes system calls only, from any thread.
 //! - **`PR_SET_PDEATHSIG`** (`process::set_parent_death_signal`) fires when the *thread* that
 //!   created the child ends, not the process: create such children from a thread that
 //!   lives as long as they should.

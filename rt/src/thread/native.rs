@@ -109,6 +109,8 @@ impl Drop for Native {
     /// Detaches the thread: it frees its own memory as it ends, or, when it is already
     /// ending, the dropper waits for it and frees it.
     fn drop(&mut self) {
+        // After a swap that finds the thread running, the thread may free the Block at any
+        // moment: nothing here touches it again (as `Arc`'s drop after its last decrement).
         if !self.done && self.block().state.swap(DETACHED, Ordering::AcqRel) == EXITING {
             self.wait_and_free();
         }
