@@ -97,12 +97,44 @@ impl Native {
             // Shared: the kernel's wake at the thread's exit is not a private one.
             let _ = futex::futex_wait_shared(word, tid);
         }
-        if self.mapping.1 != 0 {
+        if self.mapping.1 != 0 && !keep(self.mapping) {
             // SAFETY: the thread has ended (the kernel cleared its id after its last use
             // of the memory), and nothing else refers to its mapping.
             let _ = unsafe { sys::munmap(self.mapping.0, self.mapping.1) };
         }
     }
+}
+
+/// How many mappings of joined threads are kept for the next threads.
+const KEPT: usize = 4;
+
+/// Mappings of joined threads, `(base, len)`, kept for the next ones (glibc keeps a cache of
+/// stacks too): a spawn and join of a thread of the same stack size then costs no `mmap`,
+/// `mprotect` or `munmap`. Their guard pages stay; the rest is what the last thread left
+/// (a new thread's area is written afresh; its stack is the thread's to write). Only
+/// joined threads' mappings come here: the kernel has cleared their id, so nothing of
+/// theirs runs or is written by the kernel any more.
+static KEEP: crate::sync::Mutex<[(usize, usize); KEPT]> = crate::sync::Mutex::new([(0, 0); KEPT]);
+
+/// Keeps a joined thread's mapping for a later thread; whether it was kept.
+fn keep(mapping: (usize, usize)) -> bool {
+    let mut kept = KEEP.lock();
+    match kept.iter_mut().find(|m| m.1 == 0) {
+        Some(slot) => {
+            *slot = mapping;
+            true
+        }
+        None => false,
+    }
+}
+
+/// A kept mapping of `len` bytes, if there is one.
+fn reuse(len: usize) -> Option<usize> {
+    let mut kept = KEEP.lock();
+    let slot = kept.iter_mut().find(|m| m.1 == len)?;
+    let base = slot.0;
+    *slot = (0, 0);
+    Some(base)
 }
 
 impl Drop for Native {
@@ -128,6 +160,9 @@ pub(crate) fn map(stack: usize) -> Result<(usize, usize, usize), Errno> {
         .and_then(|n| n.checked_add(top))
         .and_then(|n| n.checked_next_multiple_of(page))
         .ok_or(Errno::ENOMEM)?;
+    if let Some(base) = reuse(len) {
+        return Ok((base, len, page));
+    }
     let flags = g::MAP_PRIVATE | g::MAP_ANONYMOUS | g::MAP_STACK | g::MAP_NORESERVE;
     let base = sys::mmap_anonymous(len, g::PROT_READ | g::PROT_WRITE, flags)?;
     if let Err(e) = sys::mprotect_none(base, page) {
@@ -169,15 +204,13 @@ pub(crate) unsafe fn start_thread(
         (*block).stack = (base + guard, stack_top);
     }
     tls::set_many_threads();
-    let mask = signal::mask();
+    // All signals blocked across the clone (one call that also answers the mask before):
+    // the new thread starts with them blocked and restores `mask` once it is set up.
+    let mask = signal::set_mask(SigSet::FULL).unwrap_or_else(|_| signal::mask());
     let start = Start { run, mask, inner };
     // SAFETY: `start_at` is aligned for `Start`, inside the memory and above the stack top,
     // where the new thread reads it before touching its stack.
     unsafe { (start_at as *mut Start).write(start) };
-
-    // All signals blocked across the clone: the new thread starts with them blocked and
-    // restores `mask` once it is set up.
-    let _ = signal::set_mask(SigSet::FULL);
     #[allow(clippy::default_constructed_unit_structs)] // a unit struct except on i686
     let mut scratch = arch::TlsArg::default();
     let tls_arg = arch::clone_tls_arg(tp, &mut scratch);
