@@ -9,6 +9,9 @@
 //! cpus threads N      # (built with `threads,alloc`) a thread pinned to each allowed CPU,
 //!                     # started before the process's first getcpu, then after it; then N
 //!                     # detached threads that read and end while another thread reads on
+//! cpus signal         # (the same) two threads started before the process's first getcpu
+//!                     # ask in turn, with a SIGUSR1 handler that asks too (a debugger
+//!                     # delivers the signal inside the registration: tests/cpu_threads.rs)
 //! ```
 //!
 //! Each mode prints one line ending in the backend's tag (`[rseq]`, `[vdso]`, `[syscall]`)
@@ -246,12 +249,14 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
             Some(n) if n <= 1_000_000 => threads::run(n as usize),
             _ => usage(),
         },
+        #[cfg(all(feature = "threads", feature = "alloc"))]
+        Some(b"signal") => threads::signal(),
         _ => usage(),
     }
 }
 
 fn usage() -> i32 {
-    eprintln!("usage: cpus backend | check ROUNDS | reads N | fork | threads N");
+    eprintln!("usage: cpus backend | check ROUNDS | reads N | fork | threads N | signal");
     2
 }
 
@@ -397,6 +402,61 @@ mod threads {
             return None;
         }
         reads
+    }
+
+    static HANDLED: AtomicUsize = AtomicUsize::new(0);
+
+    extern "C" fn on_usr1(_: i32) {
+        let _ = cpu::getcpu();
+        HANDLED.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Two threads started before the process's first getcpu ask in turn (the first decides
+    /// for the process), with a SIGUSR1 handler that asks too: wherever the signal lands
+    /// (the test has a debugger deliver it inside each thread's registration), each thread
+    /// ends up registered as the main thread is, and the decision is what the kernel gave.
+    pub fn signal() -> i32 {
+        use tinyrt::signal::{self, Action, Handler, Signal};
+        // SAFETY: the handler asks for the CPU (atomics and system calls:
+        // async-signal-safe) and counts.
+        if unsafe { signal::set_action(Signal::USR1, &Action::new(Handler::Plain(on_usr1))) }
+            .is_err()
+        {
+            eprintln!("cpus: signal: sigaction failed");
+            return 1;
+        }
+        let turn = AtomicUsize::new(0);
+        let results: Vec<bool> = thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|i| {
+                    let turn = &turn;
+                    s.spawn(move || {
+                        while turn.load(Ordering::Acquire) != i {
+                            thread::yield_now();
+                        }
+                        let _ = cpu::getcpu();
+                        let registered = cpu::rseq_registered();
+                        turn.store(i + 1, Ordering::Release);
+                        registered
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect()
+        });
+        let main = cpu::rseq_registered();
+        if let Some(i) = results.iter().position(|&r| r != main) {
+            eprintln!(
+                "cpus: signal: thread {} registered {}, the main thread {}",
+                i, results[i], main
+            );
+            return 1;
+        }
+        println!(
+            "signal 2 threads registered as the main thread, {} handlers asked {}",
+            HANDLED.load(Ordering::Relaxed),
+            tag()
+        );
+        0
     }
 
     pub fn run(n: usize) -> i32 {

@@ -4,8 +4,9 @@
 //! getcpu system call says, thousands of times; detached threads end and free their memory
 //! while others read (no SIGSEGV). `strace -ff` sees one rseq registration per thread that
 //! asked, made as the thread starts once the process has decided, and one unregistration
-//! per thread that ends; under qemu-user (rseq unknown: ENOSYS) only the threads that race
-//! to decide try it, once each.
+//! per thread that ends; a signal whose handler asks for the CPU, delivered by gdb inside a
+//! thread's registration, leaves the thread registered; under qemu-user (rseq unknown:
+//! ENOSYS) only the threads that race to decide try it, once each.
 #![cfg(target_arch = "x86_64")]
 
 mod common;
@@ -247,4 +248,107 @@ fn every_architecture_every_thread_reads_its_own_cpu() {
             );
         }
     }
+}
+
+/// gdb's script for `cpus signal`: a breakpoint on the `syscall` instruction at `addr` (the
+/// rseq registration in `register_thread`) stops each thread the first time it gets there,
+/// and the thread is resumed with SIGUSR1, delivered before the system call runs (a
+/// handler that asks for the CPU, so registers the same area first).
+fn inject_script(addr: u64) -> String {
+    format!(
+        "import gdb
+gdb.execute('set pagination off')
+gdb.execute('set confirm off')
+gdb.execute('handle SIGUSR1 nostop noprint pass')
+injected = set()
+class AtRseq(gdb.Breakpoint):
+    def stop(self):
+        tid = gdb.selected_thread().ptid[1]
+        if tid in injected:
+            return False
+        injected.add(tid)
+        return True
+AtRseq('*{addr:#x}')
+gdb.execute('run')
+while gdb.selected_inferior().pid != 0:
+    gdb.execute('signal SIGUSR1')
+print('INJECTED %d' % len(injected))
+"
+    )
+}
+
+/// A signal whose handler asks for the CPU, delivered inside a thread's first registration
+/// (after the thread found its area unregistered, before its `rseq` call): the handler
+/// registers the area, the interrupted call gets EBUSY, and the thread must still count its
+/// area as registered (else it never unregisters it, and a detached thread's freed memory
+/// is written by the kernel), and the process's decision must stay the area (`[rseq]`).
+/// Two threads started before the first getcpu (the first decides) and the main thread
+/// (which asks after them) each get the signal there: gdb stops them on the `syscall`
+/// instruction of the registration (found with objdump in a build with symbols).
+#[test]
+fn a_signal_inside_a_registration_leaves_the_thread_registered() {
+    assert!(
+        native_rseq(),
+        "this kernel's rseq has no node_id (Linux < 6.3)"
+    );
+    let target = root().join("target/tinyrt-tests/syms-threads-alloc");
+    common::cargo_ok(
+        common::cargo().env("CARGO_TARGET_DIR", &target).args([
+            "build",
+            "--quiet",
+            "--profile",
+            "syms",
+            "--example",
+            "cpus",
+            "--features",
+            &FEATURES.join(","),
+        ]),
+        "build cpus with symbols",
+    );
+    let exe = target.join("syms/examples/cpus");
+    // The `syscall` of `mov $0x14e,%eax` (rseq) in register_thread.
+    let asm = common::tool(
+        "objdump",
+        &["-d", "--no-show-raw-insn", exe.to_str().unwrap()],
+    );
+    let body: Vec<&str> = asm
+        .split("\n\n")
+        .find(|f| {
+            f.lines()
+                .find(|l| l.ends_with(">:"))
+                .is_some_and(|l| l.contains("register_thread"))
+        })
+        .expect("no register_thread in the build with symbols")
+        .lines()
+        .collect();
+    let rseq_at = body
+        .iter()
+        .position(|l| l.contains("mov    $0x14e,%eax"))
+        .expect("no rseq number in register_thread");
+    let syscall = body[rseq_at..]
+        .iter()
+        .find(|l| l.trim_end().ends_with("syscall"))
+        .expect("no syscall after the rseq number");
+    let addr = u64::from_str_radix(syscall.split(':').next().unwrap().trim(), 16).unwrap();
+    let script = target.join(format!("inject-{}.py", std::process::id()));
+    std::fs::write(&script, inject_script(addr)).unwrap();
+    let out = Command::new("timeout")
+        .args(["120", "gdb", "-nx", "-batch", "-x"])
+        .arg(&script)
+        .arg("--args")
+        .arg(&exe)
+        .arg("signal")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gdb (scripts/test installs what the tests need)");
+    let _ = std::fs::remove_file(&script);
+    let text = stdout(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("\nINJECTED 3\n")
+            && text.contains(
+                "signal 2 threads registered as the main thread, 3 handlers asked [rseq]\n"
+            ),
+        "{text}{err}"
+    );
 }
