@@ -6,6 +6,12 @@
 //!                     # checks every read against the getcpu system call
 //! cpus reads N        # N reads (for strace: one rseq call, no getcpu call)
 //! cpus fork           # reads on CPU A, forks; the child pins itself to CPU B and reads
+//! cpus threads N      # (built with `threads,alloc`) a thread pinned to each allowed CPU,
+//!                     # started before the process's first getcpu, then after it; then N
+//!                     # detached threads that read and end while another thread reads on
+//! cpus signal         # (the same) two threads started before the process's first getcpu
+//!                     # ask in turn, with a SIGUSR1 handler that asks too (a debugger
+//!                     # delivers the signal inside the registration: tests/cpu_threads.rs)
 //! ```
 //!
 //! Each mode prints one line ending in the backend's tag (`[rseq]`, `[vdso]`, `[syscall]`)
@@ -64,13 +70,18 @@ fn pin(cpu: usize) -> bool {
     if let Some(w) = set.0.get_mut(cpu / 64) {
         *w = 1 << (cpu % 64);
     }
+    pin_set(&set)
+}
+
+/// Pins the calling thread to the CPUs of `set`.
+fn pin_set(set: &CpuSet) -> bool {
     // SAFETY: the kernel reads the given length from `set`.
     let r = unsafe {
         syscall3(
             nr::__NR_sched_setaffinity,
             0,
             size_of::<CpuSet>(),
-            &set as *const CpuSet as usize,
+            set as *const CpuSet as usize,
         )
     };
     r == 0
@@ -233,11 +244,261 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
             None => usage(),
         },
         Some(b"fork") => fork_check(),
+        #[cfg(all(feature = "threads", feature = "alloc"))]
+        Some(b"threads") => match number(args.next()) {
+            Some(n) if n <= 1_000_000 => threads::run(n as usize),
+            _ => usage(),
+        },
+        #[cfg(all(feature = "threads", feature = "alloc"))]
+        Some(b"signal") => threads::signal(),
         _ => usage(),
     }
 }
 
 fn usage() -> i32 {
-    eprintln!("usage: cpus backend | check ROUNDS | reads N | fork");
+    eprintln!("usage: cpus backend | check ROUNDS | reads N | fork | threads N | signal");
     2
+}
+
+/// The `threads` mode: each thread's getcpu reads its own rseq area (or the dispatch), never
+/// another thread's.
+#[cfg(all(feature = "threads", feature = "alloc"))]
+mod threads {
+    extern crate alloc;
+    use super::{CpuSet, allowed, check_on, pin_set, tag};
+    use alloc::vec::Vec;
+    use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use core::time::Duration;
+    use tinyrt::cpu;
+    use tinyrt::sync::Barrier;
+    use tinyrt::{eprintln, println, thread};
+
+    /// Checked reads per CPU on each thread.
+    const READS: u32 = 2000;
+
+    /// One thread's work: pinned to `cpus[i]`, READS checked reads, then pinned to the next
+    /// CPU and READS more (its own area follows it there); whether its area is registered.
+    fn on_two(cpus: &[usize], i: usize) -> Result<bool, &'static str> {
+        check_on(cpus[i], READS)?;
+        check_on(cpus[(i + 1) % cpus.len()], READS)?;
+        Ok(cpu::rseq_registered())
+    }
+
+    /// A thread per CPU, each `on_two`; every one registered as `registered` says (the main
+    /// thread's answer, asked after them when `None`).
+    fn per_cpu(cpus: &[usize], wait_first: bool, what: &str) -> Option<u32> {
+        let barrier = Barrier::new(cpus.len());
+        let results: Vec<Result<bool, &str>> = thread::scope(|s| {
+            let handles: Vec<_> = (0..cpus.len())
+                .map(|i| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        if wait_first {
+                            // Every thread has started before any asks for its CPU.
+                            barrier.wait();
+                        }
+                        on_two(cpus, i)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect()
+        });
+        let main_registered = cpu::rseq_registered();
+        for (i, r) in results.iter().enumerate() {
+            match r {
+                Ok(reg) if *reg == main_registered => {}
+                Ok(reg) => {
+                    eprintln!(
+                        "cpus: {}: thread {} registered {}, the main thread {}",
+                        what, i, reg, main_registered
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    eprintln!("cpus: {}: thread {} (cpu {}): {}", what, i, cpus[i], e);
+                    return None;
+                }
+            }
+        }
+        Some(cpus.len() as u32 * 2 * READS)
+    }
+
+    /// The process's tasks (the `Threads:` line of /proc/self/status).
+    fn tasks() -> usize {
+        let mut buf = [0u8; 4096];
+        let n = tinyrt::io::read_file(c"/proc/self/status", &mut buf).unwrap_or(0);
+        let text = core::str::from_utf8(&buf[..n]).unwrap_or("");
+        text.lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(usize::MAX)
+    }
+
+    static CPUS: [AtomicUsize; 2] = [const { AtomicUsize::new(0) }; 2];
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    static FAILED: AtomicBool = AtomicBool::new(false);
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+
+    /// `n` detached threads, each reading on one CPU and ending (its memory unmapped by
+    /// itself), while a reader thread and the main thread keep reading: how many reads the
+    /// reader made, or `None` on a disagreement or a wrong count of tasks.
+    fn detached(cpus: &[usize], n: usize) -> Option<u64> {
+        CPUS[0].store(cpus[0], Ordering::Relaxed);
+        CPUS[1].store(cpus[cpus.len() - 1], Ordering::Relaxed);
+        REGISTERED.store(cpu::rseq_registered(), Ordering::Relaxed);
+        let reader = thread::spawn(|| {
+            let mut reads = 0u64;
+            while !STOP.load(Ordering::Relaxed) {
+                for c in &CPUS {
+                    if let Err(e) = check_on(c.load(Ordering::Relaxed), 100) {
+                        eprintln!("cpus: detached: the reader: {}", e);
+                        return None;
+                    }
+                    reads += 100;
+                }
+            }
+            Some(reads)
+        });
+        let tasks_before = tasks();
+        for i in 0..n {
+            drop(thread::spawn(move || {
+                let c = CPUS[i % 2].load(Ordering::Relaxed);
+                if let Err(e) = check_on(c, 50) {
+                    eprintln!("cpus: detached thread {} (cpu {}): {}", i, c, e);
+                    FAILED.store(true, Ordering::Relaxed);
+                }
+                if cpu::rseq_registered() != REGISTERED.load(Ordering::Relaxed) {
+                    eprintln!("cpus: detached thread {}: registered otherwise", i);
+                    FAILED.store(true, Ordering::Relaxed);
+                }
+                DONE.fetch_add(1, Ordering::Release);
+            }));
+        }
+        // The main thread reads too while the last ones end and free themselves.
+        let mut waited = 0;
+        while (DONE.load(Ordering::Acquire) < n || tasks() != tasks_before) && waited < 3000 {
+            if let Err(e) = check_on(cpus[waited % cpus.len()], 20) {
+                eprintln!("cpus: detached: the main thread: {}", e);
+                FAILED.store(true, Ordering::Relaxed);
+            }
+            let _ = thread::sleep(Duration::from_millis(5));
+            waited += 1;
+        }
+        let left = tasks();
+        STOP.store(true, Ordering::Relaxed);
+        let reads = reader.join();
+        if left != tasks_before || DONE.load(Ordering::Acquire) != n {
+            eprintln!(
+                "cpus: detached: {} of {} threads ended, tasks {} -> {}",
+                DONE.load(Ordering::Acquire),
+                n,
+                tasks_before,
+                left
+            );
+            return None;
+        }
+        if FAILED.load(Ordering::Relaxed) {
+            return None;
+        }
+        reads
+    }
+
+    static HANDLED: AtomicUsize = AtomicUsize::new(0);
+
+    extern "C" fn on_usr1(_: i32) {
+        let _ = cpu::getcpu();
+        HANDLED.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Two threads started before the process's first getcpu ask in turn (the first decides
+    /// for the process), with a SIGUSR1 handler that asks too: wherever the signal lands
+    /// (the test has a debugger deliver it inside each thread's registration), each thread
+    /// ends up registered as the main thread is, and the decision is what the kernel gave.
+    pub fn signal() -> i32 {
+        use tinyrt::signal::{self, Action, Handler, Signal};
+        // SAFETY: the handler asks for the CPU (atomics and system calls:
+        // async-signal-safe) and counts.
+        if unsafe { signal::set_action(Signal::USR1, &Action::new(Handler::Plain(on_usr1))) }
+            .is_err()
+        {
+            eprintln!("cpus: signal: sigaction failed");
+            return 1;
+        }
+        let turn = AtomicUsize::new(0);
+        let results: Vec<bool> = thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|i| {
+                    let turn = &turn;
+                    s.spawn(move || {
+                        while turn.load(Ordering::Acquire) != i {
+                            thread::yield_now();
+                        }
+                        let _ = cpu::getcpu();
+                        let registered = cpu::rseq_registered();
+                        turn.store(i + 1, Ordering::Release);
+                        registered
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect()
+        });
+        let main = cpu::rseq_registered();
+        if let Some(i) = results.iter().position(|&r| r != main) {
+            eprintln!(
+                "cpus: signal: thread {} registered {}, the main thread {}",
+                i, results[i], main
+            );
+            return 1;
+        }
+        println!(
+            "signal 2 threads registered as the main thread, {} handlers asked {}",
+            HANDLED.load(Ordering::Relaxed),
+            tag()
+        );
+        0
+    }
+
+    pub fn run(n: usize) -> i32 {
+        let Some(set) = allowed() else {
+            eprintln!("cpus: sched_getaffinity failed");
+            return 1;
+        };
+        let cpus: Vec<usize> = (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c)).collect();
+        // Before: no thread of the process has asked for its CPU yet (one of these decides).
+        let Some(before) = per_cpu(&cpus, true, "before") else {
+            return 1;
+        };
+        // After: the main thread asks first (on the first CPU, and stays there), then
+        // threads that register as they start.
+        if let Err(e) = check_on(cpus[0], 10) {
+            eprintln!("cpus: the main thread: {}", e);
+            return 1;
+        }
+        let Some(after) = per_cpu(&cpus, false, "after") else {
+            return 1;
+        };
+        // The main thread's own area still says its CPU.
+        if let Err(e) = check_on(cpus[0], 10) {
+            eprintln!("cpus: the main thread after: {}", e);
+            return 1;
+        }
+        if !pin_set(&set) {
+            eprintln!("cpus: sched_setaffinity failed");
+            return 1;
+        }
+        let Some(reader) = detached(&cpus, n) else {
+            return 1;
+        };
+        println!(
+            "threads on {} cpus: before {} after {} reads agree, detached {}, the reader read {} {}",
+            cpus.len(),
+            before,
+            after,
+            n,
+            reader,
+            tag()
+        );
+        0
+    }
 }

@@ -12,6 +12,12 @@
 //! `nonblock`, `insecure` or `random` (comma-separated) to every call; `--seed` prints the
 //! 16 bytes of AT_RANDOM (the kernel's free seed, placed on the stack at exec) instead. A
 //! failed call prints its error and exits 1; bad arguments exit 2.
+//!
+//! Built with the `threads` and `alloc` features, `--threads T` runs T threads at once, each
+//! filling N buffers of 32 bytes with `random::fill` (N is the count), and writes all of them
+//! raw to stdout; built with `random-pool-stats` too, a second stderr line gives the state
+//! pool's counters (`random: pool states=.. claims=.. double_claims=.. max_held=.. busy=..
+//! syscalls=..`).
 #![no_std]
 #![no_main]
 
@@ -43,9 +49,16 @@ fn flags(a: Option<&core::ffi::CStr>) -> Option<Flags> {
 fn main(args: tinyrt::env::Args) -> i32 {
     let (mut total, mut chunk, mut raw, mut syscall, mut fl) =
         (32, 4096, false, false, Flags::NONE);
+    #[cfg(all(feature = "threads", feature = "alloc"))]
+    let mut threads = 0;
     let mut args = args.skip(1);
     while let Some(a) = args.next() {
         let ok = match a.to_bytes() {
+            #[cfg(all(feature = "threads", feature = "alloc"))]
+            b"--threads" => number(args.next())
+                .filter(|&t| t > 0)
+                .map(|t| threads = t)
+                .is_some(),
             b"--raw" => {
                 raw = true;
                 true
@@ -78,6 +91,10 @@ fn main(args: tinyrt::env::Args) -> i32 {
             );
             return 2;
         }
+    }
+    #[cfg(all(feature = "threads", feature = "alloc"))]
+    if threads > 0 {
+        return threaded::run(threads, total);
     }
     let mut buf = [0u8; 4096];
     let chunk = chunk.min(buf.len());
@@ -112,12 +129,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
     } else {
         random::backend()
     };
-    let backend = match served {
-        Backend::Vdso {
-            symbol, version, ..
-        } => (symbol, version),
-        Backend::Syscall => ("syscall", ""),
-    };
+    let backend = backend_name(served);
     eprintln!(
         "random: bytes={} calls={} backend={}{}{}",
         total,
@@ -127,6 +139,76 @@ fn main(args: tinyrt::env::Args) -> i32 {
         backend.1
     );
     0
+}
+
+/// The symbol and version that serve, or `syscall`.
+fn backend_name(served: Backend) -> (&'static str, &'static str) {
+    match served {
+        Backend::Vdso {
+            symbol, version, ..
+        } => (symbol, version),
+        Backend::Syscall => ("syscall", ""),
+    }
+}
+
+/// `--threads T`: T threads filling buffers at once.
+#[cfg(all(feature = "threads", feature = "alloc"))]
+mod threaded {
+    extern crate alloc;
+    use super::backend_name;
+    use alloc::vec::Vec;
+    use tinyrt::eprintln;
+    use tinyrt::io::{STDOUT, write_all};
+    use tinyrt::{random, thread};
+
+    /// `threads` threads x `calls` fills of 32 bytes, all written raw to stdout.
+    pub fn run(threads: usize, calls: usize) -> i32 {
+        let outputs: Vec<Option<Vec<[u8; 32]>>> = thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(move || {
+                        let mut v = Vec::with_capacity(calls);
+                        for _ in 0..calls {
+                            let mut b = [0u8; 32];
+                            if let Err(e) = random::fill(&mut b) {
+                                eprintln!("random: fill failed: {:?}", e);
+                                return None;
+                            }
+                            v.push(b);
+                        }
+                        Some(v)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect()
+        });
+        for v in &outputs {
+            let Some(v) = v else {
+                return 1;
+            };
+            if write_all(STDOUT, v.as_flattened()).is_err() {
+                return 1;
+            }
+        }
+        let backend = backend_name(random::backend());
+        eprintln!(
+            "random: threads={} calls={} backend={}{}{}",
+            threads,
+            calls,
+            backend.0,
+            if backend.1.is_empty() { "" } else { "@" },
+            backend.1
+        );
+        #[cfg(feature = "random-pool-stats")]
+        {
+            let st = random::pool_stats();
+            eprintln!(
+                "random: pool states={} claims={} double_claims={} max_held={} busy={} syscalls={}",
+                st.states, st.claims, st.double_claims, st.max_held, st.busy, st.syscalls
+            );
+        }
+        0
+    }
 }
 
 /// Writes `bytes` (as hex unless `raw`); an empty slice in hex mode ends the line.

@@ -12,7 +12,7 @@
 #![cfg(target_arch = "x86_64")]
 
 mod common;
-use common::now::native_rseq;
+use common::now::{native_rseq, rseq_number};
 use common::{ARCHES, Arch, Build, cross_examples, example, stdout};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -341,19 +341,6 @@ fn known_wrong_vdso_getcpu(arch: &Arch) -> Option<&'static str> {
         // getcpu as served by the system call.)
         "qemu-x86_64" => Some("always cpu 0"),
         _ => None,
-    }
-}
-
-/// `rseq`'s number on `arch` (the kernel's syscall tables; 293 in the generic one).
-fn rseq_number(arch: &Arch) -> u32 {
-    match arch.target.split('-').next().unwrap() {
-        "x86_64" => 334,
-        "i686" => 386,
-        "aarch64" | "riscv64gc" => 293,
-        "armv7" => 398,
-        "s390x" => 383,
-        "powerpc64le" => 387,
-        t => panic!("rseq's number on {t}: add it here"),
     }
 }
 

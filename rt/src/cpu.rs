@@ -115,10 +115,10 @@ fn state() -> u8 {
 }
 
 /// Decides the state, once: registers the calling thread's area and reads what the kernel
-/// wrote. A signal handler that interrupts the first call and asks too gets EBUSY from the
-/// kernel (or, before the interrupted call registered, registers itself) and stores its
-/// state first; the interrupted call's store comes last, so the state ends up what the
-/// registration gave.
+/// wrote. A signal handler that interrupts the first call and asks too registers the area
+/// itself (or finds it registered) and stores its state first; the interrupted call's
+/// registration then gets EBUSY, which `register_thread` takes as the registration it is,
+/// and its store comes last: the state ends up what the kernel gave.
 #[cold]
 #[inline(never)]
 fn register() -> u8 {
@@ -157,13 +157,15 @@ fn register_thread() -> bool {
         size_of::<RseqArea>(),
         align_of::<RseqArea>(),
     ) as u32;
-    // EBUSY: this very area is registered already, by a signal handler's `getcpu` that ran
-    // between the test above and this call (the kernel answers EBUSY for the same area,
-    // length and signature): registered all the same.
-    let ok = matches!(
-        sys::rseq_register(area(), len, crate::arch::RSEQ_SIG),
-        Ok(()) | Err(Errno::EBUSY)
-    );
+    let ok = match sys::rseq_register(area(), len, crate::arch::RSEQ_SIG) {
+        Ok(()) => true,
+        // The kernel answers EBUSY only to a second registration, by this thread, of this
+        // same area with this length and signature: a signal handler on this thread
+        // registered it between the test above and this call, and the kernel has written
+        // the CPU there since. (An EBUSY from a filter leaves the area unwritten: refused.)
+        Err(Errno::EBUSY) => area().cpu_id() <= i32::MAX as u32,
+        Err(_) => false,
+    };
     block
         .rseq_len
         .store(if ok { len } else { u32::MAX }, Ordering::Relaxed);

@@ -145,6 +145,19 @@ pub fn native_rseq() -> bool {
     unsafe { libc::getauxval(27) >= 24 }
 }
 
+/// `rseq`'s number on `arch` (the kernel's syscall tables; 293 in the generic one).
+pub fn rseq_number(arch: &super::Arch) -> u32 {
+    match arch.target.split('-').next().unwrap() {
+        "x86_64" => 334,
+        "i686" => 386,
+        "aarch64" | "riscv64gc" => 293,
+        "armv7" => 398,
+        "s390x" => 383,
+        "powerpc64le" => 387,
+        t => panic!("rseq's number on {t}: add it here"),
+    }
+}
+
 /// The tag `now` must print for line `key` ("clock_gettime CPU...", "getcpu", ...) when the
 /// functions in `syscall_functions` have no vDSO entry and `rseq` says whether the rseq
 /// area serves getcpu (a native run where the kernel takes the registration: not under
