@@ -141,6 +141,10 @@ pub fn is_child_subreaper() -> Result<bool, Errno> {
 }
 
 /// The signal this process gets when its parent ends (`PR_SET_PDEATHSIG`; `None`: none).
+///
+/// "Its parent" is the *thread* that created it (Linux's rule): a child started from a
+/// `thread` that ends gets the signal then, though the process that started it runs on.
+/// Start such children from a thread that lives as long as they should (the main thread).
 pub fn set_parent_death_signal(sig: Option<Signal>) -> Result<(), Errno> {
     let n = sig.map_or(0, Signal::number) as usize;
     prctl(linux_raw_sys::prctl::PR_SET_PDEATHSIG, n).map(|_| ())
