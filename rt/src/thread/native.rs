@@ -109,29 +109,32 @@ impl Drop for Native {
     }
 }
 
-/// Maps the memory of a thread with `stack` bytes of stack: a guard page, the stack, and
-/// room for its thread-local area and its `Start`. Returns the mapping and the guard's size.
+/// Maps the memory of a thread with `stack` bytes of stack: a guard page (and below it,
+/// with the overflow report, an alternate stack: `signal::thread_guard_size`), the stack,
+/// and room for its thread-local area and its `Start`. Returns the mapping and the size of
+/// what lies below the stack.
 pub(crate) fn map(stack: usize) -> Result<(usize, usize, usize), Errno> {
     let page = crate::auxv::page_size().unwrap_or(4096);
     let (area, align) = tls::area_layout();
     let top = area + align + size_of::<Start>() + 64;
-    let len = page
+    let guard = signal::thread_guard_size(page);
+    let len = guard
         .checked_add(stack.max(MIN_STACK))
         .and_then(|n| n.checked_add(top))
         .and_then(|n| n.checked_next_multiple_of(page))
         .ok_or(Errno::ENOMEM)?;
     let flags = g::MAP_PRIVATE | g::MAP_ANONYMOUS | g::MAP_STACK | g::MAP_NORESERVE;
     let base = sys::mmap_anonymous(len, g::PROT_READ | g::PROT_WRITE, flags)?;
-    if let Err(e) = sys::mprotect_none(base, page) {
+    if let Err(e) = signal::protect_thread_guard(base, guard, page) {
         // SAFETY: the mapping was made just now and nothing refers to it.
         let _ = unsafe { sys::munmap(base, len) };
         return Err(e);
     }
-    Ok((base, len, page))
+    Ok((base, len, guard))
 }
 
 /// Starts a thread that runs `run` on `mem` (`base`, `len`, the lowest `guard` bytes of it
-/// a guard page), its handle `inner`. `owned`: the mapping is this module's, freed when
+/// its guard page, laid out by `signal::thread_guard_size`), its handle `inner`. `owned`: the mapping is this module's, freed when
 /// the thread has ended; otherwise it is the program's for ever.
 ///
 /// # Safety
@@ -159,6 +162,8 @@ pub(crate) unsafe fn start_thread(
     unsafe {
         (*block).mapping = if owned { (base, len) } else { (0, 0) };
         (*block).stack = (base + guard, stack_top);
+        (*block).alt_stack =
+            signal::thread_alt_stack(base, guard, crate::auxv::page_size().unwrap_or(4096));
     }
     let mask = signal::mask();
     let start = Start { run, mask, inner };
@@ -214,8 +219,14 @@ unsafe extern "C" fn entry(start_at: usize) -> ! {
     let inner = unsafe { &*start.inner };
     inner.set_tid(block.tid.load(Ordering::Relaxed));
     if let Some(name) = name_of(inner) {
+        // For signal's overflow report: alive while the thread holds `inner`.
+        block.name_len.store(name.len(), Ordering::Relaxed);
+        block
+            .name
+            .store(name.as_ptr().cast_mut(), Ordering::Release);
         sys::thread::set_name(name.as_bytes());
     }
+    signal::thread_start();
     crate::cpu::thread_start();
     let _ = signal::set_mask(start.mask);
     match start.run {
@@ -234,6 +245,7 @@ fn exit() -> ! {
     let block = tls::current();
     let inner = block.thread.swap(core::ptr::null_mut(), Ordering::AcqRel) as *const Inner;
     if !inner.is_null() {
+        block.name.store(core::ptr::null_mut(), Ordering::Release);
         // SAFETY: the pointer `entry` stored; the thread still holds it.
         unsafe { &*inner }.set_tid(0);
         // SAFETY: the thread's own count of its handle, given back once.
@@ -291,11 +303,15 @@ impl RawJoinHandle {
 /// Starts a thread that runs `f(arg)` on `memory`, which the program gives up for ever (a
 /// `static` buffer, or a leaked mapping): no heap needed. The lowest whole page of `memory`
 /// becomes its guard page (`PROT_NONE`); above it the stack, and at the top the thread's
-/// local storage and handle. Unnamed.
+/// local storage and handle. Unnamed. Once the program asked for the stack overflow report
+/// (`signal::report_stack_overflow`), the thread's alternate signal stack and a second
+/// guard page come from `memory` too, below the first ([`signal::alt_stack_size`] and a
+/// page more).
 ///
 /// # Errors
 /// EINVAL when `memory` is too small (a page for the guard, 16 KiB of stack and the
-/// thread-local area); the kernel's errors (`clone`, `mprotect`).
+/// thread-local area, and the alternate stack with its guard page when there is one); the
+/// kernel's errors (`clone`, `mprotect`).
 pub fn spawn_raw(
     memory: &'static mut [u8],
     f: fn(usize),
@@ -306,10 +322,11 @@ pub fn spawn_raw(
     let end = start + memory.len();
     let guard = start.next_multiple_of(page);
     let inner_at = (end - size_of::<Inner>()) & !(align_of::<Inner>() - 1);
-    if inner_at < guard + page + MIN_STACK {
+    let below = signal::thread_guard_size(page);
+    if inner_at < guard + below + MIN_STACK {
         return Err(Errno::EINVAL);
     }
-    sys::mprotect_none(guard, page)?;
+    signal::protect_thread_guard(guard, below, page)?;
     // SAFETY: `inner_at` is aligned for `Inner` and inside memory given for ever.
     let inner: &'static Inner = unsafe {
         (inner_at as *mut Inner).write(Inner::new(Name::Unnamed, 0, false));
@@ -318,7 +335,7 @@ pub fn spawn_raw(
     // SAFETY: the memory below `inner_at` is the program's for ever and unused.
     let native = unsafe {
         start_thread(
-            (guard, inner_at - guard, page),
+            (guard, inner_at - guard, below),
             false,
             Run::Plain(f, arg),
             inner,
