@@ -5,7 +5,8 @@
 //! returned installs again (a handler, SIG_IGN, SIG_DFL), and a handler on the alternate
 //! stack reports a main-stack overflow. `process::abort` and `main!`'s
 //! `stack_overflow_message` (the `overflow` example) end a program as std's do
-//! (`tests/tools/overflow_std.rs`): the same stderr, killed by the same signal. On x86_64,
+//! (`tests/tools/overflow_std.rs`): the same stderr, killed by the same signal, also for
+//! an overflow on a spawned thread (the example built with `threads`). On x86_64,
 //! a handler installed without a restorer kills the process with SIGSEGV when it returns:
 //! why every action gets one.
 
