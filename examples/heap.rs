@@ -11,7 +11,8 @@
 //!     heap oom                  # allocates until the kernel refuses (Rust's handler reports it)
 //!     heap try                  # try_reserve until it fails, then goes on, then grows a Vec
 //!                               # with try_reserve until that fails
-//!     heap bench [OPS]          # scripts/report's allocation workload (a checksum)
+//!     heap bench [OPS [THREADS]] # scripts/report's allocation workload (a checksum); on
+//!                               # THREADS threads at once (built with `threads`)
 //!
 //! Build it with `--features alloc`.
 #![no_std]
@@ -65,6 +66,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
             args.next()
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(1_000_000),
+            args.next().and_then(|a| a.parse().ok()).unwrap_or(0),
         ),
         Some(other) => {
             eprintln!("heap: unknown mode {other:?} (stress, threads, large, oom, try, bench)");
@@ -387,8 +389,42 @@ fn try_reserve() -> i32 {
 
 /// The allocation workload of scripts/report (the same steps as scripts/compare/alloc.c):
 /// OPS random allocations and frees over 1024 slots, then a 1 MiB string.
-fn bench(ops: u64) -> i32 {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+fn bench(ops: u64, threads: u64) -> i32 {
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+    let sum = if threads == 0 {
+        work(ops, SEED)
+    } else {
+        bench_threads(ops, SEED, threads)
+    };
+    match sum {
+        Some(sum) => {
+            println!("checksum {sum}");
+            0
+        }
+        None => 1,
+    }
+}
+
+/// The workload on `threads` threads at once (thread T's numbers start from the seed plus
+/// T): the sum of their checksums.
+#[cfg(feature = "threads")]
+fn bench_threads(ops: u64, seed: u64, threads: u64) -> Option<u64> {
+    tinyrt::thread::scope(|s| {
+        let h: Vec<_> = (0..threads)
+            .map(|t| s.spawn(move || work(ops, seed + t)))
+            .collect();
+        h.into_iter().map(|h| h.join()).sum()
+    })
+}
+
+#[cfg(not(feature = "threads"))]
+fn bench_threads(_: u64, _: u64, _: u64) -> Option<u64> {
+    eprintln!("heap bench: threads need the `threads` feature");
+    None
+}
+
+fn work(ops: u64, seed: u64) -> Option<u64> {
+    let mut rng = Rng(seed);
     let mut slot: [Option<(*mut u8, Layout)>; 1024] = [None; 1024];
     let mut sum = 0u64;
     for _ in 0..ops {
@@ -407,13 +443,13 @@ fn bench(ops: u64) -> i32 {
                     1024 + (r >> 40) % 64513
                 };
                 let Ok(l) = Layout::from_size_align(size as usize, 8) else {
-                    return 1;
+                    return None;
                 };
                 // SAFETY: a non-zero size; both writes are inside the block.
                 unsafe {
                     let p = alloc(l);
                     if p.is_null() {
-                        return 1;
+                        return None;
                     }
                     *p = r as u8;
                     *p.add(l.size() - 1) = 1;
@@ -431,8 +467,7 @@ fn bench(ops: u64) -> i32 {
         text.push_str("0123456789abcdef");
     }
     sum += u64::from(text.as_bytes().last().copied().unwrap_or(0));
-    println!("checksum {sum}");
-    0
+    Some(sum)
 }
 
 #[cfg(feature = "threads")]

@@ -1,4 +1,5 @@
-//! Benchmarks only (benches/clocks.rs, benches/random.rs): the settings they share.
+//! Benchmarks only (benches/clocks.rs, benches/random.rs, benches/sync.rs): the settings they
+//! share.
 
 use criterion::Criterion;
 

@@ -100,6 +100,7 @@ pub mod i386 {
     pub const CLOCK_GETTIME32: i64 = 265;
     pub const CLOCK_GETRES32: i64 = 266;
     pub const CLOCK_NANOSLEEP32: i64 = 267;
+    pub const FUTEX32: i64 = 240;
     pub const GETCPU: i64 = 318;
     pub const TIMERFD_SETTIME32: i64 = 325;
     pub const CLOCK_GETTIME64: i64 = 403;
@@ -107,4 +108,5 @@ pub mod i386 {
     pub const CLOCK_NANOSLEEP_TIME64: i64 = 407;
     pub const TIMERFD_GETTIME64: i64 = 410;
     pub const TIMERFD_SETTIME64: i64 = 411;
+    pub const FUTEX_TIME64: i64 = 422;
 }

@@ -107,6 +107,27 @@ fn affinity_count_from(mut len: usize) -> Result<usize, Errno> {
     }
 }
 
+/// `prctl(PR_SET_NAME)`: the calling thread's name as the kernel shows it
+/// (`/proc/self/task/*/comm`), its first 15 bytes (the kernel's limit, as std and glibc cut
+/// it); a name with a NUL is cut there. Best effort: an error changes nothing.
+pub fn set_name(name: &[u8]) {
+    let mut buf = [0u8; 16];
+    for (b, &c) in buf
+        .iter_mut()
+        .zip(name.iter().take(15).take_while(|&&c| c != 0))
+    {
+        *b = c;
+    }
+    // SAFETY: the kernel reads at most 16 bytes of `buf`, which lives across the call.
+    let _ = unsafe {
+        crate::arch::syscall2(
+            linux_raw_sys::general::__NR_prctl as usize,
+            linux_raw_sys::prctl::PR_SET_NAME as usize,
+            buf.as_ptr() as usize,
+        )
+    };
+}
+
 #[cfg(test)]
 mod tests {
     /// The count agrees with glibc's `CPU_COUNT` of its `sched_getaffinity`.
@@ -159,25 +180,4 @@ mod tests {
         assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
         assert_eq!(status, 0);
     }
-}
-
-/// `prctl(PR_SET_NAME)`: the calling thread's name as the kernel shows it
-/// (`/proc/self/task/*/comm`), its first 15 bytes (the kernel's limit, as std and glibc cut
-/// it); a name with a NUL is cut there. Best effort: an error changes nothing.
-pub fn set_name(name: &[u8]) {
-    let mut buf = [0u8; 16];
-    for (b, &c) in buf
-        .iter_mut()
-        .zip(name.iter().take(15).take_while(|&&c| c != 0))
-    {
-        *b = c;
-    }
-    // SAFETY: the kernel reads at most 16 bytes of `buf`, which lives across the call.
-    let _ = unsafe {
-        crate::arch::syscall2(
-            linux_raw_sys::general::__NR_prctl as usize,
-            linux_raw_sys::prctl::PR_SET_NAME as usize,
-            buf.as_ptr() as usize,
-        )
-    };
 }

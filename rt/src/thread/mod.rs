@@ -125,3 +125,20 @@ pub fn current_os_id() -> u32 {
     #[cfg(not(all(feature = "threads", not(feature = "library-mode"))))]
     crate::sys::gettid()
 }
+
+/// The handles cross threads as std's do (`Thread`, `JoinHandle`, `ScopedJoinHandle` are
+/// `Send + Sync`, `Scope` is `Sync`): a build with `threads` fails if one does not.
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Thread>();
+    send_sync::<ThreadId>();
+    send_sync::<RawJoinHandle>();
+    #[cfg(feature = "alloc")]
+    {
+        send_sync::<JoinHandle<u8>>();
+        send_sync::<ScopedJoinHandle<'static, u8>>();
+        send_sync::<Scope<'static, 'static>>();
+        send_sync::<Builder>();
+    }
+};

@@ -174,6 +174,7 @@ pub(crate) unsafe fn start_thread(
     // All signals blocked across the clone: the new thread starts with them blocked and
     // restores `mask` once it is set up.
     let _ = signal::set_mask(SigSet::FULL);
+    #[allow(clippy::default_constructed_unit_structs)] // a unit struct except on i686
     let mut scratch = arch::TlsArg::default();
     let tls_arg = arch::clone_tls_arg(tp, &mut scratch);
     // SAFETY: `tid` is the Block's word (PARENT_SETTID writes the new id there, the kernel

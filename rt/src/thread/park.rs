@@ -83,9 +83,11 @@ impl Inner {
     /// # Safety
     /// `p` is the pointer the thread was started with, released once.
     pub(crate) unsafe fn release(p: *const Inner) {
+        // SAFETY: the caller's contract: `p` is alive until this release.
         #[cfg(feature = "alloc")]
-        // SAFETY: the caller's contract: a shared Inner came from `Arc::into_raw`.
         if unsafe { &*p }.shared {
+            // SAFETY: the caller's contract: a shared Inner came from `Arc::into_raw`, and
+            // this gives back the count the thread held.
             unsafe { Arc::decrement_strong_count(p) };
         }
         #[cfg(not(feature = "alloc"))]

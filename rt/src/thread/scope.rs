@@ -100,6 +100,7 @@ pub struct ScopedJoinHandle<'scope, T>(pub(crate) JoinInner<'scope, T>);
 
 impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the thread to end and returns what its closure returned.
+    #[allow(clippy::must_use_candidate)] // Also called to wait for the thread, as std's.
     pub fn join(self) -> T {
         self.0.join()
     }

@@ -216,6 +216,7 @@ pub struct JoinHandle<T>(JoinInner<'static, T>);
 impl<T> JoinHandle<T> {
     /// Waits for the thread to end and returns what its closure returned (a panic never
     /// reaches here: it ends the process).
+    #[allow(clippy::must_use_candidate)] // Also called to wait for the thread, as std's.
     pub fn join(self) -> T {
         self.0.join()
     }

@@ -1,10 +1,24 @@
 //! The allocation workload of scripts/report with Rust std's allocator (musl's malloc when
-//! built for x86_64-unknown-linux-musl): see scripts/compare/alloc.c. `alloc OPS`
+//! built for x86_64-unknown-linux-musl): see scripts/compare/alloc.c. `alloc OPS [THREADS]`
 use std::alloc::{Layout, alloc, dealloc};
 
 fn main() {
     let ops: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+    let threads: u64 = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(0);
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+    let sum: u64 = if threads == 0 {
+        work(ops, SEED)
+    } else {
+        std::thread::scope(|s| {
+            let h: Vec<_> = (0..threads).map(|t| s.spawn(move || work(ops, SEED + t))).collect();
+            h.into_iter().map(|h| h.join().unwrap()).sum()
+        })
+    };
+    println!("checksum {sum}");
+}
+
+fn work(ops: u64, seed: u64) -> u64 {
+    let mut s: u64 = seed;
     let mut next = move || {
         s ^= s >> 12;
         s ^= s << 25;
@@ -45,5 +59,5 @@ fn main() {
         text.push_str("0123456789abcdef");
     }
     sum += u64::from(*text.as_bytes().last().unwrap());
-    println!("checksum {sum}");
+    sum
 }
