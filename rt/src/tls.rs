@@ -34,7 +34,8 @@
 //!
 //! Contract with the `thread` module (issue 26's plan): `Block` (fields `this`, `tid`,
 //! `thread`, `mapping`, `stack`, `rseq`; added: `random`, a slot for the thread's getrandom
-//! state, and for signal's overflow report `name`/`name_len` and `alt_stack`), [`area_layout`], [`init_area`], [`current`]; crt0's hook is
+//! state, and for signal's overflow report `name`/`name_len` and `alt_stack`),
+//! [`area_layout`], [`init_area`], [`current`]; crt0's hook is
 //! `__private_start::init_main_thread`. The arch side: `arch::thread_pointer()`,
 //! `arch::set_thread_pointer(tp)` (unsafe; it answers the kernel's raw result as a `usize`,
 //! a negated errno in -4095..=-1, as `syscallN` do), `arch::TLS`, and `arch::TlsArg` with

@@ -11,18 +11,19 @@
 //! bounds); it is reported with the thread's name from its Block (`<unknown>` when it has
 //! none, as std writes it).
 //!
-//! On the main thread the overflow is told from any other SIGSEGV by where the fault is and by `si_code`: just
-//! below the lowest page of a run of mapped pages that reaches the address recorded when the
-//! report was set up (every page from the fault's up to it mapped, asked of `mincore` in
-//! chunks), within the stack's limit below it when RLIMIT_STACK is finite; the fault
-//! SEGV_MAPERR on an unmapped page (the kernel refused to grow the stack: RLIMIT_STACK,
-//! RLIMIT_AS, or another mapping too close below), or in a guard page (qemu-user's guest
-//! stacks have one) with nothing mapped below it or at least half the stack's size down. A write into `.rodata` or a PROT_NONE page
-//! elsewhere, just below another mapping or into a read-only page of the stack itself is
-//! not an overflow, whatever the stack limit. std's `stack_overflow.rs` taught us the idea
-//! (a SIGSEGV handler on an alternate stack that compares the fault with the guard region,
-//! and that otherwise restores the default action and returns so that the fault repeats);
-//! the code and the test of "the lowest page of the run" are our own.
+//! On the main thread the overflow is told from any other SIGSEGV by where the fault is and
+//! by `si_code`: just below the lowest page of a run of mapped pages that reaches the
+//! address recorded when the report was set up (every page from the fault's up to it
+//! mapped, asked of `mincore` in chunks), within the stack's limit below it when
+//! RLIMIT_STACK is finite; the fault SEGV_MAPERR on an unmapped page (the kernel refused to
+//! grow the stack: RLIMIT_STACK, RLIMIT_AS, or another mapping too close below), or in a
+//! guard page (qemu-user's guest stacks have one) with nothing mapped below it or at least
+//! half the stack's size down. A write into `.rodata` or a PROT_NONE page elsewhere, just
+//! below another mapping or into a read-only page of the stack itself is not an overflow,
+//! whatever the stack limit. std's `stack_overflow.rs` taught us the idea (a SIGSEGV
+//! handler on an alternate stack that compares the fault with the guard region, and that
+//! otherwise restores the default action and returns so that the fault repeats); the code
+//! and the test of "the lowest page of the run" are our own.
 //!
 //! # Safety
 //!
@@ -260,11 +261,12 @@ fn mapped(from: usize, last: usize, page: usize) -> bool {
 extern "C" fn on_segv(sig: i32, info: &SigInfo, _ctx: *mut c_void) {
     let block = crate::tls::current();
     let (code, addr) = (info.code(), info.addr());
-    // A thread of the thread module's has its stack's bounds in its Block; the main thread
-    // has none there.
+    // A thread of the thread module's has its handle and its stack's bounds in its Block;
+    // the main thread has no handle there.
+    let spawned = !block.thread.load(Relaxed).is_null();
     let (overflow, name) = match block.stack.0 {
-        0 => (is_stack_overflow(code, addr), &b"main"[..]),
-        low => (is_thread_overflow(code, addr, low), thread_name(block)),
+        low if spawned && low != 0 => (is_thread_overflow(code, addr, low), thread_name(block)),
+        _ => (is_stack_overflow(code, addr), &b"main"[..]),
     };
     if overflow {
         // SAFETY: no pointers.

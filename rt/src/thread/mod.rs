@@ -9,11 +9,11 @@
 //!
 //! - **What a thread is.** Each thread is one mapping: a guard page (`PROT_NONE`; below
 //!   it, with the overflow report, the thread's alternate signal stack and a guard page of
-//!   its own), its stack, and at the top its thread-local storage: the program's `PT_TLS` image (`.tdata`
-//!   copied, `.tbss` zeroed) and the runtime's per-thread block, reached from the thread
-//!   pointer. It is made by a plain `clone` (never `clone3`) with all signals blocked; the
-//!   new thread unblocks the creator's mask once set up, so a handler never runs on a
-//!   half-made thread.
+//!   its own), its stack, and at the top its thread-local storage: the program's `PT_TLS`
+//!   image (`.tdata` copied, `.tbss` zeroed) and the runtime's per-thread block, reached
+//!   from the thread pointer. It is made by a plain `clone` (never `clone3`) with all
+//!   signals blocked; the new thread unblocks the creator's mask once set up, so a handler
+//!   never runs on a half-made thread.
 //! - **Stack size.** [`DEFAULT_STACK_SIZE`] (std's 2 MiB on 64-bit targets, 512 KiB on 32-bit
 //!   ones) unless `RUST_MIN_STACK` (read once, as std does) or [`Builder::stack_size`] says
 //!   otherwise. The stack is virtual memory: a thread uses what it touches.

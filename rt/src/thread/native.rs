@@ -134,8 +134,9 @@ pub(crate) fn map(stack: usize) -> Result<(usize, usize, usize), Errno> {
 }
 
 /// Starts a thread that runs `run` on `mem` (`base`, `len`, the lowest `guard` bytes of it
-/// its guard page, laid out by `signal::thread_guard_size`), its handle `inner`. `owned`: the mapping is this module's, freed when
-/// the thread has ended; otherwise it is the program's for ever.
+/// its guard page, laid out by `signal::thread_guard_size`), its handle `inner`. `owned`:
+/// the mapping is this module's, freed when the thread has ended; otherwise it is the
+/// program's for ever.
 ///
 /// # Safety
 /// `base..base+len` is writable memory that nothing else uses, now or ever (unless it is
