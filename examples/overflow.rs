@@ -17,6 +17,15 @@
 //! - `abort-caught`: the same with a SIGABRT handler that returns (it prints `caught`):
 //!   SIGABRT all the same.
 //! - `abort-ignored`, `abort-blocked`: the same with SIGABRT ignored, or blocked.
+//!
+//! Built with the `threads` and `alloc` features, also (each on a thread of its own, which
+//! the main thread joins):
+//! - `thread-recurse`: overflows the stack of a thread named `worker`: std's two lines with
+//!   its name and id, then SIGABRT.
+//! - `unnamed-recurse`: the same on an unnamed thread (`<unknown>` in the report).
+//! - `raw-recurse`: the same on a thread of `spawn_raw` (unnamed) on a static buffer.
+//! - `thread-null`: writes through a null pointer on the thread `worker`: SIGSEGV, reported
+//!   as nothing else.
 #![no_std]
 #![no_main]
 
@@ -111,10 +120,45 @@ extern "C" fn caught(_sig: i32) {
     let _ = tinyrt::io::write_all(tinyrt::io::STDOUT, b"caught\n");
 }
 
+#[cfg(all(feature = "threads", feature = "alloc"))]
+extern crate alloc;
+
+/// Runs `f` on a thread named `name` (or unnamed) and waits for it.
+#[cfg(all(feature = "threads", feature = "alloc"))]
+fn on_thread(name: Option<&str>, f: fn()) {
+    let mut b = tinyrt::thread::Builder::new();
+    if let Some(n) = name {
+        b = b.name(alloc::string::String::from(n));
+    }
+    match b.spawn(f) {
+        Ok(h) => h.join(),
+        Err(e) => eprintln!("overflow: spawn failed: {e}"),
+    }
+}
+
+/// Runs `recurse` on a thread of `spawn_raw` on a static buffer of 256 KiB, and waits.
+#[cfg(feature = "threads")]
+fn on_raw_thread() {
+    static mut MEMORY: [u8; 256 << 10] = [0; 256 << 10];
+    // SAFETY: the one use of the buffer, given up for ever.
+    #[allow(unsafe_code)]
+    let memory = unsafe { &mut *core::ptr::addr_of_mut!(MEMORY) };
+    match tinyrt::thread::spawn_raw(
+        memory,
+        |_| {
+            core::hint::black_box(recurse(0));
+        },
+        0,
+    ) {
+        Ok(h) => h.join(),
+        Err(e) => eprintln!("overflow: spawn_raw failed: {e}"),
+    }
+}
+
 fn main(mut args: tinyrt::env::Args) -> i32 {
     let Some(what) = args.nth(1) else {
         eprintln!(
-            "usage: overflow recurse|null|kill|rodata|below-mapping|prot-none|stack-read-only|abort|abort-caught|abort-ignored|abort-blocked"
+            "usage: overflow recurse|null|kill|rodata|below-mapping|prot-none|stack-read-only|abort|abort-caught|abort-ignored|abort-blocked|thread-recurse|unnamed-recurse|raw-recurse|thread-null"
         );
         return 2;
     };
@@ -147,6 +191,18 @@ fn main(mut args: tinyrt::env::Args) -> i32 {
             let _ = signal::raise(Signal::SEGV);
         }
         b"abort" => process::abort(),
+        #[cfg(all(feature = "threads", feature = "alloc"))]
+        b"thread-recurse" => on_thread(Some("worker"), || {
+            core::hint::black_box(recurse(0));
+        }),
+        #[cfg(all(feature = "threads", feature = "alloc"))]
+        b"unnamed-recurse" => on_thread(None, || {
+            core::hint::black_box(recurse(0));
+        }),
+        #[cfg(feature = "threads")]
+        b"raw-recurse" => on_raw_thread(),
+        #[cfg(all(feature = "threads", feature = "alloc"))]
+        b"thread-null" => on_thread(Some("worker"), || write_to(0)),
         b"abort-caught" => {
             // SAFETY: the handler only writes.
             #[allow(unsafe_code)]

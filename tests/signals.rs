@@ -5,7 +5,8 @@
 //! returned installs again (a handler, SIG_IGN, SIG_DFL), and a handler on the alternate
 //! stack reports a main-stack overflow. `process::abort` and `main!`'s
 //! `stack_overflow_message` (the `overflow` example) end a program as std's do
-//! (`tests/tools/overflow_std.rs`): the same stderr, killed by the same signal. On x86_64,
+//! (`tests/tools/overflow_std.rs`): the same stderr, killed by the same signal, also for
+//! an overflow on a spawned thread (the example built with `threads`). On x86_64,
 //! a handler installed without a restorer kills the process with SIGSEGV when it returns:
 //! why every action gets one.
 
@@ -270,8 +271,9 @@ fn overflow_std() -> std::path::PathBuf {
 }
 
 /// How a run ended: the signal that killed it (None: it exited), and its stderr with the
-/// thread id in `(N)` written `(TID)` once it was checked to be the process's id, and
-/// without qemu-user's own line about the guest's signal.
+/// thread id in `' (N)` written `(TID)` once it was checked to be the process's id (the
+/// main thread's) or another (a spawned thread's), and without qemu-user's own line about
+/// the guest's signal.
 fn ended(mut cmd: Command, what: &str) -> (Option<i32>, String, String) {
     use std::os::unix::process::ExitStatusExt;
     let child = cmd
@@ -287,12 +289,24 @@ fn ended(mut cmd: Command, what: &str) -> (Option<i32>, String, String) {
         .filter(|l| !l.starts_with("qemu: uncaught target signal"))
         .map(|l| format!("{l}\n"))
         .collect();
-    let tid = format!("({pid})");
-    if err.contains("' (") {
-        assert!(err.contains(&tid), "{what}: not our pid {pid}: {err:?}");
+    let mut err = err;
+    if let Some(at) = err.find("' (") {
+        let digits: String = err[at + 3..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let tid: u32 = digits
+            .parse()
+            .unwrap_or_else(|_| panic!("{what}: no thread id: {err:?}"));
+        if err.starts_with("\nthread 'main' (") {
+            assert_eq!(tid, pid, "{what}: not our pid: {err:?}");
+        } else {
+            assert_ne!(tid, pid, "{what}: the main thread's id: {err:?}");
+        }
+        err = err.replace(&format!("' ({tid})"), "' (TID)");
     }
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.signal(), err.replace(&tid, "(TID)"), stdout)
+    (out.status.signal(), err, stdout)
 }
 
 /// The faults that are not an overflow: a null pointer, a write into a `static`
@@ -450,5 +464,89 @@ fn overflow_message_and_abort_as_std_on_every_architecture() {
         };
         overflow_as_std(&run, &what, limits, UNLIMITED_NATIVE);
         abort_as_std(&run, &what);
+    }
+}
+
+/// The checks of the `overflow` example built with `threads` and `alloc`, each with its std
+/// twin's check: an overflow of a spawned thread named `worker`, of an unnamed one, of a
+/// `spawn_raw` thread (unnamed, so std's unnamed twin), and a null pointer written on a
+/// thread (not an overflow).
+const THREAD_CHECKS: [(&str, &str); 4] = [
+    ("thread-recurse", "thread-recurse"),
+    ("unnamed-recurse", "unnamed-recurse"),
+    ("raw-recurse", "unnamed-recurse"),
+    ("thread-null", "thread-null"),
+];
+
+/// The `overflow` example with threads ends as std's twin (native) does on spawned
+/// threads: an overflow prints std's two lines with the thread's name (`worker`, or std's
+/// `<unknown>`) and its own id (not the process's), then SIGABRT; a null pointer written on
+/// a thread is a plain SIGSEGV with nothing printed. The main thread's overflow (`recurse`)
+/// and a null pointer on it still end as std's.
+fn thread_overflow_as_std(run: &dyn Fn(&str) -> Command, what: &str) {
+    let std_exe = overflow_std();
+    for (check, std_check) in THREAD_CHECKS
+        .iter()
+        .chain(&[("recurse", "recurse"), ("null", "null")])
+    {
+        let mut c = Command::new(&std_exe);
+        c.arg(std_check);
+        let want = ended(c, &format!("std {std_check}"));
+        let signal = if check.ends_with("null") {
+            libc::SIGSEGV
+        } else {
+            libc::SIGABRT
+        };
+        assert_eq!(want.0, Some(signal), "std {std_check}: {want:?}");
+        let got = ended(run(check), what);
+        assert_eq!((got.0, &got.1), (want.0, &want.1), "{what} {check}");
+    }
+}
+
+/// The `overflow` example built natively with `threads` and `alloc` (`pie` too with
+/// `extra`), in the target directories tests/threads.rs builds its example in.
+fn overflow_with_threads(extra: &str) -> std::path::PathBuf {
+    let name = format!("threads{}", extra.replace(',', "-"));
+    let target = common::root().join("target/tinyrt-tests").join(&name);
+    common::cargo_ok(
+        common::cargo().env("CARGO_TARGET_DIR", &target).args([
+            "build",
+            "--quiet",
+            "--release",
+            "--example",
+            "overflow",
+            "--features",
+            &format!("threads,alloc{extra}"),
+        ]),
+        "build the overflow example with threads",
+    );
+    target.join("release/examples/overflow")
+}
+
+#[test]
+fn thread_overflow_message_and_abort_as_std_natively() {
+    for extra in ["", ",pie"] {
+        let exe = overflow_with_threads(extra);
+        let run = |check: &str| {
+            let mut c = Command::new(&exe);
+            c.arg(check);
+            c
+        };
+        thread_overflow_as_std(&run, &format!("threads{extra}"));
+    }
+}
+
+#[test]
+fn thread_overflow_message_and_abort_as_std_on_every_architecture() {
+    for arch in common::ARCHES {
+        let Some(exe) = common::cross_example(&arch, &["threads", "alloc"], "overflow") else {
+            continue;
+        };
+        let run = |check: &str| {
+            let mut c = arch.command(&exe);
+            c.arg(check);
+            c
+        };
+        thread_overflow_as_std(&run, &arch.name());
     }
 }

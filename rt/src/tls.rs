@@ -33,9 +33,10 @@
 //! crt0 set the thread pointer up.)
 //!
 //! Contract with the `thread` module (issue 26's plan): `Block` (fields `this`, `tid`,
-//! `thread`, `mapping`, `stack`, `rseq`, and the thread module's `state` and cpu's
-//! `rseq_len`; getrandom needs no slot: its state pool hands a state to one caller at a time,
-//! whatever the thread), [`area_layout`], [`init_area`], [`current`]; crt0's hook is
+//! `thread`, `mapping`, `stack`, `rseq`, the thread module's `state`, cpu's `rseq_len`, and
+//! for signal's overflow report `name`/`name_len` and `alt_stack`; getrandom needs no slot:
+//! its state pool hands a state to one caller at a time, whatever the thread),
+//! [`area_layout`], [`init_area`], [`current`]; crt0's hook is
 //! `__private_start::init_main_thread`. The arch side: `arch::thread_pointer()`,
 //! `arch::set_thread_pointer(tp)` (unsafe; it answers the kernel's raw result as a `usize`,
 //! a negated errno in -4095..=-1, as `syscallN` do), `arch::TLS`, and `arch::TlsArg` with
@@ -56,7 +57,7 @@
 
 use crate::arch::TlsVariant;
 use crate::sys::RseqArea;
-use core::sync::atomic::{AtomicPtr, AtomicU32};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize};
 
 /// The runtime's per-thread state, one per thread, reached from the thread pointer.
 #[repr(C)]
@@ -79,6 +80,15 @@ pub(crate) struct Block {
     /// cpu's: the length the thread's rseq area was registered with; 0 never tried,
     /// `u32::MAX` refused (or unregistered at the thread's end).
     pub(crate) rseq_len: AtomicU32,
+    /// The thread's name for signal's stack overflow report, which may not call up into
+    /// the thread module: its bytes (the thread module's, alive while the thread holds its
+    /// handle: stored at the thread's start, null again before it lets the handle go) and
+    /// their length. Null for the main thread and an unnamed one.
+    pub(crate) name: AtomicPtr<u8>,
+    pub(crate) name_len: AtomicUsize,
+    /// The thread's alternate signal stack (lowest address, size), carved from its mapping
+    /// by signal's layout; (0, 0) if none.
+    pub(crate) alt_stack: (usize, usize),
     /// The thread's rseq area (64-aligned, unregistered until someone registers it).
     pub(crate) rseq: RseqArea,
 }
@@ -94,6 +104,9 @@ impl Block {
             stack: (0, 0),
             state: AtomicU32::new(0),
             rseq_len: AtomicU32::new(0),
+            name: AtomicPtr::new(core::ptr::null_mut()),
+            name_len: AtomicUsize::new(0),
+            alt_stack: (0, 0),
             rseq: RseqArea::new(),
         }
     }

@@ -3,7 +3,9 @@
 //! numbers as the example does): `recurse` overflows the main stack; `null` writes through
 //! a null pointer, `rodata` into a `static`, `below-mapping` just below a fresh mapping,
 //! `prot-none` into a PROT_NONE page, `stack-read-only` into a read-only page of the main
-//! stack below the frame; `abort` calls `std::process::abort`. How each ends (stderr,
+//! stack below the frame; `abort` calls `std::process::abort`; `thread-recurse` overflows
+//! the stack of a spawned thread named `worker`, `unnamed-recurse` of an unnamed one, and
+//! `thread-null` writes through a null pointer on a spawned thread. How each ends (stderr,
 //! status) is what tinyrt's must match.
 
 #[inline(never)]
@@ -68,6 +70,15 @@ fn write_to(addr: usize) {
     unsafe { p.write_volatile(1) };
 }
 
+/// Runs `f` on a spawned thread (named `name`, or unnamed) and waits for it.
+fn on_thread(name: Option<&str>, f: fn()) {
+    let mut b = std::thread::Builder::new();
+    if let Some(n) = name {
+        b = b.name(n.to_owned());
+    }
+    b.spawn(f).unwrap().join().unwrap();
+}
+
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("recurse") => println!("{}", recurse(0)),
@@ -80,6 +91,13 @@ fn main() {
         Some("prot-none") => write_to(island(0, 3).0),
         Some("stack-read-only") => write_to(stack_page_read_only()),
         Some("abort") => std::process::abort(),
+        Some("thread-recurse") => on_thread(Some("worker"), || {
+            println!("{}", recurse(0));
+        }),
+        Some("unnamed-recurse") => on_thread(None, || {
+            println!("{}", recurse(0));
+        }),
+        Some("thread-null") => on_thread(Some("worker"), || write_to(0)),
         _ => std::process::exit(2),
     }
 }

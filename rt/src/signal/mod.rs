@@ -38,7 +38,8 @@
 //! do only async-signal-safe work; the kernel calls it with the arguments its type names
 //! (SA_SIGINFO is set exactly for [`Handler::Info`], and for a [`Handler::Saved`] the kernel
 //! called that way when it was found). The alternate stack is a mapping of
-//! our own that is never unmapped.
+//! our own that is never unmapped, or, for a thread of the thread module's, a part of that
+//! thread's mapping, freed only once the thread can run nothing more.
 #![allow(unsafe_code)]
 
 use crate::arch::{NR, syscall2, syscall3, syscall4};
@@ -372,6 +373,10 @@ pub use action::{
 };
 pub(crate) use overflow::abort;
 pub use overflow::report_stack_overflow;
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+pub(crate) use overflow::{
+    protect_thread_guard, thread_alt_stack, thread_guard_size, thread_start,
+};
 pub use wait::{SI_TKILL, SI_USER, SigInfo, SignalFd, SignalFdFlags, SignalFdInfo, timed_wait};
 
 #[cfg(test)]

@@ -1,27 +1,39 @@
 //! Ending the program as std does: [`abort`] (the core of `process::abort`), and the report
-//! of a main-stack overflow a program asks for ([`report_stack_overflow`], or
-//! `tinyrt::main!(main, stack_overflow_message)`).
+//! of a stack overflow a program asks for ([`report_stack_overflow`], or
+//! `tinyrt::main!(main, stack_overflow_message)`), on the main thread and on every thread
+//! the thread module starts afterwards.
 //!
-//! The overflow is told from any other SIGSEGV by where the fault is and by `si_code`: just
-//! below the lowest page of a run of mapped pages that reaches the address recorded when the
-//! report was set up (every page from the fault's up to it mapped, asked of `mincore` in
-//! chunks), within the stack's limit below it when RLIMIT_STACK is finite; the fault
-//! SEGV_MAPERR on an unmapped page (the kernel refused to grow the stack: RLIMIT_STACK,
-//! RLIMIT_AS, or another mapping too close below), or in a guard page (qemu-user's guest
-//! stacks have one) with nothing mapped below it or at least half the stack's size down. A write into `.rodata` or a PROT_NONE page
-//! elsewhere, just below another mapping or into a read-only page of the stack itself is
-//! not an overflow, whatever the stack limit. std's `stack_overflow.rs` taught us the idea
-//! (a SIGSEGV handler on an alternate stack that compares the fault with the guard region,
-//! and that otherwise restores the default action and returns so that the fault repeats);
-//! the code and the test of "the lowest page of the run" are our own.
+//! A thread of the thread module's gets, once the report was asked for, an alternate stack
+//! of its own carved from its mapping ([`thread_guard_size`]: from the bottom, a guard page,
+//! the alternate stack, the guard page of its stack), installed by the thread at its start
+//! ([`thread_start`]) and freed with the mapping. Its overflow is told exactly: a fault
+//! (SEGV_MAPERR or SEGV_ACCERR) inside the page just below its stack (the Block's `stack`
+//! bounds); it is reported with the thread's name from its Block (`<unknown>` when it has
+//! none, as std writes it).
+//!
+//! On the main thread the overflow is told from any other SIGSEGV by where the fault is and
+//! by `si_code`: just below the lowest page of a run of mapped pages that reaches the
+//! address recorded when the report was set up (every page from the fault's up to it
+//! mapped, asked of `mincore` in chunks), within the stack's limit below it when
+//! RLIMIT_STACK is finite; the fault SEGV_MAPERR on an unmapped page (the kernel refused to
+//! grow the stack: RLIMIT_STACK, RLIMIT_AS, or another mapping too close below), or in a
+//! guard page (qemu-user's guest stacks have one) with nothing mapped below it or at least
+//! half the stack's size down. A write into `.rodata` or a PROT_NONE page elsewhere, just
+//! below another mapping or into a read-only page of the stack itself is not an overflow,
+//! whatever the stack limit. std's `stack_overflow.rs` taught us the idea (a SIGSEGV
+//! handler on an alternate stack that compares the fault with the guard region, and that
+//! otherwise restores the default action and returns so that the fault repeats); the code
+//! and the test of "the lowest page of the run" are our own.
 //!
 //! # Safety
 //!
-//! The handler does only async-signal-safe work: system calls on values of its own frame and
-//! atomics written before it was installed.
+//! The handler does only async-signal-safe work: system calls on values of its own frame,
+//! atomics written before it was installed, and the faulting thread's own Block (from its
+//! thread pointer), whose name bytes stay alive while its `name` pointer is not null.
+//! [`thread_start`] installs an alternate stack inside memory the thread module vouches for.
 
 use super::*;
-use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 /// Ends the process with SIGABRT, as C's `abort` and std's `process::abort`: SIGABRT is
 /// unblocked and raised; if a handler catches it and returns (or it is ignored), SIGABRT gets
@@ -46,16 +58,22 @@ pub(crate) fn abort() -> ! {
 static TOP: AtomicUsize = AtomicUsize::new(0);
 static LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
 static PAGE: AtomicUsize = AtomicUsize::new(4096);
+/// Whether the report was set up: then each new thread gets an alternate stack.
+static REPORT: AtomicBool = AtomicBool::new(false);
 
-/// Reports an overflow of the main stack as std does: `thread 'main' (TID) has overflowed its
-/// stack` and `fatal runtime error: stack overflow, aborting` on standard error (each after a
-/// newline, as std writes them), then [`process::abort`](crate::process::abort) (SIGABRT).
-/// Any other SIGSEGV (not a fault just below the run of mappings that holds the main
-/// stack: see the module's text) ends the program as it would have (the default action). Installs an
-/// alternate stack ([`install_alt_stack`]) and a SIGSEGV handler for the calling thread,
-/// which must be the main one, on its own stack: call it at the start of `main` (or name the
-/// option: `tinyrt::main!(main, stack_overflow_message)`). A SIGSEGV handler installed later
-/// replaces it. EOPNOTSUPP in library mode (the std program has its own report).
+/// Reports a stack overflow as std does: `thread 'NAME' (TID) has overflowed its stack` and
+/// `fatal runtime error: stack overflow, aborting` on standard error (each after a newline,
+/// as std writes them), then [`process::abort`](crate::process::abort) (SIGABRT). NAME is
+/// `main` on the main thread, and on a thread started afterwards by the thread module its
+/// name or std's `<unknown>`. Any other SIGSEGV (not a fault just below the run of mappings
+/// that holds the main stack, nor in a thread's guard page: see the module's text) ends the
+/// program as it would have (the default action). Installs an alternate stack
+/// ([`install_alt_stack`]) and a SIGSEGV handler for the calling thread, which must be the
+/// main one, on its own stack, and from then on each new thread gets an alternate stack of
+/// its own: call it at the start of `main` (or name the option:
+/// `tinyrt::main!(main, stack_overflow_message)`); a thread started before has none, and
+/// its overflow stays a plain SIGSEGV. A SIGSEGV handler installed later replaces it.
+/// EOPNOTSUPP in library mode (the std program has its own report).
 ///
 /// ```no_run
 /// tinyrt_rt::signal::report_stack_overflow()?;
@@ -93,8 +111,78 @@ pub fn report_stack_overflow() -> Result<(), Errno> {
     let flags = (g::SA_SIGINFO | g::SA_ONSTACK) as usize;
     let handler = on_segv as extern "C" fn(i32, &SigInfo, *mut c_void) as usize;
     // SAFETY: the handler takes SA_SIGINFO's arguments and does only async-signal-safe work.
-    unsafe { sigaction_raw(Signal::SEGV.number(), Some((handler, flags, SigSet::EMPTY))) }
-        .map(|_| ())
+    unsafe { sigaction_raw(Signal::SEGV.number(), Some((handler, flags, SigSet::EMPTY))) }?;
+    REPORT.store(true, Relaxed);
+    Ok(())
+}
+
+/// The bytes a new thread's mapping keeps below its stack, from its base: its guard page;
+/// once the report was set up also, below that, an alternate stack ([`alt_stack_size`])
+/// and a guard page of its own under it. [`protect_thread_guard`] makes the guard pages
+/// inaccessible, [`thread_alt_stack`] finds the alternate stack again.
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+pub(crate) fn thread_guard_size(page: usize) -> usize {
+    if REPORT.load(Relaxed) {
+        page.saturating_mul(2).saturating_add(alt_stack_size())
+    } else {
+        page
+    }
+}
+
+/// Makes the guard pages of the `guard` bytes at `base` (as [`thread_guard_size`] laid them
+/// out) inaccessible.
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+pub(crate) fn protect_thread_guard(base: usize, guard: usize, page: usize) -> Result<(), Errno> {
+    crate::sys::mprotect_none(base, page)?;
+    if guard > page {
+        crate::sys::mprotect_none(base + guard - page, page)?;
+    }
+    Ok(())
+}
+
+/// The alternate stack (lowest address, size) inside the `guard` bytes at `base` laid out
+/// by [`thread_guard_size`]; (0, 0) when they hold none.
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+pub(crate) fn thread_alt_stack(base: usize, guard: usize, page: usize) -> (usize, usize) {
+    match guard.checked_sub(2 * page) {
+        Some(size) if size != 0 => (base + page, size),
+        _ => (0, 0),
+    }
+}
+
+/// A new thread's start, with its Block's `alt_stack` set: installs that alternate stack
+/// for the calling thread (`sigaltstack`), if it has one. Best effort: without it an
+/// overflow of the thread ends it with a plain SIGSEGV.
+#[cfg(all(feature = "threads", not(feature = "library-mode")))]
+pub(crate) fn thread_start() {
+    let (sp, size) = crate::tls::current().alt_stack;
+    if size == 0 {
+        return;
+    }
+    let ss = g::stack_t {
+        ss_sp: sp as *mut c_void,
+        ss_flags: 0,
+        ss_size: size as _,
+    };
+    // SAFETY: the kernel reads one stack_t, ours; the stack it names lies in the thread's
+    // mapping, which outlives the thread's code (it is freed after the thread's exit, or by
+    // the thread itself with every signal blocked).
+    let _ = unsafe {
+        syscall2(
+            g::__NR_sigaltstack as usize,
+            &ss as *const g::stack_t as usize,
+            0,
+        )
+    };
+}
+
+/// Whether a fault (`code`, `addr`) on a thread of the thread module's, whose usable stack
+/// starts at `low`, is its overflow: in the guard page just below.
+fn is_thread_overflow(code: i32, addr: usize, low: usize) -> bool {
+    let page = PAGE.load(Relaxed);
+    (code == g::SEGV_MAPERR as i32 || code == g::SEGV_ACCERR as i32)
+        && addr < low
+        && addr >= low.saturating_sub(page)
 }
 
 /// Whether a fault is an overflow of the main stack: below the recorded top by no more than
@@ -171,33 +259,65 @@ fn mapped(from: usize, last: usize, page: usize) -> bool {
 }
 
 extern "C" fn on_segv(sig: i32, info: &SigInfo, _ctx: *mut c_void) {
-    if is_stack_overflow(info.code(), info.addr()) {
+    let block = crate::tls::current();
+    let (code, addr) = (info.code(), info.addr());
+    // A thread of the thread module's has its handle and its stack's bounds in its Block;
+    // the main thread has no handle there.
+    let spawned = !block.thread.load(Relaxed).is_null();
+    let (overflow, name) = match block.stack.0 {
+        low if spawned && low != 0 => (is_thread_overflow(code, addr, low), thread_name(block)),
+        _ => (is_stack_overflow(code, addr), &b"main"[..]),
+    };
+    if overflow {
         // SAFETY: no pointers.
         let tid = unsafe { crate::arch::syscall0(g::__NR_gettid as usize) };
-        // Gathered for one write, without a path that could panic (and bring core::fmt).
-        let mut buf = [0u8; 128];
-        let mut n = 0;
         let mut digits = [0; 20];
-        for piece in [
-            &b"\nthread 'main' ("[..],
+        write_gathered(&[
+            b"\nthread '",
+            name,
+            b"' (",
             crate::io::decimal(tid, &mut digits),
             b") has overflowed its stack\nfatal runtime error: stack overflow, aborting\n",
-        ] {
-            for &b in piece {
-                if let Some(slot) = buf.get_mut(n) {
-                    *slot = b;
-                    n += 1;
-                }
-            }
-        }
-        let _ = crate::io::write_all(crate::io::STDERR, buf.get(..n).unwrap_or(&[]));
+        ]);
         abort();
     }
     // Not an overflow: the default action, then the same again. A fault repeats when this
     // returns; a SIGSEGV someone sent is sent again.
     // SAFETY: SIG_DFL installs no handler.
     let _ = unsafe { sigaction_raw(sig, Some((SIG_DFL, 0, SigSet::EMPTY))) };
-    if info.code() <= 0 {
+    if code <= 0 {
         let _ = raise(Signal::SEGV);
     }
+}
+
+/// The name in the calling thread's Block, or std's `<unknown>` for a thread without one.
+fn thread_name(block: &crate::tls::Block) -> &[u8] {
+    let p = block.name.load(core::sync::atomic::Ordering::Acquire);
+    if p.is_null() {
+        return b"<unknown>";
+    }
+    let len = block.name_len.load(Relaxed);
+    // SAFETY: a non-null `name` points at `name_len` bytes the thread module keeps alive
+    // while the thread holds its handle, and it is the calling thread's own Block: the
+    // thread runs this handler, so it has not let its handle go.
+    unsafe { core::slice::from_raw_parts(p, len) }
+}
+
+/// Writes `pieces` to standard error, gathered in a buffer of the frame for as few writes
+/// as possible (one, unless a long name fills it), without a path that could panic (and
+/// bring core::fmt).
+fn write_gathered(pieces: &[&[u8]]) {
+    let mut buf = [0u8; 256];
+    let mut n = 0;
+    for &b in pieces.iter().flat_map(|p| p.iter()) {
+        if n == buf.len() {
+            let _ = crate::io::write_all(crate::io::STDERR, &buf);
+            n = 0;
+        }
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = b;
+            n += 1;
+        }
+    }
+    let _ = crate::io::write_all(crate::io::STDERR, buf.get(..n).unwrap_or(&[]));
 }

@@ -7,12 +7,13 @@
 //! [`current`] is `main`, and [`yield_now`], [`sleep`] and [`available_parallelism`] work
 //! as anywhere.
 //!
-//! - **What a thread is.** Each thread is one mapping: a guard page (`PROT_NONE`), its
-//!   stack, and at the top its thread-local storage: the program's `PT_TLS` image (`.tdata`
-//!   copied, `.tbss` zeroed) and the runtime's per-thread block, reached from the thread
-//!   pointer. It is made by a plain `clone` (never `clone3`) with all signals blocked; the
-//!   new thread unblocks the creator's mask once set up, so a handler never runs on a
-//!   half-made thread.
+//! - **What a thread is.** Each thread is one mapping: a guard page (`PROT_NONE`; below
+//!   it, with the overflow report, the thread's alternate signal stack and a guard page of
+//!   its own), its stack, and at the top its thread-local storage: the program's `PT_TLS`
+//!   image (`.tdata` copied, `.tbss` zeroed) and the runtime's per-thread block, reached
+//!   from the thread pointer. It is made by a plain `clone` (never `clone3`) with all
+//!   signals blocked; the new thread unblocks the creator's mask once set up, so a handler
+//!   never runs on a half-made thread.
 //! - **Stack size.** [`DEFAULT_STACK_SIZE`] (std's 2 MiB on 64-bit targets, 512 KiB on 32-bit
 //!   ones) unless `RUST_MIN_STACK` (read once, as std does) or [`Builder::stack_size`] says
 //!   otherwise. The stack is virtual memory: a thread uses what it touches.
@@ -27,7 +28,9 @@
 //!   as its last act.
 //! - **Signals.** A signal sent to the process runs its handler on any thread that does not
 //!   block it; [`Thread::kill`] sends one to one thread (`tgkill`), and never to a thread
-//!   that has ended. An alternate signal stack is per thread: a new thread has none.
+//!   that has ended. An alternate signal stack is per thread: once the program asked for
+//!   the stack overflow report (`signal::report_stack_overflow`), each new thread gets one
+//!   of its own, carved from its mapping below its guard page; otherwise it has none.
 //! - **`fork`** (a raw one, through `syscall`): the child has only the thread that forked,
 //!   and locks other threads held stay held there (the heap's among them): as POSIX says,
 //!   such a child may make system calls only, until it `exec`s. `process::Command` never

@@ -97,7 +97,9 @@ impl Native {
             // Shared: the kernel's wake at the thread's exit is not a private one.
             let _ = futex::futex_wait_shared(word, tid);
         }
-        if self.mapping.1 != 0 && !keep(self.mapping) {
+        // Its guard (and, with the overflow report, alternate stack) below the stack.
+        let below = self.block().stack.0.wrapping_sub(self.mapping.0);
+        if self.mapping.1 != 0 && !keep(self.mapping, below) {
             // SAFETY: the thread has ended (the kernel cleared its id after its last use
             // of the memory), and nothing else refers to its mapping.
             let _ = unsafe { sys::munmap(self.mapping.0, self.mapping.1) };
@@ -108,32 +110,36 @@ impl Native {
 /// How many mappings of joined threads are kept for the next threads.
 const KEPT: usize = 4;
 
-/// Mappings of joined threads, `(base, len)`, kept for the next ones (glibc keeps a cache of
+/// Mappings of joined threads, `(base, len, below)` (`below`: the bytes under the stack,
+/// guard pages and alternate stack, as laid out when it was made), kept for the next ones (glibc keeps a cache of
 /// stacks too): a spawn and join of a thread of the same stack size then costs no `mmap`,
 /// `mprotect` or `munmap`. Their guard pages stay; the rest is what the last thread left
 /// (a new thread's area is written afresh; its stack is the thread's to write). Only
 /// joined threads' mappings come here: the kernel has cleared their id, so nothing of
 /// theirs runs or is written by the kernel any more.
-static KEEP: crate::sync::Mutex<[(usize, usize); KEPT]> = crate::sync::Mutex::new([(0, 0); KEPT]);
+static KEEP: crate::sync::Mutex<[(usize, usize, usize); KEPT]> =
+    crate::sync::Mutex::new([(0, 0, 0); KEPT]);
 
-/// Keeps a joined thread's mapping for a later thread; whether it was kept.
-fn keep(mapping: (usize, usize)) -> bool {
+/// Keeps a joined thread's mapping (`below` bytes under its stack) for a later thread;
+/// whether it was kept.
+fn keep((base, len): (usize, usize), below: usize) -> bool {
     let mut kept = KEEP.lock();
     match kept.iter_mut().find(|m| m.1 == 0) {
         Some(slot) => {
-            *slot = mapping;
+            *slot = (base, len, below);
             true
         }
         None => false,
     }
 }
 
-/// A kept mapping of `len` bytes, if there is one.
-fn reuse(len: usize) -> Option<usize> {
+/// A kept mapping of `len` bytes laid out with `below` bytes under its stack, if there is
+/// one (a mapping made before the overflow report was asked for has no alternate stack).
+fn reuse(len: usize, below: usize) -> Option<usize> {
     let mut kept = KEEP.lock();
-    let slot = kept.iter_mut().find(|m| m.1 == len)?;
+    let slot = kept.iter_mut().find(|m| m.1 == len && m.2 == below)?;
     let base = slot.0;
-    *slot = (0, 0);
+    *slot = (0, 0, 0);
     Some(base)
 }
 
@@ -149,33 +155,37 @@ impl Drop for Native {
     }
 }
 
-/// Maps the memory of a thread with `stack` bytes of stack: a guard page, the stack, and
-/// room for its thread-local area and its `Start`. Returns the mapping and the guard's size.
+/// Maps the memory of a thread with `stack` bytes of stack: a guard page (and below it,
+/// with the overflow report, an alternate stack: `signal::thread_guard_size`), the stack,
+/// and room for its thread-local area and its `Start`. Returns the mapping and the size of
+/// what lies below the stack.
 pub(crate) fn map(stack: usize) -> Result<(usize, usize, usize), Errno> {
     let page = crate::auxv::page_size().unwrap_or(4096);
     let (area, align) = tls::area_layout();
     let top = area + align + size_of::<Start>() + 64;
-    let len = page
+    let guard = signal::thread_guard_size(page);
+    let len = guard
         .checked_add(stack.max(MIN_STACK))
         .and_then(|n| n.checked_add(top))
         .and_then(|n| n.checked_next_multiple_of(page))
         .ok_or(Errno::ENOMEM)?;
-    if let Some(base) = reuse(len) {
-        return Ok((base, len, page));
+    if let Some(base) = reuse(len, guard) {
+        return Ok((base, len, guard));
     }
     let flags = g::MAP_PRIVATE | g::MAP_ANONYMOUS | g::MAP_STACK | g::MAP_NORESERVE;
     let base = sys::mmap_anonymous(len, g::PROT_READ | g::PROT_WRITE, flags)?;
-    if let Err(e) = sys::mprotect_none(base, page) {
+    if let Err(e) = signal::protect_thread_guard(base, guard, page) {
         // SAFETY: the mapping was made just now and nothing refers to it.
         let _ = unsafe { sys::munmap(base, len) };
         return Err(e);
     }
-    Ok((base, len, page))
+    Ok((base, len, guard))
 }
 
 /// Starts a thread that runs `run` on `mem` (`base`, `len`, the lowest `guard` bytes of it
-/// a guard page), its handle `inner`. `owned`: the mapping is this module's, freed when
-/// the thread has ended; otherwise it is the program's for ever.
+/// its guard page, laid out by `signal::thread_guard_size`), its handle `inner`. `owned`:
+/// the mapping is this module's, freed when the thread has ended; otherwise it is the
+/// program's for ever.
 ///
 /// # Safety
 /// `base..base+len` is writable memory that nothing else uses, now or ever (unless it is
@@ -202,6 +212,8 @@ pub(crate) unsafe fn start_thread(
     unsafe {
         (*block).mapping = if owned { (base, len) } else { (0, 0) };
         (*block).stack = (base + guard, stack_top);
+        (*block).alt_stack =
+            signal::thread_alt_stack(base, guard, crate::auxv::page_size().unwrap_or(4096));
     }
     tls::set_many_threads();
     // All signals blocked across the clone (one call that also answers the mask before):
@@ -262,8 +274,14 @@ unsafe extern "C" fn entry(start_at: usize) -> ! {
     let inner = unsafe { &*start.inner };
     inner.started(block.tid.load(Ordering::Relaxed));
     if let Some(name) = name_of(inner) {
+        // For signal's overflow report: alive while the thread holds `inner`.
+        block.name_len.store(name.len(), Ordering::Relaxed);
+        block
+            .name
+            .store(name.as_ptr().cast_mut(), Ordering::Release);
         sys::thread::set_name(name.as_bytes());
     }
+    signal::thread_start();
     crate::cpu::thread_start();
     let _ = signal::set_mask(start.mask);
     match start.run {
@@ -285,6 +303,7 @@ fn exit() -> ! {
     let block = tls::current();
     let inner = block.thread.swap(core::ptr::null_mut(), Ordering::AcqRel) as *const Inner;
     if !inner.is_null() {
+        block.name.store(core::ptr::null_mut(), Ordering::Release);
         // SAFETY: the pointer `entry` stored; the thread still holds it.
         unsafe { &*inner }.ended();
         // SAFETY: the thread's own count of its handle, given back once.
@@ -341,11 +360,15 @@ impl RawJoinHandle {
 /// Starts a thread that runs `f(arg)` on `memory`, which the program gives up for ever (a
 /// `static` buffer, or a leaked mapping): no heap needed. The lowest whole page of `memory`
 /// becomes its guard page (`PROT_NONE`); above it the stack, and at the top the thread's
-/// local storage and handle. Unnamed.
+/// local storage and handle. Unnamed. Once the program asked for the stack overflow report
+/// (`signal::report_stack_overflow`), the thread's alternate signal stack and a second
+/// guard page come from `memory` too, below the first ([`signal::alt_stack_size`] and a
+/// page more).
 ///
 /// # Errors
 /// EINVAL when `memory` is too small (a page for the guard, 16 KiB of stack and the
-/// thread-local area); the kernel's errors (`clone`, `mprotect`).
+/// thread-local area, and the alternate stack with its guard page when there is one); the
+/// kernel's errors (`clone`, `mprotect`).
 pub fn spawn_raw(
     memory: &'static mut [u8],
     f: fn(usize),
@@ -359,10 +382,11 @@ pub fn spawn_raw(
         return Err(Errno::EINVAL);
     };
     let inner_at = inner_at & !(align_of::<Inner>() - 1);
-    if inner_at < guard.saturating_add(page + MIN_STACK) {
+    let below = signal::thread_guard_size(page);
+    if inner_at < guard.saturating_add(below + MIN_STACK) {
         return Err(Errno::EINVAL);
     }
-    sys::mprotect_none(guard, page)?;
+    signal::protect_thread_guard(guard, below, page)?;
     // SAFETY: `inner_at` is aligned for `Inner` and inside memory given for ever.
     let inner: &'static Inner = unsafe {
         (inner_at as *mut Inner).write(Inner::new(Name::Unnamed, 0, false));
@@ -371,7 +395,7 @@ pub fn spawn_raw(
     // SAFETY: the memory below `inner_at` is the program's for ever and unused.
     let native = unsafe {
         start_thread(
-            (guard, inner_at - guard, page),
+            (guard, inner_at - guard, below),
             false,
             Run::Plain(f, arg),
             inner,
