@@ -23,9 +23,9 @@
 //!   [`JoinHandle::join`] never sees one (it returns the value, not a `Result`), and locks
 //!   are never poisoned.
 //! - **Joining and detaching.** [`JoinHandle::join`] waits for the kernel to clear the
-//!   thread's id at its exit (a shared futex: the kernel's wake is not private), then frees
-//!   the mapping. Dropping the handle detaches the thread, which then frees its own mapping
-//!   as its last act.
+//!   thread's id at its exit (a shared futex: the kernel's wake is not private), then keeps
+//!   the mapping for the next thread of that size (up to four) or frees it. Dropping the
+//!   handle detaches the thread, which then frees its own mapping as its last act.
 //! - **Signals.** A signal sent to the process runs its handler on any thread that does not
 //!   block it; [`Thread::kill`] sends one to one thread (`tgkill`), and never to a thread
 //!   that has ended. An alternate signal stack is per thread: once the program asked for
