@@ -20,10 +20,11 @@ mod common;
 // Not in common/mod.rs: only this test boots machines.
 #[path = "common/qemu_system.rs"]
 mod qemu_system;
+// The thread programs' part of the initramfs and of the checks.
+#[path = "common/kernel_threads.rs"]
+mod kernel_threads;
 
-use common::{
-    ARCHES, cross_example, cross_examples, cross_examples_with, pyelftools_list, root, skip,
-};
+use common::{ARCHES, cross_examples, cross_examples_with, pyelftools_list, root, skip};
 use qemu_system::{Boot, Cpio, Fetch, MACHINES, Machine, boot, kernel};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -46,10 +47,6 @@ const PROGRAMS: [(&str, &str, bool); 11] = [
     ("clone_raw", "clone_raw", false),
 ];
 
-/// The programs packed under /bin that need tinyrt's `threads` and `alloc` features (built
-/// one by one with them: `common::cross_example`).
-const THREAD_PROGRAMS: [&str; 3] = ["threads", "heap", "sha256sum"];
-
 /// What `/init` runs (examples/boot.rs `RUNS`): each must exit 0.
 const RUNS: [&str; 17] = [
     "now",
@@ -70,94 +67,6 @@ const RUNS: [&str; 17] = [
     "heap-threads",
     "sha256sum",
 ];
-
-/// Lines the thread programs must print (each the start of a line of their output), besides
-/// exiting 0: every check of `threads all` (tests/threads.rs runs the same under qemu-user),
-/// 1,000 threads joined with the sum of their results, 2,000 detached ones leaving no
-/// mapping and no task, and the heap's four checked stress runs on one heap at once.
-const THREAD_LINES: [(&str, &[&str]); 4] = [
-    (
-        "threads-all",
-        &[
-            "ok spawn 100: sum 14850",
-            "ok detach 100",
-            "ok scope",
-            "ok mutex: 800000",
-            "ok condvar",
-            "ok rwlock",
-            "ok once",
-            "ok park",
-            "ok names",
-            "ok raw",
-            "ok kill",
-            "ok process: Ok(Some(7))",
-        ],
-    ),
-    ("threads-spawn", &["ok spawn 1000: sum 1498500"]),
-    ("threads-detach", &["ok detach 2000"]),
-    (
-        "heap-threads",
-        &[HEAP_LINE, HEAP_LINE, HEAP_LINE, HEAP_LINE],
-    ),
-];
-
-/// One of `heap threads 4 10000 7`'s four runs, all its blocks checked.
-const HEAP_LINE: &str = "stress: 10000 operations: ";
-
-/// The files `sha256sum -c` checks in the guest, under /data: their names and contents
-/// (three bytes of FIPS 180-2's example, nothing, and larger ones that span the tool's
-/// 128 KiB reads, so that its workers share them).
-fn data_files() -> Vec<(String, Vec<u8>)> {
-    let mut files = vec![
-        ("abc".to_owned(), b"abc".to_vec()),
-        ("empty".to_owned(), vec![]),
-    ];
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for (i, len) in [300_000usize, 131_072, 131_073, 1_000_000]
-        .into_iter()
-        .enumerate()
-    {
-        let bytes = (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        files.push((format!("random-{i}"), bytes));
-    }
-    files
-}
-
-/// The checksum list of `data_files` as Debian's `sha256sum` writes it, naming each file
-/// by its path in the guest (`/data/NAME`).
-fn sha256sums(files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let dir = root().join("target/tinyrt-tests/kernels/data");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, bytes) in files {
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
-    let out = std::process::Command::new("sha256sum")
-        .args(files.iter().map(|(n, _)| n))
-        .current_dir(&dir)
-        .output()
-        .expect("run Debian's sha256sum");
-    assert!(out.status.success(), "{out:?}");
-    let list = String::from_utf8(out.stdout).unwrap();
-    // FIPS 180-2's first example: the host's tool is the oracle, and it agrees.
-    assert!(
-        list.starts_with("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  abc\n"),
-        "{list}"
-    );
-    list.lines()
-        .map(|l| {
-            let (hash, name) = l.split_once("  ").unwrap();
-            format!("{hash}  /data/{name}\n")
-        })
-        .collect::<String>()
-        .into_bytes()
-}
 
 /// One boot's deadline: TCG is slow, and sid's kernels on the emulated machines with the
 /// most to check take the longest, but a hung guest must not hang the suite.
@@ -246,18 +155,7 @@ fn initramfs(m: &Machine) -> Option<PathBuf> {
         let dir = if is_pie { &pie } else { &release };
         cpio.program(&format!("bin/{name}"), &dir.join(example));
     }
-    for name in THREAD_PROGRAMS {
-        cpio.program(
-            &format!("bin/{name}"),
-            &cross_example(arch, &["threads", "alloc"], name)?,
-        );
-    }
-    cpio.dir("data");
-    let files = data_files();
-    cpio.file("data/SHA256SUMS", &sha256sums(&files));
-    for (name, bytes) in &files {
-        cpio.file(&format!("data/{name}"), bytes);
-    }
+    kernel_threads::pack(arch, &mut cpio)?;
     let out = root().join("target/tinyrt-tests/kernels");
     std::fs::create_dir_all(&out).unwrap();
     let path = out.join(format!("{}.cpio", m.target));
@@ -375,30 +273,8 @@ fn check(m: &Machine, suite: &str, image: &std::path::Path, b: &Boot) -> Row {
             other => p(format!("{name}: exit {other:?}")),
         }
     }
-    let output = |name: &str| r.output.get(name).map(String::as_str).unwrap_or("");
-    for (name, lines) in THREAD_LINES {
-        let out = output(name);
-        for (i, want) in lines.iter().enumerate() {
-            // The same line `n` times: count them.
-            let n = lines[..=i].iter().filter(|l| *l == want).count();
-            let have = out
-                .lines()
-                .filter(|l| {
-                    l.starts_with(want) && (*want != HEAP_LINE || l.ends_with("all checked"))
-                })
-                .count();
-            if have < n {
-                p(format!("{name}: {n} lines {want:?}, {have} in {out:?}"));
-            }
-        }
-    }
-    for (file, _) in data_files() {
-        if !output("sha256sum").contains(&format!("/data/{file}: OK\n")) {
-            p(format!(
-                "sha256sum: no `/data/{file}: OK` in {:?}",
-                output("sha256sum")
-            ));
-        }
+    for problem in kernel_threads::check(&r.output) {
+        p(problem);
     }
     // What the dumped image exports, read by pyelftools.
     let dumps = root().join("target/tinyrt-tests/kernels/vdso");
