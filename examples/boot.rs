@@ -6,7 +6,8 @@
 //!
 //! - mounts `/proc` and `/dev` (devtmpfs);
 //! - runs each program of `RUNS` (packed into the initramfs under `/bin`) with
-//!   `tinyrt::process::Command`, their output going to the console: `@@ exit NAME CODE`;
+//!   `tinyrt::process::Command`, their output going to the console: `@@ took NAME MS` (the
+//!   milliseconds it ran, on the monotonic clock) and `@@ exit NAME CODE`;
 //! - reads every named clock through tinyrt (the vDSO where it serves) between two raw
 //!   `clock_gettime` system calls, `ROUNDS` times: `@@ clock NAME ok` when every read lies
 //!   between its two system calls (or all three fail alike), else `@@ clock NAME FAIL ...`;
@@ -19,6 +20,10 @@
 //! - `@@ done ok`, or `@@ done FAILED N` (N checks failed), then restarts.
 //!
 //! Run as an ordinary program (not PID 1) it does the same but neither mounts nor restarts.
+//!
+//! The initramfs has no shell: its `/bin/sh` is this program too, and run by that name it
+//! knows one command line, `sh -c 'exit N'` (it exits with N), which is what the `threads`
+//! example's `process` check runs from a thread.
 #![no_std]
 #![no_main]
 
@@ -46,6 +51,18 @@ const RUNS: &[(&str, &[&CStr])] = &[
     ("clone-flags", &[c"/bin/clone_raw", c"flags"]),
     ("clone-join", &[c"/bin/clone_raw", c"join", c"1000"]),
     ("clone-detach", &[c"/bin/clone_raw", c"detach", c"10000"]),
+    // Built with `threads` and `alloc`: tinyrt::thread, sync and thread-local state.
+    ("threads-all", &[c"/bin/threads", c"all"]),
+    ("threads-spawn", &[c"/bin/threads", c"spawn", c"1000"]),
+    ("threads-detach", &[c"/bin/threads", c"detach", c"2000"]),
+    (
+        "heap-threads",
+        &[c"/bin/heap", c"threads", c"4", c"10000", c"7"],
+    ),
+    (
+        "sha256sum",
+        &[c"/bin/sha256sum", c"-c", c"/data/SHA256SUMS"],
+    ),
 ];
 
 /// Reads of each clock between two system calls.
@@ -84,7 +101,12 @@ fn run(name: &str, argv: &[&CStr]) -> bool {
     println!("@@ run {}", name);
     let mut c = Command::new(argv[0]);
     c.args(argv[1..].iter().copied());
-    match c.status() {
+    let start = time::clock_gettime(ClockId::MONOTONIC).map(|t| t.as_nanos());
+    let status = c.status();
+    if let (Ok(a), Ok(b)) = (start, time::clock_gettime(ClockId::MONOTONIC)) {
+        println!("@@ took {} {} ms", name, (b.as_nanos() - a) / 1_000_000);
+    }
+    match status {
         Ok(s) => {
             match (s.code(), s.signal()) {
                 (Some(code), _) => println!("@@ exit {} {}", name, code),
@@ -278,7 +300,33 @@ fn dump() -> bool {
     true
 }
 
-fn main() -> i32 {
+/// `sh -c 'exit N'`: N; anything else: 127, said on stderr.
+fn sh(args: tinyrt::env::Args) -> i32 {
+    let args: [Option<&[u8]>; 3] = {
+        let mut a = args.skip(1).map(|a| a.to_bytes());
+        [a.next(), a.next(), a.next()]
+    };
+    let code = match args {
+        [Some(b"-c"), Some(cmd), None] => cmd
+            .strip_prefix(b"exit ")
+            .and_then(|n| core::str::from_utf8(n).ok())
+            .and_then(|n| n.parse::<i32>().ok()),
+        _ => None,
+    };
+    code.unwrap_or_else(|| {
+        tinyrt::eprintln!("sh: only `sh -c 'exit N'` is known here");
+        127
+    })
+}
+
+fn main(args: tinyrt::env::Args) -> i32 {
+    if args
+        .clone()
+        .next()
+        .is_some_and(|a| a.to_bytes().ends_with(b"/sh"))
+    {
+        return sh(args);
+    }
     let init = process::id() == 1;
     let mut failed = 0;
     if init {

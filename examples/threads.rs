@@ -140,11 +140,15 @@ fn tasks() -> usize {
 
 fn detach(n: usize) -> bool {
     static DONE: AtomicUsize = AtomicUsize::new(0);
+    // qemu-user runs a task of its own beside the program's. Counted before the thread
+    // below: the kernel clears a thread's tid (and `join` returns) in its exit's
+    // `mm_release`, before the task leaves the group's count, so a real kernel may still
+    // count a thread just joined (seen on 6.1 and 7.2 under qemu-system); earlier joined
+    // threads (`all`) may still be counted here too, hence `<=` below.
+    let tasks_before = tasks();
     // One thread first, so that the heap's arenas for the handles exist before counting.
     thread::spawn(|| ()).join();
     let before = mappings();
-    // qemu-user runs a task of its own beside the program's.
-    let tasks_before = tasks();
     for _ in 0..n {
         drop(thread::spawn(|| {
             DONE.fetch_add(1, Ordering::Relaxed);
@@ -155,7 +159,7 @@ fn detach(n: usize) -> bool {
     }
     // The last threads may still be freeing themselves.
     let mut waited = 0;
-    while tasks() != tasks_before && waited < 1000 {
+    while tasks() > tasks_before && waited < 1000 {
         let _ = thread::sleep(Duration::from_millis(10));
         waited += 1;
     }
@@ -165,7 +169,7 @@ fn detach(n: usize) -> bool {
             "detach {n}: maps {before} -> {after}, tasks {tasks_before} -> {}",
             tasks()
         ),
-        after <= before && tasks() == tasks_before,
+        after <= before && tasks() <= tasks_before,
     )
 }
 

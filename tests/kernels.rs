@@ -20,6 +20,9 @@ mod common;
 // Not in common/mod.rs: only this test boots machines.
 #[path = "common/qemu_system.rs"]
 mod qemu_system;
+// The thread programs' part of the initramfs and of the checks.
+#[path = "common/kernel_threads.rs"]
+mod kernel_threads;
 
 use common::{ARCHES, cross_examples, cross_examples_with, pyelftools_list, root, skip};
 use qemu_system::{Boot, Cpio, Fetch, MACHINES, Machine, boot, kernel};
@@ -45,7 +48,7 @@ const PROGRAMS: [(&str, &str, bool); 11] = [
 ];
 
 /// What `/init` runs (examples/boot.rs `RUNS`): each must exit 0.
-const RUNS: [&str; 12] = [
+const RUNS: [&str; 17] = [
     "now",
     "now-pie",
     "cpus",
@@ -58,6 +61,11 @@ const RUNS: [&str; 12] = [
     "clone-flags",
     "clone-join",
     "clone-detach",
+    "threads-all",
+    "threads-spawn",
+    "threads-detach",
+    "heap-threads",
+    "sha256sum",
 ];
 
 /// One boot's deadline: TCG is slow, and sid's kernels on the emulated machines with the
@@ -129,7 +137,9 @@ fn vdso_symbols(target: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// The initramfs for `m`'s architecture: /init, /bin/*, /dev/console, /proc, /dev.
+/// The initramfs for `m`'s architecture: /init, /bin/*, /dev/console, /proc, /dev, and
+/// /data (files and their checksum list, `SHA256SUMS`). `/bin/sh` is `/init` again: it
+/// knows `sh -c 'exit N'`, which the `threads` example's `process` check runs.
 fn initramfs(m: &Machine) -> Option<PathBuf> {
     let arch = ARCHES.iter().find(|a| a.target == m.target).unwrap();
     let release = cross_examples(arch)?;
@@ -140,10 +150,12 @@ fn initramfs(m: &Machine) -> Option<PathBuf> {
     cpio.dir("proc");
     cpio.dir("bin");
     cpio.program("init", &release.join("boot"));
+    cpio.program("bin/sh", &release.join("boot"));
     for (name, example, is_pie) in PROGRAMS {
         let dir = if is_pie { &pie } else { &release };
         cpio.program(&format!("bin/{name}"), &dir.join(example));
     }
+    kernel_threads::pack(arch, &mut cpio)?;
     let out = root().join("target/tinyrt-tests/kernels");
     std::fs::create_dir_all(&out).unwrap();
     let path = out.join(format!("{}.cpio", m.target));
@@ -260,6 +272,9 @@ fn check(m: &Machine, suite: &str, image: &std::path::Path, b: &Boot) -> Row {
             Some("0") => {}
             other => p(format!("{name}: exit {other:?}")),
         }
+    }
+    for problem in kernel_threads::check(&r.output) {
+        p(problem);
     }
     // What the dumped image exports, read by pyelftools.
     let dumps = root().join("target/tinyrt-tests/kernels/vdso");

@@ -257,6 +257,11 @@ impl Cpio {
         self.entry(name, 0o100755, (0, 0), &data);
     }
 
+    /// A plain file, readable by all.
+    pub fn file(&mut self, name: &str, data: &[u8]) {
+        self.entry(name, 0o100644, (0, 0), data);
+    }
+
     pub fn finish(mut self) -> Vec<u8> {
         self.entry("TRAILER!!!", 0, (0, 0), &[]);
         self.bytes
