@@ -76,7 +76,7 @@ const MASK_MAX: usize = 4096;
 
 /// The number of CPUs the calling thread may run on: `sched_getaffinity(0, ...)`, with a
 /// mask of 1,024 CPUs first (glibc's `cpu_set_t`), doubled on EINVAL (the kernel's answer
-/// when the mask is shorter than its CPU count) up to [`MASK_MAX`] bytes. Uses 4 KiB of
+/// when the mask is shorter than its CPU count) up to `MASK_MAX` bytes. Uses 4 KiB of
 /// stack.
 pub fn sched_getaffinity_count() -> Result<usize, Errno> {
     affinity_count_from(128)

@@ -1,10 +1,10 @@
-//! Threads, in std's shape: [`spawn`], [`Builder`], [`JoinHandle`], [`scope`], [`current`],
-//! [`park`]/[`Thread::unpark`], [`yield_now`], [`sleep`], [`available_parallelism`].
+//! Threads, in std's shape: `spawn`, `Builder`, `JoinHandle`, `scope`, `current`,
+//! `park`/`Thread::unpark`, [`yield_now`], [`sleep`], [`available_parallelism`].
 //!
 //! Threads come with the facade's `threads` feature (closures, `spawn` and `scope`, also
-//! with `alloc`); without a heap, [`spawn_raw`] starts a plain function on memory the
+//! with `alloc`); without a heap, `spawn_raw` starts a plain function on memory the
 //! program gives for ever (a `static` buffer). Without `threads` a program has one thread,
-//! [`current`] is `main`, and [`yield_now`], [`sleep`] and [`available_parallelism`] work
+//! `current` is `main`, and [`yield_now`], [`sleep`] and [`available_parallelism`] work
 //! as anywhere.
 //!
 //! - **What a thread is.** Each thread is one mapping: a guard page (`PROT_NONE`; below
@@ -14,20 +14,20 @@
 //!   from the thread pointer. It is made by a plain `clone` (never `clone3`) with all
 //!   signals blocked; the new thread unblocks the creator's mask once set up, so a handler
 //!   never runs on a half-made thread.
-//! - **Stack size.** [`DEFAULT_STACK_SIZE`] (std's 2 MiB on 64-bit targets, 512 KiB on 32-bit
-//!   ones) unless `RUST_MIN_STACK` (read once, as std does) or [`Builder::stack_size`] says
+//! - **Stack size.** `DEFAULT_STACK_SIZE` (std's 2 MiB on 64-bit targets, 512 KiB on 32-bit
+//!   ones) unless `RUST_MIN_STACK` (read once, as std does) or `Builder::stack_size` says
 //!   otherwise. The stack is virtual memory: a thread uses what it touches.
 //! - **Ending.** A thread ends by returning. `main` returning ends the process, other
 //!   threads with it, as in std. A panic on any thread prints `thread '<name>' panicked at
 //!   ...` and ends the process with status 101: tinyrt programs abort on panic, so a
-//!   [`JoinHandle::join`] never sees one (it returns the value, not a `Result`), and locks
+//!   `JoinHandle::join` never sees one (it returns the value, not a `Result`), and locks
 //!   are never poisoned.
-//! - **Joining and detaching.** [`JoinHandle::join`] waits for the kernel to clear the
+//! - **Joining and detaching.** `JoinHandle::join` waits for the kernel to clear the
 //!   thread's id at its exit (a shared futex: the kernel's wake is not private), then keeps
 //!   the mapping for the next thread of that size (up to four) or frees it. Dropping the
 //!   handle detaches the thread, which then frees its own mapping as its last act.
 //! - **Signals.** A signal sent to the process runs its handler on any thread that does not
-//!   block it; [`Thread::kill`] sends one to one thread (`tgkill`), and never to a thread
+//!   block it; `Thread::kill` sends one to one thread (`tgkill`), and never to a thread
 //!   that has ended. An alternate signal stack is per thread: once the program asked for
 //!   the stack overflow report (`signal::report_stack_overflow`), each new thread gets one
 //!   of its own, carved from its mapping below its guard page; otherwise it has none.
@@ -55,7 +55,7 @@
 //! creator wrote at the top of that stack before `clone`, and the mapping's release, by the
 //! joiner once the kernel says the thread has exited, or by a detached thread itself in one
 //! `asm!` block with signals blocked. A scoped thread's closure has its lifetime erased
-//! exactly as std's does: [`scope`] does not return before every such thread has dropped it.
+//! exactly as std's does: `scope` does not return before every such thread has dropped it.
 #![allow(unsafe_code)]
 
 #[cfg(all(feature = "threads", not(feature = "library-mode")))]
@@ -82,7 +82,7 @@ use crate::errno::Errno;
 use core::num::NonZeroUsize;
 use core::time::Duration;
 
-/// The stack size of a new thread unless `RUST_MIN_STACK` or [`Builder::stack_size`]
+/// The stack size of a new thread unless `RUST_MIN_STACK` or `Builder::stack_size`
 /// says otherwise: std's 2 MiB on 64-bit targets, where address space is plentiful and Rust
 /// code expects what std gives; 512 KiB on 32-bit ones, where a thousand threads of 2 MiB
 /// would take half the address space (musl's 128 KiB is too little for formatting-heavy
