@@ -360,6 +360,9 @@ mod threads {
             }
             Some(reads)
         });
+        // A thread joined just before may still be counted here: the kernel clears its id
+        // (the join's wake) before it leaves the count (seen on qemu-i386 and real kernels),
+        // so the count after may be smaller, never larger.
         let tasks_before = tasks();
         for i in 0..n {
             drop(thread::spawn(move || {
@@ -377,7 +380,7 @@ mod threads {
         }
         // The main thread reads too while the last ones end and free themselves.
         let mut waited = 0;
-        while (DONE.load(Ordering::Acquire) < n || tasks() != tasks_before) && waited < 3000 {
+        while (DONE.load(Ordering::Acquire) < n || tasks() > tasks_before) && waited < 3000 {
             if let Err(e) = check_on(cpus[waited % cpus.len()], 20) {
                 eprintln!("cpus: detached: the main thread: {}", e);
                 FAILED.store(true, Ordering::Relaxed);
@@ -388,7 +391,7 @@ mod threads {
         let left = tasks();
         STOP.store(true, Ordering::Relaxed);
         let reads = reader.join();
-        if left != tasks_before || DONE.load(Ordering::Acquire) != n {
+        if left > tasks_before || DONE.load(Ordering::Acquire) != n {
             eprintln!(
                 "cpus: detached: {} of {} threads ended, tasks {} -> {}",
                 DONE.load(Ordering::Acquire),
