@@ -146,8 +146,15 @@ fn detach(n: usize) -> bool {
     // count a thread just joined (seen on 6.1 and 7.2 under qemu-system); earlier joined
     // threads (`all`) may still be counted here too, hence `<=` below.
     let tasks_before = tasks();
-    // One thread first, so that the heap's arenas for the handles exist before counting.
+    // One thread first, so that a kept mapping exists before counting (the first detached
+    // thread takes it), and the heap grown past what n threads' handles need at once (its
+    // arenas are never given back: one mapped during the run is no thread's leftover).
     thread::spawn(|| ()).join();
+    drop(
+        (0..4 * n.max(1000))
+            .map(|_| alloc::boxed::Box::new([0u8; 200]))
+            .collect::<Vec<_>>(),
+    );
     let before = mappings();
     for _ in 0..n {
         drop(thread::spawn(|| {
@@ -434,7 +441,8 @@ fn errors() -> bool {
     extern "C" fn on_usr2(_: i32) {
         USR2.fetch_add(1, Ordering::SeqCst);
     }
-    let huge = usize::MAX / 4;
+    // More than any address space: refused before any system call.
+    let huge = usize::MAX;
     let counted = Counted(&DROPS);
     let refused = thread::Builder::new()
         .stack_size(huge)
