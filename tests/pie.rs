@@ -137,7 +137,16 @@ fn steady_output(exe: &str, path: &Path, mut cmd: std::process::Command) -> (Opt
         "mono" | "random" => text.len().to_string(),
         _ => text.clone(),
     };
-    text += &String::from_utf8_lossy(&out.stderr);
+    // A panic's first line names the thread's id (std's `thread 'main' (TID) panicked`),
+    // which moves from run to run.
+    let err = String::from_utf8_lossy(&out.stderr);
+    text += &match err
+        .split_once("' (")
+        .and_then(|(a, b)| Some((a, b.split_once(") ")?)))
+    {
+        Some((head, (tid, rest))) if tid.parse::<u32>().is_ok() => format!("{head}' (TID) {rest}"),
+        _ => err.into_owned(),
+    };
     (out.status.code(), text)
 }
 
