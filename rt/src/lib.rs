@@ -68,6 +68,7 @@ pub mod cpu;
 pub mod elf;
 pub mod env;
 pub mod errno;
+pub mod event;
 pub mod fd;
 #[cfg(feature = "alloc")]
 pub mod heap;

@@ -243,6 +243,22 @@ impl SignalFd {
         Ok(SignalFd(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
     }
 
+    /// Changes the set the descriptor reads (`signalfd4` on it).
+    pub fn set_mask(&self, set: SigSet) -> Result<(), Errno> {
+        let k = set.kernel();
+        // SAFETY: the kernel reads the 8-byte set, ours.
+        Errno::from_ret(unsafe {
+            syscall4(
+                g::__NR_signalfd4 as usize,
+                self.0.as_raw_fd() as usize,
+                &k as *const kernel_sigset_t as usize,
+                SET_SIZE,
+                0,
+            )
+        })
+        .map(|_| ())
+    }
+
     /// Takes one pending signal of the set (blocking until there is one, unless NONBLOCK:
     /// then EAGAIN).
     pub fn read(&self) -> Result<SignalFdInfo, Errno> {

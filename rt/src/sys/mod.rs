@@ -21,6 +21,7 @@ use crate::fd::{FromRawFd, OwnedFd};
 use core::ffi::c_void;
 use linux_raw_sys::general as nr;
 
+pub mod event;
 pub mod futex;
 pub mod thread;
 pub mod time64;

@@ -11,7 +11,7 @@ pub struct Instant(Duration);
 
 impl Instant {
     /// The reading as the clock's timespec (its seconds capped at what an i64 holds).
-    pub(super) fn to_timespec(self) -> Timespec {
+    pub(crate) fn to_timespec(self) -> Timespec {
         Timespec::from_parts(
             i64::try_from(self.0.as_secs()).unwrap_or(i64::MAX),
             self.0.subsec_nanos(),

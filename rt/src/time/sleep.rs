@@ -207,32 +207,38 @@ impl Interval {
         let due = self.next;
         // A deadline already past costs a clock read, not a system call.
         let before = clock_gettime(self.clock)?;
-        let late = due <= before;
-        if !late {
+        let now = if due <= before {
+            before
+        } else {
             wait_until(self.clock, due)?;
-        }
+            match self.missed {
+                // A burst's next deadline does not depend on the time: no second read.
+                MissedTicks::Burst => due,
+                _ => clock_gettime(self.clock)?,
+            }
+        };
+        Ok(self.advance(now))
+    }
+
+    /// Takes the tick that is due (`now`, a reading of the interval's clock, is at or past
+    /// [`Interval::deadline`]) without sleeping: returns when it was due and moves the
+    /// schedule on as [`Interval::tick`] does (the event loop's step).
+    pub(crate) fn advance(&mut self, now: Timespec) -> Timespec {
+        let due = self.next;
         let on_schedule = add_saturating(due, self.period);
         self.next = match self.missed {
             MissedTicks::Burst => on_schedule,
-            _ => {
-                let now = match late {
-                    true => before,
-                    false => clock_gettime(self.clock)?,
-                };
-                match self.missed {
-                    _ if on_schedule > now => on_schedule,
-                    MissedTicks::Delay => add_saturating(now, self.period),
-                    _ => {
-                        // The first deadline of the schedule after now.
-                        let behind = now.as_nanos() - due.as_nanos();
-                        let k = behind / self.period.as_nanos() as i128 + 1;
-                        let skip = self.period.as_nanos() as i128 * k;
-                        add_nanos(due, skip)
-                    }
-                }
+            _ if on_schedule > now => on_schedule,
+            MissedTicks::Delay => add_saturating(now, self.period),
+            MissedTicks::Skip => {
+                // The first deadline of the schedule after now.
+                let behind = now.as_nanos() - due.as_nanos();
+                let k = behind / self.period.as_nanos() as i128 + 1;
+                let skip = self.period.as_nanos() as i128 * k;
+                add_nanos(due, skip)
             }
         };
-        Ok(due)
+        due
     }
 
     /// Restarts the schedule: the next tick is due a period from now.
