@@ -55,6 +55,7 @@ const RUNS: &[(&str, &[&CStr])] = &[
     ("threads-all", &[c"/bin/threads", c"all"]),
     ("threads-spawn", &[c"/bin/threads", c"spawn", c"1000"]),
     ("threads-detach", &[c"/bin/threads", c"detach", c"2000"]),
+    ("cpus-threads", &[c"/bin/cpus-threads", c"threads", c"200"]),
     (
         "heap-threads",
         &[c"/bin/heap", c"threads", c"4", c"10000", c"7"],

@@ -48,7 +48,7 @@ const PROGRAMS: [(&str, &str, bool); 11] = [
 ];
 
 /// What `/init` runs (examples/boot.rs `RUNS`): each must exit 0.
-const RUNS: [&str; 17] = [
+const RUNS: [&str; 18] = [
     "now",
     "now-pie",
     "cpus",
@@ -64,6 +64,7 @@ const RUNS: [&str; 17] = [
     "threads-all",
     "threads-spawn",
     "threads-detach",
+    "cpus-threads",
     "heap-threads",
     "sha256sum",
 ];
@@ -341,9 +342,12 @@ fn check(m: &Machine, suite: &str, image: &std::path::Path, b: &Boot) -> Row {
         if r.getcpu != "rseq" {
             p(format!("getcpu served by {:?}, not rseq", r.getcpu));
         }
-        let cpus = r.output.get("cpus").map(String::as_str).unwrap_or("");
-        if !cpus.contains("[rseq]") {
-            p(format!("cpus: not [rseq]: {cpus:?}"));
+        // And on every thread, each with its own area (`cpus threads`).
+        for run in ["cpus", "cpus-threads"] {
+            let out = r.output.get(run).map(String::as_str).unwrap_or("");
+            if !out.contains("[rseq]") {
+                p(format!("{run}: not [rseq]: {out:?}"));
+            }
         }
     }
     Row {
