@@ -51,6 +51,8 @@ const RUNS: &[(&str, &[&CStr])] = &[
     ("clone-flags", &[c"/bin/clone_raw", c"flags"]),
     ("clone-join", &[c"/bin/clone_raw", c"join", c"1000"]),
     ("clone-detach", &[c"/bin/clone_raw", c"detach", c"10000"]),
+    // Its children are itself (the initramfs's /bin/sh knows only `exit N`).
+    ("event", &[c"/bin/event", c"all", c"--self"]),
     // Built with `threads` and `alloc`: tinyrt::thread, sync and thread-local state.
     ("threads-all", &[c"/bin/threads", c"all"]),
     ("threads-spawn", &[c"/bin/threads", c"spawn", c"1000"]),

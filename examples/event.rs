@@ -2,10 +2,14 @@
 //!
 //! ```text
 //! event all                  # every check: `ok NAME` lines, then `event: ok` (exit 0)
+//! event all --self           # the same, its children this program (where there is no /bin/sh)
 //! event ticks PERIOD_US N    # N ticks of a schedule, nothing else: `ticks N late MAX_NS`
+//! event child exit CODE | sleep MS | alarm MS   # (the children of `all --self`)
 //! ```
 //!
-//! The children are `/bin/sh`'s (natively even under qemu-user).
+//! The children are `/bin/sh`'s (natively even under qemu-user), or with `--self` this
+//! program's own `child` modes (`alarm`: sleeps, then SIGALRM to its parent), as on the real
+//! kernels' initramfs.
 //!
 //! `all` checks: a pipe's readiness with its token and its hang-up; a deadline never early;
 //! a late schedule's missed ticks, each on its due time; a raised signal with its siginfo;
@@ -58,12 +62,29 @@ fn main(args: env::Args) -> i32 {
         [a.next(), a.next(), a.next(), a.next(), a.next()]
     };
     match argv[1].map(CStr::to_bytes) {
-        Some(b"all") => match all() {
+        Some(b"all") => match all(argv[2]
+            .is_some_and(|a| a == c"--self")
+            .then_some(argv[0])
+            .flatten())
+        {
             true => {
                 println!("event: ok");
                 0
             }
             false => 1,
+        },
+        Some(b"child") => match (argv[2].map(CStr::to_bytes), number(argv[3])) {
+            (Some(b"exit"), Some(code)) => code as i32,
+            (Some(b"sleep"), Some(ms)) => {
+                let _ = tinyrt::time::sleep(Duration::from_millis(ms));
+                0
+            }
+            (Some(b"alarm"), Some(ms)) => {
+                let _ = tinyrt::time::sleep(Duration::from_millis(ms));
+                let parent = tinyrt::process::parent_id() as i32;
+                i32::from(signal::kill(parent, Signal::ALRM).is_err())
+            }
+            _ => usage(),
         },
         Some(b"ticks") => match (number(argv[2]), number(argv[3])) {
             (Some(us), Some(n)) if us > 0 => ticks(Duration::from_micros(us), n),
@@ -74,7 +95,7 @@ fn main(args: env::Args) -> i32 {
 }
 
 fn usage() -> i32 {
-    eprintln!("usage: event all | ticks PERIOD_US N");
+    eprintln!("usage: event all [--self] | ticks PERIOD_US N | child exit CODE|sleep MS|alarm MS");
     2
 }
 
@@ -125,12 +146,32 @@ fn install(sig: Signal, f: extern "C" fn(i32)) -> bool {
     unsafe { signal::set_action(sig, &Action::new(Handler::Plain(f))) }.is_ok()
 }
 
-/// `/bin/sh -c SCRIPT`.
-fn spawn(script: &CStr) -> Option<Child> {
-    Command::new(c"/bin/sh").args([c"-c", script]).spawn().ok()
+/// The children: `/bin/sh -c SCRIPT`, or this program (`me`) with `child ARGS`.
+#[derive(Clone, Copy)]
+struct Kids<'a> {
+    me: Option<&'a CStr>,
 }
 
-fn all() -> bool {
+impl Kids<'_> {
+    fn spawn(self, script: &CStr, args: [&CStr; 2]) -> Option<Child> {
+        let c = match self.me {
+            Some(me) => {
+                let mut c = Command::new(me);
+                c.args([c"child", args[0], args[1]]);
+                c
+            }
+            None => {
+                let mut c = Command::new(c"/bin/sh");
+                c.args([c"-c", script]);
+                c
+            }
+        };
+        c.spawn().ok()
+    }
+}
+
+fn all(me: Option<&CStr>) -> bool {
+    let kids = Kids { me };
     let Ok(mut p) = Poll::<16>::new() else {
         return check("Poll::new", false);
     };
@@ -139,9 +180,9 @@ fn all() -> bool {
     ok &= deadline(&mut p);
     ok &= schedule(&mut p);
     ok &= signals(&mut p);
-    ok &= children(&mut p);
+    ok &= children(&mut p, kids);
     ok &= waker(&mut p);
-    ok &= interrupted(&mut p);
+    ok &= interrupted(&mut p, kids);
     ok &= small_buffer(&mut p);
     let full = Poll::<1>::new().is_ok_and(|mut q| {
         let at = Instant::now() + Duration::from_secs(60);
@@ -221,8 +262,11 @@ fn signals(p: &mut Poll) -> bool {
     check("signal with its siginfo", ok)
 }
 
-fn children(p: &mut Poll) -> bool {
-    let (Some(a), Some(b)) = (spawn(c"exit 7"), spawn(c"sleep 60")) else {
+fn children(p: &mut Poll, kids: Kids) -> bool {
+    let (Some(a), Some(b)) = (
+        kids.spawn(c"exit 7", [c"exit", c"7"]),
+        kids.spawn(c"sleep 60", [c"sleep", c"60000"]),
+    ) else {
         return check("spawn", false);
     };
     let (pa, pb) = (a.id(), b.id());
@@ -265,8 +309,8 @@ fn waker(p: &mut Poll) -> bool {
 
 /// A child sends SIGALRM (a counting handler) 20 ms into a wait for a deadline at 300 ms:
 /// the wait goes on to the deadline.
-fn interrupted(p: &mut Poll) -> bool {
-    let Some(kid) = spawn(c"sleep 0.02; kill -ALRM $PPID") else {
+fn interrupted(p: &mut Poll, kids: Kids) -> bool {
+    let Some(kid) = kids.spawn(c"sleep 0.02; kill -ALRM $PPID", [c"alarm", c"20"]) else {
         return check("spawn", false);
     };
     let mut ok = install(Signal::ALRM, count);

@@ -45,6 +45,10 @@ fn every_source_natively_and_static_pie() {
         let out = Command::new(&exe).arg("all").output().unwrap();
         passed(&out, &format!("{b:?}"));
     }
+    // Its own children instead of /bin/sh's, as on the real kernels (tests/kernels.rs).
+    let exe = example(Build::Release, "event");
+    let out = Command::new(&exe).args(["all", "--self"]).output().unwrap();
+    passed(&out, "--self");
 }
 
 #[test]

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The programs packed under /bin: (name in the initramfs, example, static-PIE build).
-const PROGRAMS: [(&str, &str, bool); 11] = [
+const PROGRAMS: [(&str, &str, bool); 12] = [
     ("now", "now", false),
     ("now-pie", "now", true),
     ("cpus", "cpus", false),
@@ -45,10 +45,11 @@ const PROGRAMS: [(&str, &str, bool); 11] = [
     ("relocs-pie", "relocs", true),
     ("random", "random", false),
     ("clone_raw", "clone_raw", false),
+    ("event", "event", false),
 ];
 
 /// What `/init` runs (examples/boot.rs `RUNS`): each must exit 0.
-const RUNS: [&str; 18] = [
+const RUNS: [&str; 19] = [
     "now",
     "now-pie",
     "cpus",
@@ -61,6 +62,7 @@ const RUNS: [&str; 18] = [
     "clone-flags",
     "clone-join",
     "clone-detach",
+    "event",
     "threads-all",
     "threads-spawn",
     "threads-detach",
