@@ -10,25 +10,33 @@
 //!   wake the due ones are events, read against each one's clock through the vDSO (no
 //!   system call). An [`Interval`] keeps its schedule (start + k·period, missed ticks as
 //!   its [`MissedTicks`](crate::time::MissedTicks) says), so lateness never turns into
-//!   drift.
+//!   drift. The wait's timeout runs on CLOCK_MONOTONIC: a schedule on BOOTTIME or REALTIME
+//!   keeps its due times, but a suspend or a step of the wall clock is seen at the next
+//!   wake, not at once (a [`TimerFd`](crate::time::TimerFd) registered as a descriptor
+//!   follows those clocks exactly).
 //! - **Signals** ([`Poll::add_signals`]): blocked in the calling thread and read through a
 //!   signalfd, each an event with its siginfo (sender, child status, ...). Block them in
 //!   every thread (add them before spawning threads, which inherit the mask): an unblocked
-//!   thread would take them instead.
+//!   thread would take them instead. A signal that comes before `add_signals` takes its
+//!   default action (SIGHUP, SIGUSR1, SIGTERM end the process).
 //! - **Child exits** ([`Poll::add_child`]): the loop owns the [`Child`] and reaps it; a
 //!   pidfd tells (Linux 5.3+), or where `pidfd_open` is missing or refused, SIGCHLD (read
 //!   by the loop, reported only if asked for) and `wait4`: the same event either way.
 //! - **Wakes** ([`Poll::waker`]): a [`Waker`] another thread or a signal handler uses.
 //!
-//! Each [`Poll::wait`] is at most one system call: `epoll_pwait2` with a nanosecond
+//! Each [`Poll::wait`] makes one wait system call: `epoll_pwait2` with a nanosecond
 //! timeout where the kernel has it (5.11+), else `epoll_pwait` with the timeout rounded up
-//! to the next millisecond (never early). Events already known (a due timer, a child
-//! reaped at registration) return without one. A signal handler that interrupts the wait
-//! (EINTR) makes it wait again, to the same deadlines. Events fill a buffer the caller
-//! gives: nothing is allocated, and what does not fit stays for the next wait.
+//! to the next millisecond (never early); a ready signalfd or eventfd costs a `read` more.
+//! When events are already known (a due tick, a child reaped at registration) the wait
+//! only looks (a zero timeout), so that a loop behind its schedule still sees its
+//! descriptors and signals; a wait whose buffer due ticks filled lets the descriptors go
+//! first the next time. A signal handler that interrupts the wait (EINTR) makes it wait
+//! again, to the same deadlines. Events fill a buffer the caller gives: nothing is
+//! allocated, and what does not fit stays for the next wait. An [`Event`] is 144 bytes (a
+//! signal's whole siginfo): a buffer of 32 is 4.5 KiB of stack.
 //!
-//! Tokens are the caller's (`usize` values up to `isize::MAX`: the loop marks its own
-//! registrations with the top bit of the kernel's data).
+//! Tokens are the caller's: any `usize` on 32-bit targets, up to `isize::MAX` on 64-bit
+//! ones (the loop marks its own registrations with the top bit of the kernel's data).
 //!
 //! ```
 //! use core::time::Duration;
@@ -174,6 +182,7 @@ impl fmt::Debug for Readiness {
 
 /// What happened.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Kind {
     /// A registered descriptor is ready.
     Io(Readiness),
@@ -236,6 +245,8 @@ pub struct Poll<const N: usize = 16> {
     ep: OwnedFd,
     timers: timers::Timers<N>,
     sources: sources::Sources<N>,
+    /// The last wait returned timers only, filling the buffer: the descriptors go first.
+    io_first: bool,
 }
 
 /// `epoll_pwait2` refused once (ENOSYS before Linux 5.11, EPERM from a sandbox): the
@@ -252,12 +263,13 @@ impl<const N: usize> Poll<N> {
             ep: sys::epoll_create()?,
             timers: timers::Timers::new(),
             sources: sources::Sources::new(),
+            io_first: false,
         })
     }
 
     fn ctl(&self, op: u32, fd: impl AsFd, event: Option<(Token, Interest)>) -> Result<(), Errno> {
         let event = match event {
-            Some((token, _)) if token.0 > isize::MAX as usize => return Err(Errno::EINVAL),
+            Some((token, _)) if token.0 as u64 & INTERNAL != 0 => return Err(Errno::EINVAL),
             Some((token, interest)) => Some(epoll_event {
                 events: interest.bits(),
                 data: token.0 as u64,
@@ -309,16 +321,24 @@ impl<const N: usize> Poll<N> {
     }
 
     /// Delivers the signals of `set` as [`Kind::Signal`] events with `token`: blocks them
-    /// in the calling thread (for good) and reads them through the loop's signalfd. Up to
-    /// 8 sets; a signal in two goes to the first. ENOSPC past that.
+    /// in the calling thread (for good, also when the signalfd then fails) and reads them
+    /// through the loop's signalfd. Up to 8 sets; a signal in two goes to the first.
+    /// ENOSPC past that.
     pub fn add_signals(&mut self, set: SigSet, token: Token) -> Result<(), Errno> {
         self.sources.add_signals(&self.ep, set, token)
     }
 
     /// Watches `child` (take its pipes first: they go with it) and reaps it when it ends:
-    /// one [`Kind::Child`] event. Until then its process id is the child's (signal it
-    /// with [`signal::kill`](crate::signal::kill)). On an error the child comes back:
-    /// ENOSPC when the loop has `N` children, the kernel's (EMFILE, ...).
+    /// one [`Kind::Child`] event (at once for a child `try_wait` already reaped). Until
+    /// then its process id is the child's (signal it with
+    /// [`signal::kill`](crate::signal::kill)); do not reap it elsewhere (`wait_any`): the
+    /// loop would then report ECHILD, or a newer process with the same id. On an error the
+    /// child comes back: ENOSPC when the loop has `N` children, the kernel's (EMFILE, ...).
+    ///
+    /// Where `pidfd_open` is missing or refused, SIGCHLD tells instead: it is blocked in
+    /// the calling thread, and must be in every thread, as for [`Poll::add_signals`] (a
+    /// thread that leaves it unblocked takes it, and the exit is seen only with the next
+    /// SIGCHLD).
     pub fn add_child(&mut self, child: Child, token: Token) -> Result<(), (Errno, Child)> {
         self.sources.add_child(&self.ep, child, token)
     }
@@ -330,8 +350,8 @@ impl<const N: usize> Poll<N> {
     }
 
     /// Waits until something happens or `timeout` passes (`None`: no limit but the
-    /// timers), and fills `events`: how many (0 only when `timeout` passed). EINVAL for
-    /// an empty buffer.
+    /// timers; zero: look without waiting), and fills `events`: how many (0 only when
+    /// `timeout` passed). EINVAL for an empty buffer.
     pub fn wait(
         &mut self,
         events: &mut [Event],
@@ -344,45 +364,54 @@ impl<const N: usize> Poll<N> {
         // wake does not stretch it (`None` past what the clock counts: no limit).
         let limit = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
-            // What is known without waiting: children reaped, due timers.
+            // What is known without waiting: children reaped, due timers; but after a wait
+            // that timers filled, the descriptors first (a loop that falls behind its
+            // schedule still sees its signals and descriptors).
             let mut n = self.sources.ended(events);
-            let (fired, next) = self.timers.fire(&mut events[n..])?;
+            let room = if self.io_first { n } else { events.len() };
+            let (fired, next) = self.timers.fire(&mut events[n..room])?;
             n += fired;
-            if n > 0 {
+            if n == events.len() {
+                self.io_first = true;
                 return Ok(n);
             }
-            let left = match limit {
-                Some(l) => {
+            self.io_first = false;
+            let left = match (n, limit) {
+                (1.., _) => Some(Duration::ZERO),
+                (0, Some(l)) => {
                     let left = l.duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(0);
-                    }
                     Some(next.map_or(left, |d| d.min(left)))
                 }
-                None => next,
+                (0, None) => next,
             };
             let mut raw = [epoll_event { events: 0, data: 0 }; BATCH];
-            let len = events.len().min(BATCH);
+            let len = (events.len() - n).min(BATCH);
             let got = match self.epoll_wait(&mut raw[..len], left) {
                 Ok(got) => got,
                 // A handler ran: the same deadlines again.
-                Err(Errno::EINTR) => continue,
+                Err(Errno::EINTR) if n == 0 => continue,
+                Err(_) if n > 0 => return Ok(n),
                 Err(e) => return Err(e),
             };
-            n = self.dispatch(&raw[..got], events)?;
+            match self.dispatch(&raw[..got], &mut events[n..]) {
+                (m, None) => n += m,
+                // What was taken is reported; the error comes back with the next wait.
+                (m, Some(_)) if n + m > 0 => return Ok(n + m),
+                (_, Some(e)) => return Err(e),
+            }
             n += self.sources.ended(&mut events[n..]);
-            n += self.timers.fire(&mut events[n..])?.0;
-            if n > 0 {
+            n += self.timers.fire(&mut events[n..]).map_or(0, |(k, _)| k);
+            if n > 0 || limit.is_some_and(|l| Instant::now() >= l) {
                 return Ok(n);
             }
             // Nothing for the caller (a signal only the loop wanted, a wake taken by another
-            // reader, a pidfd's child not yet reaped): wait again, unless the limit passed.
+            // reader, a pidfd's child not yet reaped): wait again.
         }
     }
 
     /// The kernel's events as the caller's: a descriptor's readiness with its token, or
-    /// what the loop's own registration gives.
-    fn dispatch(&mut self, raw: &[epoll_event], events: &mut [Event]) -> Result<usize, Errno> {
+    /// what the loop's own registration gives; how many, and an error that stopped it.
+    fn dispatch(&mut self, raw: &[epoll_event], events: &mut [Event]) -> (usize, Option<Errno>) {
         let mut n = 0;
         for (i, e) in raw.iter().enumerate() {
             let (bits, data) = (e.events, e.data);
@@ -395,10 +424,13 @@ impl<const N: usize> Poll<N> {
             } else {
                 // Leave a slot for each kernel event still to come.
                 let room = events.len() - (raw.len() - i - 1);
-                n += self.sources.ready(data, &mut events[n..room])?;
+                match self.sources.ready(&self.ep, data, &mut events[n..room]) {
+                    Ok(m) => n += m,
+                    Err(e) => return (n, Some(e)),
+                }
             }
         }
-        Ok(n)
+        (n, None)
     }
 
     /// One wait: `epoll_pwait2` with the exact timeout where the kernel has it, else

@@ -6,9 +6,10 @@ use super::{CHILD, Event, Kind, SIGNALS, Token, WAKER};
 use crate::errno::Errno;
 use crate::fd::{AsFd, AsRawFd, OwnedFd};
 use crate::process::{Child, ExitStatus};
+use crate::signal::SignalFdInfo;
 use crate::signal::{self, SigSet, Signal, SignalFd, SignalFdFlags};
 use crate::sys::event as sys;
-use linux_raw_sys::general::{EPOLL_CTL_ADD, EPOLLIN, epoll_event};
+use linux_raw_sys::general::{EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, epoll_event};
 
 /// How many `add_signals` calls (sets with their tokens) a loop takes.
 const SIGNAL_SETS: usize = 8;
@@ -47,15 +48,18 @@ struct Watched {
 }
 
 impl Watched {
-    fn try_reap(&mut self) {
+    /// Reaps the child if it has ended; its pidfd then leaves the epoll set (deleted, not
+    /// only closed: a forked copy of the descriptor would keep it there, ready for ever).
+    fn try_reap(&mut self, ep: &OwnedFd) {
         match self.child.try_wait() {
             Ok(None) => {}
             Ok(Some(status)) => self.done = Some(Ok(status)),
             Err(e) => self.done = Some(Err(e)),
         }
-        if self.done.is_some() {
-            // Closing the pidfd takes it out of the epoll set.
-            self.pidfd = None;
+        if self.done.is_some()
+            && let Some(fd) = self.pidfd.take()
+        {
+            let _ = sys::epoll_ctl(ep.as_raw_fd(), EPOLL_CTL_DEL, fd.as_raw_fd(), None);
         }
     }
 }
@@ -71,9 +75,6 @@ pub(super) struct Sources<const N: usize> {
     sigchld: bool,
     waker: Option<(OwnedFd, Token)>,
     children: [Option<Watched>; N],
-    /// Unit tests: act as if `pidfd_open` were refused.
-    #[cfg(test)]
-    pub(super) no_pidfd: bool,
 }
 
 fn add(ep: &OwnedFd, fd: impl AsFd, data: u64) -> Result<(), Errno> {
@@ -98,8 +99,6 @@ impl<const N: usize> Sources<N> {
             sigchld: false,
             waker: None,
             children: [const { None }; N],
-            #[cfg(test)]
-            no_pidfd: false,
         }
     }
 
@@ -157,14 +156,22 @@ impl<const N: usize> Sources<N> {
         let Some(i) = self.children.iter().position(Option::is_none) else {
             return Err((Errno::ENOSPC, child));
         };
-        #[cfg(test)]
-        let pidfd_open = |pid| match self.no_pidfd {
-            true => Err(Errno::ENOSYS),
-            false => sys::pidfd_open(pid),
-        };
-        #[cfg(not(test))]
-        let pidfd_open = sys::pidfd_open;
-        let pidfd = match pidfd_open(child.id()) {
+        let mut child = child;
+        // Reaped already (`try_wait`): its status is the event; its pid may be another's.
+        match child.try_wait() {
+            Ok(None) => {}
+            Ok(Some(status)) => {
+                self.children[i] = Some(Watched {
+                    token,
+                    child,
+                    pidfd: None,
+                    done: Some(Ok(status)),
+                });
+                return Ok(());
+            }
+            Err(e) => return Err((e, child)),
+        }
+        let pidfd = match sys::pidfd_open(child.id()) {
             Ok(fd) => match add(ep, &fd, CHILD | i as u64) {
                 Ok(()) => Some(fd),
                 Err(e) => return Err((e, child)),
@@ -189,7 +196,7 @@ impl<const N: usize> Sources<N> {
                 }
             }
             // It may have ended before SIGCHLD was blocked (then the signal was discarded).
-            w.try_reap();
+            w.try_reap(ep);
         }
         self.children[i] = Some(w);
         Ok(())
@@ -210,9 +217,14 @@ impl<const N: usize> Sources<N> {
     /// One of the loop's registrations is ready (`data` without the top bit's kind): the
     /// events it gives, into `out`, and how many. Children found ended are reported by
     /// [`Sources::ended`].
-    pub(super) fn ready(&mut self, data: u64, out: &mut [Event]) -> Result<usize, Errno> {
+    pub(super) fn ready(
+        &mut self,
+        ep: &OwnedFd,
+        data: u64,
+        out: &mut [Event],
+    ) -> Result<usize, Errno> {
         match data & !0xffff_ffff {
-            SIGNALS => self.signals(out),
+            SIGNALS => self.signals(ep, out),
             WAKER => {
                 let Some((fd, token)) = &self.waker else {
                     return Ok(0);
@@ -232,7 +244,7 @@ impl<const N: usize> Sources<N> {
             }
             CHILD => {
                 if let Some(Some(w)) = self.children.get_mut((data & 0xffff_ffff) as usize) {
-                    w.try_reap();
+                    w.try_reap(ep);
                 }
                 Ok(0)
             }
@@ -240,35 +252,45 @@ impl<const N: usize> Sources<N> {
         }
     }
 
-    /// Reads the pending signals of the set while `out` has room.
-    fn signals(&mut self, out: &mut [Event]) -> Result<usize, Errno> {
+    /// Reads the pending signals of the set while `out` has room (eight records a read; a
+    /// short read means none is left).
+    fn signals(&mut self, ep: &OwnedFd, out: &mut [Event]) -> Result<usize, Errno> {
         let Some(fd) = &self.signalfd else {
             return Ok(0);
         };
         let mut n = 0;
+        let mut buf = [SignalFdInfo::default(); 8];
         while n < out.len() {
-            let info = match fd.read() {
-                Ok(info) => info,
+            let want = (out.len() - n).min(buf.len());
+            let got = match fd.read_many(&mut buf[..want]) {
+                Ok(got) => got,
                 Err(Errno::EAGAIN) => break,
+                // What was read so far is reported; the error comes back with the next read.
+                Err(_) if n > 0 => break,
                 Err(e) => return Err(e),
             };
-            let signo = info.signo as i32;
-            if self.sigchld && signo == Signal::CHLD.number() {
-                for w in self.children.iter_mut().flatten() {
-                    if w.pidfd.is_none() && w.done.is_none() {
-                        w.try_reap();
+            for info in &buf[..got] {
+                let signo = info.signo as i32;
+                if self.sigchld && signo == Signal::CHLD.number() {
+                    for w in self.children.iter_mut().flatten() {
+                        if w.pidfd.is_none() && w.done.is_none() {
+                            w.try_reap(ep);
+                        }
                     }
                 }
+                let asked = self.sets[..self.nsets]
+                    .iter()
+                    .find(|(s, _)| Signal::new(signo).is_some_and(|sig| s.contains(sig)));
+                if let Some((_, token)) = asked {
+                    out[n] = Event {
+                        token: *token,
+                        kind: Kind::Signal(*info),
+                    };
+                    n += 1;
+                }
             }
-            let asked = self.sets[..self.nsets]
-                .iter()
-                .find(|(s, _)| Signal::new(signo).is_some_and(|sig| s.contains(sig)));
-            if let Some((_, token)) = asked {
-                out[n] = Event {
-                    token: *token,
-                    kind: Kind::Signal(info),
-                };
-                n += 1;
+            if got < want {
+                break;
             }
         }
         Ok(n)

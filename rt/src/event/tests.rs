@@ -185,33 +185,9 @@ fn a_raised_signal_is_an_event_with_its_siginfo() {
 
 #[test]
 fn a_child_is_reaped_with_its_status() {
-    child_reaped(false);
-}
-
-#[test]
-fn without_pidfd_sigchld_tells_the_same() {
-    child_reaped(true);
-    // Even for a child that ended before it was added (its SIGCHLD long discarded).
+    // (The SIGCHLD path needs SIGCHLD blocked in every thread, which std's test threads do
+    // not: tests/event.rs checks it in a program of one thread, pidfd_open refused.)
     let mut p = poll();
-    p.sources.no_pidfd = true;
-    let mut child = Command::new(c"/bin/sh")
-        .args([c"-c", c"exit 4"])
-        .spawn()
-        .unwrap();
-    // Ended, not reaped: waitid's WNOWAIT would tell; a short sleep is enough here.
-    std::thread::sleep(Duration::from_millis(100));
-    let _ = &mut child;
-    p.add_child(child, Token(1)).map_err(|(e, _)| e).unwrap();
-    let e = wait(&mut p, Some(Duration::from_secs(10)));
-    assert!(
-        matches!(e[0].kind(), Kind::Child { status: Ok(s), .. } if s.code() == Some(4)),
-        "{e:?}"
-    );
-}
-
-fn child_reaped(no_pidfd: bool) {
-    let mut p = poll();
-    p.sources.no_pidfd = no_pidfd;
     let child = Command::new(c"/bin/sh")
         .args([c"-c", c"sleep 0.05; exit 3"])
         .spawn()
@@ -254,4 +230,96 @@ fn a_waker_on_another_thread_wakes_the_loop_once() {
     let more = wait(&mut p, Some(Duration::from_millis(5)));
     assert!(more.len() <= 1);
     assert!(wait(&mut p, Some(Duration::from_millis(5))).is_empty());
+}
+
+#[test]
+fn a_zero_timeout_looks_without_waiting() {
+    let mut p = poll();
+    let (r, w) = crate::process::pipe().unwrap();
+    p.register(&r, Token(1), Interest::READABLE).unwrap();
+    assert!(wait(&mut p, Some(Duration::ZERO)).is_empty());
+    crate::sys::write(w.as_raw_fd(), b"x").unwrap();
+    for t in [Duration::ZERO, Duration::from_nanos(1)] {
+        let e = wait(&mut p, Some(t));
+        assert_eq!(e.len(), 1, "{t:?}");
+        assert!(matches!(e[0].kind(), Kind::Io(r) if r.readable()));
+    }
+}
+
+#[test]
+fn a_schedule_far_behind_starves_neither_descriptors_nor_other_timers() {
+    let mut p = poll();
+    for token in [1, 2] {
+        let every = Interval::new(Duration::from_millis(1)).unwrap();
+        p.add_interval(Token(token), every).unwrap();
+    }
+    let (r, w) = crate::process::pipe().unwrap();
+    p.register(&r, Token(3), Interest::READABLE).unwrap();
+    crate::sys::write(w.as_raw_fd(), b"x").unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    let mut four = [Event::EMPTY; 4];
+    // Timers take turns: the first wait has ticks of both.
+    assert_eq!(p.wait(&mut four, None), Ok(4));
+    let tokens: Vec<usize> = four.iter().map(|e| e.token().0).collect();
+    assert_eq!(tokens, [1, 2, 1, 2]);
+    // The buffer was full of ticks: the descriptor comes first in the next wait.
+    let n = p.wait(&mut four, None).unwrap();
+    assert_eq!(four[0].token(), Token(3), "{:?}", &four[..n]);
+}
+
+#[test]
+fn a_child_reaped_before_it_is_added_is_reported_at_once() {
+    let mut p = poll();
+    let mut child = Command::new(c"/bin/sh")
+        .args([c"-c", c"exit 6"])
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    p.add_child(child, Token(2)).map_err(|(e, _)| e).unwrap();
+    let e = wait(&mut p, Some(Duration::ZERO));
+    assert!(
+        matches!(e[0].kind(), Kind::Child { status: Ok(s), .. } if *s == status),
+        "{e:?}"
+    );
+}
+
+#[test]
+#[allow(unsafe_code)] // fork, a CPU clock and waitpid through libc: the test's, not the loop's
+fn a_reaped_childs_pidfd_leaves_the_set_even_when_a_fork_holds_a_copy() {
+    let mut p = poll();
+    let child = Command::new(c"/bin/sh")
+        .args([c"-c", c"exit 0"])
+        .spawn()
+        .unwrap();
+    p.add_child(child, Token(2)).map_err(|(e, _)| e).unwrap();
+    // A forked process holds every descriptor, the pidfd too, for a while.
+    // SAFETY: the child only sleeps and exits (no allocation, no locks).
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: plain calls in the forked child.
+        unsafe {
+            libc::usleep(600_000);
+            libc::_exit(0);
+        }
+    }
+    let e = wait(&mut p, Some(Duration::from_secs(10)));
+    assert!(matches!(e[0].kind(), Kind::Child { .. }), "{e:?}");
+    let cpu = || {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes one timespec we own.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    };
+    let before = cpu();
+    assert!(wait(&mut p, Some(Duration::from_millis(200))).is_empty());
+    let spent = cpu() - before;
+    // SAFETY: reaps the forked child.
+    unsafe { libc::waitpid(pid, core::ptr::null_mut(), 0) };
+    assert!(
+        spent < Duration::from_millis(20),
+        "a busy wait: {spent:?} of CPU"
+    );
 }

@@ -102,49 +102,54 @@ impl<const N: usize> Timers<N> {
         found
     }
 
-    /// Puts an event for each due tick into `out` (a schedule behind by several ticks
-    /// gives one each, as its `MissedTicks` says, while there is room); returns how many,
-    /// and how long until the next timer is due (`None`: no timer; zero: due ones were left
-    /// for want of room).
+    /// Puts an event for each due tick into `out`, one tick of each timer per pass (so that
+    /// a schedule far behind does not keep the others waiting; a schedule behind by several
+    /// ticks gives one each, as its `MissedTicks` says, while there is room); returns how
+    /// many, and how long until the next timer is due (`None`: no timer; zero: due ones were
+    /// left for want of room). Each clock is read once.
     pub(super) fn fire(&mut self, out: &mut [Event]) -> Result<(usize, Option<Duration>), Errno> {
         let mut clocks = Clocks {
             read: [(ClockId::MONOTONIC, Timespec::ZERO); 4],
             len: 0,
         };
         let mut n = 0;
-        let mut next: Option<Duration> = None;
-        for slot in &mut self.slots {
-            let Some((token, when)) = slot else {
-                continue;
-            };
-            let now = clocks.now(when.clock())?;
-            loop {
-                let due = when.due();
-                if due > now {
-                    let left = due.as_nanos() - now.as_nanos();
-                    let left = Duration::from_nanos(u64::try_from(left).unwrap_or(u64::MAX));
-                    next = Some(next.map_or(left, |d| d.min(left)));
+        loop {
+            let mut fired = false;
+            for slot in &mut self.slots {
+                if n == out.len() {
                     break;
                 }
-                if n == out.len() {
-                    next = Some(Duration::ZERO);
-                    break;
+                let Some((token, when)) = slot else {
+                    continue;
+                };
+                let now = clocks.now(when.clock())?;
+                let due = when.due();
+                if due > now {
+                    continue;
                 }
                 out[n] = Event {
                     token: *token,
                     kind: Kind::Timer { due },
                 };
                 n += 1;
+                fired = true;
                 match when {
-                    When::Once { .. } => {
-                        *slot = None;
-                        break;
-                    }
+                    When::Once { .. } => *slot = None,
                     When::Every(interval) => {
                         interval.advance(now);
                     }
                 }
             }
+            if !fired || n == out.len() {
+                break;
+            }
+        }
+        let mut next: Option<Duration> = None;
+        for (_, when) in self.slots.iter().flatten() {
+            let now = clocks.now(when.clock())?;
+            let left = when.due().as_nanos() - now.as_nanos();
+            let left = Duration::from_nanos(u64::try_from(left.max(0)).unwrap_or(u64::MAX));
+            next = Some(next.map_or(left, |d| d.min(left)));
         }
         Ok((n, next))
     }

@@ -259,6 +259,29 @@ impl SignalFd {
         .map(|_| ())
     }
 
+    /// Takes pending signals of the set into `buf`, as many as are pending and fit, in one
+    /// `read`: how many (blocking until there is one, unless NONBLOCK: then EAGAIN). EINVAL
+    /// for an empty `buf`.
+    pub fn read_many(&self, buf: &mut [SignalFdInfo]) -> Result<usize, Errno> {
+        const { assert!(size_of::<SignalFdInfo>() == 128) };
+        if buf.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: SignalFdInfo is 128 bytes of plain integers: any bytes are a value; the
+        // byte view covers exactly the records we borrow mutably.
+        let bytes = unsafe {
+            core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, buf.len() * 128)
+        };
+        loop {
+            match crate::sys::read(self.0.as_raw_fd(), bytes) {
+                Ok(n) if n > 0 && n % 128 == 0 => return Ok(n / 128),
+                Ok(_) => return Err(Errno::EIO),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Takes one pending signal of the set (blocking until there is one, unless NONBLOCK:
     /// then EAGAIN).
     pub fn read(&self) -> Result<SignalFdInfo, Errno> {
