@@ -245,10 +245,9 @@ fn serve(o: &mut Options) -> Result<(), (&'static str, Errno)> {
         let at = now_ns();
         for e in events.iter().take(n) {
             match e.kind() {
-                Kind::Timer { .. } => {
-                    if sample(o, &mut stats, at) {
-                        start_command(o, &mut poll, &mut running, at);
-                    }
+                // A reading that goes above the threshold starts the command.
+                Kind::Timer { .. } if sample(o, &mut stats, at) => {
+                    start_command(o, &mut poll, &mut running, at)
                 }
                 &Kind::Child { pid, status } => {
                     if running == Some(pid) {
