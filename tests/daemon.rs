@@ -599,15 +599,45 @@ fn scenario(arch: &Arch, exe: &Path) {
     );
     d.stop();
 
-    let mut c = arch.command(exe);
-    c.args(["ticks", "10000", "20", "10"]);
-    let s = summary(&c.output().unwrap());
+    // The ticks with the system calls seen (qemu's -strace, strace for a native run): a
+    // wait is `epoll_pwait` or `epoll_pwait2` (aarch64 and riscv64 have no `epoll_wait`),
+    // and never more than one per `Poll::wait` (a due tick needs none).
+    let args = ["ticks", "10000", "20", "10"];
+    let (out, log) = match arch.runner {
+        Some(q) => {
+            let out = Command::new(q)
+                .arg("-strace")
+                .arg(exe)
+                .args(args)
+                .output()
+                .unwrap();
+            let log = String::from_utf8_lossy(&out.stderr).into_owned();
+            (out, log)
+        }
+        None => {
+            let mut cmd = vec![exe.as_os_str().to_owned()];
+            cmd.extend(args.iter().map(Into::into));
+            common::strace(&cmd, Some("trace=all"))
+        }
+    };
+    let s = summary(&out);
     assert_eq!(
         (s["ticks"], s["off_schedule"], s["drift_ns"], s["other"]),
         (20, 0, 0, 0),
         "{what}: {s:?}"
     );
-    println!("{what}: ok, ticks {s:?}");
+    let calls = |name: &str| {
+        log.lines()
+            .filter(|l| l.contains(&format!(" {name}(")) || l.starts_with(&format!("{name}(")))
+            .count() as i128
+    };
+    let waits = calls("epoll_pwait") + calls("epoll_pwait2");
+    assert!(
+        calls("epoll_wait") == 0 && (1..=s["waits"]).contains(&waits),
+        "{what}: {waits} wait system calls for {} waits:\n{log}",
+        s["waits"]
+    );
+    println!("{what}: ok, {waits} wait system calls, ticks {s:?}");
 }
 
 #[test]
