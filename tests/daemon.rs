@@ -467,8 +467,10 @@ fn strace_shows_one_wait_per_wake_and_only_the_samples_calls() {
         "{wait}:\n{}",
         excerpt(&text)
     );
-    // Between two waits: one sample (openat, read until the end, close); after the last
-    // one, what SIGTERM brings (the signalfd's read, the stop line).
+    // Between two waits: a sample (openat, read until the end, close), or on a machine so
+    // loaded that the next tick was due before the loop asked, more than one (they need
+    // no wait); never nothing (a wake for nothing) and nothing else. After the last wait,
+    // what SIGTERM brings (the signalfd's read, the stop line).
     let mut segments: Vec<Vec<&str>> = vec![Vec::new()];
     for &c in &calls[from + 1..] {
         if c == wait {
@@ -478,22 +480,26 @@ fn strace_shows_one_wait_per_wake_and_only_the_samples_calls() {
         }
     }
     let last = segments.pop().unwrap();
-    let samples = segments.len();
-    assert!(
-        samples >= 10,
-        "{samples} wakes in 420 ms:\n{}",
-        excerpt(&text)
-    );
+    let wakes = segments.len();
+    assert!(wakes >= 10, "{wakes} wakes in 420 ms:\n{}", excerpt(&text));
+    let mut samples = 0;
     for (i, s) in segments.iter().enumerate() {
-        let reads = s.iter().filter(|&&c| c == "read").count();
+        let mut rest = &s[..];
+        let mut n = 0;
+        while let ["openat", tail @ ..] = rest {
+            let reads = tail.iter().take_while(|&&c| c == "read").count();
+            match tail.get(reads) {
+                Some(&"close") if (1..=2).contains(&reads) => rest = &tail[reads + 1..],
+                _ => break,
+            }
+            n += 1;
+        }
         assert!(
-            s.first() == Some(&"openat")
-                && s.last() == Some(&"close")
-                && (1..=2).contains(&reads)
-                && s.len() == reads + 2,
-            "wake {i} made {s:?}, not one sample's calls:\n{}",
+            n >= 1 && rest.is_empty(),
+            "wake {i} made {s:?}, not a sample's calls:\n{}",
             excerpt(&text)
         );
+        samples += n;
     }
     for c in &calls[from..] {
         assert!(
@@ -504,7 +510,7 @@ fn strace_shows_one_wait_per_wake_and_only_the_samples_calls() {
     }
     assert!(last.contains(&"write"), "{last:?}");
     println!(
-        "{samples} wakes of {wait}, each one sample (openat, read, close); after the last: {last:?}"
+        "{wakes} wakes of {wait} for {samples} samples (openat, read, close each); after the last: {last:?}"
     );
 }
 
