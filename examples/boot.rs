@@ -51,10 +51,13 @@ const RUNS: &[(&str, &[&CStr])] = &[
     ("clone-flags", &[c"/bin/clone_raw", c"flags"]),
     ("clone-join", &[c"/bin/clone_raw", c"join", c"1000"]),
     ("clone-detach", &[c"/bin/clone_raw", c"detach", c"10000"]),
+    // Its children are itself (the initramfs's /bin/sh knows only `exit N`).
+    ("event", &[c"/bin/event", c"all", c"--self"]),
     // Built with `threads` and `alloc`: tinyrt::thread, sync and thread-local state.
     ("threads-all", &[c"/bin/threads", c"all"]),
     ("threads-spawn", &[c"/bin/threads", c"spawn", c"1000"]),
     ("threads-detach", &[c"/bin/threads", c"detach", c"2000"]),
+    ("cpus-threads", &[c"/bin/cpus-threads", c"threads", c"200"]),
     (
         "heap-threads",
         &[c"/bin/heap", c"threads", c"4", c"10000", c"7"],

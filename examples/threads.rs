@@ -23,6 +23,8 @@
 //! - `panic2`: two named threads panic at once: one message, whole, then 101.
 //! - `nul-name`: a name with a NUL byte: `spawn` panics as std's does.
 //! - `join-self`: a thread that joins its own handle panics as std's does.
+//! - `stack`: the size of the mapping a spawned thread runs on, with the default stack
+//!   (`RUST_MIN_STACK` if set) and with `Builder::stack_size(1 MiB)`: `stack DEFAULT BUILDER`.
 //! - `all`: every check but the panics, `detach` and `spawn` with small counts.
 #![no_std]
 #![no_main]
@@ -85,6 +87,7 @@ fn main(args: tinyrt::env::Args) -> i32 {
             false
         }
         "join-self" => join_self(),
+        "stack" => stack(),
         "errors" => errors(),
         "all" => [
             errors(),
@@ -333,6 +336,37 @@ fn park() -> bool {
         &alloc::format!("park: 100 round trips, park_timeout {waited:?}"),
         FLAG.load(Ordering::Relaxed) == 200 && waited >= Duration::from_millis(20),
     )
+}
+
+/// The size of the mapping (`/proc/self/maps`) that holds `addr`.
+fn mapping_of(addr: usize) -> usize {
+    let mut buf = alloc::vec![0u8; 1 << 16];
+    let n = tinyrt::io::read_file(c"/proc/self/maps", &mut buf).unwrap_or(0);
+    let text = core::str::from_utf8(&buf[..n]).unwrap_or("");
+    text.lines()
+        .filter_map(|l| {
+            let (a, b) = l.split(' ').next()?.split_once('-')?;
+            Some((
+                usize::from_str_radix(a, 16).ok()?,
+                usize::from_str_radix(b, 16).ok()?,
+            ))
+        })
+        .find(|&(a, b)| a <= addr && addr < b)
+        .map_or(0, |(a, b)| b - a)
+}
+
+fn stack() -> bool {
+    let on_own_stack = || {
+        let local = 0u8;
+        mapping_of(core::hint::black_box(&local) as *const u8 as usize)
+    };
+    let default = thread::spawn(on_own_stack).join();
+    let builder = thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(on_own_stack)
+        .map_or(0, |h| h.join());
+    println!("stack {default} {builder}");
+    default > 0 && builder >= 1 << 20
 }
 
 fn names() -> bool {

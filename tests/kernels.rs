@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The programs packed under /bin: (name in the initramfs, example, static-PIE build).
-const PROGRAMS: [(&str, &str, bool); 11] = [
+const PROGRAMS: [(&str, &str, bool); 12] = [
     ("now", "now", false),
     ("now-pie", "now", true),
     ("cpus", "cpus", false),
@@ -45,10 +45,11 @@ const PROGRAMS: [(&str, &str, bool); 11] = [
     ("relocs-pie", "relocs", true),
     ("random", "random", false),
     ("clone_raw", "clone_raw", false),
+    ("event", "event", false),
 ];
 
 /// What `/init` runs (examples/boot.rs `RUNS`): each must exit 0.
-const RUNS: [&str; 17] = [
+const RUNS: [&str; 19] = [
     "now",
     "now-pie",
     "cpus",
@@ -61,9 +62,11 @@ const RUNS: [&str; 17] = [
     "clone-flags",
     "clone-join",
     "clone-detach",
+    "event",
     "threads-all",
     "threads-spawn",
     "threads-detach",
+    "cpus-threads",
     "heap-threads",
     "sha256sum",
 ];
@@ -341,9 +344,12 @@ fn check(m: &Machine, suite: &str, image: &std::path::Path, b: &Boot) -> Row {
         if r.getcpu != "rseq" {
             p(format!("getcpu served by {:?}, not rseq", r.getcpu));
         }
-        let cpus = r.output.get("cpus").map(String::as_str).unwrap_or("");
-        if !cpus.contains("[rseq]") {
-            p(format!("cpus: not [rseq]: {cpus:?}"));
+        // And on every thread, each with its own area (`cpus threads`).
+        for run in ["cpus", "cpus-threads"] {
+            let out = r.output.get(run).map(String::as_str).unwrap_or("");
+            if !out.contains("[rseq]") {
+                p(format!("{run}: not [rseq]: {out:?}"));
+            }
         }
     }
     Row {

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use std::ffi::{CStr, c_char, c_int};
 use std::time::{Duration, UNIX_EPOCH};
 use tinyrt_rt::signal::Signal;
-use tinyrt_rt::time::{SystemTime, Timespec};
+use tinyrt_rt::time::{Instant, SystemTime, Timespec};
 
 unsafe extern "C" {
     /// glibc 2.32+: the signal's name without `SIG`, or NULL.
@@ -277,6 +277,75 @@ proptest! {
         prop_assert_eq!(std, want);
         let u = Timespec::new(sec2, nsec2).unwrap();
         prop_assert_eq!(t.cmp(&u), t.as_nanos().cmp(&u.as_nanos()));
+    }
+
+    /// `Timespec` subtraction (`checked_sub`, `-`, `checked_duration_since`,
+    /// `saturating_duration_since`) and `from_duration`: exact where the value fits, `None`
+    /// (or zero) where it does not, as std's `SystemTime` (`checked_sub`, `duration_since`,
+    /// `UNIX_EPOCH.checked_add`), whose range is a timespec's.
+    #[test]
+    fn timespec_subtraction(sec in seconds(), nsec in 0u32..1_000_000_000, d in duration(),
+                            sec2 in seconds(), nsec2 in 0u32..1_000_000_000) {
+        let t = Timespec::new(sec, nsec).unwrap();
+        let exact = t.as_nanos() - d.as_nanos() as i128;
+        let want = fits(exact).then_some(exact);
+        prop_assert_eq!(t.checked_sub(d).map(Timespec::as_nanos), want);
+        prop_assert_eq!(std_time(sec, nsec).checked_sub(d).map(std_nanos), want);
+        if want.is_some() {
+            prop_assert_eq!((t - d).as_nanos(), exact);
+        }
+        if let Some(sum) = t.checked_add(d) {
+            prop_assert_eq!((t + d).as_nanos(), sum.as_nanos());
+        }
+        let u = Timespec::new(sec2, nsec2).unwrap();
+        let gap = t.as_nanos() - u.as_nanos();
+        let want = u128::try_from(gap).ok().map(|n| {
+            Duration::new((n / 1_000_000_000) as u64, (n % 1_000_000_000) as u32)
+        });
+        prop_assert_eq!(t.checked_duration_since(u), want);
+        prop_assert_eq!(std_time(sec, nsec).duration_since(std_time(sec2, nsec2)).ok(), want);
+        prop_assert_eq!(t.saturating_duration_since(u), want.unwrap_or(Duration::ZERO));
+        let want = (d.as_secs() <= i64::MAX as u64).then_some(d.as_nanos() as i128);
+        prop_assert_eq!(Timespec::from_duration(d).map(Timespec::as_nanos), want);
+        prop_assert_eq!(UNIX_EPOCH.checked_add(d).map(std_nanos), want);
+    }
+
+    /// `Instant` and the MONOTONIC clock's `Timespec`: an instant for every time from zero
+    /// to `i64::MAX` seconds and none for a negative one, both ways unchanged; its adding,
+    /// subtracting and differences against `Duration`'s arithmetic within that range, and
+    /// the differences against std's `Instant` (at offsets from now).
+    #[test]
+    fn instant_against_duration_and_std(sec in seconds(), nsec in 0u32..1_000_000_000,
+                                        d in duration(), sec2 in seconds(),
+                                        nsec2 in 0u32..1_000_000_000) {
+        let ts = Timespec::new(sec, nsec).unwrap();
+        let i = Instant::from_timespec(ts);
+        prop_assert_eq!(i.is_some(), sec >= 0);
+        prop_assert_eq!(Instant::try_from(ts).ok(), i);
+        let Some(i) = i else { return Ok(()) };
+        prop_assert_eq!(Timespec::from(i), ts);
+        let since_zero = Duration::new(sec as u64, nsec);
+        let zero = Instant::from_timespec(Timespec::ZERO).unwrap();
+        prop_assert_eq!(i.duration_since(zero), since_zero);
+        let last = Duration::new(i64::MAX as u64, 999_999_999);
+        let add = since_zero.checked_add(d).filter(|&s| s <= last);
+        prop_assert_eq!(i.checked_add(d).map(|j| j.duration_since(zero)), add);
+        prop_assert_eq!(i.checked_sub(d).map(|j| j.duration_since(zero)),
+                        since_zero.checked_sub(d));
+        let j = Instant::from_timespec(Timespec::new(sec2.max(0), nsec2).unwrap()).unwrap();
+        let since_zero2 = j.duration_since(zero);
+        prop_assert_eq!(i.checked_duration_since(j), since_zero.checked_sub(since_zero2));
+        prop_assert_eq!(i.saturating_duration_since(j), since_zero.saturating_sub(since_zero2));
+        // std's Instant, at the same offsets from now (its zero is unknown), up to a
+        // quarter of the range.
+        let (a, b) = (since_zero.min(last / 4), since_zero2.min(last / 4));
+        let base = std::time::Instant::now();
+        let (sa, sb) = (base + a, base + b);
+        let (oa, ob) = (zero + a, zero + b);
+        prop_assert_eq!(oa.saturating_duration_since(ob), sa.saturating_duration_since(sb));
+        prop_assert_eq!(oa.checked_duration_since(ob), sa.checked_duration_since(sb));
+        prop_assert_eq!(Timespec::from(oa).saturating_duration_since(ob.into()),
+                        sa.saturating_duration_since(sb));
     }
 
     /// tinyrt's `SystemTime` against std's: adding, subtracting, the difference.

@@ -5,7 +5,8 @@
 //! `comm` too), `spawn_raw`, a signal to one thread (also at once after `spawn`, and to the
 //! main thread), a process spawned from a thread, a spawn the kernel refuses (its closure
 //! dropped, a scope still returning), and the panics: a named thread's (std's message and
-//! 101), two at once (one whole message), a name with a NUL, a thread joining itself. `strace -f`
+//! 101), two at once (one whole message), a name with a NUL, a thread joining itself; the stack
+//! a thread gets (`RUST_MIN_STACK` parsed as std parses it, `Builder::stack_size`). `strace -f`
 //! shows plain `clone` (never `clone3`) with the thread flags, one per thread.
 
 mod common;
@@ -220,4 +221,55 @@ fn every_architecture_release_and_pie() {
             passed(&out, &format!("{what} spawn 1000"), &["spawn 1000"]);
         }
     }
+}
+
+/// A thread's stack: `RUST_MIN_STACK` read as std reads it (a `usize`, else the default:
+/// std's 2 MiB on 64-bit), and `Builder::stack_size`: the mapping a thread runs on holds
+/// the stack asked for, and not a page-rounded 64 KiB more (guard page and TLS area).
+#[test]
+fn rust_min_stack_and_builder_stack_size() {
+    let run = |env: Option<&str>| {
+        let mut c = Command::new(exe());
+        c.arg("stack");
+        if let Some(v) = env {
+            c.env("RUST_MIN_STACK", v);
+        } else {
+            c.env_remove("RUST_MIN_STACK");
+        }
+        let out = c.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{env:?}: {out:?}");
+        let v: Vec<usize> = text
+            .trim()
+            .strip_prefix("stack ")
+            .unwrap_or_else(|| panic!("{text}"))
+            .split(' ')
+            .map(|n| n.parse().unwrap())
+            .collect();
+        (v[0], v[1])
+    };
+    let within = |have: usize, want: usize, what: &str| {
+        assert!(
+            have >= want && have < want + (64 << 10),
+            "{what}: a mapping of {have} bytes for a stack of {want}"
+        );
+    };
+    for (env, want) in [
+        (None, 2 << 20),
+        (Some("8388608"), 8 << 20),
+        (Some("300000"), 300_000),
+        (Some("junk"), 2 << 20),
+        (Some("-1"), 2 << 20),
+        (Some(" 8388608"), 2 << 20),
+    ] {
+        let (default, builder) = run(env);
+        within(default, want, &format!("RUST_MIN_STACK={env:?}"));
+        within(
+            builder,
+            1 << 20,
+            &format!("Builder::stack_size, RUST_MIN_STACK={env:?}"),
+        );
+    }
+    // std parses the same way: a leading blank or a sign is no number.
+    assert!(" 8388608".parse::<usize>().is_err() && "-1".parse::<usize>().is_err());
 }

@@ -337,7 +337,7 @@ mod timespec;
 pub use timespec::{Timespec, Timeval};
 pub(crate) mod sleep;
 mod timer;
-pub use instant::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
+pub use instant::{Instant, NegativeTimeError, SystemTime, SystemTimeError, UNIX_EPOCH};
 pub use sleep::{Interval, MissedTicks, SleepError, Timeout, clock_nanosleep, sleep, sleep_until};
 pub use timer::{TimerFd, TimerFlags, TimerState};
 

@@ -8,14 +8,23 @@ use crate::qemu_system::Cpio;
 use std::collections::BTreeMap;
 
 /// The programs packed under /bin that need tinyrt's `threads` and `alloc` features (built
-/// one by one with them: `common::cross_example`).
-const THREAD_PROGRAMS: [&str; 3] = ["threads", "heap", "sha256sum"];
+/// one by one with them: `common::cross_example`): (name under /bin, example).
+const THREAD_PROGRAMS: [(&str, &str); 4] = [
+    ("threads", "threads"),
+    ("heap", "heap"),
+    ("sha256sum", "sha256sum"),
+    // /bin/cpus is the example without threads (its `check` run).
+    ("cpus-threads", "cpus"),
+];
 
 /// Lines the thread programs must print (each the start of a line of their output), besides
 /// exiting 0: every check of `threads all` (tests/threads.rs runs the same under qemu-user),
 /// 1,000 threads joined with the sum of their results, 2,000 detached ones leaving no
-/// mapping and no task, and the heap's four checked stress runs on one heap at once.
-const THREAD_LINES: [(&str, &[&str]); 4] = [
+/// mapping and no task, the heap's four checked stress runs on one heap at once, and
+/// getcpu on a thread pinned to each CPU (then moved to the next) agreeing with the system
+/// call, before and after the process decided on rseq, and 200 detached threads reading
+/// (kernels.rs checks the backend's tag: per-thread rseq areas, which qemu-user lacks).
+const THREAD_LINES: [(&str, &[&str]); 5] = [
     (
         "threads-all",
         &[
@@ -39,6 +48,7 @@ const THREAD_LINES: [(&str, &[&str]); 4] = [
         "heap-threads",
         &[HEAP_LINE, HEAP_LINE, HEAP_LINE, HEAP_LINE],
     ),
+    ("cpus-threads", &["threads on "]),
 ];
 
 /// One of `heap threads 4 10000 7`'s four runs, all its blocks checked.
@@ -102,10 +112,10 @@ fn sha256sums(files: &[(String, Vec<u8>)]) -> Vec<u8> {
 /// Packs the thread programs under /bin and the files with their checksum list under /data
 /// (`None` after a loud skip, as `cross_example`).
 pub fn pack(arch: &Arch, cpio: &mut Cpio) -> Option<()> {
-    for name in THREAD_PROGRAMS {
+    for (name, example) in THREAD_PROGRAMS {
         cpio.program(
             &format!("bin/{name}"),
-            &cross_example(arch, &["threads", "alloc"], name)?,
+            &cross_example(arch, &["threads", "alloc"], example)?,
         );
     }
     cpio.dir("data");

@@ -89,19 +89,6 @@ impl Native {
             "failed to join thread: Resource deadlock avoided"
         );
         let word: &AtomicU32 = &self.block().tid;
-        // A short spin first: an ending thread's id is cleared within microseconds, and a
-        // futex sleep costs a wake-up from the idle loop on top (an IPI: tens of µs in a
-        // virtual machine). 1,000 spins are about 10-50 µs (a `pause` is 10-140 cycles by
-        // CPU); spawn + join of an empty thread measured 0.92x -> 0.78x glibc's with it.
-        // Only with another CPU to run the thread: on one, the spin delays it.
-        if spin_allowed() {
-            for _ in 0..JOIN_SPINS {
-                if word.load(Ordering::Acquire) == 0 {
-                    break;
-                }
-                core::hint::spin_loop();
-            }
-        }
         loop {
             let tid = word.load(Ordering::Acquire);
             if tid == 0 {
@@ -117,23 +104,6 @@ impl Native {
             // of the memory), and nothing else refers to its mapping.
             let _ = unsafe { sys::munmap(self.mapping.0, self.mapping.1) };
         }
-    }
-}
-
-/// How many times `join` polls the thread's id before it sleeps on the futex.
-const JOIN_SPINS: u32 = 1000;
-
-/// Whether `join` may spin: the process may run on more than one CPU (asked once; 0 not
-/// yet known, 1 no, 2 yes).
-fn spin_allowed() -> bool {
-    static CPUS: AtomicU32 = AtomicU32::new(0);
-    match CPUS.load(Ordering::Relaxed) {
-        0 => {
-            let many = sys::thread::sched_getaffinity_count().is_ok_and(|n| n > 1);
-            CPUS.store(if many { 2 } else { 1 }, Ordering::Relaxed);
-            many
-        }
-        v => v == 2,
     }
 }
 

@@ -154,7 +154,9 @@ fn default_stack_size() -> usize {
             let n = crate::env::var_str("RUST_MIN_STACK")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(DEFAULT_STACK_SIZE);
-            SIZE.store(n.max(1), Ordering::Relaxed);
+            // Zero is "not read yet": a zero asked for is as small a stack as can be.
+            let n = n.max(1);
+            SIZE.store(n, Ordering::Relaxed);
             n
         }
         n => n,

@@ -91,6 +91,51 @@ impl Timespec {
         ))
     }
 
+    /// `d` after zero, or `None` past `i64::MAX` seconds.
+    #[must_use]
+    pub const fn from_duration(d: Duration) -> Option<Timespec> {
+        if d.as_secs() > i64::MAX as u64 {
+            return None;
+        }
+        Some(Timespec::from_parts(d.as_secs() as i64, d.subsec_nanos()))
+    }
+
+    /// `self - d`, or `None` before what a timespec holds.
+    #[must_use]
+    pub fn checked_sub(self, d: Duration) -> Option<Timespec> {
+        // Unsigned, as in `checked_add`: from a positive time, more than i64::MAX seconds
+        // may still be taken away.
+        let borrow = self.nsec() < d.subsec_nanos();
+        let nsec = self.nsec() + if borrow { 1_000_000_000 } else { 0 } - d.subsec_nanos();
+        Some(Timespec::from_parts(
+            self.sec
+                .checked_sub_unsigned(d.as_secs())?
+                .checked_sub(i64::from(borrow))?,
+            nsec,
+        ))
+    }
+
+    /// The time from `earlier` to `self`, or `None` if `earlier` is later. Any two
+    /// timespecs are at most `Duration::MAX` apart: there is no other `None`.
+    #[must_use]
+    pub fn checked_duration_since(self, earlier: Timespec) -> Option<Duration> {
+        if self < earlier {
+            return None;
+        }
+        // self >= earlier: a borrow means the seconds differ by at least one.
+        let secs = self.sec.abs_diff(earlier.sec);
+        Some(match self.nsec().checked_sub(earlier.nsec()) {
+            Some(nsec) => Duration::new(secs, nsec),
+            None => Duration::new(secs - 1, self.nsec() + 1_000_000_000 - earlier.nsec()),
+        })
+    }
+
+    /// The time from `earlier` to `self`; zero if `earlier` is later.
+    #[must_use]
+    pub fn saturating_duration_since(self, earlier: Timespec) -> Duration {
+        self.checked_duration_since(earlier).unwrap_or_default()
+    }
+
     /// Nanoseconds as one number (i128 cannot overflow).
     #[must_use]
     pub fn as_nanos(self) -> i128 {
@@ -110,6 +155,26 @@ impl Timespec {
             tv_sec: self.sec,
             tv_nsec: i64::from(self.nsec()),
         }
+    }
+}
+
+/// `t + d`: panics past what a timespec holds, as std's `Instant` does
+/// ([`Timespec::checked_add`] does not).
+impl core::ops::Add<Duration> for Timespec {
+    type Output = Timespec;
+    fn add(self, d: Duration) -> Timespec {
+        self.checked_add(d)
+            .expect("overflow when adding a duration to a Timespec")
+    }
+}
+
+/// `t - d`: panics before what a timespec holds, as std's `Instant` does
+/// ([`Timespec::checked_sub`] does not).
+impl core::ops::Sub<Duration> for Timespec {
+    type Output = Timespec;
+    fn sub(self, d: Duration) -> Timespec {
+        self.checked_sub(d)
+            .expect("overflow when subtracting a duration from a Timespec")
     }
 }
 
@@ -204,6 +269,83 @@ mod tests {
                 .checked_add(Duration::new(0, 1)),
             None
         );
+    }
+
+    /// Subtraction at the ends: a borrow from the seconds, the last representable time, and
+    /// more than i64::MAX seconds taken from a positive time.
+    #[test]
+    fn subtracting_at_the_ends() {
+        let t = Timespec::new(6, 100_000_000).unwrap();
+        assert_eq!(
+            t.checked_sub(Duration::from_millis(200)),
+            Timespec::new(5, 900_000_000)
+        );
+        assert_eq!(t - Duration::new(6, 100_000_000), Timespec::ZERO);
+        assert_eq!(
+            t - Duration::new(7, 0),
+            Timespec::new(-1, 100_000_000).unwrap()
+        );
+        let min = Timespec::new(i64::MIN, 0).unwrap();
+        assert_eq!(min.checked_sub(Duration::new(0, 1)), None);
+        assert_eq!(
+            Timespec::new(i64::MIN, 1)
+                .unwrap()
+                .checked_sub(Duration::new(0, 1)),
+            Some(min)
+        );
+        let max = Timespec::new(i64::MAX, 999_999_999).unwrap();
+        assert_eq!(max.checked_sub(Duration::MAX), Some(min));
+        assert_eq!(
+            max.checked_sub(Duration::from_secs(u64::MAX)),
+            Timespec::new(i64::MIN, 999_999_999)
+        );
+        assert_eq!(
+            t + Duration::new(0, 900_000_000),
+            Timespec::new(7, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn durations_between_timespecs() {
+        let a = Timespec::new(-1, 999_999_999).unwrap();
+        let b = Timespec::new(1, 0).unwrap();
+        assert_eq!(b.checked_duration_since(a), Some(Duration::new(1, 1)));
+        assert_eq!(a.checked_duration_since(b), None);
+        assert_eq!(a.saturating_duration_since(b), Duration::ZERO);
+        assert_eq!(b.saturating_duration_since(a), Duration::new(1, 1));
+        assert_eq!(a.checked_duration_since(a), Some(Duration::ZERO));
+        // The widest gap is Duration::MAX exactly.
+        let min = Timespec::new(i64::MIN, 0).unwrap();
+        let max = Timespec::new(i64::MAX, 999_999_999).unwrap();
+        assert_eq!(max.checked_duration_since(min), Some(Duration::MAX));
+        assert_eq!(min.saturating_duration_since(max), Duration::ZERO);
+    }
+
+    #[test]
+    fn from_duration_up_to_i64_seconds() {
+        assert_eq!(
+            Timespec::from_duration(Duration::ZERO),
+            Some(Timespec::ZERO)
+        );
+        let last = Duration::new(i64::MAX as u64, 999_999_999);
+        assert_eq!(
+            Timespec::from_duration(last),
+            Timespec::new(i64::MAX, 999_999_999)
+        );
+        assert_eq!(Timespec::from_duration(last + Duration::new(0, 1)), None);
+        assert_eq!(Timespec::from_duration(Duration::MAX), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "overflow when adding a duration to a Timespec")]
+    fn adding_past_the_end_panics() {
+        let _ = Timespec::new(i64::MAX, 999_999_999).unwrap() + Duration::new(0, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "overflow when subtracting a duration from a Timespec")]
+    fn subtracting_past_the_start_panics() {
+        let _ = Timespec::new(i64::MIN, 0).unwrap() - Duration::new(0, 1);
     }
 
     #[test]
