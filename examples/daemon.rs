@@ -5,7 +5,8 @@
 //! `/sys/class/thermal/thermal_zone0/temp`). When a reading goes above the threshold (the
 //! one before was not above the threshold of its time) it runs the command, unless the one
 //! it started last is still running: the `Child` joins the same wait (`add_child`), so the
-//! schedule never waits for it. `--command` takes the rest of the arguments.
+//! schedule never waits for it. `--command` takes the rest of the arguments. Defaults: a
+//! period of 100 ms, a threshold of 50000 (50 °C in millidegrees).
 //!
 //! Signals are read in the same wait (`add_signals`: blocked, through a signalfd):
 //! SIGUSR1 prints a summary of the readings, SIGHUP reads FILE again (`--config`: lines

@@ -316,7 +316,7 @@ fn a_commands_exit_is_reported_at_once_with_its_code() {
     );
 
     // Killed by a signal, and reaped without holding up the schedule: samples every 50 ms
-    // go on while the command runs.
+    // go on while the command runs, and a second crossing then starts no second command.
     let d = daemon(&[
         "--period",
         "50",
@@ -337,6 +337,14 @@ fn a_commands_exit_is_reported_at_once_with_its_code() {
             "a sample while it runs",
         );
     }
+    // Down and up again while it runs: a crossing, but no second command.
+    dir.write("temp", "100\n");
+    d.line(|l| l.starts_with("sample 100 at "), "the lower reading");
+    dir.write("temp", "61000\n");
+    d.line(|l| l.starts_with("cross 61000 "), "the second crossing");
+    let busy = d.line(|l| l.starts_with("busy "), "the busy line");
+    assert!(busy.starts_with(&format!("busy {pid} at ")), "{busy}");
+    assert!(!d.text().contains("child "), "{}", d.text());
     // SAFETY: kill takes no pointers; pid is the daemon's child, not reaped yet (no child line).
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
     let killed = d.line(|l| l.starts_with("child "), "the child line");
@@ -344,7 +352,6 @@ fn a_commands_exit_is_reported_at_once_with_its_code() {
         killed,
         format!("child {pid} killed SIGKILL at {}", at(&killed))
     );
-    assert!(!d.text().contains("busy"), "{}", d.text());
     d.stop();
 }
 
