@@ -67,7 +67,8 @@
 //!         }
 //!     }
 //! }
-//! assert_eq!(ticks, 3);
+//! // (A tick due as the signal came may be in the same batch, before it.)
+//! assert!(ticks >= 3);
 //! ```
 
 mod sources;
