@@ -85,8 +85,9 @@ fn a_schedule_in_steady_state_is_one_wait_per_tick() {
         "{out:?}"
     );
     let calls = steady(&log);
-    // The first tick is due at once: its wait only looks (a zero timeout), for descriptors.
-    assert_eq!(calls.len(), 40, "{log}");
+    // One wait a tick at most (the first, due at once, only looks: a zero timeout), never
+    // an empty wake; fewer when a late wake found the next tick due too (a loaded machine).
+    assert!((20..=40).contains(&calls.len()), "{} waits: {log}", calls.len());
     assert!(calls.iter().all(|c| c == "epoll_pwait2"), "{log}");
     assert!(
         !log.contains("clock_gettime") && !log.contains("gettimeofday"),
