@@ -87,7 +87,11 @@ fn a_schedule_in_steady_state_is_one_wait_per_tick() {
     let calls = steady(&log);
     // One wait a tick at most (the first, due at once, only looks: a zero timeout), never
     // an empty wake; fewer when a late wake found the next tick due too (a loaded machine).
-    assert!((20..=40).contains(&calls.len()), "{} waits: {log}", calls.len());
+    assert!(
+        (20..=40).contains(&calls.len()),
+        "{} waits: {log}",
+        calls.len()
+    );
     assert!(calls.iter().all(|c| c == "epoll_pwait2"), "{log}");
     assert!(
         !log.contains("clock_gettime") && !log.contains("gettimeofday"),
