@@ -11,11 +11,10 @@
 
 mod common;
 
-use common::{cargo, cargo_ok, root};
+use common::root;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
@@ -24,24 +23,9 @@ const SLACK_NS: i128 = 50_000_000;
 /// How long any one expected line may take to come (qemu-user on a loaded machine).
 const LINE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The release `daemon` example, built once per test process.
+/// The release `daemon` example (built with the other examples, once per test process).
 fn exe() -> PathBuf {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        let target = root().join("target/tinyrt-tests/daemon");
-        cargo_ok(
-            cargo().env("CARGO_TARGET_DIR", &target).args([
-                "build",
-                "--quiet",
-                "--release",
-                "--example",
-                "daemon",
-            ]),
-            "build the daemon example",
-        );
-        target.join("release/examples/daemon")
-    })
-    .clone()
+    common::example(common::Build::Release, "daemon")
 }
 
 /// CLOCK_MONOTONIC through glibc, in nanoseconds.
