@@ -10,12 +10,15 @@
 //! qemu-user.
 
 mod common;
+// The line reader tests/init.rs uses (not all of it is needed here).
+#[allow(dead_code)]
+#[path = "common/proc.rs"]
+mod proc;
 
 use common::root;
-use std::io::{BufRead, BufReader};
+use proc::Proc;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The slack a loaded machine is allowed for what the issue asks to happen within 1 ms.
@@ -73,11 +76,10 @@ impl Drop for Scratch {
     }
 }
 
-/// A running daemon (or a program running it: strace, qemu), its stdout read line by line
-/// by a thread of its own.
+/// A running daemon (or a program running it: strace, qemu): `common/proc.rs`'s `Proc`
+/// (stdout line by line, bounded in time), the lines seen so far, and the daemon's own pid.
 struct Daemon {
-    child: Child,
-    lines: Receiver<String>,
+    proc: Proc,
     seen: Vec<String>,
     /// The daemon's own process id, from its `start` line.
     pid: i32,
@@ -85,24 +87,9 @@ struct Daemon {
 
 impl Daemon {
     fn start(mut cmd: Command) -> Daemon {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        cmd.stdin(Stdio::null());
         let mut d = Daemon {
-            child,
-            lines,
+            proc: Proc::spawn(cmd, "the daemon"),
             seen: Vec::new(),
             pid: 0,
         };
@@ -122,19 +109,15 @@ impl Daemon {
         let deadline = Instant::now() + LINE_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    self.seen.push(l.clone());
-                    if want(&l) {
-                        return l;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("{what}: no such line in time; got:\n{}", self.text())
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!("{what}: the daemon ended first; got:\n{}", self.text())
-                }
+            let Some(l) = self.proc.try_line(left.as_secs_f64()) else {
+                panic!(
+                    "{what}: no such line in time, or the daemon ended; got:\n{}",
+                    self.text()
+                )
+            };
+            self.seen.push(l.clone());
+            if want(&l) {
+                return l;
             }
         }
     }
@@ -151,22 +134,10 @@ impl Daemon {
         t
     }
 
-    /// Waits for it to end: its exit code, and every line it printed.
+    /// Waits for it to end (10 s at most): its exit code, and every line it printed.
     fn finish(mut self) -> (Option<i32>, Vec<String>) {
-        let deadline = Instant::now() + LINE_TIMEOUT;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            // Drop kills it.
-            assert!(
-                Instant::now() < deadline,
-                "it did not end:\n{}",
-                self.text()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+        let status = self.proc.wait();
+        while let Some(l) = self.proc.try_line(5.0) {
             self.seen.push(l);
         }
         (status.code(), std::mem::take(&mut self.seen))
@@ -189,13 +160,12 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        // A failed test must not leave the daemon (or strace, or qemu) running.
+        // A failed test must not leave the daemon running under strace or qemu (`Proc`
+        // kills what it started).
         if self.pid > 0 {
             // SAFETY: kill takes no pointers.
             unsafe { libc::kill(self.pid, libc::SIGKILL) };
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
