@@ -323,3 +323,35 @@ fn a_reaped_childs_pidfd_leaves_the_set_even_when_a_fork_holds_a_copy() {
         "a busy wait: {spent:?} of CPU"
     );
 }
+
+#[test]
+fn two_signal_sets_keep_their_tokens() {
+    let mut p = poll();
+    p.add_signals(SigSet::of(&[Signal::USR1]), Token(1))
+        .unwrap();
+    p.add_signals(SigSet::of(&[Signal::USR2, Signal::USR1]), Token(2))
+        .unwrap();
+    crate::signal::raise(Signal::USR2).unwrap();
+    crate::signal::raise(Signal::USR1).unwrap();
+    let mut got: Vec<(usize, u32)> = wait(&mut p, None)
+        .iter()
+        .map(|e| match e.kind() {
+            Kind::Signal(i) => (e.token().0, i.signo),
+            k => panic!("{k:?}"),
+        })
+        .collect();
+    got.sort_unstable();
+    // USR1 is in both sets: the first one's token.
+    assert_eq!(got, [(1, 10), (2, 12)]);
+}
+
+#[test]
+fn readiness_prints_its_names() {
+    let r = Readiness(g::EPOLLIN | g::EPOLLHUP);
+    assert_eq!(std::format!("{r:?}"), "READABLE | HANGUP");
+    assert_eq!(std::format!("{:?}", Readiness(0)), "(empty)");
+    assert_eq!(
+        (Interest::READABLE | Interest::PRIORITY).bits(),
+        g::EPOLLIN | g::EPOLLRDHUP | g::EPOLLPRI
+    );
+}

@@ -414,4 +414,30 @@ mod tests {
         assert!(SigSet::EMPTY.is_empty());
         assert_eq!(SigSet::from_kernel(s.kernel()), s);
     }
+
+    #[test]
+    fn a_signalfd_changes_its_set_and_reads_several_at_once() {
+        // Blocked in this test's thread only; `raise` sends to it.
+        let both = SigSet::of(&[Signal::USR1, Signal::USR2]);
+        let before = block(both).unwrap();
+        let fd = SignalFd::new(
+            SigSet::of(&[Signal::USR1]),
+            SignalFdFlags::NONBLOCK | SignalFdFlags::CLOEXEC,
+        )
+        .unwrap();
+        let mut buf = [SignalFdInfo::default(); 4];
+        assert_eq!(fd.read_many(&mut []), Err(Errno::EINVAL));
+        raise(Signal::USR2).unwrap();
+        // USR2 is not in the set yet: nothing to read.
+        assert_eq!(fd.read_many(&mut buf), Err(Errno::EAGAIN));
+        fd.set_mask(both).unwrap();
+        raise(Signal::USR1).unwrap();
+        assert_eq!(fd.read_many(&mut buf), Ok(2));
+        let mut got = [buf[0].signo, buf[1].signo];
+        got.sort_unstable();
+        assert_eq!(got, [10, 12]);
+        assert!(buf[..2].iter().all(|i| i.pid == crate::sys::getpid()));
+        assert_eq!(fd.read_many(&mut buf), Err(Errno::EAGAIN));
+        set_mask(before).unwrap();
+    }
 }
