@@ -147,8 +147,7 @@ impl<const N: usize> Timers<N> {
         let mut next: Option<Duration> = None;
         for (_, when) in self.slots.iter().flatten() {
             let now = clocks.now(when.clock())?;
-            let left = when.due().as_nanos() - now.as_nanos();
-            let left = Duration::from_nanos(u64::try_from(left.max(0)).unwrap_or(u64::MAX));
+            let left = when.due().saturating_duration_since(now);
             next = Some(next.map_or(left, |d| d.min(left)));
         }
         Ok((n, next))

@@ -270,11 +270,10 @@ fn wait_until(clock: ClockId, deadline: Timespec) -> Result<(), Errno> {
 fn wait_in_pieces(clock: ClockId, deadline: Timespec) -> Result<(), Errno> {
     loop {
         let now = clock_gettime(clock)?;
-        let left = deadline.as_nanos() - now.as_nanos();
-        if left <= 0 {
+        let left = deadline.saturating_duration_since(now);
+        if left.is_zero() {
             return Ok(());
         }
-        let left = Duration::from_nanos(u64::try_from(left).unwrap_or(u64::MAX));
         match clock_nanosleep(clock, Timeout::After(left)) {
             Ok(()) | Err(SleepError::Interrupted { .. }) => {}
             Err(SleepError::Errno(e)) => return Err(e),
